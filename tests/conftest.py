@@ -1,0 +1,31 @@
+"""Shared fixtures: a throwaway $WORKBOOK_HOME and a fresh client to fill with hand-made rows."""
+
+from __future__ import annotations
+
+import pytest
+
+from workbook import store
+from workbook.client import init_client
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """An empty clients folder; nothing a test does touches the checkout's data/clients."""
+    folder = tmp_path / "clients"
+    folder.mkdir()
+    monkeypatch.setenv("WORKBOOK_HOME", str(folder))
+    return folder
+
+
+@pytest.fixture
+def client(home):
+    """A fresh client 'test-shop' with the current schema; returns its slug."""
+    init_client("test-shop", "Test Shop", "online-store", "USD", "UTC")
+    return "test-shop"
+
+
+@pytest.fixture
+def rw(client):
+    """A read-write connection to the fresh client, for inserting hand-made rows."""
+    with store.write(client) as con:
+        yield con

@@ -1,0 +1,105 @@
+import duckdb
+import pytest
+
+from workbook import paths, privacy, store
+from workbook.client import init_client, list_clients, load_config
+from workbook.errors import InvalidClientName, WorkbookError
+from workbook.schema import DATA_TABLES, LATEST_VERSION, MIGRATIONS
+
+
+@pytest.mark.parametrize("name", ["../etc", "Acme", "a b", "", "a--b", "-a", "a/b", "x" * 65, ".."])
+def test_bad_slugs_are_refused(name, home):
+    with pytest.raises(InvalidClientName, match="not a valid client name"):
+        init_client(name)
+    assert list(home.iterdir()) == []
+
+
+def test_init_creates_folder_config_salt_and_schema(home):
+    folder, created = init_client("acme-bakery", "Acme Bakery", "coffee-shop", "EUR", "Europe/Berlin")
+    assert created and folder == home / "acme-bakery"
+    assert (folder / "salt.secret").stat().st_mode & 0o077 == 0  # only the owner reads the salt
+    cfg = load_config("acme-bakery")
+    assert (cfg.display_name, cfg.currency, cfg.timezone) == ("Acme Bakery", "EUR", "Europe/Berlin")
+    con = store.read("acme-bakery")
+    assert store.schema_version(con) == LATEST_VERSION
+    assert set(DATA_TABLES) | {"goals", "imports"} <= {r[0] for r in con.execute("SHOW TABLES").fetchall()}
+    assert list_clients() == ["acme-bakery"]
+
+
+def test_init_again_keeps_settings_and_salt(home):
+    init_client("acme", "First Name")
+    salt = (home / "acme" / "salt.secret").read_text()
+    _, created = init_client("acme", "Other Name")
+    assert not created
+    assert load_config("acme").display_name == "First Name"
+    assert (home / "acme" / "salt.secret").read_text() == salt
+
+
+def test_migrate_upgrades_an_older_file_once(tmp_path):
+    old = MIGRATIONS[:1]
+    newer = old + ["ALTER TABLE customers ADD COLUMN loyalty_tier VARCHAR"]
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    assert store.migrate(con, old) == [1]
+    con.execute("INSERT INTO services (service) VALUES ('Repair')")
+    assert store.migrate(con, newer) == [2]
+    assert store.migrate(con, newer) == []  # idempotent
+    assert store.schema_version(con) == 2
+    assert con.execute("SELECT count(*) FROM services").fetchone()[0] == 1  # data survives
+    assert "loyalty_tier" in [r[0] for r in con.execute("DESCRIBE customers").fetchall()]
+
+
+def test_failed_migration_leaves_file_unchanged(tmp_path):
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    store.migrate(con, MIGRATIONS[:1])
+    with pytest.raises(duckdb.Error):
+        store.migrate(con, MIGRATIONS[:1] + ["ALTER TABLE customers ADD COLUMN x INT; SELECT nope"])
+    assert store.schema_version(con) == 1
+    assert "x" not in [r[0] for r in con.execute("DESCRIBE customers").fetchall()]
+
+
+def test_newer_file_is_refused(tmp_path):
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    store.migrate(con, MIGRATIONS + ["SELECT 1"])
+    with pytest.raises(WorkbookError, match="newer Delta Workbook"):
+        store.migrate(con)
+
+
+def test_unknown_client_says_how_to_create_it(home):
+    with pytest.raises(WorkbookError, match="workbook init nobody"):
+        store.read("nobody")
+
+
+def test_read_only_connections_can_coexist(client):
+    a, b = store.read(client), store.read(client)
+    assert a.execute("SELECT 1").fetchone() == b.execute("SELECT 1").fetchone()
+
+
+def test_pseudonyms_are_keyed_and_normalized():
+    p, q = privacy.Pseudonymizer(b"salt-one"), privacy.Pseudonymizer(b"salt-two")
+    assert p("email", " Ann@Example.COM ") == p("email", "ann@example.com")
+    assert p("email", "ann@example.com") != q("email", "ann@example.com")
+    assert p("phone", "+1 (555) 010-2000") == p("phone", "15550102000")
+    assert p("email", "") is None and p("email", None) is None
+    assert len(p("name", "Ann Lee")) == privacy.ID_HEX
+
+
+def test_forget_erases_one_person_everywhere(rw, client):
+    me = privacy.pseudonymizer(client)("email", "ann@example.com")
+    other = privacy.pseudonymizer(client)("email", "bob@example.com")
+    for who, order in [(me, "1"), (other, "2")]:
+        rw.execute("INSERT INTO customers (customer_id, customer_key) VALUES (?, ?)", [who, who[:8]])
+        rw.execute("INSERT INTO orders (order_id, customer_id, ordered_at, revenue) VALUES (?, ?, '2025-01-01', 10)", [order, who])
+        rw.execute("INSERT INTO order_items (order_id, line_no, revenue) VALUES (?, 1, 10)", [order])
+        rw.execute("INSERT INTO feedback (feedback_id, customer_id, submitted_at, nps) VALUES (?, ?, '2025-01-02', 9)", [order, who])
+    rw.close()
+    deleted = privacy.forget(client, "ANN@example.com")
+    assert deleted["customers"] == 1 and deleted["orders"] == 1
+    assert deleted["order_items"] == 1 and deleted["feedback"] == 1
+    con = store.read(client)
+    assert con.execute("SELECT count(*) FROM orders").fetchone()[0] == 1
+    assert con.execute("SELECT count(*) FROM customers WHERE customer_id = ?", [me]).fetchone()[0] == 0
+    assert con.execute("SELECT count(*) FROM order_items").fetchone()[0] == 1
+
+
+def test_client_dir_never_leaves_home(home):
+    assert paths.client_dir("ok-name").parent == home

@@ -1,0 +1,75 @@
+"""Pseudonyms instead of personal data, and erasure on request.
+
+Emails, phones and names never enter the database: each becomes HMAC-SHA256(salt, kind:value)
+of its normalized form (RFC 2104 keyed hash; without the salt a guess cannot be checked).
+The same person gets the same `customer_id` in every import of one client and a different
+one in every other client.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+
+from . import client as client_mod
+from . import store
+from .schema import PERSON_COLUMNS
+
+ID_HEX = 32  # 128 bits: collisions are out of reach for any small business
+
+
+def normalize(kind: str, value: str) -> str:
+    value = str(value).strip()
+    if kind == "email":
+        return value.lower()
+    if kind == "phone":
+        return re.sub(r"\D", "", value).lstrip("0")
+    if kind == "name":
+        return " ".join(value.casefold().split())
+    return value  # source ids: exact
+
+
+class Pseudonymizer:
+    """Turns identifiers into stable pseudonyms with one client's salt."""
+
+    def __init__(self, salt: bytes):
+        self._salt = salt
+
+    def __call__(self, kind: str, value: str | None) -> str | None:
+        if value is None or str(value).strip() == "":
+            return None
+        message = f"{kind}:{normalize(kind, value)}".encode()
+        return hmac.new(self._salt, message, hashlib.sha256).hexdigest()[:ID_HEX]
+
+    @staticmethod
+    def display_key(customer_id: str) -> str:
+        """A short label safe to show in reports (C-xxxxxxxx)."""
+        return f"C-{customer_id[:8]}"
+
+
+def pseudonymizer(slug: str) -> Pseudonymizer:
+    return Pseudonymizer(client_mod.load_salt(slug))
+
+
+def forget(slug: str, email: str) -> dict[str, int]:
+    """Erase one person (found by email) from every table, in one transaction.
+
+    Returns rows deleted per table (including the order lines of their orders).
+    """
+    person = pseudonymizer(slug)("email", email)
+    deleted: dict[str, int] = {}
+    with store.write(slug) as con:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            deleted["order_items"] = con.execute(
+                "DELETE FROM order_items WHERE order_id IN "
+                "(SELECT order_id FROM orders WHERE customer_id = ?)", [person]).fetchone()[0]
+            for table, column in PERSON_COLUMNS.items():
+                deleted[table] = con.execute(
+                    f'DELETE FROM "{table}" WHERE "{column}" = ?', [person]).fetchone()[0]
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+    return deleted
