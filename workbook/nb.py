@@ -85,3 +85,10 @@ def finding(text: str, **facts) -> None:
 def not_enough_data(section: str, why: str) -> None:
     """The clear note a section shows instead of an error or an empty chart."""
     say(f"*Not enough data for {section}: {why}*")
+
+
+def setup() -> None:
+    """Prepare the notebook's display: the chart theme (and, when rendering, offline charts)."""
+    from . import charts
+
+    charts.enable_theme()
