@@ -29,3 +29,25 @@ def rw(client):
     """A read-write connection to the fresh client, for inserting hand-made rows."""
     with store.write(client) as con:
         yield con
+
+
+@pytest.fixture(scope="session")
+def sample_home(tmp_path_factory):
+    """The three sample clients, built once per test session by `workbook demo` in a temp home.
+
+    Use the `samples` fixture in tests: it points WORKBOOK_HOME here for the test.
+    """
+    folder = tmp_path_factory.mktemp("sample-home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WORKBOOK_HOME", str(folder))
+        from workbook.demo import build_demo
+
+        build_demo(quiet=True)
+    return folder
+
+
+@pytest.fixture
+def samples(sample_home, monkeypatch):
+    """WORKBOOK_HOME set to the session's sample clients (coffee-shop, online-store, home-services)."""
+    monkeypatch.setenv("WORKBOOK_HOME", str(sample_home))
+    return sample_home
