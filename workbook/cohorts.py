@@ -1,0 +1,245 @@
+"""Acquisition cohorts: retention, revenue retention, cumulative value and the layer cake.
+
+Everything is computed in DuckDB SQL; pandas only pivots the small cohort x period aggregate.
+
+Definitions (the same in every function here):
+
+- Only orders with a customer count: anonymous sales (`orders.customer_id` NULL) cannot be
+  followed over time and are left out (`anonymous_share` says how much that is).
+- A **purchase** is an order with revenue > 0. A customer's **cohort** is the `grain` period
+  (ISO week starting Monday, calendar month or quarter) of their first purchase. Customers who
+  only have refunds or zero-value orders belong to no cohort.
+- A customer is **active** in period k (k = 0 is the cohort period) when they make at least
+  one purchase in it; two orders on one day count once. Refunds (negative revenue) never make
+  a customer active, but they do count in **revenue**, which is net. Refunds dated before the
+  customer's first purchase are ignored.
+- Period k of a cohort is **complete** when it ended on or before `as_of`. Periods that have
+  started but not ended are in progress: the matrices show them as NaN (so the last diagonal
+  is not mistaken for a drop), `cohort_activity` keeps their values so far with
+  `complete = False`. Periods that have not started yet are absent.
+- `as_of` None means the latest order date; orders after `as_of` are ignored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pandas as pd
+from scipy.stats import norm
+from statsmodels.stats.proportion import proportion_confint
+
+from .errors import WorkbookError
+
+GRAINS = ("week", "month", "quarter")
+# SQL for "n periods of this grain" (an INTERVAL); n is an SQL expression.
+_STEP = {"week": "to_weeks(CAST({n} AS INTEGER))", "month": "to_months(CAST({n} AS INTEGER))",
+         "quarter": "to_months(CAST(3 * ({n}) AS INTEGER))"}
+# Customer attributes a cohort can be split by (columns of `customers`).
+BY_COLUMNS = ("acquisition_channel", "segment", "region", "persona")
+MEASURES = ("customers", "revenue", "cumulative_revenue")
+UNKNOWN = "unknown"
+
+
+def _check(grain: str, by: str | None) -> None:
+    if grain not in GRAINS:
+        raise WorkbookError(f"grain must be one of {', '.join(GRAINS)}, not {grain!r}.")
+    if by is not None and by not in BY_COLUMNS:
+        raise WorkbookError(f"by must be one of {', '.join(BY_COLUMNS)} or None, not {by!r}.")
+
+
+def resolve_as_of(con: duckdb.DuckDBPyConnection, as_of: dt.date | str | None) -> dt.date:
+    """`as_of` as a date; None means the day of the latest order."""
+    if as_of is not None:
+        return as_of if isinstance(as_of, dt.date) else dt.date.fromisoformat(str(as_of))
+    day = con.execute("SELECT max(ordered_at)::DATE FROM orders").fetchone()[0]
+    if day is None:
+        raise WorkbookError("There are no orders yet: import the client's orders first.")
+    return day
+
+
+def members_sql(grain: str, by: str | None) -> str:
+    """CTEs `purchases` (identified orders up to as_of) and `members` (one row per customer
+    with a first purchase: customer_id, first_day, cohort, grp). One bound parameter: as_of."""
+    grp = f"coalesce(c.grp, '{UNKNOWN}')" if by else "'all'"
+    join = (f"LEFT JOIN (SELECT customer_id, max({by}) AS grp FROM customers GROUP BY 1) c "
+            "USING (customer_id)") if by else ""
+    return f"""
+    purchases AS (
+        SELECT customer_id, ordered_at::DATE AS day, revenue::DOUBLE AS revenue,
+               revenue > 0 AS is_purchase
+        FROM orders
+        WHERE customer_id IS NOT NULL AND ordered_at < CAST(? AS DATE) + 1
+    ),
+    members AS (
+        SELECT f.customer_id, f.first_day, date_trunc('{grain}', f.first_day)::DATE AS cohort,
+               {grp} AS grp
+        FROM (SELECT customer_id, min(day) AS first_day FROM purchases
+              WHERE is_purchase GROUP BY customer_id) f
+        {join}
+    )"""
+
+
+def _activity_sql(grain: str, by: str | None) -> str:
+    """CTE `activity`: one row per (grp, cohort, period) from 0 to the period containing as_of.
+    Bound parameters: as_of three times."""
+    step = _STEP[grain]
+    return f"""WITH {members_sql(grain, by)},
+    sizes AS (SELECT grp, cohort, count(*) AS cohort_customers FROM members GROUP BY ALL),
+    grid AS (
+        SELECT grp, cohort, cohort_customers,
+               unnest(generate_series(0, date_diff('{grain}', cohort,
+                      date_trunc('{grain}', CAST(? AS DATE))::DATE))) AS period
+        FROM sizes
+    ),
+    done AS (
+        SELECT m.grp, m.cohort,
+               date_diff('{grain}', m.cohort, date_trunc('{grain}', p.day)::DATE) AS period,
+               count(DISTINCT p.customer_id) FILTER (WHERE p.is_purchase) AS active_customers,
+               sum(p.revenue) AS revenue
+        FROM purchases p JOIN members m USING (customer_id)
+        WHERE p.day >= m.first_day
+        GROUP BY ALL
+    ),
+    activity AS (
+        SELECT g.grp, g.cohort, g.period, g.cohort_customers,
+               coalesce(d.active_customers, 0) AS active_customers,
+               coalesce(d.revenue, 0) AS revenue,
+               sum(coalesce(d.revenue, 0)) OVER (PARTITION BY g.grp, g.cohort ORDER BY g.period)
+                   AS cumulative_revenue,
+               g.cohort + {step.format(n="g.period + 1")} <= CAST(? AS DATE) + 1 AS complete
+        FROM grid g LEFT JOIN done d USING (grp, cohort, period)
+    )"""
+
+
+def cohort_activity(con: duckdb.DuckDBPyConnection, grain: str = "month", by: str | None = None,
+                    as_of: dt.date | str | None = None) -> pd.DataFrame:
+    """The cohort x period aggregate every matrix here is built from.
+
+    Columns: [by,] cohort (date of the period start), period (0 = acquisition period),
+    cohort_customers, active_customers, revenue (net), cumulative_revenue, complete (bool).
+    One row per cohort and period from 0 to the period containing `as_of`, zeros included.
+    """
+    _check(grain, by)
+    day = resolve_as_of(con, as_of)
+    group = f', grp AS "{by}"' if by else ""
+    frame = con.execute(
+        f"{_activity_sql(grain, by)} SELECT cohort, period, cohort_customers, active_customers, "
+        f"revenue, cumulative_revenue, complete{group} FROM activity ORDER BY grp, cohort, period",
+        [day, day, day],
+    ).df()
+    if by:
+        frame = frame[[by] + [c for c in frame.columns if c != by]]
+    return frame
+
+
+def retention(con: duckdb.DuckDBPyConnection, grain: str = "month", measure: str = "customers",
+              by: str | None = None, as_of: dt.date | str | None = None) -> pd.DataFrame:
+    """Cohort matrix: rows are cohorts (period start dates), columns are period offsets 0, 1, ...
+
+    measure:
+      "customers"          share of the cohort's customers active in period k (period 0 is 1.0);
+      "revenue"            cohort net revenue in period k over its revenue in period 0;
+      "cumulative_revenue" net revenue per acquired customer up to and including period k
+                           (the historic CLTV curve of the cohort).
+    by: None, or a customer attribute (see BY_COLUMNS); the index is then (by, cohort) and
+    customers without the attribute are grouped as "unknown".
+
+    Cells of periods not complete by `as_of` are NaN: in-progress periods are not drops. Their
+    values so far are in `cohort_activity` (complete = False). Revenue retention of a cohort
+    whose period-0 net revenue is not positive is NaN too. `attrs["cohort_customers"]` holds the
+    cohort sizes (a Series on the same index); `attrs` also records grain, measure and as_of.
+    """
+    if measure not in MEASURES:
+        raise WorkbookError(f"measure must be one of {', '.join(MEASURES)}, not {measure!r}.")
+    long = cohort_activity(con, grain, by, as_of)
+    index = [by, "cohort"] if by else ["cohort"]
+    if measure == "customers":
+        long["value"] = long["active_customers"] / long["cohort_customers"]
+    elif measure == "revenue":
+        base = long[long["period"] == 0].set_index(index)["revenue"]
+        base = base.where(base > 0)
+        long["value"] = long["revenue"] / base.reindex(pd.MultiIndex.from_frame(long[index])
+                                                      if by else long["cohort"]).to_numpy()
+    else:
+        long["value"] = long["cumulative_revenue"] / long["cohort_customers"]
+    long.loc[~long["complete"], "value"] = float("nan")
+    matrix = long.pivot(index=index, columns="period", values="value")
+    matrix.columns.name = "period"
+    sizes = long[long["period"] == 0].set_index(index)["cohort_customers"].reindex(matrix.index)
+    matrix.attrs.update(grain=grain, measure=measure, as_of=str(resolve_as_of(con, as_of)),
+                        cohort_customers=sizes)
+    return matrix
+
+
+def curves(con: duckdb.DuckDBPyConnection, grain: str = "month", by: str | None = None,
+           as_of: dt.date | str | None = None, z: float = 1.96) -> pd.DataFrame:
+    """Retention and value curves pooled over cohorts, per group: what a typical new customer
+    does in the k-th period after acquisition.
+
+    For each period k only cohorts whose period k is complete are pooled, so the curve never
+    dips because of the current period. Columns: [by,] period, cohorts, customers (acquired
+    customers observed through period k), active, retention (= active / customers) with its
+    Wilson score interval (retention_low, retention_high; `z` = 1.96 for 95%), and
+    value_per_customer (cumulative net revenue per acquired customer up to period k).
+    """
+    _check(grain, by)
+    day = resolve_as_of(con, as_of)
+    group = f', grp AS "{by}"' if by else ""
+    frame = con.execute(
+        f"""{_activity_sql(grain, by)},
+        pooled AS (
+            SELECT grp, period, count(*) AS cohorts, sum(cohort_customers) AS customers,
+                   sum(active_customers) AS active, sum(cumulative_revenue) AS cumulative
+            FROM activity WHERE complete GROUP BY grp, period
+        )
+        SELECT period, cohorts, customers, active, active / customers AS retention,
+               cumulative / customers AS value_per_customer{group}
+        FROM pooled ORDER BY grp, period""",
+        [day, day, day],
+    ).df()
+    frame["retention_low"], frame["retention_high"] = proportion_confint(
+        frame["active"], frame["customers"], alpha=2 * norm.sf(z), method="wilson")
+    if by:
+        frame = frame[[by] + [c for c in frame.columns if c != by]]
+    return frame
+
+
+def layer_cake(con: duckdb.DuckDBPyConnection, grain: str = "month", cohort_grain: str = "quarter",
+               as_of: dt.date | str | None = None) -> pd.DataFrame:
+    """The layer cake: per calendar period, active customers and net revenue split by the cohort
+    (at `cohort_grain`) the customers were acquired in.
+
+    Columns: period (start date), cohort (start date), active_customers, revenue, complete
+    (False for the period containing `as_of` when it has not ended). Only identified customers.
+    """
+    _check(grain, None)
+    _check(cohort_grain, None)
+    day = resolve_as_of(con, as_of)
+    return con.execute(
+        f"""WITH {members_sql(cohort_grain, None)}
+        SELECT date_trunc('{grain}', p.day)::DATE AS period, m.cohort,
+               count(DISTINCT p.customer_id) FILTER (WHERE p.is_purchase) AS active_customers,
+               sum(p.revenue) AS revenue,
+               date_trunc('{grain}', p.day)::DATE + {_STEP[grain].format(n=1)}
+                   <= CAST(? AS DATE) + 1 AS complete
+        FROM purchases p JOIN members m USING (customer_id)
+        WHERE p.day >= m.first_day
+        GROUP BY ALL ORDER BY period, cohort""",
+        [day, day],
+    ).df()
+
+
+def anonymous_share(con: duckdb.DuckDBPyConnection, as_of: dt.date | str | None = None) -> dict:
+    """How much of the sales up to `as_of` has no customer attached (left out of cohorts):
+    {"orders", "anonymous_orders", "order_share", "revenue_share"}."""
+    day = resolve_as_of(con, as_of)
+    orders, anonymous, revenue, anon_revenue = con.execute(
+        """SELECT count(*), count(*) FILTER (WHERE customer_id IS NULL),
+                  sum(revenue)::DOUBLE, coalesce(sum(revenue) FILTER (WHERE customer_id IS NULL), 0)::DOUBLE
+           FROM orders WHERE ordered_at < CAST(? AS DATE) + 1""",
+        [day],
+    ).fetchone()
+    return {"orders": orders, "anonymous_orders": anonymous,
+            "order_share": anonymous / orders if orders else float("nan"),
+            "revenue_share": anon_revenue / revenue if revenue else float("nan")}
