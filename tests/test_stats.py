@@ -1,0 +1,196 @@
+"""workbook.stats against independent references (scipy, statsmodels, numerical integration).
+
+Tolerances: closed-form equivalents of a reference (same formula, different code) agree to
+1e-9 relative; Monte Carlo references within 4 standard errors of the simulation; power
+formulas within 1e-4 relative (statsmodels adds the wrong-direction rejection tail, ~1e-6).
+"""
+
+import math
+
+import numpy as np
+import pytest
+from scipy import integrate
+from scipy import stats as sps
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.power import NormalIndPower
+from statsmodels.stats.proportion import (
+    confint_proportions_2indep, proportion_confint, proportion_effectsize, proportions_ztest,
+)
+
+from workbook import stats
+
+REL = 1e-9
+CASES = [(30, 1000, 20, 1000), (7, 250, 3, 240), (412, 5000, 388, 5100), (1, 60, 9, 55), (45, 900, 45, 900)]
+
+
+@pytest.mark.parametrize("x,n", [(0, 10), (1, 10), (20, 1000), (999, 1000), (50, 50), (137, 4211)])
+def test_wilson_matches_statsmodels(x, n):
+    low, high = stats.wilson_interval(x, n)
+    ref = proportion_confint(x, n, alpha=0.05, method="wilson")
+    assert low == pytest.approx(ref[0], rel=REL, abs=1e-12)
+    assert high == pytest.approx(ref[1], rel=REL, abs=1e-12)
+
+
+def test_wilson_published_value():
+    # Newcombe (1998), Table I example: 81/263 -> 0.2553 to 0.3662 (95%).
+    low, high = stats.wilson_interval(81, 263)
+    assert (round(low, 4), round(high, 4)) == (0.2553, 0.3662)
+
+
+@pytest.mark.parametrize("x1,n1,x0,n0", CASES)
+def test_ztest_matches_statsmodels(x1, n1, x0, n0):
+    z, p = stats.two_proportion_ztest(x1, n1, x0, n0)
+    z_ref, p_ref = proportions_ztest([x1, x0], [n1, n0])
+    assert z == pytest.approx(z_ref, rel=REL, abs=1e-12)
+    assert p == pytest.approx(p_ref, rel=REL)
+
+
+def test_ztest_without_any_event_is_no_evidence():
+    assert stats.two_proportion_ztest(0, 100, 0, 120) == (0.0, 1.0)
+
+
+@pytest.mark.parametrize("x1,n1,x0,n0", CASES)
+def test_newcombe_difference_matches_statsmodels(x1, n1, x0, n0):
+    est = stats.newcombe_difference(x1, n1, x0, n0)
+    low, high = confint_proportions_2indep(x1, n1, x0, n0, method="newcomb", compare="diff")
+    assert est.value == pytest.approx(x1 / n1 - x0 / n0, rel=REL)
+    assert (est.low, est.high) == (pytest.approx(low, rel=REL), pytest.approx(high, rel=REL))
+
+
+def test_newcombe_published_value():
+    # Newcombe (1998), Table II example (a): 56/70 vs 48/80 -> 0.0524 to 0.3339.
+    est = stats.newcombe_difference(56, 70, 48, 80)
+    assert (round(est.low, 4), round(est.high, 4)) == (0.0524, 0.3339)
+
+
+@pytest.mark.parametrize("x1,n1,x0,n0", CASES)
+def test_katz_relative_lift_matches_statsmodels(x1, n1, x0, n0):
+    est = stats.katz_relative_lift(x1, n1, x0, n0)
+    low, high = confint_proportions_2indep(x1, n1, x0, n0, method="log", compare="ratio")
+    assert est.value == pytest.approx((x1 / n1) / (x0 / n0) - 1, rel=REL)
+    assert est.low == pytest.approx(low - 1, rel=1e-7)
+    assert est.high == pytest.approx(high - 1, rel=1e-7)
+
+
+def test_katz_is_undefined_without_events():
+    assert all(math.isnan(v) for v in stats.katz_relative_lift(0, 100, 3, 100))
+
+
+def _revenue(rng, n, rate, scale):
+    """Per-recipient revenue: mostly zeros, lognormal order values for the converters."""
+    values = np.zeros(n)
+    hits = rng.random(n) < rate
+    values[hits] = rng.lognormal(np.log(scale), 0.8, hits.sum())
+    return values
+
+
+def test_welch_from_sums_matches_scipy():
+    rng = np.random.default_rng(7)
+    a, b = _revenue(rng, 3000, 0.03, 60), _revenue(rng, 2800, 0.02, 60)
+    res = stats.welch_test(stats.mean_var_from_sums(len(a), a.sum(), (a ** 2).sum()),
+                           stats.mean_var_from_sums(len(b), b.sum(), (b ** 2).sum()))
+    ref = sps.ttest_ind(a, b, equal_var=False)
+    ci = ref.confidence_interval(0.95)
+    assert res.t == pytest.approx(ref.statistic, rel=1e-8)
+    assert res.p_value == pytest.approx(ref.pvalue, rel=1e-8)
+    assert res.df == pytest.approx(ref.df, rel=1e-8)
+    assert (res.low, res.high) == (pytest.approx(ci.low, rel=1e-8), pytest.approx(ci.high, rel=1e-8))
+    assert res.difference == pytest.approx(a.mean() - b.mean(), rel=1e-9)
+
+
+def test_bootstrap_matches_a_plain_bootstrap_of_all_rows():
+    """The zeros-free resampling equals scipy's percentile bootstrap of the full vectors.
+
+    Both are Monte Carlo: the interval ends must agree within 4 Monte Carlo standard errors
+    of a quantile, taken here as 10% of the interval's half-width (n_boot=10,000 each).
+    """
+    rng = np.random.default_rng(11)
+    a, b = _revenue(rng, 4000, 0.03, 80), _revenue(rng, 4000, 0.02, 80)
+    low, high = stats.bootstrap_mean_difference(a[a > 0], len(a), b[b > 0], len(b), n_boot=10_000, seed=3)
+    ref = sps.bootstrap((a, b), lambda x, y, axis=-1: x.mean(axis=axis) - y.mean(axis=axis),
+                        method="percentile", n_resamples=10_000, rng=np.random.default_rng(5),
+                        vectorized=True).confidence_interval
+    half = (ref.high - ref.low) / 2
+    assert low == pytest.approx(ref.low, abs=0.1 * half)
+    assert high == pytest.approx(ref.high, abs=0.1 * half)
+    assert stats.bootstrap_mean_difference(a[a > 0], len(a), b[b > 0], len(b), seed=3) == (low, high)
+
+
+@pytest.mark.parametrize("counts,shares", [([5000, 5000], None), ([5210, 4790], None),
+                                           ([1000, 980, 1090], None), ([900, 2100], [0.3, 0.7])])
+def test_srm_matches_scipy_chisquare(counts, shares):
+    chi2, p = stats.sample_ratio_mismatch(counts, shares)
+    total = sum(counts)
+    expected = None if shares is None else [total * s / sum(shares) for s in shares]
+    ref = sps.chisquare(counts, expected)
+    assert chi2 == pytest.approx(ref.statistic, rel=REL, abs=1e-12)
+    assert p == pytest.approx(ref.pvalue, rel=1e-9)
+
+
+def _quad_prob(x1, n1, x0, n0, a=1, b=1):
+    """Independent reference: P(p1 > p0) = integral of f1(t) F0(t) dt, by adaptive quadrature."""
+    f1 = sps.beta(a + x1, b + n1 - x1)
+    f0 = sps.beta(a + x0, b + n0 - x0)
+    lo, hi = min(f1.ppf(1e-12), f0.ppf(1e-12)), max(f1.ppf(1 - 1e-12), f0.ppf(1 - 1e-12))
+    value, _ = integrate.quad(lambda t: f1.pdf(t) * f0.cdf(t), lo, hi, limit=500, epsabs=1e-12)
+    return value
+
+
+@pytest.mark.parametrize("x1,n1,x0,n0", CASES + [(0, 40, 2, 40), (3000, 10000, 2900, 10000)])
+def test_prob_beat_control_matches_numerical_integration(x1, n1, x0, n0):
+    assert stats.prob_beat_control(x1, n1, x0, n0) == pytest.approx(_quad_prob(x1, n1, x0, n0), abs=1e-7)
+
+
+def test_prob_beat_control_with_other_prior_and_monte_carlo():
+    x1, n1, x0, n0, prior = 12, 300, 7, 310, (2, 20)
+    exact = stats.prob_beat_control(x1, n1, x0, n0, prior)
+    assert exact == pytest.approx(_quad_prob(x1, n1, x0, n0, *prior), abs=1e-7)
+    rng = np.random.default_rng(1)
+    draws = 400_000
+    mc = np.mean(rng.beta(2 + x1, 20 + n1 - x1, draws) > rng.beta(2 + x0, 20 + n0 - x0, draws))
+    assert abs(exact - mc) < 4 * math.sqrt(exact * (1 - exact) / draws)  # 4 Monte Carlo SEs
+
+
+def test_prob_beat_control_is_symmetric_and_refuses_fractional_priors():
+    assert stats.prob_beat_control(30, 1000, 20, 1000) + stats.prob_beat_control(20, 1000, 30, 1000) == pytest.approx(1, abs=1e-12)
+    assert stats.prob_beat_control(25, 1000, 25, 1000) == pytest.approx(0.5, abs=1e-12)
+    with pytest.raises(ValueError, match="whole-number"):
+        stats.prob_beat_control(3, 10, 2, 10, prior=(0.5, 0.5))
+
+
+@pytest.mark.parametrize("p", [[0.01, 0.04, 0.03, 0.2], [0.001, 0.5, 0.04, 0.04, 0.9], [0.3], [0.02, 0.02]])
+def test_holm_matches_statsmodels(p):
+    ref = multipletests(p, alpha=0.05, method="holm")[1]
+    np.testing.assert_allclose(stats.holm(p), ref, rtol=REL)
+
+
+def test_holm_leaves_missing_p_values_out_of_the_family():
+    adjusted = stats.holm([0.01, float("nan"), 0.04])
+    np.testing.assert_allclose(adjusted[[0, 2]], multipletests([0.01, 0.04], method="holm")[1], rtol=REL)
+    assert math.isnan(adjusted[1])
+
+
+@pytest.mark.parametrize("n1,n0,p0,p1", [(2000, 2000, 0.02, 0.03), (500, 800, 0.10, 0.13), (10000, 9000, 0.3, 0.29)])
+def test_power_matches_statsmodels(n1, n0, p0, p1):
+    ref = NormalIndPower().power(proportion_effectsize(p1, p0), nobs1=n1, alpha=0.05, ratio=n0 / n1)
+    assert stats.power(n1, n0, p0, p1) == pytest.approx(ref, rel=1e-9)
+
+
+@pytest.mark.parametrize("p0,p1,alpha,pw", [(0.02, 0.03, 0.05, 0.8), (0.2, 0.22, 0.05, 0.9), (0.05, 0.04, 0.01, 0.8)])
+def test_sample_size_matches_statsmodels(p0, p1, alpha, pw):
+    ref = NormalIndPower().solve_power(proportion_effectsize(p1, p0), alpha=alpha, power=pw, ratio=1)
+    n = stats.sample_size_per_arm(p0, p1, alpha, pw)
+    assert n == math.ceil(ref) or n == pytest.approx(ref, rel=1e-4)
+    assert stats.power(n, n, p0, p1, alpha) >= pw  # the planned sample reaches the power
+
+
+@pytest.mark.parametrize("n1,n0,p0", [(3000, 3000, 0.02), (400, 600, 0.25), (50000, 50000, 0.003)])
+def test_minimum_detectable_rate_matches_statsmodels(n1, n0, p0):
+    h_ref = NormalIndPower().solve_power(effect_size=None, nobs1=n1, alpha=0.05, power=0.8, ratio=n0 / n1)
+    p1 = stats.minimum_detectable_rate(n1, n0, p0)
+    assert stats.cohens_h(p1, p0) == pytest.approx(h_ref, rel=1e-4)
+    assert stats.power(n1, n0, p0, p1) == pytest.approx(0.8, abs=1e-5)
+
+
+def test_minimum_detectable_rate_is_undefined_for_tiny_samples():
+    assert math.isnan(stats.minimum_detectable_rate(2, 2, 0.9))
