@@ -1,0 +1,143 @@
+"""KPI values on a tiny hand-made dataset whose answers were worked out by hand (in comments)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import pytest
+from scipy import stats
+
+from workbook import metrics, store
+from workbook.errors import WorkbookError
+
+AS_OF = dt.date(2026, 1, 18)          # a Sunday: weeks start Mon 2025-12-29, 2026-01-05, 2026-01-12
+WEEKS = [dt.date(2025, 12, 29), dt.date(2026, 1, 5), dt.date(2026, 1, 12)]
+
+
+@pytest.fixture
+def con(client, rw):
+    rw.execute("INSERT INTO customers (customer_id, customer_key, segment) VALUES "
+               "('a', 'C-a', 'vip'), ('b', 'C-b', 'std'), ('c', 'C-c', 'std')")
+    # hour of day:  8        8        12       7 (walk-in)  8        16
+    rw.execute("""INSERT INTO orders (order_id, customer_id, ordered_at, revenue) VALUES
+        ('o1', 'a', '2025-12-30 08:30', 10), ('o2', 'a', '2026-01-06 08:15', 20),
+        ('o3', 'b', '2026-01-07 12:00', 30), ('o4', NULL, '2026-01-08 07:30', 5),
+        ('o5', 'b', '2026-01-13 08:45', 40), ('o6', 'c', '2026-01-14 16:00', 50)""")
+    rw.execute("""INSERT INTO leads (lead_id, created_at, source, converted_at) VALUES
+        ('l1', '2026-01-06', 'A', '2026-01-10'), ('l2', '2026-01-07', 'B', NULL),
+        ('l3', '2026-01-13', 'A', '2026-01-15'), ('l4', '2026-01-14', 'A', NULL)""")
+    rw.execute("INSERT INTO spend VALUES ('2026-01-06', 'ads', NULL, 100, NULL), "
+               "('2026-01-13', 'ads', NULL, 60, NULL), ('2026-01-14', 'ads', NULL, 30, NULL)")
+    rw.execute("INSERT INTO touches (customer_id, touched_at, channel) VALUES "
+               "('b', '2026-01-10', 'email'), ('a', '2025-12-20', 'email')")
+    rw.execute("""INSERT INTO campaign_sends (campaign_id, customer_id, sent_at, opened_at, clicked_at,
+                  converted_at, unsubscribed) VALUES
+        ('k', 'a', '2026-01-06', '2026-01-06', '2026-01-06', '2026-01-07', FALSE),
+        ('k', 'b', '2026-01-06', '2026-01-06', '2026-01-06', NULL, FALSE),
+        ('k', 'c', '2026-01-06', '2026-01-06', NULL, NULL, TRUE),
+        ('k', 'd', '2026-01-06', NULL, NULL, NULL, FALSE)""")
+    rw.execute("""INSERT INTO feedback (feedback_id, submitted_at, nps, ces, csat, rating) VALUES
+        ('f1', '2026-01-06', 10, 2, NULL, 5), ('f2', '2026-01-06', 9, 4, NULL, 4),
+        ('f3', '2026-01-07', 7, NULL, NULL, 2), ('f4', '2026-01-07', 3, NULL, NULL, NULL),
+        ('f5', '2026-01-08', 0, NULL, NULL, NULL),
+        ('f6', '2026-01-13', 10, NULL, 5, NULL), ('f7', '2026-01-13', 10, NULL, 4, NULL),
+        ('f8', '2026-01-14', 6, NULL, NULL, NULL)""")
+    rw.close()
+    read = store.read(client)
+    yield read
+    read.close()
+
+
+def values(con, name, **kw):
+    frame = metrics.series(con, name, "week", as_of=AS_OF, since=WEEKS[0], **kw)
+    assert list(frame["period"].dt.date) == WEEKS
+    return [None if math.isnan(v) else round(v, 4) for v in frame["value"]]
+
+
+# expected weekly values, worked out by hand from the rows above
+EXPECTED = {
+    "revenue": [10, 55, 90],
+    "orders": [1, 3, 2],
+    "aov": [10, round(55 / 3, 4), 45],
+    "active_customers": [1, 2, 2],                # a | a, b | b, c
+    "new_customers": [1, 1, 1],                   # a | b | c
+    "repeat_purchase_rate": [0, 0.5, 0.5],        # a new | a repeat, b new | b repeat, c new
+    "churn_rate": [None, 0, 0.5],                 # nobody before | a stayed | of a, b: a left
+    "leads": [0, 2, 2],
+    "lead_conversion_rate": [None, 0.5, 0.5],
+    "cac": [0, 100, 90],                          # spend / new customers
+    "romi": [None, -1, round((40 - 90) / 90, 4)],  # o5 (40) within 7 days of b's touch
+    "historic_cltv": [10, 30, 50],                # 10/1, 60/2, 150/3
+    "email_open_rate": [None, 0.75, None],
+    "email_click_rate": [None, 0.5, None],
+    "email_conversion_rate": [None, 0.25, None],
+    "unsubscribe_rate": [None, 0.25, None],
+    "nps": [None, 0, round(100 / 3, 4)],           # 2 promoters - 2 detractors of 5 | 2 - 1 of 3
+    "ces": [None, 3, None],
+    "csat": [None, None, 4.5],
+    "avg_rating": [None, round(11 / 3, 4), None],
+    # busiest two hours 7-9 (7h: 5, 8h: 70); wk1 10/10, wk2 (20 + 5)/55, wk3 40/90
+    "peak_hour_share": [1, round(25 / 55, 4), round(40 / 90, 4)],
+}
+
+
+def test_every_kpi_is_checked_by_hand():
+    assert set(EXPECTED) == set(metrics.KPIS)
+    assert len(metrics.KPIS) >= 21
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_kpi_weekly_values(con, name):
+    assert values(con, name) == pytest.approx(EXPECTED[name], abs=1e-4)
+
+
+def test_segment_filter(con):
+    assert values(con, "revenue", segment="std") == [0, 30, 90]
+    assert values(con, "new_customers", segment="vip") == [1, 0, 0]
+    with pytest.raises(WorkbookError, match="segment"):
+        values(con, "cac", segment="std")
+
+
+def test_month_grain_and_partial_period(con):
+    frame = metrics.series(con, "revenue", "month", as_of=AS_OF, since=dt.date(2025, 12, 1))
+    assert list(frame["value"]) == [10, 145]
+    assert list(frame["complete"]) == [True, False]   # January is cut short by as_of
+
+
+def test_unavailable_is_not_zero(client):
+    con = store.read(client)
+    assert metrics.available_kpis(con) == []
+    with pytest.raises(WorkbookError, match="unavailable"):
+        metrics.series(con, "revenue", as_of=AS_OF)
+    con.close()
+
+
+def test_feedback_kpi_needs_its_column(client, rw):
+    rw.execute("INSERT INTO feedback (feedback_id, submitted_at, rating) VALUES ('r', '2026-01-01', 4)")
+    assert metrics.available(rw, "avg_rating") and not metrics.available(rw, "nps")
+
+
+def test_window_value_flow_matches_t_interval(con):
+    got = metrics.value(con, "revenue", WEEKS[1], AS_OF + dt.timedelta(days=1))
+    # weeks 55 and 90: mean 72.5, 95% t interval with 1 degree of freedom (scipy reference)
+    low, high = stats.t.interval(0.95, 1, loc=72.5, scale=stats.sem([55, 90]))
+    assert (got.value, got.periods) == (72.5, 2)
+    assert (got.low, got.high) == pytest.approx((low, high), rel=1e-9)
+
+
+def test_pooled_ratio_is_not_a_mean_of_ratios():
+    num, den = [1, 2, 9], [2, 4, 10]
+    got = metrics.pooled(num, den)
+    assert got.value == pytest.approx(12 / 16)
+    # reference: linearised residuals d_i = num_i - R den_i; se = sem(d) / mean(den)
+    resid = [n - 0.75 * d for n, d in zip(num, den)]
+    se = stats.sem(resid) / (16 / 3)
+    assert got.high - got.value == pytest.approx(stats.t.ppf(0.975, 2) * se, rel=1e-9)
+
+
+def test_format_value():
+    assert metrics.format_value(metrics.KPIS["revenue"], 1234.5) == "$1,234"
+    assert metrics.format_value(metrics.KPIS["churn_rate"], 0.123) == "12.3%"
+    assert metrics.format_change(metrics.KPIS["churn_rate"], -0.02) == "-2.0 pp"
+    assert metrics.format_change(metrics.KPIS["revenue"], -20) == "-$20.00"

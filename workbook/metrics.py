@@ -1,0 +1,347 @@
+"""The KPI registry: every KPI declared once, computed in DuckDB as a series per day/week/month.
+
+Each KPI's SQL returns one row per period with a numerator `num` and a denominator `den`:
+
+- `flow` KPIs (revenue, orders, leads...) are amounts per period: `den` is 1 and an empty
+  period is 0. Over a window their value is the average per period ("per week").
+- `ratio` KPIs (AOV, rates, NPS, means of scores) are `num / den`; an empty period has no
+  value. Over a window their value is pooled: sum(num) / sum(den), not a mean of ratios.
+- `stock` KPIs (historic CLTV) are a state at the end of each period; over a window their
+  value is the last period's.
+
+The SQL sees named parameters: `$start` and `$end` (timestamps; the window is
+[start, end)), `$grain` ('day', 'week' or 'month'; weeks start on Monday) and `$segment`
+(a `customers.segment`, or NULL for everyone), plus the CTE `spine(period)` holding every
+period of the window. A KPI whose source rows do not exist for this client is *unavailable*
+(`available()` is False), never reported as zero.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from dataclasses import dataclass, field
+
+import duckdb
+import pandas as pd
+from scipy import stats
+
+from . import fmt, store
+from .errors import WorkbookError
+
+GRAINS = ("day", "week", "month")
+
+
+@dataclass(frozen=True)
+class KPI:
+    name: str
+    label: str
+    unit: str            # money | count | share (0..1) | score (NPS, -100..100) | scale (1..5, 1..7) | ratio
+    better: str          # "up" or "down": which direction is an improvement
+    kind: str            # flow | ratio | stock (see the module docstring)
+    sql: str
+    needs: dict[str, str]  # table -> condition its rows must meet for the KPI to exist
+    clock: tuple[str, str]  # (table, timestamp column) that dates the KPI's history
+    description: str
+    segmentable: bool = True
+    suggest: tuple[str, float] = ("pct", 10.0)  # default SMART step: ("pct", 10) or ("abs", 5)
+    tables: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "tables", tuple(self.needs))
+
+    @property
+    def per_period(self) -> str:
+        """' per week'-style suffix for flow KPIs, whose window value is an average per period."""
+        return " per week" if self.kind == "flow" else ""
+
+
+def _seg(column: str) -> str:
+    return f"($segment IS NULL OR {column} IN (SELECT customer_id FROM customers WHERE segment = $segment))"
+
+
+_PERIOD = "date_trunc($grain, {ts}::TIMESTAMP)"
+_WINDOW = "{ts} >= $start AND {ts} < $end"
+_FIRSTS = ("firsts AS (SELECT customer_id, min(ordered_at) AS t FROM orders "
+           f"WHERE customer_id IS NOT NULL AND ordered_at < $end AND {_seg('customer_id')} GROUP BY 1)")
+_NEW = (f"new AS (SELECT {_PERIOD.format(ts='t')} AS period, count(*) AS n FROM firsts "
+        f"WHERE {_WINDOW.format(ts='t')} GROUP BY 1)")
+_SPEND = (f"sp AS (SELECT {_PERIOD.format(ts='spent_on')} AS period, sum(amount) AS amount FROM spend "
+          "WHERE spent_on >= $start::DATE AND spent_on < $end::DATE GROUP BY 1)")
+
+
+def _orders(num: str, den: str = "NULL", where: str = "TRUE") -> str:
+    return (f"SELECT {_PERIOD.format(ts='ordered_at')} AS period, {num} AS num, {den} AS den "
+            f"FROM orders WHERE {_WINDOW.format(ts='ordered_at')} AND {where} "
+            f"AND {_seg('customer_id')} GROUP BY 1")
+
+
+def _email_rate(event: str) -> str:
+    """Share of email recipients (by send date) for whom `event` happened."""
+    return (f"SELECT {_PERIOD.format(ts='sent_at')} AS period, count(*) FILTER (WHERE {event}) AS num, "
+            f"count(*) AS den FROM campaign_sends WHERE {_WINDOW.format(ts='sent_at')} "
+            f"AND {_seg('customer_id')} GROUP BY 1")
+
+
+def _feedback_mean(column: str) -> str:
+    return (f"SELECT {_PERIOD.format(ts='submitted_at')} AS period, sum({column}) AS num, "
+            f"count({column}) AS den FROM feedback WHERE {_WINDOW.format(ts='submitted_at')} "
+            f"AND {column} IS NOT NULL AND {_seg('customer_id')} GROUP BY 1")
+
+
+_ORDERS = {"orders": "TRUE"}
+_CUSTOMER_ORDERS = {"orders": "customer_id IS NOT NULL"}
+_SENDS = {"campaign_sends": "TRUE"}
+_ORDER_CLOCK = ("orders", "ordered_at")
+_SEND_CLOCK = ("campaign_sends", "sent_at")
+_FEEDBACK_CLOCK = ("feedback", "submitted_at")
+
+_KPI_LIST = [
+    KPI("revenue", "Revenue", "money", "up", "flow", _orders("sum(revenue)"), _ORDERS, _ORDER_CLOCK,
+        "Net sales (after discounts and refunds)."),
+    KPI("orders", "Orders", "count", "up", "flow", _orders("count(*)"), _ORDERS, _ORDER_CLOCK,
+        "Number of orders or sales."),
+    KPI("aov", "Average order value", "money", "up", "ratio", _orders("sum(revenue)", "count(*)"),
+        _ORDERS, _ORDER_CLOCK, "Revenue divided by orders."),
+    KPI("active_customers", "Active customers", "count", "up", "flow",
+        _orders("count(DISTINCT customer_id)", where="customer_id IS NOT NULL"),
+        _CUSTOMER_ORDERS, _ORDER_CLOCK, "Known customers who ordered in the period."),
+    KPI("new_customers", "New customers", "count", "up", "flow",
+        f"WITH {_FIRSTS}, {_NEW} SELECT period, n AS num, NULL AS den FROM new",
+        _CUSTOMER_ORDERS, _ORDER_CLOCK, "Customers whose first order falls in the period."),
+    KPI("repeat_purchase_rate", "Repeat purchase rate", "share", "up", "ratio",
+        f"WITH {_FIRSTS}, act AS (SELECT DISTINCT {_PERIOD.format(ts='ordered_at')} AS period, customer_id "
+        f"FROM orders WHERE customer_id IS NOT NULL AND {_WINDOW.format(ts='ordered_at')} "
+        f"AND {_seg('customer_id')}) SELECT a.period, count(*) FILTER (WHERE f.t < a.period) AS num, "
+        "count(*) AS den FROM act a JOIN firsts f USING (customer_id) GROUP BY 1",
+        _CUSTOMER_ORDERS, _ORDER_CLOCK,
+        "Of the customers who ordered in the period, the share who had ordered before it."),
+    KPI("churn_rate", "Churn rate", "share", "down", "ratio",
+        f"WITH act AS (SELECT DISTINCT {_PERIOD.format(ts='ordered_at')} AS period, customer_id "
+        "FROM orders WHERE customer_id IS NOT NULL AND ordered_at < $end "
+        f"AND ordered_at >= $start::TIMESTAMP - ('1 ' || $grain)::INTERVAL AND {_seg('customer_id')}) "
+        "SELECT s.period, count(*) FILTER (WHERE cur.customer_id IS NULL) AS num, count(*) AS den "
+        "FROM spine s JOIN act prev ON prev.period = s.period - ('1 ' || $grain)::INTERVAL "
+        "LEFT JOIN act cur ON cur.period = s.period AND cur.customer_id = prev.customer_id GROUP BY 1",
+        _CUSTOMER_ORDERS, _ORDER_CLOCK,
+        "Of the customers who ordered in the previous period, the share who did not order in this one.",
+        suggest=("pct", -10.0)),
+    KPI("leads", "Leads", "count", "up", "flow",
+        f"SELECT {_PERIOD.format(ts='created_at')} AS period, count(*) AS num, NULL AS den FROM leads "
+        f"WHERE {_WINDOW.format(ts='created_at')} AND {_seg('customer_id')} GROUP BY 1",
+        {"leads": "TRUE"}, ("leads", "created_at"), "New enquiries."),
+    KPI("lead_conversion_rate", "Lead conversion rate", "share", "up", "ratio",
+        f"SELECT {_PERIOD.format(ts='created_at')} AS period, count(converted_at) AS num, count(*) AS den "
+        f"FROM leads WHERE {_WINDOW.format(ts='created_at')} AND {_seg('customer_id')} GROUP BY 1",
+        {"leads": "TRUE"}, ("leads", "created_at"),
+        "Share of the period's leads that became paying jobs (recent leads may still convert)."),
+    KPI("cac", "Customer acquisition cost", "money", "down", "ratio",
+        f"WITH {_FIRSTS}, {_NEW}, {_SPEND} SELECT s.period, coalesce(sp.amount, 0) AS num, "
+        "coalesce(new.n, 0) AS den FROM spine s LEFT JOIN sp USING (period) LEFT JOIN new USING (period)",
+        {"spend": "TRUE", **_CUSTOMER_ORDERS}, ("spend", "spent_on"),
+        "Ad spend divided by new customers.", segmentable=False, suggest=("pct", -10.0)),
+    KPI("romi", "Return on marketing investment", "ratio", "up", "ratio",
+        f"WITH {_SPEND}, att AS (SELECT {_PERIOD.format(ts='o.ordered_at')} AS period, sum(o.revenue) AS revenue "
+        f"FROM orders o WHERE {_WINDOW.format(ts='o.ordered_at')} AND EXISTS (SELECT 1 FROM touches t "
+        "WHERE t.customer_id = o.customer_id AND t.touched_at <= o.ordered_at "
+        "AND t.touched_at > o.ordered_at - INTERVAL 7 DAY) GROUP BY 1) "
+        "SELECT s.period, coalesce(att.revenue, 0) - coalesce(sp.amount, 0) AS num, sp.amount AS den "
+        "FROM spine s LEFT JOIN sp USING (period) LEFT JOIN att USING (period)",
+        {"spend": "TRUE", "touches": "TRUE", **_CUSTOMER_ORDERS}, ("spend", "spent_on"),
+        "(Revenue of orders placed within 7 days after a marketing touch - ad spend) / ad spend.",
+        segmentable=False),
+    KPI("historic_cltv", "Historic customer lifetime value", "money", "up", "stock",
+        f"WITH {_FIRSTS}, rev AS (SELECT {_PERIOD.format(ts='ordered_at')} AS period, sum(revenue) AS r "
+        f"FROM orders WHERE customer_id IS NOT NULL AND ordered_at < $end AND {_seg('customer_id')} GROUP BY 1), "
+        f"cust AS (SELECT {_PERIOD.format(ts='t')} AS period, count(*) AS n FROM firsts GROUP BY 1) "
+        "SELECT s.period, (SELECT sum(r) FROM rev WHERE rev.period <= s.period) AS num, "
+        "(SELECT sum(n) FROM cust WHERE cust.period <= s.period) AS den FROM spine s",
+        _CUSTOMER_ORDERS, _ORDER_CLOCK,
+        "Revenue per known customer so far: all their revenue to date / customers to date."),
+    KPI("email_open_rate", "Email open rate", "share", "up", "ratio", _email_rate("opened_at IS NOT NULL"),
+        _SENDS, _SEND_CLOCK, "Share of email recipients who opened."),
+    KPI("email_click_rate", "Email click rate", "share", "up", "ratio", _email_rate("clicked_at IS NOT NULL"),
+        _SENDS, _SEND_CLOCK, "Share of email recipients who clicked."),
+    KPI("email_conversion_rate", "Email conversion rate", "share", "up", "ratio",
+        _email_rate("converted_at IS NOT NULL"), _SENDS, _SEND_CLOCK,
+        "Share of email recipients who ordered after the email."),
+    KPI("unsubscribe_rate", "Unsubscribe rate", "share", "down", "ratio", _email_rate("unsubscribed"),
+        _SENDS, _SEND_CLOCK, "Share of email recipients who unsubscribed.", suggest=("pct", -10.0)),
+    KPI("nps", "Net Promoter Score", "score", "up", "ratio",
+        f"SELECT {_PERIOD.format(ts='submitted_at')} AS period, "
+        "100 * (count(*) FILTER (WHERE nps >= 9) - count(*) FILTER (WHERE nps <= 6)) AS num, count(*) AS den "
+        f"FROM feedback WHERE nps IS NOT NULL AND {_WINDOW.format(ts='submitted_at')} "
+        f"AND {_seg('customer_id')} GROUP BY 1",
+        {"feedback": "nps IS NOT NULL"}, _FEEDBACK_CLOCK,
+        "% promoters (9-10) minus % detractors (0-6), from -100 to 100.", suggest=("abs", 5.0)),
+    KPI("ces", "Customer effort score", "scale", "down", "ratio", _feedback_mean("ces"),
+        {"feedback": "ces IS NOT NULL"}, _FEEDBACK_CLOCK, "Average effort, 1 (easy) to 7 (hard).",
+        suggest=("abs", -0.3)),
+    KPI("csat", "Customer satisfaction (CSAT)", "scale", "up", "ratio", _feedback_mean("csat"),
+        {"feedback": "csat IS NOT NULL"}, _FEEDBACK_CLOCK, "Average satisfaction, 1 to 5.",
+        suggest=("abs", 0.2)),
+    KPI("avg_rating", "Average review rating", "scale", "up", "ratio", _feedback_mean("rating"),
+        {"feedback": "rating IS NOT NULL"}, _FEEDBACK_CLOCK, "Average star rating, 1 to 5.",
+        suggest=("abs", 0.2)),
+    KPI("peak_hour_share", "Peak-hour share of sales", "share", "down", "ratio",
+        f"WITH hourly AS (SELECT hour(ordered_at) AS h, sum(revenue) AS r FROM orders "
+        f"WHERE ordered_at < $end AND {_seg('customer_id')} GROUP BY 1), "
+        "peak AS (SELECT a.h FROM hourly a LEFT JOIN hourly b ON b.h = a.h + 1 "
+        "ORDER BY a.r + coalesce(b.r, 0) DESC, a.h LIMIT 1) "
+        + _orders("sum(revenue) FILTER (WHERE hour(ordered_at) - (SELECT h FROM peak) IN (0, 1))",
+                  "sum(revenue)"),
+        _ORDERS, _ORDER_CLOCK,
+        "Share of sales in the busiest two-hour window of the day (lower = sales spread more evenly).",
+        suggest=("abs", -0.03)),
+]
+
+KPIS: dict[str, KPI] = {k.name: k for k in _KPI_LIST}
+
+
+def get(name: str) -> KPI:
+    try:
+        return KPIS[name]
+    except KeyError:
+        raise WorkbookError(f"Unknown KPI {name!r}. Known KPIs: {', '.join(KPIS)}.") from None
+
+
+def available(con: duckdb.DuckDBPyConnection, kpi: KPI | str) -> bool:
+    """True when every table the KPI needs has rows meeting its condition."""
+    kpi = get(kpi) if isinstance(kpi, str) else kpi
+    return all(con.execute(f"SELECT EXISTS (SELECT 1 FROM {t} WHERE {cond})").fetchone()[0]
+               for t, cond in kpi.needs.items())
+
+
+def available_kpis(con: duckdb.DuckDBPyConnection) -> list[KPI]:
+    return [k for k in _KPI_LIST if available(con, k)]
+
+
+def _params(sql: str, values: dict) -> dict:
+    """Only the named parameters the statement uses (DuckDB rejects extra ones)."""
+    used = set(re.findall(r"\$(\w+)", sql))
+    return {k: v for k, v in values.items() if k in used}
+
+
+def _as_ts(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time())
+
+
+def series(con: duckdb.DuckDBPyConnection, kpi: KPI | str, grain: str = "week",
+           as_of: dt.date | None = None, segment: str | None = None,
+           since: dt.date | None = None) -> pd.DataFrame:
+    """The KPI per period, from `since` (default: the first dated row) to `as_of` inclusive.
+
+    Columns: period (date the period starts), value, num, den, complete (False for a period
+    that `as_of` cuts short, e.g. the current week). Raises WorkbookError when the KPI is
+    unavailable for this client or cannot be split by segment.
+    """
+    kpi = get(kpi) if isinstance(kpi, str) else kpi
+    if grain not in GRAINS:
+        raise WorkbookError(f"grain must be one of {', '.join(GRAINS)}, not {grain!r}.")
+    if segment is not None and not kpi.segmentable:
+        raise WorkbookError(f"{kpi.label} cannot be split by customer segment (its costs are not "
+                            "per customer); set the goal for the whole business.")
+    if not available(con, kpi):
+        raise WorkbookError(f"{kpi.label} is unavailable: it needs data in {', '.join(kpi.tables)}.")
+    as_of = as_of or store.latest_activity(con)
+    if since is None:
+        table, column = kpi.clock
+        since = con.execute(f"SELECT min({column})::DATE FROM {table}").fetchone()[0] or as_of
+    end = _as_ts(as_of + dt.timedelta(days=1))
+    sql = f"""
+        WITH spine AS (
+            SELECT unnest(generate_series(date_trunc($grain, $start::TIMESTAMP),
+                                          $end::TIMESTAMP - INTERVAL 1 MICROSECOND,
+                                          ('1 ' || $grain)::INTERVAL)) AS period),
+        k AS ({kpi.sql})
+        SELECT s.period::DATE AS period, k.num::DOUBLE AS num, k.den::DOUBLE AS den,
+               s.period + ('1 ' || $grain)::INTERVAL <= $end AS complete
+        FROM spine s LEFT JOIN k USING (period) ORDER BY s.period"""
+    values = {"grain": grain, "start": _as_ts(since), "end": end, "segment": segment}
+    df = con.execute(sql, _params(sql, values)).df()
+    if kpi.kind == "flow":
+        df["num"] = df["num"].fillna(0.0)
+        df["den"] = 1.0
+    df["value"] = df["num"] / df["den"].where(df["den"] > 0)
+    return df[["period", "value", "num", "den", "complete"]]
+
+
+@dataclass
+class WindowValue:
+    """A KPI over a window: the estimate, its 95% interval and how many periods it rests on."""
+
+    value: float
+    low: float | None
+    high: float | None
+    periods: int
+
+
+def pooled(num, den) -> WindowValue:
+    """Ratio estimate sum(num)/sum(den) over periods, with a 95% t interval.
+
+    The standard error is the ratio estimator's (Cochran 1977, Sampling Techniques, eq. 6.9,
+    periods as clusters): se^2 = sum((num_i - R den_i)^2) / (n (n-1) mean(den)^2). With
+    den = 1 (flow KPIs) this is the usual standard error of the mean of the periods.
+    """
+    num = pd.Series(num, dtype=float).reset_index(drop=True)
+    den = pd.Series(den, dtype=float).reset_index(drop=True)
+    keep = den.notna() & (den > 0) & num.notna()
+    num, den = num[keep], den[keep]
+    n = len(num)
+    if n == 0:
+        return WindowValue(math.nan, None, None, 0)
+    ratio = num.sum() / den.sum()
+    if n < 2:
+        return WindowValue(ratio, None, None, n)
+    se = math.sqrt(((num - ratio * den) ** 2).sum() / (n * (n - 1) * den.mean() ** 2))
+    half = stats.t.ppf(0.975, n - 1) * se
+    return WindowValue(ratio, ratio - half, ratio + half, n)
+
+
+def window_value(frame: pd.DataFrame, kpi: KPI, start: dt.date, end: dt.date) -> WindowValue:
+    """The KPI over the complete periods of a `series` frame starting in [start, end)."""
+    rows = frame[frame["complete"] & (frame["period"] >= pd.Timestamp(start))
+                 & (frame["period"] < pd.Timestamp(end))]
+    if kpi.kind == "stock":
+        rows = rows.dropna(subset=["value"])
+        return WindowValue(rows["value"].iloc[-1] if len(rows) else math.nan, None, None, len(rows))
+    result = pooled(rows["num"], rows["den"])
+    if kpi.unit == "share" and result.low is not None:
+        result.low, result.high = max(result.low, 0.0), min(result.high, 1.0)
+    return result
+
+
+def value(con: duckdb.DuckDBPyConnection, kpi: KPI | str, start: dt.date, end: dt.date,
+          segment: str | None = None, grain: str = "week") -> WindowValue:
+    """The KPI over the complete `grain` periods starting in [start, end)."""
+    kpi = get(kpi) if isinstance(kpi, str) else kpi
+    frame = series(con, kpi, grain, as_of=end - dt.timedelta(days=1), segment=segment, since=start)
+    return window_value(frame, kpi, start, end)
+
+
+def format_value(kpi: KPI, x, currency: str = "USD") -> str:
+    """A KPI value in words-ready form: '$1,234', '12.3%', '4.6 / 5', 'NPS 32'."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    if kpi.unit == "money":
+        return fmt.money(x, currency)
+    if kpi.unit == "share":
+        return fmt.pct(x)
+    if kpi.unit == "ratio":
+        return fmt.pct(x, 0)
+    if kpi.unit == "count":
+        return fmt.num(x, 0 if abs(x) >= 100 else 1)
+    if kpi.unit == "score":
+        return fmt.num(x, 0)
+    return fmt.num(x, 2)
+
+
+def format_change(kpi: KPI, x, currency: str = "USD") -> str:
+    """A signed change in the KPI's unit: '+$120', '+1.5 pp', '+0.20'."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    if kpi.unit == "share":
+        return fmt.pp(x)
+    sign = "+" if x >= 0 else "-"
+    return sign + format_value(kpi, abs(x), currency)
