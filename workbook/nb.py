@@ -88,7 +88,14 @@ def not_enough_data(section: str, why: str) -> None:
 
 
 def setup() -> None:
-    """Prepare the notebook's display: the chart theme (and, when rendering, offline charts)."""
-    from . import charts
+    """Prepare the notebook's display: the chart theme, and offline charts when rendering.
+
+    `workbook report` starts the kernel with WORKBOOK_RENDER=offline; charts then carry only
+    their spec and draw with the Vega bundle the report page loads once (`offline_charts`).
+    In a live session Altair's own renderer is kept, so JupyterLab shows charts as usual.
+    """
+    from . import charts, offline_charts
 
     charts.enable_theme()
+    if offline_charts.rendering_offline():
+        offline_charts.enable_offline_renderer()

@@ -1,0 +1,501 @@
+"""Client reports: run the notebooks with papermill and export self-contained, offline HTML.
+
+    render_client("online-store", None, Path("reports"))   # one client, all its notebooks
+    run_batch(["coffee-shop", "online-store"], None, jobs=2, out_dir=Path("reports"))
+
+`render_client` is a plain function of (client, as_of, output folder): it reads the client's
+database read-only, runs every notebook in its own kernel, and writes
+`<out>/<client>/<as_of>/` (one HTML and one executed .ipynb per notebook, `index.html` with the
+client's headline, `report.json` with the same facts) into a temporary folder that is moved
+into place only when complete. A notebook that fails is kept, with its error, and marked
+failed; the others still run. `run_batch` fans clients out over worker processes, prints
+progress lines and a summary, and writes `<out>/index.html` listing every client's latest report.
+
+Charts draw offline: see `offline_charts` (the kernel gets WORKBOOK_RENDER=offline; the page
+loads the Vega bundle once through the `report` nbconvert template in templates/).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import datetime as dt
+import functools
+import html as htmllib
+import json
+import multiprocessing
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import traceback
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from . import offline_charts, paths
+from .errors import WorkbookError
+
+TEMPLATES = Path(__file__).parent / "templates"
+REPORT_JSON = "report.json"
+DATE_FOLDER = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Headings nbconvert writes for `##` Markdown: <h2 id="Some-title">Some title<a ...>¶</a></h2>
+H2 = re.compile(r'<h2 id="([^"]+)"[^>]*>(.*?)</h2>', re.S)
+TOC_MARK = "<!--WORKBOOK-TOC-->"
+
+Progress = Callable[[str, str, str, str], None]  # (client, notebook, state, detail)
+
+
+@dataclass
+class NotebookResult:
+    notebook: str            # file stem, e.g. "02_improvement_delta"
+    title: str
+    ok: bool
+    seconds: float
+    error: str = ""          # "ErrorName: message" of the first failing cell
+    findings: list[dict] = field(default_factory=list)
+    charts: int = 0          # chart outputs in the executed notebook
+
+    @property
+    def html(self) -> str:
+        return f"{self.notebook}.html"
+
+    @property
+    def ipynb(self) -> str:
+        return f"{self.notebook}.ipynb"
+
+
+@dataclass
+class ClientReport:
+    client: str
+    name: str
+    as_of: str = ""                          # folder name; empty when it could not be resolved
+    folder: Path | None = None               # final <out>/<client>/<as_of>, once moved in place
+    notebooks: list[NotebookResult] = field(default_factory=list)
+    error: str = ""                          # the client could not be rendered at all
+
+    @property
+    def ok(self) -> bool:
+        return not self.error and all(n.ok for n in self.notebooks)
+
+    @property
+    def failures(self) -> list[str]:
+        if self.error:
+            return [self.error]
+        return [f"{n.notebook}: {n.error}" for n in self.notebooks if not n.ok]
+
+    @property
+    def goals(self) -> list[dict]:
+        """Goal findings (facts goal=..., status=...), the last word per goal."""
+        by_goal = {f["goal"]: f for n in self.notebooks for f in n.findings if f.get("goal")}
+        return list(by_goal.values())
+
+
+@dataclass
+class Batch:
+    reports: list[ClientReport]
+    index: Path
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.reports)
+
+
+# ---------------------------------------------------------------------------------- one client
+
+def render_client(client: str, as_of: str | dt.date | None, out_dir: Path, *,
+                  notebooks_dir: Path | None = None, progress: Progress | None = None) -> ClientReport:
+    """Render every notebook of `notebooks_dir` (default notebooks/) for one client.
+
+    Never raises for a failing notebook or an unreadable database: the returned report says
+    what failed. The client's folder is replaced as a whole, or not at all.
+    """
+    from .client import config_from_file, CONFIG_FILE
+    from .nb import parse_date
+
+    notebooks = sorted(Path(notebooks_dir or paths.notebooks_dir()).glob("*.ipynb"))
+    tell = progress or (lambda *_: None)
+    try:
+        db = paths.existing_client_dir(client) / "workbook.duckdb"
+        name = config_from_file(client, db.parent / CONFIG_FILE).display_name
+    except WorkbookError as err:
+        return ClientReport(client, client, error=str(err))
+    report = ClientReport(client, name)
+    try:
+        day = parse_date(as_of) or _latest_activity(db) or dt.date.today()
+    except Exception as err:  # a broken or locked file: say so, render nothing for this client
+        report.error = f"the database could not be opened: {_one_line(err)}"
+        tell(client, "", "failed", report.error)
+        return report
+    report.as_of = day.isoformat()
+    client_out = Path(out_dir) / client
+    tmp = client_out / f".tmp-{report.as_of}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir(parents=True)
+    try:
+        env = (("WORKBOOK_HOME", str(paths.workbook_home())),
+               (offline_charts.RENDER_ENV, offline_charts.OFFLINE))
+        page = {"client": name, "as_of": _long_date(day)}
+        for notebook in notebooks:
+            tell(client, notebook.stem, "running", "")
+            result = _run_notebook(notebook, tmp, {"client": client, "db_path": None,
+                                                   "as_of": report.as_of}, env, page)
+            report.notebooks.append(result)
+            tell(client, notebook.stem, "ok" if result.ok else "failed",
+                 f"{result.seconds:.1f} s" if result.ok else result.error)
+        _write_client_index(report, tmp)
+        final = client_out / report.as_of
+        _move_into_place(tmp, final)
+        report.folder = final
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return report
+
+
+def _long_date(day: dt.date) -> str:
+    return f"{day.day} {day:%B %Y}"
+
+
+def _latest_activity(db: Path) -> dt.date | None:
+    from . import store
+
+    con = store.read(db_path=db)
+    try:
+        return store.latest_activity(con)
+    finally:
+        con.close()
+
+
+def _one_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0] if text else ''}".strip()
+
+
+def _run_notebook(notebook: Path, folder: Path, parameters: dict, env: tuple,
+                  page: dict) -> NotebookResult:
+    """Execute one notebook into `folder` and export its HTML beside it."""
+    import nbformat
+    import papermill
+
+    out = folder / f"{notebook.stem}.ipynb"
+    start = time.perf_counter()
+    error = ""
+    try:
+        papermill.execute_notebook(
+            str(notebook), str(out), parameters=parameters, progress_bar=False,
+            request_save_on_cell_execute=False, cwd=str(notebook.parent),
+            kernel_manager_class=_kernel_manager_with(env))
+    except Exception as err:  # the executed notebook, error included, is kept when it exists
+        error = _cell_error(err)
+    seconds = time.perf_counter() - start
+    if not out.exists():  # papermill failed before running anything: keep the source as is
+        shutil.copyfile(notebook, out)
+    nb = nbformat.read(out, as_version=4)
+    _scrub_metadata(nb, notebook.name)
+    nbformat.write(nb, out)
+    title = _title(nb) or notebook.stem.split("_", 1)[-1].replace("_", " ").capitalize()
+    result = NotebookResult(notebook.stem, title, not error, seconds, error, _findings(nb), _charts(nb))
+    html = _export_html(nb, {**page, "title": title, "error": error})
+    (folder / result.html).write_text(html, encoding="utf-8")
+    return result
+
+
+def _cell_error(err: Exception) -> str:
+    """ "ValueError: message" for a cell failure; the exception itself for anything else."""
+    ename, evalue = getattr(err, "ename", None), getattr(err, "evalue", None)
+    if ename:
+        return f"{ename}: {str(evalue).strip().splitlines()[0] if str(evalue).strip() else ''}".strip()
+    return _one_line(err)
+
+
+@functools.cache
+def _kernel_manager_with(env: tuple[tuple[str, str], ...]):
+    """A kernel manager class whose kernels get `env` (name, value pairs) on top of ours."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    extra = dict(env)
+
+    class RenderKernelManager(AsyncKernelManager):
+        async def start_kernel(self, **kw):
+            kw["env"] = {**os.environ, **kw.get("env", {}), **extra}
+            # the kernel process's own log lines (transport warnings) would garble progress
+            kw.setdefault("stdout", subprocess.DEVNULL)
+            kw.setdefault("stderr", subprocess.DEVNULL)
+            return await super().start_kernel(**kw)
+
+    return RenderKernelManager
+
+
+def _scrub_metadata(nb, name: str) -> None:
+    """Papermill records absolute input/output paths; keep only the notebook's name."""
+    meta = nb.metadata.get("papermill", {})
+    meta["input_path"] = name
+    meta["output_path"] = name
+
+
+def _title(nb) -> str:
+    """The notebook's first `# ` heading, in a Markdown cell or a Markdown output."""
+    texts = []
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            texts.append(cell.source)
+        for out in cell.get("outputs", []):
+            texts.append(str(out.get("data", {}).get("text/markdown", "")))
+    for text in texts:
+        for line in text.splitlines():
+            if line.startswith("# "):
+                return line[2:].strip()
+    return ""
+
+
+def _findings(nb) -> list[dict]:
+    """What `nb.finding` tagged: {"finding": text, **facts} per finding, in notebook order."""
+    return [dict(out["metadata"]["workbook"]) for cell in nb.cells for out in cell.get("outputs", [])
+            if isinstance(out.get("metadata", {}).get("workbook"), dict)
+            and "finding" in out["metadata"]["workbook"]]
+
+
+def _charts(nb) -> int:
+    return sum("wb-chart-" in str(out.get("data", {}).get("text/html", "")) or
+               any(k.startswith("application/vnd.vegalite") for k in out.get("data", {}))
+               for cell in nb.cells for out in cell.get("outputs", []))
+
+
+# ---------------------------------------------------------------------------------- HTML pages
+
+@functools.cache
+def _exporter():
+    """One HTMLExporter per process: code and prompts hidden, our `report` template."""
+    from nbconvert import HTMLExporter
+
+    return HTMLExporter(template_name="report", extra_template_basedirs=[str(TEMPLATES)],
+                        exclude_input=True, exclude_input_prompt=True,
+                        exclude_output_prompt=True)
+
+
+@functools.cache
+def _css() -> str:
+    return (TEMPLATES / "report.css").read_text(encoding="utf-8")
+
+
+def _export_html(nb, page: dict) -> str:
+    resources = {"metadata": {"name": f"{page['title']} · {page['client']}"},
+                 "workbook": {**page, "css": _css(), "vega_bundle": offline_charts.vega_bundle()}}
+    body, _ = _exporter().from_notebook_node(nb, resources=resources)
+    return _scrub_paths(_with_toc(body))
+
+
+def _with_toc(html: str) -> str:
+    """Fill the template's table of contents with the page's `##` headings."""
+    items = []
+    for anchor, inner in H2.findall(html):
+        text = re.sub(r"<[^>]+>", "", inner).replace("¶", "").strip()
+        items.append(f'<li><a href="#{anchor}">{text}</a></li>')
+    toc = f'<ol>{"".join(items)}</ol>' if items else ""
+    return html.replace(TOC_MARK, toc, 1)
+
+
+def _scrub_paths(text: str) -> str:
+    """Hide this machine's folders (they name the user) in tracebacks and messages."""
+    for folder, label in sorted([(str(paths.workbook_home()), "$WORKBOOK_HOME"),
+                                 (str(paths.project_root()), "…"), (str(Path.home()), "~")],
+                                key=lambda p: -len(p[0])):
+        if len(folder) > 1:
+            text = re.sub(re.escape(folder) + r"(?=[/\\]|\b)", label, text)
+    return text
+
+
+@functools.cache
+def _pages():
+    import jinja2
+
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+                              autoescape=True, trim_blocks=True, lstrip_blocks=True)
+
+
+STATUS_TONES = {"good": ("achieved", "met", "on track", "on_track", "ahead", "improved", "ok"),
+                "bad": ("behind", "off track", "off_track", "missed", "at risk", "at_risk",
+                        "worse", "declined", "failed")}
+
+
+def status_tone(status: str) -> str:
+    """CSS tone of a goal status: good, bad or neutral (unknown words stay neutral)."""
+    word = str(status).lower().strip()
+    return next((tone for tone, words in STATUS_TONES.items() if word in words), "neutral")
+
+
+def _write_client_index(report: ClientReport, folder: Path) -> None:
+    page = _pages().get_template("client_index.html.j2").render(
+        report=report, css=_css(), tone=status_tone, as_of=_long_date(dt.date.fromisoformat(report.as_of)),
+        label=lambda metric: str(metric).replace("_", " ").capitalize(),
+        generated=_long_date(dt.date.today()))
+    (folder / "index.html").write_text(_scrub_paths(page), encoding="utf-8")
+    facts = {**asdict(report), "folder": None, "ok": report.ok,
+             "notebooks": [{**asdict(n), "html": n.html, "ipynb": n.ipynb} for n in report.notebooks]}
+    (folder / REPORT_JSON).write_text(json.dumps(facts, indent=1, default=str), encoding="utf-8")
+
+
+def _move_into_place(tmp: Path, final: Path) -> None:
+    """Swap the finished folder in: readers see the old report or the new one, never a mix."""
+    old = final.with_name(f".old-{final.name}-{uuid.uuid4().hex[:8]}")
+    if final.exists():
+        final.rename(old)
+    tmp.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------------- the batch
+
+def run_batch(clients: list[str], as_of: str | None = None, jobs: int | None = None,
+              out_dir: Path | None = None, *, notebooks_dir: Path | None = None,
+              echo: Callable[[str], None] | None = None) -> Batch:
+    """Render `clients` with up to `jobs` worker processes; write the batch index.
+
+    Progress lines and the summary go to `echo` (default: stderr). One client per process at a
+    time, its notebooks one after another, so a worker reuses its loaded libraries, HTML
+    exporter and Vega bundle. A client that fails never stops the others.
+    """
+    out = Path(out_dir or paths.reports_dir())
+    echo = echo or _stderr
+    notebooks = Path(notebooks_dir or paths.notebooks_dir())
+    count = len(list(notebooks.glob("*.ipynb")))
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(clients)))
+    start = time.perf_counter()
+    echo(f"Rendering {len(clients)} client(s) x {count} notebook(s), {jobs} in parallel, into {out}")
+    lines = _ProgressLines(len(clients) * count, echo)
+    if jobs == 1:
+        reports = [_safe_render(c, as_of, out, notebooks, lines) for c in clients]
+    else:
+        reports = _render_in_processes(clients, as_of, out, notebooks, jobs, lines)
+    index = write_batch_index(out, reports)
+    batch = Batch(reports, index, time.perf_counter() - start)
+    for line in summary(batch):
+        echo(line)
+    return batch
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+class _ProgressLines:
+    """Turns (client, notebook, state, detail) events into numbered lines."""
+
+    def __init__(self, total: int, echo: Callable[[str], None]):
+        self.total, self.done, self.echo = total, 0, echo
+        self.width = len(str(total))
+
+    def __call__(self, client: str, notebook: str, state: str, detail: str) -> None:
+        if state == "running":
+            self.echo(f"  {' ' * (2 * self.width + 3)}{client:<16} {notebook:<28} running")
+            return
+        if notebook:
+            self.done += 1
+        count = f"[{self.done:>{self.width}}/{self.total}]"
+        self.echo(f"  {count} {client:<16} {notebook or '(client)':<28} {state:<6} {detail}")
+
+
+def _safe_render(client: str, as_of, out: Path, notebooks: Path, progress: Progress) -> ClientReport:
+    """render_client, with any unexpected error turned into a failed report for this client."""
+    try:
+        return render_client(client, as_of, out, notebooks_dir=notebooks, progress=progress)
+    except Exception as err:
+        progress(client, "", "failed", _one_line(err))
+        return ClientReport(client, client, error=f"rendering stopped: {_one_line(err)}",
+                            notebooks=[])
+
+
+_worker_queue = None  # set in each worker process by _init_worker; carries progress events
+
+
+def _init_worker(queue) -> None:
+    global _worker_queue
+    _worker_queue = queue
+
+
+def _queue_progress(*event: str) -> None:
+    _worker_queue.put(event)
+
+
+def _render_job(client: str, as_of, out: Path, notebooks: Path) -> ClientReport:
+    return _safe_render(client, as_of, out, notebooks, _queue_progress)
+
+
+def _render_in_processes(clients, as_of, out, notebooks, jobs, progress) -> list[ClientReport]:
+    context = multiprocessing.get_context("fork" if sys.platform != "win32" else "spawn")
+    queue = context.Queue()
+    reports: dict[str, ClientReport] = {}
+    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker,
+                                                initargs=(queue,)) as pool:
+        futures = {pool.submit(_render_job, c, as_of, out, notebooks): c for c in clients}
+        printer = threading.Thread(target=_drain, args=(queue, progress), daemon=True)
+        printer.start()
+        for future in concurrent.futures.as_completed(futures):
+            client = futures[future]
+            try:
+                reports[client] = future.result()
+            except Exception as err:  # the worker process died (e.g. out of memory)
+                reports[client] = ClientReport(client, client, error=f"worker died: {_one_line(err)}")
+        queue.put(None)
+        printer.join()
+    return [reports[c] for c in clients]
+
+
+def _drain(queue, progress: Progress) -> None:
+    while (event := queue.get()) is not None:
+        progress(*event)
+
+
+def summary(batch: Batch) -> list[str]:
+    """The closing lines: one per client, failures named, and where the index is."""
+    notebooks = sum(len(r.notebooks) for r in batch.reports)
+    failed = sum(not n.ok for r in batch.reports for n in r.notebooks) + sum(
+        bool(r.error) for r in batch.reports)
+    lines = [f"Done in {batch.seconds:.1f} s: {len(batch.reports)} client(s), {notebooks} "
+             f"notebook(s), {failed} failure(s)."]
+    for r in batch.reports:
+        where = f"{r.folder / 'index.html'}" if r.folder else ""
+        lines.append(f"  {r.client:<16} {'ok' if r.ok else 'FAILED':<7} {where}")
+        lines += [f"      {problem}" for problem in r.failures]
+    lines.append(f"Batch index: {batch.index}")
+    return lines
+
+
+def write_batch_index(out: Path, reports: list[ClientReport]) -> Path:
+    """`<out>/index.html`: this batch's clients, plus the latest report of any other client."""
+    rows = {r.client: _row(r) for r in reports}
+    if out.exists():
+        for folder in sorted(p for p in out.iterdir() if p.is_dir() and paths.SLUG.match(p.name)):
+            if folder.name not in rows and (latest := _latest_report(folder)):
+                rows[folder.name] = latest
+    out.mkdir(parents=True, exist_ok=True)
+    page = _pages().get_template("batch_index.html.j2").render(
+        rows=sorted(rows.values(), key=lambda r: r["name"].lower()), css=_css(),
+        generated=_long_date(dt.date.today()))
+    index = out / "index.html"
+    tmp = out / f".index-{uuid.uuid4().hex[:8]}.html"
+    tmp.write_text(_scrub_paths(page), encoding="utf-8")
+    os.replace(tmp, index)
+    return index
+
+
+def _row(report: ClientReport) -> dict:
+    return {"client": report.client, "name": report.name, "as_of": report.as_of,
+            "ok": report.ok, "failures": report.failures, "goals": report.goals,
+            "href": f"{report.client}/{report.as_of}/index.html" if report.folder else ""}
+
+
+def _latest_report(folder: Path) -> dict | None:
+    dated = sorted((p for p in folder.iterdir() if DATE_FOLDER.match(p.name)
+                    and (p / REPORT_JSON).exists()), key=lambda p: p.name)
+    if not dated:
+        return None
+    facts = json.loads((dated[-1] / REPORT_JSON).read_text(encoding="utf-8"))
+    failures = [f"{n['notebook']}: {n['error']}" for n in facts["notebooks"] if not n["ok"]]
+    goals = list({f["goal"]: f for n in facts["notebooks"] for f in n["findings"] if f.get("goal")}.values())
+    return {"client": folder.name, "name": facts["name"], "as_of": facts["as_of"],
+            "ok": facts["ok"], "failures": failures, "goals": goals,
+            "href": f"{folder.name}/{dated[-1].name}/index.html"}
