@@ -64,7 +64,7 @@ EXPECTED = {
     "new_customers": [1, 1, 1],                   # a | b | c
     "repeat_purchase_rate": [0, 0.5, 0.5],        # a new | a repeat, b new | b repeat, c new
     "churn_rate": [None, 0, 0.5],                 # nobody before | a stayed | of a, b: a left
-    "leads": [0, 2, 2],
+    "leads": [None, 2, 2],                        # no leads before 6 Jan: no value, not 0
     "lead_conversion_rate": [None, 0.5, 0.5],
     "cac": [0, 100, 90],                          # spend / new customers
     "romi": [None, -1, round((40 - 90) / 90, 4)],  # o5 (40) within 7 days of b's touch

@@ -233,7 +233,8 @@ def series(con: duckdb.DuckDBPyConnection, kpi: KPI | str, grain: str = "week",
     """The KPI per period, from `since` (default: the first dated row) to `as_of` inclusive.
 
     Columns: period (date the period starts), value, num, den, complete (False for a period
-    that `as_of` cuts short, e.g. the current week). Raises WorkbookError when the KPI is
+    that `as_of` cuts short, e.g. the current week). Periods before the KPI's first dated row
+    have no value (not 0). Raises WorkbookError when the KPI is
     unavailable for this client or cannot be split by segment.
     """
     kpi = get(kpi) if isinstance(kpi, str) else kpi
@@ -245,9 +246,9 @@ def series(con: duckdb.DuckDBPyConnection, kpi: KPI | str, grain: str = "week",
     if not available(con, kpi):
         raise WorkbookError(f"{kpi.label} is unavailable: it needs data in {', '.join(kpi.tables)}.")
     as_of = as_of or store.latest_activity(con)
-    if since is None:
-        table, column = kpi.clock
-        since = con.execute(f"SELECT min({column})::DATE FROM {table}").fetchone()[0] or as_of
+    table, column = kpi.clock
+    first = con.execute(f"SELECT min({column})::DATE FROM {table}").fetchone()[0] or as_of
+    since = since or first
     end = _as_ts(as_of + dt.timedelta(days=1))
     sql = f"""
         WITH spine AS (
@@ -256,13 +257,14 @@ def series(con: duckdb.DuckDBPyConnection, kpi: KPI | str, grain: str = "week",
                                           ('1 ' || $grain)::INTERVAL)) AS period),
         k AS ({kpi.sql})
         SELECT s.period::DATE AS period, k.num::DOUBLE AS num, k.den::DOUBLE AS den,
-               s.period + ('1 ' || $grain)::INTERVAL <= $end AS complete
+               s.period + ('1 ' || $grain)::INTERVAL <= $end AS complete,
+               s.period + ('1 ' || $grain)::INTERVAL > $first AS started
         FROM spine s LEFT JOIN k USING (period) ORDER BY s.period"""
-    values = {"grain": grain, "start": _as_ts(since), "end": end, "segment": segment}
+    values = {"grain": grain, "start": _as_ts(since), "end": end, "segment": segment, "first": _as_ts(first)}
     df = con.execute(sql, _params(sql, values)).df()
-    if kpi.kind == "flow":
-        df["num"] = df["num"].fillna(0.0)
-        df["den"] = 1.0
+    if kpi.kind == "flow":   # an empty period is 0, but only once the data has started
+        df.loc[df["started"], "num"] = df.loc[df["started"], "num"].fillna(0.0)
+        df["den"] = df["started"].map({True: 1.0, False: math.nan})
     df["value"] = df["num"] / df["den"].where(df["den"] > 0)
     return df[["period", "value", "num", "den", "complete"]]
 

@@ -1,0 +1,139 @@
+"""Goal math on a hand-made weekly revenue line: required rate, projection, status, storage."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from workbook import goals, store
+from workbook.errors import WorkbookError
+from workbook.goals import Goal
+
+AS_OF = dt.date(2026, 6, 28)                 # a Sunday: the week of 22 June is the last complete one
+FIRST = dt.date(2025, 12, 29)                # week 0 of the 26-week trend window
+DEADLINE = AS_OF + dt.timedelta(weeks=13)
+WEEKS = np.arange(26)
+# a straight line, fixed noise between -5 and +5, and one freak week (+500 in week 10)
+REVENUE = 100 + 5 * WEEKS + ((WEEKS * 7) % 11 - 5) + np.where(WEEKS == 10, 500, 0)
+BASE = REVENUE[14:26].mean()               # 197.9167: the 12 weeks before as_of
+NOW = REVENUE[22:26].mean()                # 217.5: the last 4 weeks
+
+
+@pytest.fixture
+def con(client, rw):
+    rows = [(f"o{w}", (FIRST + dt.timedelta(weeks=int(w), days=2)).isoformat(), float(r))
+            for w, r in zip(WEEKS, REVENUE)]
+    rw.executemany("INSERT INTO orders (order_id, ordered_at, revenue) VALUES (?, ?, ?)", rows)
+    rw.close()
+    read = store.read(client)
+    yield read
+    read.close()
+
+
+def test_increase_goal_relative_target(con):
+    d = goals.delta(con, Goal("revenue", "increase", target_change_pct=20, deadline=DEADLINE), AS_OF)
+    assert d.baseline.value == pytest.approx(BASE)
+    assert d.current.value == pytest.approx(NOW)
+    assert d.target == pytest.approx(BASE * 1.2)             # 237.5
+    assert d.gap == pytest.approx(BASE * 1.2 - NOW)          # 20.0
+    assert d.gap_pct == pytest.approx(20 / 217.5)
+    assert d.progress == pytest.approx((NOW - BASE) / (BASE * 0.2))
+    assert d.weeks_left == 13
+    assert d.required_per_week == pytest.approx(20 / 13)
+    # the projection is scipy's Theil-Sen line on the same weekly values (tolerance 1e-9)
+    ref = stats.theilslopes(REVENUE, WEEKS, 0.95)
+    t_deadline = (DEADLINE - FIRST).days / 7
+    assert d.slope_per_week == pytest.approx(ref.slope, rel=1e-9)
+    assert d.slope_per_week == pytest.approx(5.0, abs=0.3)  # the freak week does not bend it
+    assert (d.slope_low, d.slope_high) == pytest.approx((ref.low_slope, ref.high_slope), rel=1e-9)
+    assert d.projected == pytest.approx(ref.intercept + ref.slope * t_deadline, rel=1e-9)
+    assert d.projected_low <= d.projected <= d.projected_high
+    assert d.status == "on track"
+    assert "on track" in goals.verdict(d) and "+$1.54 per week" in goals.verdict(d)
+
+
+def test_decrease_goal_relative_target(con):
+    d = goals.delta(con, Goal("revenue", "decrease", target_change_pct=-10, deadline=DEADLINE), AS_OF)
+    assert d.target == pytest.approx(BASE * 0.9)             # 178.125
+    assert d.required_per_week == pytest.approx((BASE * 0.9 - NOW) / 13)
+    assert d.status == "off track"                           # revenue keeps rising by ~5 a week
+
+
+def test_absolute_target_at_risk_when_only_the_band_reaches_it(con):
+    ref = stats.theilslopes(REVENUE, WEEKS, 0.95)
+    t_d, t_mid, y_mid = (DEADLINE - FIRST).days / 7, np.median(WEEKS), np.median(REVENUE)
+    between = y_mid + (ref.slope + ref.high_slope) / 2 * (t_d - t_mid)   # above the line, inside the band
+    d = goals.delta(con, Goal("revenue", "increase", target_value=between, deadline=DEADLINE), AS_OF)
+    assert d.projected < between <= d.projected_high
+    assert d.status == "at risk"
+
+
+@pytest.mark.parametrize("direction,projected,low,high,expected", [
+    ("increase", 110, 100, 120, "on track"),
+    ("increase", 90, 80, 105, "at risk"),
+    ("increase", 90, 80, 95, "off track"),
+    ("decrease", 90, 80, 110, "on track"),
+    ("decrease", 110, 95, 120, "at risk"),
+    ("decrease", 110, 105, 120, "off track"),
+])
+def test_status_rule(direction, projected, low, high, expected):
+    goal = Goal("revenue", direction, target_value=100, deadline=DEADLINE)
+    assert goals.status(goal, 100, 100, projected, low, high, deadline_passed=False) == expected
+
+
+def test_status_after_the_deadline_uses_the_current_value():
+    goal = Goal("churn_rate", "decrease", target_value=0.2, deadline=DEADLINE)
+    assert goals.status(goal, 0.2, 0.19, 0.5, 0.4, 0.6, deadline_passed=True) == "on track"
+    assert goals.status(goal, 0.2, 0.21, 0.1, 0.0, 0.2, deadline_passed=True) == "off track"
+
+
+def test_sign_of_relative_target_must_match_direction():
+    with pytest.raises(WorkbookError, match="flip"):
+        Goal("revenue", "decrease", target_change_pct=10, deadline=DEADLINE)
+
+
+def test_undefined_goal_gets_a_smart_proposal(con):
+    d = goals.delta(con, Goal("revenue", "increase"), AS_OF)
+    assert d.status == "undefined"
+    assert "no target and no deadline" in d.why
+    proposal = d.proposal
+    assert (proposal.target_change_pct, proposal.deadline) == (10.0, DEADLINE)
+    assert proposal.baseline_value == pytest.approx(BASE)
+    assert proposal.target(proposal.baseline_value) == pytest.approx(BASE * 1.1)
+
+
+def test_not_enough_weeks(client, rw):
+    rw.execute("INSERT INTO orders (order_id, ordered_at, revenue) VALUES ('a', '2026-06-10', 5), "
+               "('b', '2026-06-17', 6)")
+    d = goals.delta(rw, Goal("revenue", "increase", target_value=10, deadline=DEADLINE), AS_OF)
+    assert d.status == "not enough data" and "fewer than 8" in d.why
+
+
+def test_unavailable_kpi(con):
+    d = goals.delta(con, Goal("nps", "increase", target_value=50, deadline=DEADLINE), AS_OF)
+    assert d.status == "not enough data" and "feedback" in d.why
+
+
+def test_save_and_load_roundtrip(con, client):
+    goal = goals.suggest(con, "revenue", AS_OF)
+    con.close()   # the same process may not hold a read-only and a read-write connection at once
+    goal_id = goals.save_goal(client, goal)
+    read = store.read(client)        # the write connection was closed again: reading works
+    loaded = goals.load_goals(read)
+    read.close()
+    assert [g.goal_id for g in loaded] == [goal_id]
+    assert (loaded[0].metric, loaded[0].target_change_pct, loaded[0].deadline) == ("revenue", 10.0, DEADLINE)
+    assert loaded[0].baseline_value == pytest.approx(BASE)
+
+
+def test_suggested_goals_skip_unavailable_kpis(con):
+    assert [g.metric for g in goals.suggested_goals(con, AS_OF)] == ["revenue", "aov"]
+
+
+def test_summary_table(con):
+    d = goals.delta(con, Goal("revenue", "increase", target_change_pct=20, deadline=DEADLINE), AS_OF)
+    row = goals.summary_table([d]).iloc[0]
+    assert row["Status"] == "on track" and row["Target"] == "$237.50"
