@@ -194,3 +194,22 @@ def test_minimum_detectable_rate_matches_statsmodels(n1, n0, p0):
 
 def test_minimum_detectable_rate_is_undefined_for_tiny_samples():
     assert math.isnan(stats.minimum_detectable_rate(2, 2, 0.9))
+
+
+def test_relative_mean_lift_reduces_to_katz_on_binary_data():
+    # 0/1 data: mean p and variance p(1-p) n/(n-1), so the delta method gives Katz's se up to n/(n-1).
+    x1, n1, x0, n0 = 300, 10000, 200, 10000
+    est = stats.relative_mean_lift(stats.mean_var_from_sums(n1, x1, x1), stats.mean_var_from_sums(n0, x0, x0))
+    katz = stats.katz_relative_lift(x1, n1, x0, n0)
+    assert est.value == pytest.approx(katz.value, rel=REL)
+    assert (est.low, est.high) == (pytest.approx(katz.low, rel=1e-4), pytest.approx(katz.high, rel=1e-4))
+
+
+@pytest.mark.parametrize("n,sd", [(2000, 40.0), (150, 3.5)])
+def test_difference_power_and_mde_match_statsmodels(n, sd):
+    """Equal arms with standard deviation sd: se = sd sqrt(2/n), Cohen's d = effect / sd."""
+    se = sd * math.sqrt(2 / n)
+    d_ref = NormalIndPower().solve_power(effect_size=None, nobs1=n, alpha=0.05, power=0.8, ratio=1)
+    assert stats.minimum_detectable_difference(se) == pytest.approx(d_ref * sd, rel=1e-4)
+    assert stats.power_for_difference(0.1 * sd, se) == pytest.approx(
+        NormalIndPower().power(0.1, nobs1=n, alpha=0.05, ratio=1), rel=1e-9)

@@ -298,3 +298,41 @@ def minimum_detectable_rate(n1: int, n0: int, p0: float, alpha: float = 0.05, po
     h = _z_sum(alpha, power_) * math.sqrt(1 / n1 + 1 / n0)
     angle = math.asin(math.sqrt(p0)) + h / 2
     return math.sin(angle) ** 2 if angle <= math.pi / 2 else NAN
+
+
+def relative_mean_lift(arm: MeanVar, control: MeanVar, confidence: float = 0.95) -> Estimate:
+    """Relative difference of two means, m1/m0 - 1, with a delta-method interval on log(m1/m0).
+
+    se^2 = v1/(n1 m1^2) + v0/(n0 m0^2) (the Katz construction applied to means; for 0/1
+    data it reduces to the Katz risk-ratio interval). NaN unless both means are positive.
+    """
+    if arm.n < 2 or control.n < 2 or not (arm.mean > 0 and control.mean > 0):
+        return Estimate(NAN, NAN, NAN)
+    log_ratio = math.log(arm.mean / control.mean)
+    se = math.sqrt(arm.var / (arm.n * arm.mean ** 2) + control.var / (control.n * control.mean ** 2))
+    z = z_value(confidence)
+    return Estimate(math.exp(log_ratio) - 1, math.exp(log_ratio - z * se) - 1, math.exp(log_ratio + z * se) - 1)
+
+
+def welch_se(arm: MeanVar, control: MeanVar) -> float:
+    """Standard error of a difference in means without assuming equal variances."""
+    if arm.n < 2 or control.n < 2:
+        return NAN
+    return math.sqrt(arm.var / arm.n + control.var / control.n)
+
+
+def power_for_difference(effect: float, se: float, alpha: float = 0.05) -> float:
+    """Power of a two-sided z-test to detect a true difference `effect` with standard error se.
+
+    Phi(|d|/se - z) + Phi(-|d|/se - z): the large-sample approximation used for revenue per
+    recipient (its t-test has thousands of degrees of freedom).
+    """
+    if not se > 0:
+        return NAN
+    z = z_value(1 - alpha)
+    return float(sps.norm.cdf(abs(effect) / se - z) + sps.norm.cdf(-abs(effect) / se - z))
+
+
+def minimum_detectable_difference(se: float, alpha: float = 0.05, power_: float = 0.8) -> float:
+    """Smallest true difference detected with the given power: (z_a/2 + z_b) * se."""
+    return _z_sum(alpha, power_) * se if se > 0 else NAN

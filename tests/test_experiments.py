@@ -1,0 +1,271 @@
+"""workbook.experiments on simulated campaigns with known effects, and on the online-store sample.
+
+References: per-arm aggregates vs a pandas groupby of the simulated rows (exact); each
+comparison's statistics vs statsmodels on those counts (1e-9 relative); Holm vs
+statsmodels' multipletests (1e-9); the pooled estimate vs the simulated lift (must lie in
+the 95% interval). The verdict rules are checked on hand-made arms.
+"""
+
+import datetime as dt
+import math
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.power import NormalIndPower
+from statsmodels.stats.proportion import proportion_effectsize, proportions_ztest
+
+from workbook import experiments as ex
+from workbook import store
+
+START = dt.datetime(2026, 3, 2, 9)
+RATES = {  # open, click, conversion per arm: the planted personalization lift of the sample
+    "Generic": (0.25, 0.030, 0.020),
+    "Personalized": (0.27, 0.045, 0.030),
+}
+
+
+def _arm_rows(rng, campaign, variant, n, rates, sent_at):
+    opened = rng.random(n) < rates[0]
+    clicked = rng.random(n) < rates[1]
+    converted = rng.random(n) < rates[2]
+    revenue = np.where(converted, np.round(rng.lognormal(np.log(60), 0.7, n), 2), np.nan)
+    stamp = lambda hit, hours: [sent_at + dt.timedelta(hours=hours) if h else None for h in hit]  # noqa: E731
+    return pd.DataFrame({
+        "campaign_id": campaign, "customer_id": [f"{campaign}-{variant}-{i}" for i in range(n)],
+        "variant": variant, "sent_at": sent_at, "opened_at": stamp(opened, 1), "clicked_at": stamp(clicked, 2),
+        "converted_at": stamp(converted, 30), "revenue": revenue, "unsubscribed": False,
+    })
+
+
+def simulate(rng) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Sends, per-variant results and campaigns of a made-up store with a known lift."""
+    frames, campaigns = [], []
+    for k in range(12):  # personalized vs generic, equal split
+        cid, sent = f"AB{k:02d}", START + dt.timedelta(days=14 * k)
+        campaigns.append((cid, f"Newsletter {k + 1}", sent))
+        frames += [_arm_rows(rng, cid, v, 2500, RATES[v], sent) for v in RATES]
+    broken = START + dt.timedelta(days=3)  # personalized arm lost 20% of its recipients
+    campaigns.append(("BROKEN", "Broken split", broken))
+    frames += [_arm_rows(rng, "BROKEN", "Generic", 3000, RATES["Generic"], broken),
+               _arm_rows(rng, "BROKEN", "Personalized", 2400, RATES["Generic"], broken)]
+    abn = START + dt.timedelta(days=5)  # subject-line A/B/n test, no personalization, no effect
+    campaigns.append(("SUBJ", "Subject lines", abn))
+    frames += [_arm_rows(rng, "SUBJ", v, 1500, RATES["Generic"], abn) for v in ("B: question", "A: plain", "C: emoji")]
+    single = START + dt.timedelta(days=6)  # one variant only: not a test
+    campaigns.append(("SOLO", "Solo send", single))
+    frames.append(_arm_rows(rng, "SOLO", "Generic", 500, RATES["Generic"], single))
+    late = dt.datetime(2026, 10, 20)  # sent after the as_of used below
+    campaigns.append(("LATE", "Late campaign", late))
+    frames += [_arm_rows(rng, "LATE", v, 400, RATES[v], late) for v in RATES]
+    campaigns.append(("KLAVIYO", "Totals only", START + dt.timedelta(days=8)))
+    results = pd.DataFrame({"campaign_id": "KLAVIYO", "variant": ["Generic", "Personalized"],
+                            "recipients": [4000, 4000], "delivered": [3950, 3960], "opens": [1000, 1100],
+                            "clicks": [120, 180], "orders": [80, 120], "revenue": [4800.0, 7300.0]})
+    meta = pd.DataFrame(campaigns, columns=["campaign_id", "name", "started_at"])
+    return pd.concat(frames, ignore_index=True), results, meta
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory):
+    sends, results, meta = simulate(np.random.default_rng(20261031))
+    con = duckdb.connect(str(tmp_path_factory.mktemp("experiments") / "sim.duckdb"))
+    store.migrate(con)
+    for table, frame in [("campaign_sends", sends), ("campaign_results", results), ("campaigns", meta)]:
+        con.register("frame", frame)
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM frame")
+        con.unregister("frame")
+    yield con, sends
+    con.close()
+
+
+@pytest.fixture(scope="module")
+def tests(sim):
+    return ex.campaign_tests(sim[0])
+
+
+def test_arm_counts_match_a_groupby_of_the_rows(sim):
+    con, sends = sim
+    got = ex.arm_counts(con).query("source == 'campaign_sends'").set_index(["campaign_id", "variant"]).sort_index()
+    rev = sends.revenue.fillna(0)
+    ref = (sends.assign(opens=sends.opened_at.notna(), clicks=sends.clicked_at.notna(),
+                        conversions=sends.converted_at.notna(), rev=rev, rev_sq=rev ** 2)
+           .groupby(["campaign_id", "variant"])
+           .agg(recipients=("customer_id", "size"), opens=("opens", "sum"), clicks=("clicks", "sum"),
+                conversions=("conversions", "sum"), revenue=("rev", "sum"), revenue_sq=("rev_sq", "sum"))
+           .drop(index="SOLO", level=0).sort_index())
+    assert list(got.index) == list(ref.index)
+    for col in ["recipients", "opens", "clicks", "conversions"]:
+        assert (got[col].to_numpy() == ref[col].to_numpy()).all(), col
+    np.testing.assert_allclose(got.revenue, ref.revenue, rtol=1e-9)
+    np.testing.assert_allclose(got.revenue_sq, ref.revenue_sq, rtol=1e-9)
+    nonzero = got.loc[("AB00", "Generic"), "nonzero_revenue"]
+    assert sorted(nonzero) == sorted(rev[(sends.campaign_id == "AB00") & (sends.variant == "Generic") & (rev != 0)])
+
+
+def test_every_campaign_with_variants_is_a_test_with_the_right_control(tests):
+    by_id = {t.campaign_id: t for t in tests}
+    assert set(by_id) == {f"AB{k:02d}" for k in range(12)} | {"BROKEN", "SUBJ", "LATE", "KLAVIYO"}
+    assert by_id["AB03"].control == "Generic" and by_id["SUBJ"].control == "A: plain"
+    assert by_id["AB03"].name == "Newsletter 4" and by_id["AB03"].source == "campaign_sends"
+    assert [c.arm for c in by_id["SUBJ"].comparisons if c.metric == "open"] == ["B: question", "C: emoji"]
+    assert by_id["KLAVIYO"].source == "campaign_results" and not by_id["KLAVIYO"].has_revenue_test
+
+
+def test_comparisons_match_statsmodels_and_holm(tests):
+    t = next(t for t in tests if t.campaign_id == "SUBJ")
+    ctrl = t.arm("A: plain")
+    for c in t.comparisons:
+        if c.metric == "revenue":
+            continue
+        arm = t.arm(c.arm)
+        z, p = proportions_ztest([arm.count(c.metric), ctrl.count(c.metric)], [arm.recipients, ctrl.recipients])
+        assert c.p_value == pytest.approx(p, rel=1e-9)
+    np.testing.assert_allclose([c.p_holm for c in t.comparisons],
+                               multipletests([c.p_value for c in t.comparisons], method="holm")[1], rtol=1e-9)
+    assert len(t.comparisons) == 8  # 2 arms x (open, click, conversion, revenue)
+
+
+def test_totals_only_campaign_says_revenue_cannot_be_tested(tests):
+    t = next(t for t in tests if t.campaign_id == "KLAVIYO")
+    c = t.comparison("revenue")
+    assert math.isnan(c.p_value) and math.isnan(c.p_holm)
+    assert c.value == pytest.approx(7300 / 4000) and c.control_value == pytest.approx(4800 / 4000)
+    assert ex.verdict(t, "revenue").startswith("No test possible")
+    assert "per-variant totals" in t.notes[0]
+    assert t.comparison("conversion").p_value == pytest.approx(proportions_ztest([120, 80], [4000, 4000])[1], rel=1e-9)
+
+
+def test_broken_split_is_flagged_before_anything_else(tests):
+    t = next(t for t in tests if t.campaign_id == "BROKEN")
+    assert not t.trustworthy and t.srm.p_value < 0.001
+    for metric in ex.METRIC_NAMES:
+        assert ex.verdict(t, metric).startswith("Not trustworthy")
+    table = ex.tests_table([t])
+    assert not table.trustworthy.any() and not table.significant.any()
+    assert table.verdict.str.startswith("Not trustworthy").all()
+    assert all(t.trustworthy for t in tests if t.campaign_id != "BROKEN")
+
+
+def test_pooled_test_recovers_the_simulated_lift(sim, tests):
+    pooled = ex.pooled_personalization_test(sim[0], tests=tests)
+    assert set(pooled.campaigns) == {f"AB{k:02d}" for k in range(12)} | {"LATE", "KLAVIYO"}
+    assert "Broken split" in " ".join(pooled.notes)  # left out, and said so
+    assert not pooled.has_revenue_test  # the totals-only campaign has no per-recipient revenue
+    conv = pooled.comparison("conversion")
+    assert conv.lift.low > 0 and conv.lift.low <= 0.010 <= conv.lift.high
+    assert conv.relative.low <= 0.5 <= conv.relative.high
+    assert conv.prob_beat_control > 0.99
+    click = pooled.comparison("click")
+    assert click.lift.low <= 0.015 <= click.lift.high and click.lift.low > 0
+    assert ex.verdict(pooled).startswith("Win")
+    assert pooled.trustworthy
+
+
+def test_pooled_revenue_is_tested_when_every_campaign_has_per_recipient_rows(sim, tests):
+    pooled = ex.pooled_personalization_test(sim[0], tests=[t for t in tests if t.source == "campaign_sends"])
+    rev = pooled.comparison("revenue")
+    assert pooled.has_revenue_test and not math.isnan(rev.p_value)
+    # revenue per recipient = conversion x order value: 0.030 x E[lognormal] vs 0.020 x E[lognormal]
+    order_value = 60 * math.exp(0.7 ** 2 / 2)
+    assert rev.lift.low <= 0.010 * order_value <= rev.lift.high
+    assert rev.bootstrap[0] <= 0.010 * order_value <= rev.bootstrap[1]
+
+
+def test_as_of_leaves_out_later_sends_and_events(sim):
+    con, sends = sim
+    tests = ex.campaign_tests(con, "2026-09-30")
+    assert "LATE" not in {t.campaign_id for t in tests}
+    last = START + dt.timedelta(days=14 * 11)  # AB11: converted 30 h after sending
+    cut = ex.campaign_tests(con, last.date())
+    ab11 = next(t for t in cut if t.campaign_id == "AB11")
+    assert ab11.arm("Generic").conversions == 0 and ab11.arm("Generic").clicks > 0
+    assert "AB11" not in {t.campaign_id for t in ex.campaign_tests(con, last.date() - dt.timedelta(days=1))}
+
+
+def test_client_without_campaigns_gets_empty_results(tmp_path):
+    con = duckdb.connect(str(tmp_path / "empty.duckdb"))
+    store.migrate(con)
+    assert ex.campaign_tests(con) == []
+    assert ex.pooled_personalization_test(con) is None
+    table = ex.tests_table([])
+    assert table.empty and list(table.columns) == ex.TABLE_COLUMNS
+
+
+def _test(control, arm, n=10_000, n_arm=None):
+    arms = [ex.Arm("Generic", n, n // 4, n // 30, control, 0.0), ex.Arm("Personalized", n_arm or n, n // 4, n // 30, arm, 0.0)]
+    return ex.build_test("T", "Hand-made", "campaign_sends", arms)
+
+
+def test_verdict_significant_win():
+    text = ex.verdict(_test(200, 300))
+    assert text.startswith("Win: Personalized's conversion rate was 3.0% vs 2.0% for Generic (+1.0 pp, +50% relative)")
+    assert "plausibly between +0.6 pp and +1.4 pp" in text  # Newcombe: 0.56 to 1.44 pp
+    assert "Chance that Personalized truly beats Generic: >99%" in text  # never rounded to 100%
+
+
+def test_verdict_significant_loss():
+    text = ex.verdict(_test(300, 200))
+    assert text.startswith("Loss:") and "(-1.0 pp, -33% relative)" in text and "Win" not in text
+    assert "truly beats Generic: <1%" in text
+
+
+def test_verdict_inconclusive_and_underpowered_never_says_win():
+    t = _test(8, 12, n=400)
+    text = ex.verdict(t)
+    assert text.startswith("Inconclusive:") and "This is not a win." in text
+    assert "underpowered" in text and "Win" not in text
+    c = t.comparison("conversion")
+    assert c.power < 0.8 and c.lift.value > 0
+
+
+def test_verdict_inconclusive_but_well_powered_is_not_called_underpowered():
+    text = ex.verdict(_test(2000, 2010, n=100_000))
+    assert text.startswith("Inconclusive:") and "underpowered" not in text
+
+
+def test_verdict_on_broken_split():
+    text = ex.verdict(_test(200, 300, n=10_000, n_arm=9_000))
+    assert text.startswith("Not trustworthy") and "Win" not in text
+
+
+def test_significance_is_judged_after_holm():
+    # Raw p just under 0.05 on conversion is not enough once 3 rates are tested together.
+    t = _test(200, 250)
+    c = t.comparison("conversion")
+    assert c.p_value < 0.05 < c.p_holm
+    text = ex.verdict(t)
+    assert text.startswith("Inconclusive") and "with 3 tested at once that is not enough" in text
+
+
+def test_power_helpers_match_statsmodels():
+    n = ex.plan_sample_size(0.02, 0.5)
+    ref = NormalIndPower().solve_power(proportion_effectsize(0.03, 0.02), alpha=0.05, power=0.8)
+    assert n == math.ceil(ref)
+    mde = ex.minimum_detectable_effect(n, 0.02)
+    assert mde == pytest.approx(0.01, rel=1e-3)  # the planned sample detects just the planned lift
+
+
+def test_arms_chart_draws_wilson_intervals(tests):
+    t = next(t for t in tests if t.campaign_id == "SUBJ")
+    frame = ex.arms_frame(t)
+    assert len(frame) == 3 * 3 and (frame.low <= frame.rate).all() and (frame.rate <= frame.high).all()
+    spec = ex.arms_chart(t).to_dict()
+    assert spec["facet"]["row"]["field"] == "metric"
+    lift = ex.lift_frame(tests)
+    assert "Broken split" not in set(lift.test)
+    ex.lift_chart(tests).to_dict()
+
+
+def test_online_store_sample_detects_the_planted_lift(samples):
+    con = store.read("online-store")
+    pooled = ex.pooled_personalization_test(con)
+    assert pooled is not None and pooled.trustworthy
+    conv = pooled.comparison("conversion")
+    assert conv.lift.low > 0 and conv.lift.low <= 0.010 <= conv.lift.high  # planted +1.0 pp
+    assert conv.relative.low <= 0.5 <= conv.relative.high  # planted +50%
+    click = pooled.comparison("click")
+    assert click.lift.low <= 0.015 <= click.lift.high  # planted 4.5% vs 3.0%
+    assert ex.verdict(pooled).startswith("Win")
