@@ -254,9 +254,12 @@ def test_arms_chart_draws_wilson_intervals(tests):
     assert len(frame) == 3 * 3 and (frame.low <= frame.rate).all() and (frame.rate <= frame.high).all()
     spec = ex.arms_chart(t).to_dict()
     assert spec["facet"]["row"]["field"] == "metric"
+    broken = next(t for t in tests if t.campaign_id == "BROKEN")
+    assert "not trustworthy" in ex.arms_chart(broken).to_dict()["title"]
     lift = ex.lift_frame(tests)
-    assert "Broken split" not in set(lift.test)
-    ex.lift_chart(tests).to_dict()
+    assert "Broken split" not in set(lift.test) and "Totals only" in set(lift.test)
+    assert {"Subject lines: B: question", "Subject lines: C: emoji"} <= set(lift.test)
+    assert len(ex.lift_chart(tests).to_dict()["layer"]) == 3
 
 
 def test_online_store_sample_detects_the_planted_lift(samples):

@@ -65,7 +65,7 @@ class Arm:
     conversions: int
     revenue: float
     revenue_sq: float | None = None
-    nonzero_revenue: tuple[float, ...] | None = None
+    nonzero_revenue: tuple[float, ...] | None = field(default=None, repr=False)
 
     @property
     def is_personalized(self) -> bool:
@@ -120,6 +120,11 @@ class Comparison:
 
 @dataclass(frozen=True)
 class ABTest:
+    """One test (a campaign, or the pooled personalization test): arms, SRM check, comparisons.
+
+    `trustworthy` is False when the split is broken; `notes` say what could not be done.
+    """
+
     campaign_id: str
     name: str
     source: str  # "campaign_sends", "campaign_results" or "pooled"
@@ -130,7 +135,7 @@ class ABTest:
     comparisons: tuple[Comparison, ...]
     started_at: dt.datetime | None = None
     campaigns: tuple[str, ...] = ()  # the campaigns a pooled test adds up
-    notes: tuple[str, ...] = field(default=())
+    notes: tuple[str, ...] = ()
     alpha: float = ALPHA
     srm_alpha: float = SRM_ALPHA
 
@@ -511,47 +516,61 @@ def arms_frame(test: ABTest) -> pd.DataFrame:
 def arms_chart(test: ABTest) -> alt.FacetChart:
     """Open, click and conversion rate per arm with Wilson 95% error bars, one panel per metric."""
     data = arms_frame(test)
-    base = alt.Chart(data).encode(y=alt.Y("arm:N", title=None))
-    points = base.mark_point(filled=True, size=90).encode(
-        x=alt.X("rate:Q", title="rate (95% interval)", axis=alt.Axis(format=".1%")),
-        color=alt.Color("role:N", scale=alt.Scale(domain=["control", "variant"],
-                                                  range=[charts.NEUTRAL, charts.PALETTE[0]]), title=None),
+    base = alt.Chart().encode(y=alt.Y("arm:N", title=None))
+    color = alt.Color("role:N", scale=alt.Scale(domain=["control", "variant"],
+                                                range=[charts.NEUTRAL, charts.PALETTE[0]]), title=None)
+    bars = base.mark_rule(strokeWidth=2).encode(
+        x=alt.X("low:Q", title="rate, with its 95% interval", axis=alt.Axis(format=".1%", tickCount=5)),
+        x2="high:Q", color=color)
+    points = base.mark_point(filled=True, size=90, opacity=1).encode(
+        x="rate:Q", color=color,
         tooltip=[alt.Tooltip("arm:N"), alt.Tooltip("metric:N"), alt.Tooltip("rate:Q", format=".2%"),
-                 alt.Tooltip("low:Q", format=".2%"), alt.Tooltip("high:Q", format=".2%"),
+                 alt.Tooltip("low:Q", format=".2%", title="95% interval from"),
+                 alt.Tooltip("high:Q", format=".2%", title="95% interval to"),
                  alt.Tooltip("recipients:Q", format=",")],
     )
-    bars = base.mark_rule(strokeWidth=2).encode(x="low:Q", x2="high:Q",
-                                                 color=alt.Color("role:N", legend=None))
     return (alt.layer(bars, points, data=data)
             .properties(width=420, height=alt.Step(28))
-            .facet(row=alt.Row("metric:N", title=None, sort=list(METRIC_NAMES.values())),
-                   title=f"{test.name}: rates per version")
+            .facet(row=alt.Row("metric:N", title=None, sort=list(METRIC_NAMES.values()),
+                               header=alt.Header(labelAngle=0, labelAlign="left", labelFontWeight="bold")),
+                   title=f"{test.name}: rates per version"
+                   + ("" if test.trustworthy else " (split broken: not trustworthy)"))
             .resolve_scale(x="independent"))
 
 
 def lift_frame(tests: Iterable[ABTest | None], metric: str = "conversion") -> pd.DataFrame:
     """Per trustworthy test and arm: absolute lift on `metric` with its 95% interval."""
-    rows = [{"test": t.name, "arm": c.arm, "lift": c.lift.value, "low": c.lift.low, "high": c.lift.high,
-             "significant": c.p_holm < t.alpha, "pooled": t.source == "pooled"}
-            for t in tests if t is not None and t.trustworthy
-            for c in t.comparisons if c.metric == metric]
-    return pd.DataFrame(rows, columns=["test", "arm", "lift", "low", "high", "significant", "pooled"])
+    rows = []
+    for t in tests:
+        if t is None or not t.trustworthy:
+            continue
+        several = sum(c.metric == metric for c in t.comparisons) > 1
+        for c in t.comparisons:
+            if c.metric != metric or math.isnan(c.lift.low):
+                continue
+            outcome = ("inconclusive" if not c.p_holm < t.alpha
+                       else "clear gain" if c.lift.value > 0 else "clear loss")
+            rows.append({"test": f"{t.name}: {c.arm}" if several else t.name, "arm": c.arm,
+                         "lift": c.lift.value, "low": c.lift.low, "high": c.lift.high,
+                         "outcome": outcome, "pooled": t.source == "pooled"})
+    return pd.DataFrame(rows, columns=["test", "arm", "lift", "low", "high", "outcome", "pooled"])
 
 
 def lift_chart(tests: Iterable[ABTest | None], metric: str = "conversion") -> alt.LayerChart:
-    """Forest plot: each test's lift on `metric` with its 95% interval, and the zero line."""
+    """Forest plot: each trustworthy test's lift on `metric` with its 95% interval, and zero."""
     data = lift_frame(tests, metric)
     unit = ".1%" if metric in RATE_METRICS else ",.2f"
-    base = alt.Chart(data).encode(y=alt.Y("test:N", sort=None, title=None))
-    rules = base.mark_rule(strokeWidth=2).encode(x=alt.X("low:Q", title=f"lift in {METRIC_NAMES[metric]} (95% interval)",
-                                                         axis=alt.Axis(format=unit)), x2="high:Q")
-    points = base.mark_point(filled=True, size=90).encode(
+    base = alt.Chart(data).encode(y=alt.Y("test:N", sort=None, title=None, axis=alt.Axis(labelLimit=260)))
+    rules = base.mark_rule(strokeWidth=2, color=charts.NEUTRAL).encode(
+        x=alt.X("low:Q", title=f"difference in {METRIC_NAMES[metric]} vs control, with its 95% interval",
+                axis=alt.Axis(format=unit)), x2="high:Q")
+    points = base.mark_point(filled=True, size=90, opacity=1).encode(
         x="lift:Q",
-        color=alt.Color("significant:N", scale=alt.Scale(domain=[True, False], range=[charts.GOOD, charts.NEUTRAL]),
-                        title="clearly more than chance"),
+        color=alt.Color("outcome:N", title=None, scale=alt.Scale(
+            domain=["clear gain", "inconclusive", "clear loss"], range=[charts.GOOD, charts.NEUTRAL, charts.BAD])),
         shape=alt.Shape("pooled:N", legend=None),
-        tooltip=["test:N", "arm:N", alt.Tooltip("lift:Q", format=unit), alt.Tooltip("low:Q", format=unit),
-                 alt.Tooltip("high:Q", format=unit)],
+        tooltip=["test:N", alt.Tooltip("lift:Q", format=unit), alt.Tooltip("low:Q", format=unit),
+                 alt.Tooltip("high:Q", format=unit), "outcome:N"],
     )
     zero = alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(color=charts.TARGET, strokeDash=[4, 3]).encode(x="x:Q")
     return alt.layer(rules, points, zero).properties(width=480, height=alt.Step(24))
