@@ -1,0 +1,137 @@
+"""Importing exports into a client's database: presets, mapping files, validation, loading.
+
+`import_files(slug, files, source)` imports each file on its own, all or nothing: the file is
+read, pseudonymized, parsed and validated in a private in-memory DuckDB (`staging`), then its
+canonical rows are upserted by natural key (`loading`) in one transaction of the client's
+database, with an `imports` row holding the file's sha256 (a second import of the same bytes
+changes nothing and says so). `PRESETS` lists the built-in sources.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import store
+from ..client import load_config
+from ..privacy import pseudonymizer
+from ..schema import DATA_TABLES
+from .errors import ImportError_
+from .loading import NATURAL_KEYS, upsert
+from .mapping import Mapping, load_mapping
+from .presets import PRESETS
+from .reading import open_export
+from .staging import Stage
+
+__all__ = ["ImportError_", "ImportResult", "PRESETS", "NATURAL_KEYS", "import_files", "resolve_source"]
+
+PROGRESS_ROWS = 100_000
+
+
+@dataclass
+class ImportResult:
+    """What one file did to the database."""
+
+    file: str
+    source: str
+    rows_read: int = 0
+    inserted: dict[str, int] = field(default_factory=dict)
+    updated: dict[str, int] = field(default_factory=dict)
+    already_imported: bool = False
+    imported_on: dt.datetime | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        if self.already_imported:
+            when = f" on {self.imported_on:%Y-%m-%d}" if self.imported_on else ""
+            return f"{self.file} was already imported{when} (same contents): nothing changed"
+        parts = [f"{t}: {self.inserted.get(t, 0):,} new"
+                 + (f", {self.updated[t]:,} updated" if self.updated.get(t) else "")
+                 for t in DATA_TABLES if t in self.inserted]
+        lines = [f"{self.file}: {self.rows_read:,} rows -> {'; '.join(parts) or 'nothing'}"]
+        lines += [f"  warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+
+def resolve_source(source: str) -> Mapping:
+    """A preset by name, or a mapping .yaml by path; an unknown name lists the presets."""
+    if source in PRESETS:
+        return PRESETS[source]
+    path = Path(source)
+    if path.suffix.lower() in (".yaml", ".yml"):
+        return load_mapping(path)
+    listing = "\n".join(f"  {name:20} {m.description}" for name, m in PRESETS.items())
+    raise ImportError_(f"Unknown source {source!r}. Use one of the presets:\n{listing}\n"
+                       f"or the path of a mapping .yaml file for any other export.")
+
+
+def import_files(slug: str, files: list[Path], source: str, *, progress: bool = True) -> list[ImportResult]:
+    """Import each file (all or nothing per file); stops at the first bad file, raising its error.
+
+    Files before the bad one stay imported (each is its own transaction); the error names the
+    file, so fixing it and running the same command again skips the ones already done.
+    """
+    mapping = resolve_source(source)
+    config = load_config(slug)
+    pseudo = pseudonymizer(slug)
+    results = []
+    for path in files:
+        results.append(_import_one(slug, Path(path), mapping, config.timezone, pseudo, progress))
+    return results
+
+
+def _import_one(slug, path: Path, mapping: Mapping, client_tz: str, pseudo, progress: bool) -> ImportResult:
+    result = ImportResult(file=path.name, source=mapping.name)
+    with tempfile.TemporaryDirectory(prefix="workbook-import-") as tmp:
+        raw = open_export(path, Path(tmp))
+        with store.write(slug) as con:
+            before = con.execute("SELECT imported_at FROM imports WHERE sha256 = ? "
+                                 "ORDER BY import_id LIMIT 1", [raw.sha256]).fetchall()
+        if before:
+            result.already_imported, result.imported_on = True, before[0][0]
+            return result
+        bar = _Progress(path.name, path.stat().st_size, progress)
+        staged = Stage(raw, mapping, client_tz, pseudo).run()
+        bar.step(staged.rows)
+        result.rows_read, result.warnings = staged.rows, staged.warnings
+        with store.write(slug) as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                import_id = con.execute("SELECT nextval('import_ids')").fetchall()[0][0]
+                for table in DATA_TABLES:
+                    if table in staged.tables:
+                        new, old = upsert(con, table, staged.tables[table], import_id)
+                        result.inserted[table], result.updated[table] = new, old
+                con.execute(
+                    "INSERT INTO imports (import_id, source, file_name, sha256, rows, inserted, "
+                    "updated, warnings) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [import_id, mapping.name, path.name, raw.sha256, staged.rows,
+                     sum(result.inserted.values()), sum(result.updated.values()),
+                     "\n".join(staged.warnings) or None])
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        bar.close()
+    return result
+
+
+class _Progress:
+    """A one-line progress note for large files only (the others finish before it would help)."""
+
+    def __init__(self, name: str, size: int, enabled: bool):
+        self.enabled = enabled and size > 10_000_000
+        self.name = name
+        if self.enabled:
+            print(f"{name}: reading and checking ({size / 1e6:,.0f} MB)...", file=sys.stderr, flush=True)
+
+    def step(self, rows: int) -> None:
+        if self.enabled and rows > PROGRESS_ROWS:
+            print(f"{self.name}: {rows:,} rows checked; writing...", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.enabled:
+            print(f"{self.name}: done.", file=sys.stderr, flush=True)

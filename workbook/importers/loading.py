@@ -1,0 +1,77 @@
+"""Writing staged canonical rows into the client's database: upsert by natural key.
+
+Data tables have no key constraints, so an upsert is delete-then-insert inside the import's
+transaction. order_items are replaced per order (an order's lines come from one export).
+customers rows are merged: a source that lacks a column does not erase it (new values win
+where present, first_seen_at keeps the earliest, source keeps the first one that named them).
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow as pa
+
+from .reading import q
+
+NATURAL_KEYS: dict[str, tuple[str, ...]] = {
+    "customers": ("customer_id",),
+    "orders": ("order_id",),
+    "order_items": ("order_id", "line_no"),
+    "campaigns": ("campaign_id",),
+    "campaign_results": ("campaign_id", "variant"),
+    "campaign_sends": ("campaign_id", "customer_id"),
+    "touches": ("customer_id", "touched_at", "channel", "campaign_id"),
+    "leads": ("lead_id",),
+    "feedback": ("feedback_id",),
+    "spend": ("spent_on", "channel", "campaign_id"),
+    "web_sessions": ("day", "channel"),
+    "services": ("service",),
+}
+REPLACE_BY: dict[str, tuple[str, ...]] = {"order_items": ("order_id",)}
+
+
+def _match(keys: tuple[str, ...], left: str, right: str) -> str:
+    return " AND ".join(f"{left}.{q(k)} IS NOT DISTINCT FROM {right}.{q(k)}" for k in keys)
+
+
+def upsert(con: duckdb.DuckDBPyConnection, table: str, rows: pa.Table, import_id: int) -> tuple[int, int]:
+    """Insert or replace `rows` in `table`; returns (inserted, updated). Caller holds the transaction."""
+    keys = NATURAL_KEYS[table]
+    con.register("incoming", rows)
+    try:
+        source = "incoming"
+        if table == "customers":
+            source = "merged"
+            con.execute(f"CREATE TEMP TABLE merged AS {_merge_customers(con, rows.column_names)}")
+        updated = con.execute(f"SELECT count(*) FROM {source} i WHERE EXISTS "
+                              f"(SELECT 1 FROM {q(table)} t WHERE {_match(keys, 't', 'i')})").fetchall()[0][0]
+        gone = REPLACE_BY.get(table, keys)
+        con.execute(f"DELETE FROM {q(table)} t WHERE EXISTS "
+                    f"(SELECT 1 FROM {source} i WHERE {_match(gone, 't', 'i')})")
+        cols = [c for c in con.sql(f"SELECT * FROM {source} LIMIT 0").columns]
+        names = ", ".join(q(c) for c in cols)
+        con.execute(f"INSERT INTO {q(table)} ({names}, import_id) SELECT {names}, ? FROM {source}",
+                    [import_id])
+        return len(rows) - updated, updated
+    finally:
+        con.unregister("incoming")
+        con.execute("DROP TABLE IF EXISTS merged")
+
+
+def _merge_customers(con: duckdb.DuckDBPyConnection, incoming: list[str]) -> str:
+    """New values over old ones, column by column (coalesce), so no source erases another's."""
+    cols = [c for c in con.sql("SELECT * FROM customers LIMIT 0").columns if c != "import_id"]
+    select = []
+    for c in cols:
+        if c == "customer_id":
+            select.append("i.customer_id")
+        elif c not in incoming:
+            select.append(f"o.{q(c)}")
+        elif c == "first_seen_at":
+            select.append("least(i.first_seen_at, o.first_seen_at) AS first_seen_at")
+        elif c == "source":
+            select.append("coalesce(o.source, i.source) AS source")
+        else:
+            select.append(f"coalesce(i.{q(c)}, o.{q(c)}) AS {q(c)}")
+    return (f"SELECT {', '.join(select)} FROM incoming i "
+            f"LEFT JOIN customers o ON o.customer_id = i.customer_id")

@@ -1,0 +1,163 @@
+"""The mapping structure: how a source's columns become canonical columns.
+
+Presets and user mapping files (YAML, see docs/architecture.md "Mapping files") are both a
+`Mapping`: source header -> field, identity columns, defaults and the file's formats. A field
+named like a column of the target table takes that column's type; presets may add helper fields
+with explicit `types` and a `transform` that turns the typed rows into canonical tables.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+import duckdb
+import yaml
+
+from ..schema import DATA_TABLES, MIGRATIONS
+from .errors import ImportError_
+
+if TYPE_CHECKING:
+    from .staging import Output, Stage
+
+FIELD_TYPES = ("text", "id", "money", "number", "int", "bool", "timestamp", "date", "time", "stars")
+IDENTITY_KINDS = ("email", "phone", "id", "name")
+_SQL_TO_FIELD = {"VARCHAR": "text", "DOUBLE": "number", "INTEGER": "int", "BIGINT": "int",
+                 "BOOLEAN": "bool", "TIMESTAMP": "timestamp", "DATE": "date"}
+
+
+@functools.cache
+def table_columns() -> dict[str, dict[str, tuple[str, bool]]]:
+    """{table: {column: (SQL type, nullable)}} read from the schema itself (single source)."""
+    con = duckdb.connect()
+    try:
+        for migration in MIGRATIONS:
+            con.execute(migration)
+        rows = con.execute("SELECT table_name, column_name, data_type, is_nullable = 'YES' "
+                           "FROM information_schema.columns ORDER BY table_name, ordinal_position"
+                           ).fetchall()
+    finally:
+        con.close()
+    out: dict[str, dict[str, tuple[str, bool]]] = {}
+    for table, column, sql_type, nullable in rows:
+        out.setdefault(table, {})[column] = (sql_type, nullable)
+    return out
+
+
+def field_type(sql_type: str) -> str:
+    return "money" if sql_type.startswith("DECIMAL") else _SQL_TO_FIELD[sql_type]
+
+
+@dataclass
+class Identity:
+    """Source column(s) holding one kind of identifier; several columns are joined by a space."""
+
+    columns: list[str]
+    kind: str
+    ignore: list[str] = field(default_factory=list)   # placeholder values, e.g. "A Google user"
+
+
+@dataclass
+class Format:
+    date: list[str] = field(default_factory=list)     # strptime formats; empty: ISO 8601 and friends
+    decimal: str = "."
+    thousands: str = ","
+    currency_symbols: list[str] = field(default_factory=lambda: ["$", "€", "£"])
+    parentheses_negative: bool = True
+    timezone: str | None = None                        # zone of offset-less times, if not the client's
+
+
+@dataclass
+class Mapping:
+    name: str                                          # label in imports.source; namespace of ids
+    table: str                                         # main canonical table
+    columns: dict[str, str]                            # source header -> field (aliases: same field)
+    identity: list[Identity] = field(default_factory=list)
+    defaults: dict[str, Any] = field(default_factory=dict)
+    format: Format = field(default_factory=Format)
+    types: dict[str, str] = field(default_factory=dict)          # helper fields' types
+    required: list[str] | None = None                  # fields that must be present (None: derived)
+    may_be_blank: list[str] = field(default_factory=list)  # required columns blank on some rows
+    transform: Callable[["Stage"], list["Output"]] | None = None  # custom step (presets)
+    description: str = ""
+
+    def type_of(self, name: str) -> str:
+        if name in self.types:
+            return self.types[name]
+        cols = table_columns()[self.table]
+        if name in cols:
+            return field_type(cols[name][0])
+        for table in DATA_TABLES:
+            if name in table_columns()[table]:
+                return field_type(table_columns()[table][name][0])
+        return "text"
+
+    def fields(self) -> list[str]:
+        return list(dict.fromkeys(self.columns.values()))
+
+    def required_fields(self) -> list[str]:
+        if self.required is not None:
+            return self.required
+        generated = {"customer_id", "customer_key", "import_id", "line_no", "source"}
+        return [c for c, (_, nullable) in table_columns()[self.table].items()
+                if not nullable and c not in generated and c not in self.defaults]
+
+    def needs_identity(self) -> bool:
+        cols = table_columns()[self.table]
+        return "customer_id" in cols and not cols["customer_id"][1]
+
+
+def _fail(path: Path, what: str) -> ImportError_:
+    return ImportError_(f"Mapping file {path.name}: {what}. See the mapping format in the README "
+                        f"(docs/architecture.md, 'Mapping files').")
+
+
+def load_mapping(path: Path) -> Mapping:
+    """Read and check a mapping .yaml; every mistake names the key and the accepted values."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ImportError_(f"No mapping file {path}. Give a preset name or the path of a mapping "
+                           f".yaml file.") from None
+    except yaml.YAMLError as err:
+        raise _fail(path, f"it is not valid YAML ({err})") from err
+    if not isinstance(data, dict):
+        raise _fail(path, "it must be a YAML mapping with name, table and columns")
+    tables = table_columns()
+    table = data.get("table")
+    if table not in DATA_TABLES:
+        raise _fail(path, f"'table: {table}' is not a canonical table; use one of {', '.join(DATA_TABLES)}")
+    columns = data.get("columns")
+    if not isinstance(columns, dict) or not columns:
+        raise _fail(path, "'columns' must map source headers to canonical columns")
+    for header, target in columns.items():
+        if target not in tables[table]:
+            raise _fail(path, f"column {header!r} maps to {target!r}, which is not a column of "
+                              f"{table} ({', '.join(c for c in tables[table] if c != 'import_id')})")
+    identity = []
+    for entry in data.get("identity") or []:
+        if not isinstance(entry, dict) or entry.get("kind") not in IDENTITY_KINDS or not (
+                entry.get("column") or entry.get("columns")):
+            raise _fail(path, f"identity entry {entry!r} needs a column and a kind "
+                              f"({', '.join(IDENTITY_KINDS)})")
+        cols = entry.get("columns") or [entry["column"]]
+        identity.append(Identity([str(c) for c in cols], entry["kind"], list(entry.get("ignore") or [])))
+    defaults = data.get("defaults") or {}
+    for column in defaults:
+        if column not in tables[table]:
+            raise _fail(path, f"default for {column!r}, which is not a column of {table}")
+    fmt_data = data.get("format") or {}
+    unknown = set(fmt_data) - set(Format.__dataclass_fields__)
+    if unknown:
+        raise _fail(path, f"unknown format keys {sorted(unknown)}; known: "
+                          f"{', '.join(Format.__dataclass_fields__)}")
+    dates = fmt_data.get("date") or []
+    fmt = Format(**{**fmt_data, "date": [dates] if isinstance(dates, str) else list(dates)})
+    if len({("%z" in d or "%Z" in d) for d in fmt.date}) > 1:
+        raise _fail(path, "date formats must all have an offset (%z) or all have none")
+    name = str(data.get("name") or path.stem)
+    return Mapping(name=name, table=table, columns={str(k): str(v) for k, v in columns.items()},
+                   identity=identity, defaults=defaults, format=fmt,
+                   description=f"mapping file {path.name}")

@@ -1,0 +1,123 @@
+"""SQL expressions that turn exported text into typed values, run by DuckDB over a whole column.
+
+Each builder takes the SQL of a trimmed, non-empty text value (NULL when empty) and returns the
+SQL of the parsed value, NULL when it cannot be parsed; a value present in the file whose parse
+is NULL is a bad value (the validation query reports the first one). Formats come from the
+mapping (`Format`) as bound parameters, never as SQL text.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .mapping import Format
+
+OFFSET_RE = r"\d{4}-\d{2}-\d{2}[T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|UTC|[+-]\d{2}(:?\d{2})?)"
+SLASH_RE = r"\d{1,2}[/.-]\d{1,2}[/.-](\d{4}|\d{2})(\s.*)?"
+SLASH_PARTS = r"^(\d{1,2})[/.-](\d{1,2})[/.-]"
+TIME_SUFFIXES = ["", " %H:%M", " %H:%M:%S", " %I:%M %p", " %I:%M:%S %p"]
+TRUE = ["yes", "y", "true", "t", "1", "subscribed", "opted in", "x"]
+FALSE = ["no", "n", "false", "f", "0", "unsubscribed", "not subscribed", "-"]
+STARS = {"ONE": 1, "TWO": 2, "THREE": 3, "FOUR": 4, "FIVE": 5}
+
+
+def text(col: str) -> str:
+    return f"NULLIF(trim({col}), '')"
+
+
+def ident(col: str) -> str:
+    """Ids and phones: spreadsheets' leading apostrophe ('9980...) is not part of the value."""
+    return f"NULLIF(ltrim(trim({col}), ''''), '')"
+
+
+def format_params(fmt: Format, client_tz: str) -> dict:
+    """The bound parameters every expression below refers to ($name)."""
+    symbols = "".join(re.escape(s) for s in fmt.currency_symbols if len(s) == 1)
+    words = "|".join(re.escape(s) for s in fmt.currency_symbols if len(s) > 1)
+    strip = f"[{symbols}\\s\u00a0]" + (f"|{words}" if words else "")
+    t = re.escape(fmt.thousands) if fmt.thousands else ""
+    d = re.escape(fmt.decimal)
+    grouped = f"\\d{{1,3}}(?:{t}\\d{{3}})+|" if t else ""
+    number = f"[+-]?(?:(?:{grouped}\\d+)(?:{d}\\d*)?|{d}\\d+)"
+    slash = [f"%d/%m/{y}{s}" for y in ("%Y", "%y") for s in TIME_SUFFIXES]
+    return {
+        "num_strip": strip, "num_re": number, "num_exp_re": number + r"(?:[eE][+-]?\d+)?",
+        "thousands": fmt.thousands, "decimal": fmt.decimal, "paren": fmt.parentheses_negative,
+        "client_tz": client_tz, "src_tz": fmt.timezone or client_tz,
+        "date_formats": fmt.date or ["%Y-%m-%d"],
+        "dmy": slash, "mdy": [f.replace("%d/%m", "%m/%d") for f in slash],
+        "true_words": TRUE, "false_words": FALSE,
+    }
+
+
+def number_text(col: str) -> str:
+    """The cleaned number text: symbols and spaces removed, (12.00) -> -12.00."""
+    s = f"regexp_replace({col}, $num_strip, '', 'g')"
+    return (f"CASE WHEN $paren AND {s} LIKE '(%)' THEN '-' || substr({s}, 2, length({s}) - 2) "
+            f"ELSE {s} END")
+
+
+def number(clean: str, sql_type: str, allow_exponent: bool = False) -> str:
+    """Parse cleaned number text to DECIMAL(18,2) / DOUBLE / BIGINT by the mapping's separators."""
+    pattern = "$num_exp_re" if allow_exponent else "$num_re"
+    canon = f"replace(replace({clean}, $thousands, ''), $decimal, '.')"
+    value = f"CASE WHEN regexp_full_match({clean}, {pattern}) THEN TRY_CAST({canon} AS DOUBLE) END"
+    if sql_type in ("BIGINT", "INTEGER"):
+        return f"CASE WHEN {value} = trunc({value}) THEN CAST({value} AS {sql_type}) END"
+    if sql_type == "DOUBLE":
+        return value
+    return (f"CASE WHEN regexp_full_match({clean}, {pattern}) THEN "
+            f"TRY_CAST({canon} AS {sql_type}) END")
+
+
+def boolean(col: str) -> str:
+    low = f"lower({col})"
+    return (f"CASE WHEN list_contains($true_words, {low}) THEN true "
+            f"WHEN list_contains($false_words, {low}) THEN false END")
+
+
+def stars(col: str) -> str:
+    cases = " ".join(f"WHEN '{k}' THEN {v}" for k, v in STARS.items())
+    return (f"CASE upper({col}) {cases} ELSE CASE WHEN TRY_CAST({col} AS DOUBLE) BETWEEN 1 AND 5 "
+            f"THEN TRY_CAST({col} AS DOUBLE) END END")
+
+
+def time_of_day(col: str) -> str:
+    return (f"coalesce(TRY_CAST({col} AS TIME), "
+            f"CAST(try_strptime({col}, ['%I:%M %p', '%I:%M:%S %p']) AS TIME))")
+
+
+def _local(expr: str, converts: bool) -> str:
+    return f"timezone($client_tz, timezone($src_tz, {expr}))" if converts else expr
+
+
+def timestamp(col: str, fmt: Format, day_order: str | None, converts: bool) -> str:
+    """Naive local time of the business.
+
+    Offsets (2025-12-06 10:37:33 -0500, ...Z) are converted to the client's zone; offset-less
+    times are in `format.timezone` (converted when it differs from the client's) or the
+    client's zone. Without `format.date`: ISO 8601, YYYYMMDD, and d/m/y or m/d/y when
+    `day_order` ('dmy' or 'mdy', decided for the whole column) says which.
+    """
+    if fmt.date:
+        parsed = f"try_strptime({col}, $date_formats)"
+        if any("%z" in f or "%Z" in f for f in fmt.date):
+            return f"timezone($client_tz, {parsed})"
+        return _local(parsed, converts)
+    no_space = f"regexp_replace({col}, '\\s+(Z|UTC|[+-]\\d{{2}}(:?\\d{{2}})?)$', '\\1')"
+    slash = "NULL"
+    if day_order:
+        dashed = f"regexp_replace({col}, '{SLASH_PARTS}', '\\1/\\2/')"
+        slash = _local(f"try_strptime({dashed}, ${day_order})", converts)
+    return (f"CASE WHEN regexp_full_match({col}, '{OFFSET_RE}') "
+            f"THEN timezone($client_tz, TRY_CAST({no_space} AS TIMESTAMPTZ)) "
+            f"WHEN regexp_full_match({col}, '\\d{{8}}') THEN try_strptime({col}, '%Y%m%d') "
+            f"WHEN regexp_full_match({col}, '{SLASH_RE}') THEN {slash} "
+            f"ELSE {_local(f'TRY_CAST({col} AS TIMESTAMP)', converts)} END")
+
+
+def slash_parts_query(col: str) -> str:
+    """Per row: the two leading numbers of a d/m/y or m/d/y value (to decide the order)."""
+    return (f"SELECT _row, {col} AS v, CAST(regexp_extract({col}, '{SLASH_PARTS}', 1) AS INT) AS a, "
+            f"CAST(regexp_extract({col}, '{SLASH_PARTS}', 2) AS INT) AS b "
+            f"FROM typed_src WHERE regexp_full_match({col}, '{SLASH_RE}')")

@@ -1,0 +1,316 @@
+"""Reading one export into an in-memory DuckDB table of text (`raw`), whatever its format.
+
+CSV goes through DuckDB's `read_csv` (all columns as VARCHAR, delimiter chosen here from the
+header line: comma, semicolon or tab). Files that are not valid UTF-8 are transcoded to UTF-8
+first (cp1252, else Latin-1; UTF-16 when it has a byte-order mark), because DuckDB's other
+encodings need an extension download. `.xlsx` is read with openpyxl, `.parquet` by DuckDB,
+`.json` (Google Takeout reviews and other lists of records) with the json module.
+Rows keep file order: `raw.rowid + 1` is the data row number used in every message.
+"""
+
+from __future__ import annotations
+
+import codecs
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+import pyarrow as pa
+
+from .errors import ImportError_, at_row, shorten
+
+CHUNK = 1 << 20
+DELIMITERS = [",", ";", "\t"]
+FORMATS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".parquet": "parquet",
+           ".json": "json"}
+MAGIC = [(b"PK\x03\x04", "a ZIP archive (an .xlsx workbook or a zip file)"),
+         (b"\xd0\xcf\x11\xe0", "an old Excel .xls workbook"),
+         (b"%PDF", "a PDF document"),
+         (b"PAR1", "a Parquet file"),
+         (b"\x1f\x8b", "a gzip archive")]
+
+
+@dataclass
+class RawFile:
+    """An export ready to load: its headers, checksum and where data row 1 sits in the file."""
+
+    path: Path
+    name: str
+    sha256: str
+    kind: str
+    headers: list[str]
+    first_line: int | None          # file line (or sheet row) of data row 1; None for parquet/json
+    load: Callable[[duckdb.DuckDBPyConnection, list[str]], int] = field(repr=False)
+
+
+def q(identifier: str) -> str:
+    """A quoted SQL identifier (file headers are user data)."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def open_export(path: Path, workdir: Path) -> RawFile:
+    """Check the file and read its header; `load(con, columns)` then fills table `raw`."""
+    name = path.name
+    if not path.is_file():
+        raise ImportError_(f"{path} does not exist or is not a file. Check the path.")
+    if path.stat().st_size == 0:
+        raise ImportError_(f"{name} is empty (0 bytes): nothing to import. Export it again from "
+                           f"the source and check the download finished.")
+    kind = FORMATS.get(path.suffix.lower(), "csv")
+    if path.suffix.lower() == ".xls":
+        raise ImportError_(f"{name} is an old Excel .xls workbook, which cannot be read. Open it "
+                           f"and save it as .xlsx or CSV, then import that file.")
+    with path.open("rb") as fh:
+        head = fh.read(8)
+    sha, encoding = _scan(path, kind, head)
+    if kind == "xlsx":
+        return _open_xlsx(path, sha)
+    if kind == "parquet":
+        if not head.startswith(b"PAR1"):
+            raise ImportError_(f"{name} is not a Parquet file (it does not start with PAR1). "
+                               f"Export it again, or import the CSV version.")
+        return _open_parquet(path, sha)
+    if kind == "json":
+        return _open_json(path, sha, encoding)
+    return _open_csv(path, sha, encoding, workdir)
+
+
+def _scan(path: Path, kind: str, head: bytes) -> tuple[str, str]:
+    """sha256 of the bytes, and the text encoding (utf-8, utf-16 or cp1252) for text formats."""
+    name = path.name
+    if kind in ("csv", "json"):
+        for magic, what in MAGIC:
+            if head.startswith(magic):
+                raise ImportError_(f"{name} is {what}, not a {kind.upper()} text file. Export the "
+                                   f"data as CSV (or save the workbook as .xlsx and import that).")
+    utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    utf8 = kind in ("csv", "json") and not utf16
+    first = True
+    with path.open("rb") as fh:
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+            if first and kind in ("csv", "json") and not utf16 and b"\x00" in chunk:
+                raise ImportError_(f"{name} is a binary file, not text (it contains NUL bytes). "
+                                   f"Export the data as CSV and import that file.")
+            first = False
+            if utf8:
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError:
+                    utf8 = False
+    encoding = "utf-16" if utf16 else "utf-8" if utf8 else "cp1252"
+    return digest.hexdigest(), encoding
+
+
+def _transcode(path: Path, encoding: str, workdir: Path) -> Path:
+    """A UTF-8 copy of a cp1252/Latin-1/UTF-16 file (bytes cp1252 leaves undefined: Latin-1)."""
+    data = path.read_bytes()
+    if encoding == "cp1252":
+        try:
+            text = data.decode("cp1252")
+        except UnicodeDecodeError:
+            text = data.decode("latin-1")
+    else:
+        text = data.decode(encoding)
+    out = workdir / (path.stem + ".utf8.csv")
+    out.write_text(text, encoding="utf-8")
+    return out
+
+
+def _open_csv(path: Path, sha: str, encoding: str, workdir: Path) -> RawFile:
+    name = path.name
+    source = path if encoding == "utf-8" else _transcode(path, encoding, workdir)
+    with source.open("r", encoding="utf-8-sig", newline="") as fh:
+        text = fh.read(1 << 16)
+    lines = text.splitlines()
+    skip = 0
+    while skip < len(lines) and (not lines[skip].strip() or lines[skip].lstrip().startswith("#")):
+        skip += 1
+    if skip >= len(lines):
+        raise ImportError_(f"{name} has no header row (only blank or # comment lines). Export it "
+                           f"again with column headers.")
+    header_line = lines[skip]
+    delim = max(DELIMITERS, key=header_line.count) if any(d in header_line for d in DELIMITERS) else ","
+    options = dict(delim=delim, quote='"', escape='"', header=True, skip=skip, all_varchar=True,
+                   auto_detect=False)
+    probe = duckdb.connect()
+    try:
+        columns = _read_csv_columns(probe, source, options)
+    finally:
+        probe.close()
+    first_line = skip + 2
+
+    def load(con: duckdb.DuckDBPyConnection, wanted: list[str]) -> int:
+        select = ", ".join(q(c) for c in wanted) or "1 AS _none"
+        con.execute(f"CREATE TABLE raw AS SELECT {select} FROM read_csv($path, columns=$columns, "
+                    f"delim=$delim, quote='\"', escape='\"', header=true, skip=$skip, "
+                    f"auto_detect=false, store_rejects=true, strict_mode=true)",
+                    {"path": str(source), "columns": {c: "VARCHAR" for c in columns},
+                     "delim": delim, "skip": skip})
+        reject = con.execute("SELECT line, error_type, csv_line, error_message FROM reject_errors "
+                             "ORDER BY line LIMIT 1").fetchall()
+        if reject:
+            line, kind, text_, message = reject[0]
+            row = line - first_line + 1
+            where = at_row(name, row, first_line)
+            if kind in ("MISSING COLUMNS", "TOO MANY COLUMNS"):
+                raise ImportError_(
+                    f"{where}: the row has a different number of values than the header "
+                    f"({message}); row text: {shorten(text_)!r}. The file is ragged: fix that "
+                    f"row (quote values that contain {delim!r}) or export the file again.")
+            raise ImportError_(f"{where}: the row cannot be read ({kind.lower()}: {message}); row "
+                               f"text: {shorten(text_)!r}. Fix the row or export the file again.")
+        return con.execute("SELECT count(*) FROM raw").fetchall()[0][0]
+
+    return RawFile(path, name, sha, "csv", columns, first_line, load)
+
+
+def _read_csv_columns(con: duckdb.DuckDBPyConnection, source: Path, options: dict) -> list[str]:
+    rel = con.sql("SELECT * FROM read_csv($path, delim=$delim, quote='\"', escape='\"', header=true, "
+                  "skip=$skip, all_varchar=true, sample_size=1) LIMIT 0",
+                  params={"path": str(source), "delim": options["delim"], "skip": options["skip"]})
+    return list(rel.columns)
+
+
+def _cell(value: object) -> str | None:
+    """A spreadsheet cell as the text a CSV export would hold."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _unique_headers(cells: list[object]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for i, cell in enumerate(cells):
+        label = _cell(cell) or f"column{i + 1}"
+        if label in seen:
+            seen[label] += 1
+            label = f"{label}_{seen[label]}"
+        seen.setdefault(label, 0)
+        out.append(label)
+    return out
+
+
+def _register_text_table(con: duckdb.DuckDBPyConnection, headers: list[str], rows: list[list],
+                         wanted: list[str]) -> int:
+    index = {h: i for i, h in enumerate(headers)}
+    table = pa.table({c: pa.array([r[index[c]] if index[c] < len(r) else None for r in rows],
+                                  pa.string()) for c in wanted} if wanted else
+                     {"_none": pa.array([None] * len(rows), pa.string())})
+    con.register("raw_arrow", table)
+    con.execute("CREATE TABLE raw AS SELECT * FROM raw_arrow")
+    con.unregister("raw_arrow")
+    return len(rows)
+
+
+def _open_xlsx(path: Path, sha: str) -> RawFile:
+    import openpyxl
+
+    name = path.name
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as err:  # openpyxl raises many kinds for a damaged or renamed file
+        raise ImportError_(f"{name} cannot be opened as an Excel .xlsx workbook ({err}). Open it "
+                           f"in Excel and save it again as .xlsx, or export CSV.") from err
+    try:
+        rows = [list(r) for r in book.active.iter_rows(values_only=True)]
+    finally:
+        book.close()
+    start = next((i for i, r in enumerate(rows) if any(c is not None for c in r)), None)
+    if start is None:
+        raise ImportError_(f"{name}: the first sheet is empty. Put the export on the first sheet "
+                           f"with a header row, or export CSV.")
+    header_cells = rows[start]
+    while header_cells and header_cells[-1] is None:
+        header_cells = header_cells[:-1]
+    headers = _unique_headers(header_cells)
+    data = [[_cell(c) for c in r] for r in rows[start + 1:]]
+    while data and all(c is None for c in data[-1]):
+        data.pop()
+    first_line = start + 2
+    for i, r in enumerate(data, start=1):
+        extra = [c for c in r[len(headers):] if c is not None]
+        if extra:
+            raise ImportError_(f"{at_row(name, i, first_line)}: the row has values beyond the last "
+                               f"header column (e.g. {shorten(extra[0])!r}). Give those columns a "
+                               f"header or delete them, then import again.")
+
+    def load(con: duckdb.DuckDBPyConnection, wanted: list[str]) -> int:
+        return _register_text_table(con, headers, data, wanted)
+
+    return RawFile(path, name, sha, "xlsx", headers, first_line, load)
+
+
+def _open_parquet(path: Path, sha: str) -> RawFile:
+    probe = duckdb.connect()
+    try:
+        columns = list(probe.sql("SELECT * FROM read_parquet($p) LIMIT 0", params={"p": str(path)}).columns)
+    except duckdb.Error as err:
+        raise ImportError_(f"{path.name} cannot be read as Parquet ({err}). Export it again.") from err
+    finally:
+        probe.close()
+
+    def load(con: duckdb.DuckDBPyConnection, wanted: list[str]) -> int:
+        select = ", ".join(f"CAST({q(c)} AS VARCHAR) AS {q(c)}" for c in wanted) or "1 AS _none"
+        con.execute(f"CREATE TABLE raw AS SELECT {select} FROM read_parquet($p)", {"p": str(path)})
+        return con.execute("SELECT count(*) FROM raw").fetchall()[0][0]
+
+    return RawFile(path, path.name, sha, "parquet", columns, None, load)
+
+
+def _flatten(record: dict, prefix: str = "") -> dict[str, str | None]:
+    """{'reviewer': {'displayName': 'A'}} -> {'reviewer.displayName': 'A'}; lists stay JSON text."""
+    out: dict[str, str | None] = {}
+    for key, value in record.items():
+        label = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(_flatten(value, label + "."))
+        elif value is None or isinstance(value, str):
+            out[label] = value
+        elif isinstance(value, bool):
+            out[label] = "true" if value else "false"
+        elif isinstance(value, (int, float)):
+            out[label] = _cell(value)
+        else:
+            out[label] = json.dumps(value)
+    return out
+
+
+def _open_json(path: Path, sha: str, encoding: str) -> RawFile:
+    name = path.name
+    text = path.read_bytes().decode("utf-8-sig" if encoding == "utf-8" else encoding)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ImportError_(f"{name} is not valid JSON (line {err.lineno}, column {err.colno}: "
+                           f"{err.msg}). Download the export again.") from err
+    records = data
+    if isinstance(data, dict):
+        records = next((v for v in data.values() if isinstance(v, list)), None)
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise ImportError_(f"{name} does not hold a list of records (expected a JSON list, or an "
+                           f"object with one, like Takeout's {{\"reviews\": [...]}}). Check that "
+                           f"this is the right file.")
+    flat = [_flatten(r) for r in records]
+    headers: list[str] = list(dict.fromkeys(k for r in flat for k in r))
+    rows = [[r.get(h) for h in headers] for r in flat]
+
+    def load(con: duckdb.DuckDBPyConnection, wanted: list[str]) -> int:
+        return _register_text_table(con, headers, rows, wanted)
+
+    return RawFile(path, name, sha, "json", headers, None, load)

@@ -1,0 +1,422 @@
+"""Staging one export in a private in-memory DuckDB: read, pseudonymize, parse, validate, shape.
+
+Raw identifiers live only in this connection: distinct emails/phones/ids/names are hashed in
+Python (HMAC, `privacy.Pseudonymizer`) and joined back as `customer_id`; only canonical rows
+leave (as Arrow tables). Parsing and validation are set-based SQL; a validation query finds the
+first bad row and the message names file, row, line, column, value and the fix.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+import duckdb
+import pyarrow as pa
+
+from ..privacy import Pseudonymizer, normalize
+from . import parsing
+from .errors import ImportError_, at_row, shorten
+from .mapping import Mapping, table_columns
+from .reading import RawFile, q
+
+SQL_TYPES = {"text": "VARCHAR", "id": "VARCHAR", "money": "DECIMAL(18,2)", "number": "DOUBLE",
+             "int": "BIGINT", "bool": "BOOLEAN", "timestamp": "TIMESTAMP", "date": "DATE",
+             "time": "TIME", "stars": "DOUBLE"}
+PARSED = {"money", "number", "int", "bool", "timestamp", "date", "time", "stars"}
+_COUNTS = "counts and money of a campaign cannot be negative"
+RANGES: dict[tuple[str, str], tuple[float | None, float | None, str]] = {
+    ("feedback", "nps"): (0, 10, "NPS answers are 0 to 10"),
+    ("feedback", "ces"): (1, 7, "customer effort scores are 1 to 7"),
+    ("feedback", "csat"): (1, 5, "satisfaction scores are 1 to 5"),
+    ("feedback", "rating"): (1, 5, "star ratings are 1 to 5"),
+    ("spend", "amount"): (0, None, "ad spend cannot be negative; enter credits as a separate row "
+                                   "with a note instead"),
+    ("campaigns", "cost"): (0, None, "a campaign's cost cannot be negative"),
+    ("campaign_sends", "revenue"): (0, None, "revenue of a send cannot be negative"),
+    **{("campaign_results", c): (0, None, _COUNTS) for c in (
+        "recipients", "delivered", "opens", "clicks", "orders", "revenue", "unsubscribes",
+        "bounces", "spam_complaints")},
+    **{("web_sessions", c): (0, None, "traffic counts and revenue cannot be negative")
+       for c in ("sessions", "engaged_sessions", "key_events", "revenue")},
+}
+FUTURE_SLACK = dt.timedelta(days=1)
+
+
+@dataclass
+class Output:
+    """One canonical table produced from the typed rows.
+
+    `sql` selects canonical columns (and may refer to `typed` and earlier outputs as
+    `out_<table>`). `key_rows` selects (key..., _row) when each key must come from one row of
+    the file; `key_fields` names the fields behind those keys (for the message).
+    """
+
+    table: str
+    sql: str
+    key_rows: str | None = None
+    key_fields: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Staged:
+    rows: int
+    tables: dict[str, pa.Table]
+    warnings: list[str]
+
+
+class Stage:
+    """One file being staged; transforms read `typed` through it."""
+
+    def __init__(self, raw: RawFile, mapping: Mapping, client_tz: str, pseudonymizer: Pseudonymizer):
+        self.raw, self.mapping, self.client_tz = raw, mapping, client_tz
+        self.pseudonymizer = pseudonymizer
+        self.con = duckdb.connect()
+        self.params = {**parsing.format_params(mapping.format, client_tz), "source": mapping.name}
+        self.headers: dict[str, str] = {}          # field -> source header used
+        self.warnings: list[str] = []
+        self.rows = 0
+
+    # -- helpers for transforms -------------------------------------------------------------
+    def has(self, name: str) -> bool:
+        return name in self.headers
+
+    def header(self, name: str) -> str:
+        return self.headers.get(name, name)
+
+    def where(self, row: int) -> str:
+        return at_row(self.raw.name, row, self.raw.first_line)
+
+    def value(self, name: str, row: int) -> str | None:
+        column = f"__raw_{name}" if self.mapping.type_of(name) in PARSED else name
+        got = self.con.execute(f"SELECT {q(column)} FROM typed WHERE _row = ?", [row]).fetchall()
+        return got[0][0] if got else None
+
+    def execute(self, sql: str, params: dict | None = None) -> duckdb.DuckDBPyConnection:
+        """Run SQL with the bound parameters it names ($name), from the stage's and `params`."""
+        pool = {**self.params, **(params or {})}
+        names = set(re.findall(r"\$([a-z_][a-z0-9_]*)", sql))
+        return self.con.execute(sql, {n: pool[n] for n in names})
+
+    def first(self, sql: str, params: dict | None = None):
+        return self.execute(sql, params).fetchall()[0]
+
+    # -- the steps ------------------------------------------------------------------------------
+    def run(self) -> Staged:
+        try:
+            self._resolve()
+            self.rows = self.raw.load(self.con, self._wanted())
+            if self.rows == 0:
+                raise ImportError_(f"{self.raw.name} has a header but no data rows: nothing to "
+                                   f"import. Check the export's date range and export it again.")
+            self._pseudonymize()
+            self._parse()
+            self._validate()
+            outputs = (self.mapping.transform or default_transform)(self)
+            tables = self._materialize(outputs)
+            self._future_warnings()
+            return Staged(self.rows, tables, self.warnings)
+        finally:
+            self.con.close()
+
+    def _resolve(self) -> None:
+        """Match headers by name (case and spacing ignored); name the missing required ones."""
+        present = {_norm(h): h for h in self.raw.headers}
+        for header, name in self.mapping.columns.items():
+            if name not in self.headers and _norm(header) in present:
+                self.headers[name] = present[_norm(header)]
+        self.identity = []
+        for spec in self.mapping.identity:
+            cols = [present[_norm(c)] for c in spec.columns if _norm(c) in present]
+            if cols:
+                self.identity.append((spec, cols))
+        missing = [f for f in self.mapping.required_fields() if f not in self.headers]
+        if missing:
+            wanted = "; ".join(" or ".join(repr(h) for h, f in self.mapping.columns.items() if f == m)
+                               or repr(m) for m in missing)
+            raise ImportError_(
+                f"{self.raw.name} lacks required column(s): {wanted} (for "
+                f"{', '.join(missing)}). Its columns are: {shorten(', '.join(self.raw.headers), 300)}. "
+                f"Check that this is a {self.mapping.name} export, or map its columns with a "
+                f"mapping file.")
+        if self.mapping.needs_identity() and not self.identity:
+            names = ", ".join(repr(c) for s in self.mapping.identity for c in s.columns)
+            raise ImportError_(f"{self.raw.name} has no column to identify people (expected one "
+                               f"of {names or 'an identity column in the mapping'}). Add it to "
+                               f"the export or to the mapping's identity list.")
+
+    def _wanted(self) -> list[str]:
+        cols = list(self.headers.values()) + [c for _, cols in self.identity for c in cols]
+        return list(dict.fromkeys(cols))
+
+    def _pseudonymize(self) -> None:
+        """HMAC of each DISTINCT identifier in Python, joined back as customer_id (first wins)."""
+        joins, ids = [], []
+        for i, (spec, cols) in enumerate(self.identity):
+            if spec.kind == "name":
+                expr = parsing.text(f"concat_ws(' ', {', '.join(f'r.{q(c)}' for c in cols)})")
+            else:
+                expr = (parsing.ident if spec.kind in ("phone", "id") else parsing.text)(f"r.{q(cols[0])}")
+            values = [v for (v,) in self.con.execute(
+                f"SELECT DISTINCT {expr} FROM raw r WHERE {expr} IS NOT NULL").fetchall()]
+            ignore = {v.casefold() for v in spec.ignore}
+            hashed = [self._hash(spec.kind, v, ignore) for v in values]
+            self.con.register(f"ids_arrow_{i}", pa.table({"v": pa.array(values, pa.string()),
+                                                          "cid": pa.array(hashed, pa.string())}))
+            self.con.execute(f"CREATE TABLE ids_{i} AS SELECT * FROM ids_arrow_{i}")
+            self.con.unregister(f"ids_arrow_{i}")
+            joins.append(f"LEFT JOIN ids_{i} ON ids_{i}.v = {expr}")
+            ids.append(f"ids_{i}.cid")
+        self._id_joins = " ".join(joins)
+        self._customer_id = f"coalesce({', '.join(ids)})" if len(ids) > 1 else ids[0] if ids else "CAST(NULL AS VARCHAR)"
+
+    def _hash(self, kind: str, value: str, ignore: set[str]) -> str | None:
+        if value.casefold() in ignore or not normalize(kind, value):
+            return None
+        if kind == "email" and "@" not in value:
+            return None
+        return self.pseudonymizer(kind, f"{self.mapping.name.split('-')[0]}:{value}" if kind == "id" else value)
+
+    def _parse(self) -> None:
+        inner = ["r.rowid + 1 AS _row", f"{self._customer_id} AS customer_id"]
+        for name in self.mapping.fields():
+            kind = self.mapping.type_of(name)
+            if name not in self.headers:
+                continue
+            src = f"r.{q(self.headers[name])}"
+            text = parsing.ident(src) if kind == "id" or name.endswith("_id") else parsing.text(src)
+            if kind in PARSED:
+                inner.append(f"{text} AS {q('__raw_' + name)}")
+            else:
+                inner.append(f"{text} AS {q(name)}")
+        self.con.execute(f"CREATE VIEW typed_src AS SELECT {', '.join(inner)} FROM raw r {self._id_joins}")
+        outer = ["_row", "customer_id"]
+        converts = bool(self.mapping.format.timezone) and self.mapping.format.timezone != self.client_tz
+        for name in self.mapping.fields():
+            kind = self.mapping.type_of(name)
+            sql_type = self._sql_type(name)
+            default = self.mapping.defaults.get(name)
+            if name not in self.headers:
+                expr = "NULL"
+            elif kind not in PARSED:
+                expr = q(name)
+            else:
+                raw = q("__raw_" + name)
+                outer.append(raw)
+                if kind in ("money", "number", "int"):
+                    expr = parsing.number(parsing.number_text(raw), sql_type, allow_exponent=kind == "number")
+                elif kind == "bool":
+                    expr = parsing.boolean(raw)
+                elif kind == "stars":
+                    expr = parsing.stars(raw)
+                elif kind == "time":
+                    expr = parsing.time_of_day(raw)
+                else:
+                    order = None if self.mapping.format.date else self._day_order(name)
+                    expr = parsing.timestamp(raw, self.mapping.format, order, converts)
+            if default is not None:
+                self.params[f"default_{name}"] = default
+                expr = f"coalesce({expr}, ${'default_' + name})" if expr != "NULL" else f"${'default_' + name}"
+            outer.append(f"CAST({expr} AS {sql_type}) AS {q(name)}")
+        self._run(f"CREATE TABLE typed AS SELECT {', '.join(outer)} FROM typed_src", what="defaults")
+
+    def _sql_type(self, name: str) -> str:
+        cols = table_columns()[self.mapping.table]
+        kind = self.mapping.type_of(name)
+        if name in cols and name not in self.mapping.types:
+            return cols[name][0]
+        return SQL_TYPES[kind]
+
+    def _run(self, sql: str, what: str) -> None:
+        try:
+            self.execute(sql)
+        except duckdb.ConversionException as err:
+            raise ImportError_(f"{self.raw.name}: a value in the mapping's {what} does not fit its "
+                               f"column ({err}). Fix the mapping file.") from err
+
+    def _day_order(self, name: str) -> str | None:
+        """'dmy' or 'mdy' for a column of d/m/y-like dates, decided from all its values.
+
+        A value whose first number is > 12 proves day-first (25/03/2025), second > 12 proves
+        month-first. If no value decides and some value would read differently each way
+        (03/04/2025), the column is ambiguous: an error asking for format.date in a mapping.
+        """
+        parts = parsing.slash_parts_query(q("__raw_" + name))
+        a12, b12, both, amb = self.con.execute(
+            f"SELECT arg_min(_row, _row) FILTER (a > 12), arg_min(_row, _row) FILTER (b > 12), "
+            f"count(*), arg_min(_row, _row) FILTER (a <> b) FROM ({parts})").fetchall()[0]
+        if not both:
+            return None
+        header = self.header(name)
+        if a12 and b12:
+            raise ImportError_(
+                f"{self.raw.name}, column {header!r} mixes day-first and month-first dates: "
+                f"{self.where(a12)} has {self._raw_at(name, a12)!r} but {self.where(b12)} has "
+                f"{self._raw_at(name, b12)!r}. Fix the dates so they use one order, then import again.")
+        if a12:
+            return "dmy"
+        if b12:
+            return "mdy"
+        if amb is None:
+            return "dmy"  # every value reads the same either way (e.g. 01/01/2025)
+        value = self._raw_at(name, amb)
+        return self._ambiguous(header, amb, value)
+
+    def _ambiguous(self, header: str, row: int, value: str) -> str:
+        raise ImportError_(
+            f"{self.where(row)}, column {header!r}: the date {value!r} could be day/month or "
+            f"month/day, and no date in the column has a day above 12 to tell. Import with a "
+            f"mapping file that says which: format: {{date: \"%d/%m/%Y\"}} (day first) or "
+            f"format: {{date: \"%m/%d/%Y\"}} (month first; add \" %H:%M\" if there is a time).")
+
+    def _raw_at(self, name: str, row: int) -> str:
+        return self.con.execute(f"SELECT {q('__raw_' + name)} FROM typed_src WHERE _row = ?",
+                                [row]).fetchall()[0][0]
+
+    def _validate(self) -> None:
+        """Find the first row breaking any rule, in one scan, and explain it."""
+        checks: list[tuple[str, str, str]] = []     # (condition, field, problem kind)
+        table = self.mapping.table
+        for name in self.mapping.fields():
+            if name not in self.headers:
+                continue
+            kind = self.mapping.type_of(name)
+            raw = q("__raw_" + name)
+            if kind in PARSED:
+                checks.append((f"{raw} IS NOT NULL AND {q(name)} IS NULL", name, kind))
+            if name in self.mapping.required_fields() and name not in self.mapping.may_be_blank:
+                checks.append((f"{q(name)} IS NULL", name, "empty"))
+            bounds = RANGES.get((table, name))
+            if bounds:
+                lo, hi, _ = bounds
+                cond = " OR ".join(([f"{q(name)} < {lo}"] if lo is not None else []) +
+                                   ([f"{q(name)} > {hi}"] if hi is not None else []))
+                checks.append((f"({cond})", name, "range"))
+        if self.mapping.needs_identity():
+            checks.append(("customer_id IS NULL", "customer_id", "identity"))
+        if not checks:
+            return
+        cases = " ".join(f"WHEN {c} THEN {i}" for i, (c, _, _) in enumerate(checks))
+        bad = self.con.execute(f"SELECT _row, k FROM (SELECT _row, CASE {cases} END AS k FROM typed) "
+                               f"WHERE k IS NOT NULL ORDER BY _row LIMIT 1").fetchall()
+        if bad:
+            row, k = bad[0]
+            _, name, problem = checks[k]
+            raise ImportError_(self._problem(row, name, problem))
+
+    def _problem(self, row: int, name: str, problem: str) -> str:
+        where, header = self.where(row), self.header(name)
+        if problem == "identity":
+            cols = ", ".join(repr(c) for _, cols in self.identity for c in cols)
+            return (f"{where}: no value in {cols} to identify the person, and every "
+                    f"{self.mapping.table} row needs one. Fill one in or remove the row.")
+        if problem == "empty":
+            return (f"{where}, column {header!r} is empty, but every row needs it ({name}). "
+                    f"Fill it in or remove the row, then import again.")
+        value = self.value(name, row)
+        at = f"{where}, column {header!r}: {shorten(value)!r}"
+        fmt = self.mapping.format
+        if problem == "range":
+            lo, hi, why = RANGES[(self.mapping.table, name)]
+            limits = f"{lo} to {hi}" if hi is not None else f"{lo} or more"
+            return f"{at} is out of range (allowed: {limits}; {why}). Fix the value, then import again."
+        if problem in ("money", "number", "int"):
+            whole = "a whole number" if problem == "int" else "a number"
+            return (f"{at} is not {whole}. Numbers must look like 1234.56 or "
+                    f"1{fmt.thousands}234{fmt.decimal}56 (currency symbols "
+                    f"{' '.join(fmt.currency_symbols)} and (parentheses) for negatives are fine); "
+                    f"for a decimal comma import with a mapping file that sets "
+                    f"format: {{decimal: \",\", thousands: \".\"}}, or fix the value.")
+        if problem in ("timestamp", "date"):
+            if fmt.date:
+                return (f"{at} does not match the date format {' or '.join(fmt.date)} given in the "
+                        f"mapping. Fix the value or the mapping's format.date.")
+            return (f"{at} is not a date we can read. Use ISO dates like 2025-12-06 or "
+                    f"2025-12-06 10:37:33 -0500, or import with a mapping file that gives the "
+                    f"layout, e.g. format: {{date: \"%d.%m.%Y %H:%M\"}} (strptime codes).")
+        if problem == "bool":
+            return f"{at} is not yes/no (use one of: {', '.join(parsing.TRUE + parsing.FALSE)})."
+        if problem == "time":
+            return f"{at} is not a time of day (use 13:05, 13:05:59 or 1:05 PM)."
+        return f"{at} is not a star rating (use ONE..FIVE or 1 to 5)."
+
+    def _materialize(self, outputs: list[Output]) -> dict[str, pa.Table]:
+        tables: dict[str, pa.Table] = {}
+        for out in outputs:
+            if out.key_rows:
+                self._check_duplicates(out)
+            self.execute(f"CREATE TABLE out_{out.table} AS {out.sql}")
+            schema = table_columns()[out.table]
+            have = [c for c in self.con.sql(f"SELECT * FROM out_{out.table} LIMIT 0").columns if c in schema]
+            select = ", ".join(f"CAST({q(c)} AS {schema[c][0]}) AS {q(c)}" for c in have)
+            arrow = self.con.sql(f"SELECT {select} FROM out_{out.table}").to_arrow_table()
+            if out.table == "customers":
+                keys = [Pseudonymizer.display_key(c) for c in arrow.column("customer_id").to_pylist()]
+                arrow = arrow.append_column("customer_key", pa.array(keys, pa.string()))
+            tables[out.table] = arrow
+        return tables
+
+    def _check_duplicates(self, out: Output) -> None:
+        keys = ", ".join(q(f) for f in out.key_fields)
+        dup = self.execute(
+            f"SELECT {keys}, list(_row ORDER BY _row)[1:2] FROM ({out.key_rows}) "
+            f"GROUP BY ALL HAVING count(*) > 1 ORDER BY min(_row) LIMIT 1").fetchall()
+        if dup:
+            values, (r1, r2) = dup[0][:-1], dup[0][-1]
+            cols = ", ".join([repr(self.header(f)) for f in out.key_fields if f in self.headers] +
+                             [repr(c) for f in out.key_fields if f == "customer_id"
+                              for _, ident in self.identity for c in ident])
+            shown = ", ".join("(the same person)" if f == "customer_id" else repr(v)
+                              for f, v in zip(out.key_fields, values))
+            raise ImportError_(
+                f"{self.where(r1)} and row {r2}{'' if self.raw.first_line is None else f' (line {self.raw.first_line + r2 - 1})'} "
+                f"have the same {out.table} key {shown} (column {cols}): each must appear once "
+                f"in a file. Remove the duplicate row (or fix its key), then import again.")
+
+    def _future_warnings(self) -> None:
+        now = dt.datetime.now(ZoneInfo(self.client_tz)).replace(tzinfo=None) + FUTURE_SLACK
+        for name in self.mapping.fields():
+            if name in self.headers and self.mapping.type_of(name) in ("timestamp", "date"):
+                n, row = self.con.execute(f"SELECT count(*), min(_row) FROM typed WHERE {q(name)} > ?",
+                                          [now]).fetchall()[0]
+                if n:
+                    self.warnings.append(
+                        f"{n:,} row(s) have {self.header(name)!r} in the future (first: "
+                        f"{self.where(row)}, {self.value(name, row)!r}); imported as they are. "
+                        f"Check the export's dates and the client's timezone ({self.client_tz}).")
+
+
+def _norm(header: str) -> str:
+    return " ".join(header.replace("\ufeff", "").casefold().split())
+
+
+def default_transform(stage: Stage) -> list[Output]:
+    """A mapping file's rows go one-to-one into its table; keys must be unique in the file."""
+    from .loading import NATURAL_KEYS
+
+    m = stage.mapping
+    schema = table_columns()[m.table]
+    cols = [c for c in schema if c != "import_id" and (c in stage.headers or c in m.defaults)]
+    select = [q(c) for c in cols]
+    if "customer_id" in schema and "customer_id" not in cols:
+        select.append("customer_id")
+    if "source" in schema and "source" not in cols:
+        select.append("$source AS source")
+    if m.table == "order_items" and "line_no" not in cols:
+        select.append("row_number() OVER (PARTITION BY order_id ORDER BY _row) AS line_no")
+    keys = NATURAL_KEYS[m.table]
+    outputs = [Output(m.table, f"SELECT {', '.join(select)}, _row FROM typed",
+                      key_rows=f"SELECT {', '.join(q(k) for k in keys)}, _row FROM typed"
+                      if set(keys) <= set(cols) | {"customer_id"} else None,
+                      key_fields=keys)]
+    if m.table == "orders":
+        outputs.append(customers_from_orders())
+    return outputs
+
+
+def customers_from_orders() -> Output:
+    """Every buyer is a customer; first_seen_at is their first order (merged with older rows)."""
+    return Output("customers", "SELECT customer_id, min(ordered_at) AS first_seen_at, source "
+                               "FROM out_orders WHERE customer_id IS NOT NULL GROUP BY ALL")
