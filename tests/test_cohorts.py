@@ -70,6 +70,7 @@ def test_retention_matrices_by_hand(con):
     assert list(customers.columns) == [0, 1, 2]
     np.testing.assert_equal(_rows(customers), {JAN: [1.0, 1 / 3, nan], FEB: [1.0, nan, nan]})
     assert list(customers.attrs["cohort_customers"]) == [3, 1]
+    assert list(customers.attrs["in_progress"]) == [2, 1]  # March for both
     revenue = cohorts.retention(con, "month", "revenue", as_of=AS_OF)
     np.testing.assert_equal(_rows(revenue), {JAN: [1.0, -50 / 255, nan], FEB: [1.0, nan, nan]})
     value = cohorts.retention(con, "month", "cumulative_revenue", as_of=AS_OF)
@@ -113,10 +114,14 @@ def test_curves_pool_complete_periods_only(con):
     # email period 0: A (Jan) and C (Feb) both complete: 2 of 2 active, value (150 + 60) / 2.
     email0 = frame.loc[("email", 0)]
     assert (email0["customers"], email0["active"], email0["value_per_customer"]) == (2, 2, 105.0)
+    # standard error of the mean of 150 and 60: sd 63.64 (n - 1), / sqrt(2) = 45
+    assert email0["value_se"] == pytest.approx(np.std([150, 60], ddof=1) / np.sqrt(2))
+    assert email0["value_low"] == pytest.approx(105 - 1.96 * 45)
     # email period 1: only January's is complete (C's March is not): A, 150 + 30
     email1 = frame.loc[("email", 1)]
     assert (email1["cohorts"], email1["customers"], email1["active"]) == (1, 1, 1)
     assert email1["value_per_customer"] == 180.0
+    assert np.isnan(email1["value_se"])  # one customer: no spread to measure
     # Wilson 95% interval for 1 of 1: [0.2065, 1] (Wilson 1927; statsmodels agrees)
     assert email1["retention_low"] == pytest.approx(0.2065, abs=1e-4)
     assert frame.loc[("paid_social", 1), "value_per_customer"] == 0.0  # 80 then -80

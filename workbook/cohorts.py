@@ -83,34 +83,37 @@ def members_sql(grain: str, by: str | None) -> str:
 
 
 def _activity_sql(grain: str, by: str | None) -> str:
-    """CTE `activity`: one row per (grp, cohort, period) from 0 to the period containing as_of.
+    """CTE `activity`: one row per (grp, cohort, period) from 0 to the period containing as_of,
+    with the sum of squares of customers' cumulative revenue (for value intervals).
     Bound parameters: as_of three times."""
     step = _STEP[grain]
+    period_of = f"date_diff('{grain}', m.cohort, date_trunc('{grain}', p.day)::DATE)"
     return f"""WITH {members_sql(grain, by)},
-    sizes AS (SELECT grp, cohort, count(*) AS cohort_customers FROM members GROUP BY ALL),
-    grid AS (
-        SELECT grp, cohort, cohort_customers,
-               unnest(generate_series(0, date_diff('{grain}', cohort,
-                      date_trunc('{grain}', CAST(? AS DATE))::DATE))) AS period
-        FROM sizes
-    ),
-    done AS (
-        SELECT m.grp, m.cohort,
-               date_diff('{grain}', m.cohort, date_trunc('{grain}', p.day)::DATE) AS period,
-               count(DISTINCT p.customer_id) FILTER (WHERE p.is_purchase) AS active_customers,
+    customer_periods AS (
+        SELECT m.customer_id, {period_of} AS period, bool_or(p.is_purchase) AS active,
                sum(p.revenue) AS revenue
         FROM purchases p JOIN members m USING (customer_id)
         WHERE p.day >= m.first_day
         GROUP BY ALL
     ),
+    customer_grid AS (
+        SELECT g.grp, g.cohort, g.period, coalesce(c.active, false) AS active,
+               coalesce(c.revenue, 0) AS revenue,
+               sum(coalesce(c.revenue, 0)) OVER (PARTITION BY g.customer_id ORDER BY g.period)
+                   AS cumulative
+        FROM (SELECT grp, cohort, customer_id,
+                     unnest(generate_series(0, date_diff('{grain}', cohort,
+                            date_trunc('{grain}', CAST(? AS DATE))::DATE))) AS period
+              FROM members) g
+        LEFT JOIN customer_periods c USING (customer_id, period)
+    ),
     activity AS (
-        SELECT g.grp, g.cohort, g.period, g.cohort_customers,
-               coalesce(d.active_customers, 0) AS active_customers,
-               coalesce(d.revenue, 0) AS revenue,
-               sum(coalesce(d.revenue, 0)) OVER (PARTITION BY g.grp, g.cohort ORDER BY g.period)
-                   AS cumulative_revenue,
-               g.cohort + {step.format(n="g.period + 1")} <= CAST(? AS DATE) + 1 AS complete
-        FROM grid g LEFT JOIN done d USING (grp, cohort, period)
+        SELECT grp, cohort, period, count(*) AS cohort_customers,
+               count(*) FILTER (WHERE active) AS active_customers, sum(revenue) AS revenue,
+               sum(cumulative) AS cumulative_revenue,
+               sum(cumulative * cumulative) AS cumulative_revenue_sq,
+               cohort + {step.format(n="period + 1")} <= CAST(? AS DATE) + 1 AS complete
+        FROM customer_grid GROUP BY grp, cohort, period
     )"""
 
 
@@ -149,8 +152,9 @@ def retention(con: duckdb.DuckDBPyConnection, grain: str = "month", measure: str
 
     Cells of periods not complete by `as_of` are NaN: in-progress periods are not drops. Their
     values so far are in `cohort_activity` (complete = False). Revenue retention of a cohort
-    whose period-0 net revenue is not positive is NaN too. `attrs["cohort_customers"]` holds the
-    cohort sizes (a Series on the same index); `attrs` also records grain, measure and as_of.
+    whose period-0 net revenue is not positive is NaN too. `attrs["in_progress"]` gives each
+    cohort's in-progress period (NaN when none), `attrs["cohort_customers"]` the cohort sizes
+    (Series on the matrix index); `attrs` also records grain, measure and as_of.
     """
     if measure not in MEASURES:
         raise WorkbookError(f"measure must be one of {', '.join(MEASURES)}, not {measure!r}.")
@@ -169,8 +173,9 @@ def retention(con: duckdb.DuckDBPyConnection, grain: str = "month", measure: str
     matrix = long.pivot(index=index, columns="period", values="value")
     matrix.columns.name = "period"
     sizes = long[long["period"] == 0].set_index(index)["cohort_customers"].reindex(matrix.index)
+    running = long[~long["complete"]].set_index(index)["period"].reindex(matrix.index)
     matrix.attrs.update(grain=grain, measure=measure, as_of=str(resolve_as_of(con, as_of)),
-                        cohort_customers=sizes)
+                        cohort_customers=sizes, in_progress=running)
     return matrix
 
 
@@ -183,7 +188,8 @@ def curves(con: duckdb.DuckDBPyConnection, grain: str = "month", by: str | None 
     dips because of the current period. Columns: [by,] period, cohorts, customers (acquired
     customers observed through period k), active, retention (= active / customers) with its
     Wilson score interval (retention_low, retention_high; `z` = 1.96 for 95%), and
-    value_per_customer (cumulative net revenue per acquired customer up to period k).
+    value_per_customer (cumulative net revenue per acquired customer up to period k) with its
+    standard error over customers (value_se) and normal interval (value_low, value_high).
     """
     _check(grain, by)
     day = resolve_as_of(con, as_of)
@@ -192,16 +198,22 @@ def curves(con: duckdb.DuckDBPyConnection, grain: str = "month", by: str | None 
         f"""{_activity_sql(grain, by)},
         pooled AS (
             SELECT grp, period, count(*) AS cohorts, sum(cohort_customers) AS customers,
-                   sum(active_customers) AS active, sum(cumulative_revenue) AS cumulative
+                   sum(active_customers) AS active, sum(cumulative_revenue) AS cumulative,
+                   sum(cumulative_revenue_sq) AS cumulative_sq
             FROM activity WHERE complete GROUP BY grp, period
         )
         SELECT period, cohorts, customers, active, active / customers AS retention,
-               cumulative / customers AS value_per_customer{group}
+               cumulative / customers AS value_per_customer,
+               CASE WHEN customers > 1 THEN
+                   sqrt(greatest(cumulative_sq - cumulative * cumulative / customers, 0)
+                        / (customers - 1) / customers) END AS value_se{group}
         FROM pooled ORDER BY grp, period""",
         [day, day, day],
     ).df()
     frame["retention_low"], frame["retention_high"] = proportion_confint(
         frame["active"], frame["customers"], alpha=2 * norm.sf(z), method="wilson")
+    frame["value_low"] = frame["value_per_customer"] - z * frame["value_se"]
+    frame["value_high"] = frame["value_per_customer"] + z * frame["value_se"]
     if by:
         frame = frame[[by] + [c for c in frame.columns if c != by]]
     return frame
