@@ -272,3 +272,22 @@ def test_online_store_sample_detects_the_planted_lift(samples):
     click = pooled.comparison("click")
     assert click.lift.low <= 0.015 <= click.lift.high  # planted 4.5% vs 3.0%
     assert ex.verdict(pooled).startswith("Win")
+
+
+def test_tiny_arms_and_empty_variants_are_not_passed_off_as_tests(tmp_path):
+    con = duckdb.connect(str(tmp_path / "tiny.duckdb"))
+    store.migrate(con)
+    con.execute("""INSERT INTO campaign_results (campaign_id, variant, recipients, opens, clicks, orders, revenue)
+                   VALUES ('EMPTY', 'Generic', 500, 100, 10, 5, 250), ('EMPTY', 'Personalized', NULL, NULL, NULL, NULL, NULL),
+                          ('TINY', 'Generic', 1, 1, 0, 0, 0), ('TINY', 'Personalized', 1, 0, 0, 0, 0)""")
+    tests = ex.campaign_tests(con)
+    assert [t.campaign_id for t in tests] == ["TINY"]  # an arm without recipients is no arm
+    assert ex.verdict(tests[0], "open").startswith("Inconclusive")  # 1 vs 1 still has a z-test
+    assert "too few recipients" in ex.verdict(_one_each(), "revenue")  # no variance from 1 recipient
+    with pytest.raises(ValueError, match="unknown metric"):
+        ex.verdict(tests[0], "opens")
+
+
+def _one_each():
+    arms = [ex.Arm("Generic", 1, 0, 0, 0, 0.0, 0.0, ()), ex.Arm("Personalized", 1, 0, 0, 1, 20.0, 400.0, (20.0,))]
+    return ex.build_test("T", "One each", "campaign_sends", arms)

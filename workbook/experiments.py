@@ -186,13 +186,14 @@ meta AS (
     FROM campaigns GROUP BY campaign_id
 ),
 result_arms AS (
-    SELECT r.campaign_id, r.variant, sum(coalesce(r.recipients, r.delivered)) AS recipients,
+    SELECT r.campaign_id, r.variant, sum(coalesce(r.recipients, r.delivered, 0)) AS recipients,
            sum(coalesce(r.opens, 0)) AS opens, sum(coalesce(r.clicks, 0)) AS clicks,
            sum(coalesce(r.orders, 0)) AS conversions, sum(coalesce(r.revenue, 0))::DOUBLE AS revenue
     FROM campaign_results r LEFT JOIN meta m USING (campaign_id), cut
     WHERE (m.started_at IS NULL OR m.started_at < cut.t)
       AND r.campaign_id NOT IN (SELECT campaign_id FROM send_arms)
     GROUP BY r.campaign_id, r.variant
+    HAVING sum(coalesce(r.recipients, r.delivered, 0)) > 0
     QUALIFY count(*) OVER (PARTITION BY r.campaign_id) >= 2
 ),
 arms AS (
@@ -424,8 +425,9 @@ def comparison_verdict(test: ABTest, c: Comparison, currency: str = "USD") -> st
     level, diff = _formatters(c.metric, currency)
     facts = f"{c.arm}'s {METRIC_NAMES[c.metric]} was {level(c.value)} vs {level(c.control_value)} for {c.control}"
     if math.isnan(c.p_holm):
-        return (f"No test possible: {facts}, but only per-variant totals were imported, so "
-                f"there is no way to tell this difference from chance.")
+        why = ("only per-variant totals were imported" if c.metric == "revenue" and not test.has_revenue_test
+               else "an arm has too few recipients")
+        return f"No test possible: {facts}, but {why}, so there is no way to tell this difference from chance."
     family = sum(not math.isnan(x.p_holm) for x in test.comparisons)
     p = _p_words(c.p_holm) + (f" after correcting for {family} comparisons tested together" if family > 1 else "")
     low, high = c.bootstrap if c.bootstrap is not None else (c.lift.low, c.lift.high)
@@ -463,6 +465,8 @@ def verdict(test: ABTest, metric: str = "conversion", currency: str = "USD") -> 
     test had less than 80% power for a lift of `expected_lift`. Post-hoc power at the observed
     effect is deliberately not used: it only restates the p-value (Hoenig & Heisey 2001).
     """
+    if metric not in METRIC_NAMES:
+        raise ValueError(f"unknown metric {metric!r}: use one of {', '.join(METRIC_NAMES)}")
     if not test.trustworthy:
         return _srm_words(test)
     return " ".join(comparison_verdict(test, c, currency) for c in test.comparisons if c.metric == metric)
