@@ -51,3 +51,6 @@ def samples(sample_home, monkeypatch):
     """WORKBOOK_HOME set to the session's sample clients (coffee-shop, online-store, home-services)."""
     monkeypatch.setenv("WORKBOOK_HOME", str(sample_home))
     return sample_home
+
+
+from render_fixtures import probe_reports, sample_reports  # noqa: E402,F401  session renders

@@ -316,15 +316,14 @@ def _pages():
                               autoescape=True, trim_blocks=True, lstrip_blocks=True)
 
 
-STATUS_TONES = {"good": ("achieved", "met", "on track", "on_track", "ahead", "improved", "ok"),
-                "bad": ("behind", "off track", "off_track", "missed", "at risk", "at_risk",
-                        "worse", "declined", "failed")}
+# Goal statuses of `goals.status`, and the colour a reader expects for each.
+STATUS_TONES = {"on track": "good", "met": "good", "at risk": "warn", "off track": "bad",
+                "missed": "bad"}
 
 
 def status_tone(status: str) -> str:
-    """CSS tone of a goal status: good, bad or neutral (unknown words stay neutral)."""
-    word = str(status).lower().strip()
-    return next((tone for tone, words in STATUS_TONES.items() if word in words), "neutral")
+    """CSS tone of a goal status: good, warn, bad, or neutral (undefined, not enough data)."""
+    return STATUS_TONES.get(str(status).lower().replace("_", " ").strip(), "neutral")
 
 
 def _write_client_index(report: ClientReport, folder: Path) -> None:
@@ -365,7 +364,7 @@ def run_batch(clients: list[str], as_of: str | None = None, jobs: int | None = N
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(clients)))
     start = time.perf_counter()
     echo(f"Rendering {len(clients)} client(s) x {count} notebook(s), {jobs} in parallel, into {out}")
-    lines = _ProgressLines(len(clients) * count, echo)
+    lines = _ProgressLines(len(clients), count, echo)
     if jobs == 1:
         reports = [_safe_render(c, as_of, out, notebooks, lines) for c in clients]
     else:
@@ -384,16 +383,16 @@ def _stderr(line: str) -> None:
 class _ProgressLines:
     """Turns (client, notebook, state, detail) events into numbered lines."""
 
-    def __init__(self, total: int, echo: Callable[[str], None]):
-        self.total, self.done, self.echo = total, 0, echo
-        self.width = len(str(total))
+    def __init__(self, clients: int, notebooks: int, echo: Callable[[str], None]):
+        self.per_client, self.total, self.done, self.echo = notebooks, clients * notebooks, 0, echo
+        self.width = len(str(self.total))
 
     def __call__(self, client: str, notebook: str, state: str, detail: str) -> None:
         if state == "running":
             self.echo(f"  {' ' * (2 * self.width + 3)}{client:<16} {notebook:<28} running")
             return
-        if notebook:
-            self.done += 1
+        # a client that failed as a whole counts all its notebooks as done
+        self.done = min(self.total, self.done + (1 if notebook else self.per_client))
         count = f"[{self.done:>{self.width}}/{self.total}]"
         self.echo(f"  {count} {client:<16} {notebook or '(client)':<28} {state:<6} {detail}")
 

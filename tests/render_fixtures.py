@@ -1,0 +1,88 @@
+"""Session renders shared by test_render.py and test_report_browser.py (imported in conftest).
+
+Rendering is the slow part, so each batch runs once per test session:
+
+- `probe_reports`: the small probe notebooks (tests/data/render_probe, plus one that fails on
+  purpose for one client) over three hand-made clients, one with a garbage database, through
+  `workbook report --all --jobs 2` exactly as a user runs it.
+- `sample_reports`: the real notebooks for the three sample clients (skipped while the
+  notebooks folder is empty).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import shutil
+from pathlib import Path
+from types import SimpleNamespace
+
+import nbformat
+import pytest
+
+from workbook import cli, paths, store
+from workbook.client import init_client
+
+PROBE = Path(__file__).parent / "data" / "render_probe"
+SAMPLE_CLIENTS = ["coffee-shop", "online-store", "home-services"]
+
+
+def _failing_notebook() -> nbformat.NotebookNode:
+    """A notebook that raises for client 'test-shop' only, after one good section."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# Planted failure"),
+        nbformat.v4.new_code_cell('client = "test-shop"\ndb_path = None\nas_of = None',
+                                  metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_markdown_cell("## Before the failure\n\nThis section renders."),
+        nbformat.v4.new_code_cell('if client == "test-shop":\n    raise ValueError("planted failure")'),
+        nbformat.v4.new_markdown_cell("## After the failure"),
+    ]
+    return nb
+
+
+def _shop(slug: str, name: str, orders: int) -> None:
+    init_client(slug, name, "online-store", "USD", "UTC")
+    with store.write(slug) as con:
+        con.executemany(
+            "INSERT INTO orders (order_id, customer_id, ordered_at, revenue) "
+            "VALUES (?, ?, TIMESTAMP '2026-01-05' + to_days(?), ?)",
+            [[f"o{i}", f"c{i % 7}", i * 5, 20 + i] for i in range(orders)])
+
+
+def _report(argv: list[str]) -> tuple[int, str]:
+    log = io.StringIO()
+    with contextlib.redirect_stderr(log):
+        code = cli.main(["report", *argv])
+    return code, log.getvalue()
+
+
+@pytest.fixture(scope="session")
+def probe_reports(tmp_path_factory):
+    root = tmp_path_factory.mktemp("render-probe")
+    home, out, notebooks = root / "clients", root / "reports", root / "notebooks"
+    notebooks.mkdir()
+    shutil.copy(PROBE / "01_probe.ipynb", notebooks)
+    nbformat.write(_failing_notebook(), notebooks / "02_fails.ipynb")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WORKBOOK_HOME", str(home))
+        mp.setattr(paths, "notebooks_dir", lambda: notebooks)
+        _shop("good-shop", "Good Shop", 60)
+        _shop("test-shop", "Test Shop", 40)
+        init_client("broken-shop", "Broken Shop")
+        (home / "broken-shop" / "workbook.duckdb").write_bytes(b"this is not a database" * 100)
+        code, log = _report(["--all", "--jobs", "2", "--out", str(out)])
+    return SimpleNamespace(code=code, log=log, out=out, home=home, as_of="2026-10-27")
+
+
+@pytest.fixture(scope="session")
+def sample_reports(request, tmp_path_factory):
+    if not any(paths.notebooks_dir().glob("*.ipynb")):
+        pytest.skip("no notebooks in notebooks/ yet")
+    sample_home = request.getfixturevalue("sample_home")
+    out = tmp_path_factory.mktemp("render-samples") / "reports"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WORKBOOK_HOME", str(sample_home))
+        code, log = _report(["--all", "--jobs", "2", "--out", str(out)])
+    return SimpleNamespace(code=code, log=log, out=out, home=sample_home, as_of="2026-10-31")

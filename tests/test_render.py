@@ -1,0 +1,303 @@
+"""Batch reports: files, failures kept and named, atomic replacement, offline pages, no PII.
+
+The renders themselves run once per session (see render_fixtures.py); the browser checks are
+in test_report_browser.py.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import altair as alt
+import nbformat
+import pytest
+
+from workbook import nb, offline_charts, paths, render
+
+# Markup that would make a browser fetch from elsewhere: script/link/img/iframe sources, CSS
+# imports and url()s that are not data: URIs or in-page anchors. (What scripts fetch is
+# checked in a real browser: test_report_browser.py.)
+EXTERNAL = re.compile(
+    r"""<(?:script|link|img|iframe|source|video|audio)\b[^>]*\b(?:src|href)\s*=\s*["']?(?!data:|#)"""
+    r"""|@import|url\(\s*["']?(?!data:|#)""", re.I)
+SCRIPT_BODY = re.compile(r"(<script\b[^>]*>).*?(</script>)", re.S | re.I)
+
+
+def external_loads(html: str) -> list[str]:
+    return EXTERNAL.findall(SCRIPT_BODY.sub(r"\1\2", html))
+
+
+def client_folder(out: Path, client: str) -> Path:
+    (folder,) = [p for p in (out / client).iterdir() if render.DATE_FOLDER.match(p.name)]
+    return folder
+
+
+def facts(out: Path, client: str) -> dict:
+    return json.loads((client_folder(out, client) / render.REPORT_JSON).read_text())
+
+
+# ---------------------------------------------------------------------------- probe batch
+
+@pytest.mark.slow
+def test_batch_exits_non_zero_and_the_summary_names_each_failure(probe_reports):
+    log = probe_reports.log
+    assert probe_reports.code == 1
+    summary = log[log.index("Done in"):]
+    assert re.search(r"broken-shop\s+FAILED", summary)
+    assert "the database could not be opened" in summary
+    assert re.search(r"test-shop\s+FAILED", summary)
+    assert "02_fails: ValueError: planted failure" in summary
+    assert re.search(r"good-shop\s+ok", summary)
+    # progress: which client and notebook runs, and how many of the 6 are done
+    assert re.search(r"good-shop\s+01_probe\s+running", log)
+    assert "[6/6]" in log
+
+
+@pytest.mark.slow
+def test_healthy_client_renders_every_file_beside_a_broken_one(probe_reports):
+    folder = client_folder(probe_reports.out, "good-shop")
+    assert folder.name == probe_reports.as_of  # the client's latest activity
+    names = {p.name for p in folder.iterdir()}
+    assert names == {"01_probe.html", "01_probe.ipynb", "02_fails.html", "02_fails.ipynb",
+                     "index.html", "report.json"}
+    report = facts(probe_reports.out, "good-shop")
+    assert report["ok"] and [n["ok"] for n in report["notebooks"]] == [True, True]
+    executed = nbformat.read(folder / "01_probe.ipynb", as_version=4)
+    assert executed.metadata.papermill.parameters == {"client": "good-shop", "db_path": None,
+                                                      "as_of": probe_reports.as_of}
+    assert not (probe_reports.out / "broken-shop").exists()
+
+
+@pytest.mark.slow
+def test_failed_notebook_is_kept_with_its_error_and_marked(probe_reports):
+    folder = client_folder(probe_reports.out, "test-shop")
+    report = facts(probe_reports.out, "test-shop")
+    assert not report["ok"]
+    by_name = {n["notebook"]: n for n in report["notebooks"]}
+    assert by_name["01_probe"]["ok"]
+    assert by_name["02_fails"] == {**by_name["02_fails"], "ok": False,
+                                   "error": "ValueError: planted failure"}
+    executed = nbformat.read(folder / "02_fails.ipynb", as_version=4)
+    errors = [o for c in executed.cells for o in c.get("outputs", []) if o.output_type == "error"]
+    assert [e.ename for e in errors] == ["ValueError"]
+    page = (folder / "02_fails.html").read_text()
+    assert "This report is incomplete" in page and "planted failure" in page
+    assert "This section renders." in page
+    index = (folder / "index.html").read_text()
+    assert "Some reports are incomplete" in index and 'href="02_fails.ipynb"' in index
+
+
+@pytest.mark.slow
+def test_client_index_shows_goals_findings_and_links(probe_reports):
+    folder = client_folder(probe_reports.out, "good-shop")
+    index = (folder / "index.html").read_text()
+    assert "Good Shop" in index and "27 October 2026" in index
+    card = re.search(r'<div class="wb-card">(.*?)</div>', index, re.S).group(1)
+    assert "Revenue" in card and 'wb-badge good">on track' in card
+    assert "Revenue was 2,970 over 10 months." in card
+    assert "<li>The probe drew two charts.</li>" in index
+    for href in re.findall(r'href="([^"#]+)"', index):
+        assert (folder / href).resolve().exists(), href
+
+
+@pytest.mark.slow
+def test_batch_index_lists_every_client_with_its_status(probe_reports):
+    index = (probe_reports.out / "index.html").read_text()
+    rows = dict(re.findall(r"<tr>\s*<td>(?:<a [^>]*>)?([^<]+)(?:</a>)?</td>(.*?)</tr>", index, re.S))
+    assert set(rows) == {"Broken Shop", "Good Shop", "Test Shop"}
+    assert "complete" in rows["Good Shop"]
+    assert "failed" in rows["Test Shop"] and "planted failure" in rows["Test Shop"]
+    assert "failed" in rows["Broken Shop"] and "could not be opened" in rows["Broken Shop"]
+    for href in re.findall(r'href="([^"#]+)"', index):
+        assert (probe_reports.out / href).exists(), href
+
+
+@pytest.mark.slow
+def test_nothing_temporary_is_left_behind(probe_reports):
+    leftovers = [p for p in probe_reports.out.rglob("*") if p.name.startswith(".")]
+    assert leftovers == []
+
+
+@pytest.mark.slow
+def test_report_page_is_self_contained_with_header_and_contents(probe_reports):
+    page = (client_folder(probe_reports.out, "good-shop") / "01_probe.html").read_text()
+    assert external_loads(page) == []
+    for cdn_thing in ("require.js", "requirejs", "MathJax", "mermaid", "jupyter-widgets", "cdn."):
+        assert cdn_thing not in page
+    assert page.count("window.vegaEmbed=") == 1  # the bundle, once
+    assert page.count('class="wb-chart"') == 2
+    header = page[page.index('<header class="wb-bar">'):page.index("</header>")]
+    assert "Good Shop" in header and "27 October 2026" in header
+    toc = re.search(r'<nav[^>]*class="wb-toc".*?</nav>', page, re.S).group()
+    assert re.findall(r'href="#([^"]+)"', toc) == ["Sales-by-month", "The-table"]
+    assert 'id="Sales-by-month"' in page
+    assert "client = " not in page  # code is hidden
+    assert "In&nbsp;[" not in page and "Out[" not in page
+
+
+@pytest.mark.slow
+def test_no_secret_or_machine_path_in_any_output(probe_reports):
+    salts = [p.read_text().strip() for p in probe_reports.home.glob("*/salt.secret")]
+    assert len(salts) == 3
+    leaks = [str(probe_reports.home), str(probe_reports.out), str(paths.project_root()),
+             f"{Path.home()}/", *salts]
+    for file in probe_reports.out.rglob("*"):
+        if file.is_file():
+            text = file.read_text()
+            assert [leak for leak in leaks if leak in text] == [], file
+
+
+# ---------------------------------------------------------------------------- sample clients
+
+def pii_values(sample: Path) -> set[str]:
+    """Raw emails, phones and full names in the sample exports (what must never be shown)."""
+    found: set[str] = set()
+    person = re.compile(r"e-?mail|phone|^name$|billing name|shipping name|customer name|"
+                        r"full name|display ?name|reviewer", re.I)
+
+    def keep(value) -> None:
+        text = str(value or "").strip().lstrip("'")
+        if len(text) >= 6 and not text.startswith("#"):
+            found.add(text)
+
+    for file in sample.rglob("*.csv"):
+        lines = [ln for ln in file.read_text(encoding="utf-8-sig").splitlines() if not ln.startswith("#")]
+        for row in csv.DictReader(lines):
+            for column, value in row.items():
+                if column and person.search(column.strip()):
+                    keep(value)
+            if row.get("First Name") and row.get("Last Name"):
+                keep(f"{row['First Name']} {row['Last Name']}")
+
+    def walk(node, key="") -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                walk(v, k)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v, key)
+        elif person.search(key):
+            keep(node)
+
+    for file in sample.rglob("*.json"):
+        walk(json.loads(file.read_text(encoding="utf-8")))
+    return found
+
+
+@pytest.mark.slow
+def test_sample_clients_render_every_file(sample_reports):
+    assert sample_reports.code == 0, sample_reports.log
+    notebooks = sorted(p.stem for p in paths.notebooks_dir().glob("*.ipynb"))
+    for client in ["coffee-shop", "online-store", "home-services"]:
+        folder = sample_reports.out / client / sample_reports.as_of
+        expected = {f"{n}.{ext}" for n in notebooks for ext in ("html", "ipynb")}
+        assert expected | {"index.html", "report.json"} == {p.name for p in folder.iterdir()}
+        report = json.loads((folder / render.REPORT_JSON).read_text())
+        assert report["ok"] and all(n["findings"] for n in report["notebooks"]), client
+
+
+@pytest.mark.slow
+def test_no_raw_pii_from_the_sample_exports_in_any_report(sample_reports):
+    pii = pii_values(paths.sample_dir())
+    assert len([v for v in pii if "@" in v]) > 50  # the scan has something to find
+    pattern = re.compile("|".join(re.escape(v) for v in sorted(pii, key=len, reverse=True)))
+    for page in sample_reports.out.rglob("*.html"):
+        hits = set(pattern.findall(page.read_text()))
+        assert hits == set(), (page, sorted(hits)[:5])
+
+
+@pytest.mark.slow
+def test_sample_pages_are_self_contained(sample_reports):
+    for page in sample_reports.out.rglob("*.html"):
+        text = page.read_text()
+        assert external_loads(text) == [], page
+        assert text.count("window.vegaEmbed=") <= 1, page
+
+
+# ---------------------------------------------------------------------------- units
+
+def test_chart_output_only_calls_the_page_bundle_and_escapes_the_spec():
+    bundle = offline_charts.embed_html({"title": "</script><script>alert(1)</script>"})
+    html = bundle["text/html"]
+    assert list(bundle) == ["text/html"]
+    assert html.count("<script") == 1 and html.count("</script>") == 1
+    assert "vegaEmbed(el, " in html and "\\u003c/script>" in html
+    assert '"renderer": "svg"' in html and '"actions": false' in html
+    assert "http" not in html
+
+
+def test_setup_keeps_altair_renderer_live_and_goes_offline_when_rendering(monkeypatch):
+    before = alt.renderers.active
+    try:
+        monkeypatch.delenv(offline_charts.RENDER_ENV, raising=False)
+        nb.setup()
+        assert alt.renderers.active == before != offline_charts.RENDERER
+        monkeypatch.setenv(offline_charts.RENDER_ENV, offline_charts.OFFLINE)
+        nb.setup()
+        assert alt.renderers.active == offline_charts.RENDERER
+        chart = alt.Chart(alt.Data(values=[{"x": 1}])).mark_point().encode(x="x:Q")
+        assert "vegaEmbed(el, " in chart._repr_mimebundle_()["text/html"]
+    finally:
+        alt.renderers.enable(before)
+        alt.theme.enable("default")
+
+
+def test_table_of_contents_lists_h2_headings_in_order():
+    html = ('<nav><!--WORKBOOK-TOC--></nav><h1 id="T">T</h1><h2 id="Sales-&amp;-margin">Sales '
+            '&amp; margin<a class="anchor-link" href="#Sales-&amp;-margin">¶</a></h2><h2 id="B">B</h2>')
+    out = render._with_toc(html)
+    assert out.startswith('<nav><ol><li><a href="#Sales-&amp;-margin">Sales &amp; margin</a></li>'
+                          '<li><a href="#B">B</a></li></ol></nav>')
+
+
+@pytest.mark.parametrize("status, tone", [("on track", "good"), ("at risk", "warn"),
+                                          ("off track", "bad"), ("not enough data", "neutral"),
+                                          ("undefined", "neutral")])
+def test_goal_status_tones(status, tone):
+    assert render.status_tone(status) == tone
+
+
+def test_paths_of_this_machine_are_scrubbed(home):
+    text = f"File {home}/shop/workbook.duckdb, {paths.project_root()}/workbook/nb.py, {Path.home()}/x"
+    scrubbed = render._scrub_paths(text)
+    assert scrubbed == "File $WORKBOOK_HOME/shop/workbook.duckdb, …/workbook/nb.py, ~/x"
+
+
+def test_a_crash_keeps_the_previous_report_and_leaves_no_temporary_folder(rw, tmp_path, monkeypatch):
+    rw.execute("INSERT INTO orders (order_id, ordered_at, revenue) VALUES ('o1', '2026-03-02', 10)")
+    rw.close()
+    previous = tmp_path / "test-shop" / "2026-03-02"
+    previous.mkdir(parents=True)
+    (previous / "index.html").write_text("last month's report")
+    notebooks = tmp_path / "nbs"
+    notebooks.mkdir()
+    (notebooks / "01_x.ipynb").write_text("{}")
+
+    def fake_run(notebook, folder, *args):
+        (folder / "01_x.html").write_text("half")
+        return render.NotebookResult("01_x", "X", True, 0.0)
+
+    def crash(*args):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(render, "_run_notebook", fake_run)
+    monkeypatch.setattr(render, "_write_client_index", crash)
+    with pytest.raises(RuntimeError):
+        render.render_client("test-shop", None, tmp_path, notebooks_dir=notebooks)
+    assert [p.name for p in (tmp_path / "test-shop").iterdir()] == ["2026-03-02"]
+    assert [p.name for p in previous.iterdir()] == ["index.html"]
+    assert (previous / "index.html").read_text() == "last month's report"
+
+
+def test_replacing_a_report_swaps_the_whole_folder(tmp_path):
+    final, new = tmp_path / "2026-10-31", tmp_path / ".tmp-new"
+    final.mkdir()
+    (final / "stale.html").write_text("old")
+    new.mkdir()
+    (new / "index.html").write_text("new")
+    render._move_into_place(new, final)
+    assert [p.name for p in tmp_path.iterdir()] == ["2026-10-31"]
+    assert [p.name for p in final.iterdir()] == ["index.html"]
