@@ -201,7 +201,7 @@ def _test(control, arm, n=10_000, n_arm=None):
 
 def test_verdict_significant_win():
     text = ex.verdict(_test(200, 300))
-    assert text.startswith("Win: Personalized's conversion rate was 3.0% vs 2.0% for Generic (+1.0 pp, +50% relative)")
+    assert text.startswith("Win: conversion rate 3.0% for Personalized vs 2.0% for Generic (+1.0 pp, +50% relative)")
     assert "plausibly between +0.6 pp and +1.4 pp" in text  # Newcombe: 0.56 to 1.44 pp
     assert "Chance that Personalized truly beats Generic: >99%" in text  # never rounded to 100%
 
@@ -271,7 +271,10 @@ def test_online_store_sample_detects_the_planted_lift(samples):
     assert conv.relative.low <= 0.5 <= conv.relative.high  # planted +50%
     click = pooled.comparison("click")
     assert click.lift.low <= 0.015 <= click.lift.high  # planted 4.5% vs 3.0%
+    revenue = pooled.comparison("revenue")  # same order values, so revenue per recipient +50% too
+    assert revenue.relative.low <= 0.5 <= revenue.relative.high and revenue.bootstrap[0] > 0
     assert ex.verdict(pooled).startswith("Win")
+    assert all(t.trustworthy for t in ex.campaign_tests(con))  # the sample splits every test 50/50
 
 
 def test_tiny_arms_and_empty_variants_are_not_passed_off_as_tests(tmp_path):

@@ -423,7 +423,7 @@ def comparison_verdict(test: ABTest, c: Comparison, currency: str = "USD") -> st
     if not test.trustworthy:
         return _srm_words(test)
     level, diff = _formatters(c.metric, currency)
-    facts = f"{c.arm}'s {METRIC_NAMES[c.metric]} was {level(c.value)} vs {level(c.control_value)} for {c.control}"
+    facts = f"{METRIC_NAMES[c.metric]} {level(c.value)} for {c.arm} vs {level(c.control_value)} for {c.control}"
     if math.isnan(c.p_holm):
         why = ("only per-variant totals were imported" if c.metric == "revenue" and not test.has_revenue_test
                else "an arm has too few recipients")
@@ -436,13 +436,13 @@ def comparison_verdict(test: ABTest, c: Comparison, currency: str = "USD") -> st
                                  if not math.isnan(c.relative.value) else "")
     chance = (f" Chance that {c.arm} truly beats {c.control}: {_chance_words(c.prob_beat_control)} "
               f"(Bayesian, uniform prior)." if not math.isnan(c.prob_beat_control) else "")
-    worth = f"a {fmt.pct(c.expected_lift, 0)} lift"
+    worth = f"a lift of {fmt.pct(c.expected_lift, 0)}"
     if c.p_holm < test.alpha:
         text = (f"{'Win' if c.lift.value > 0 else 'Loss'}: {facts} ({size}), clearly more than chance "
                 f"({p}). The true difference is plausibly {span}.{chance}")
         if c.power < POWER:
-            text += (f" The test was small (a {fmt.pct(c.power, 0)} chance to detect {worth}), so the "
-                     f"true effect may well be smaller than measured.")
+            text += (f" The test was small (its chance to detect {worth} was {fmt.pct(c.power, 0)}), so "
+                     f"the true effect may well be smaller than measured.")
         return text
     text = f"Inconclusive: {facts} ({size}), a difference chance alone could produce ({p}). "
     if low > 0 or high < 0:
@@ -452,8 +452,8 @@ def comparison_verdict(test: ABTest, c: Comparison, currency: str = "USD") -> st
         text += f"The true difference could be anywhere {span}. "
     text += f"This is not a win.{chance}"
     if c.power < POWER:
-        text += (f" The test was underpowered: it had only a {fmt.pct(c.power, 0)} chance to detect "
-                 f"{worth}, and reliably (80%) detects only differences of {diff(c.mde)} or more.")
+        text += (f" The test was underpowered: its chance to detect {worth} was only "
+                 f"{fmt.pct(c.power, 0)}; it reliably (80%) detects only differences of {diff(c.mde)} or more.")
     return text
 
 
