@@ -1,0 +1,93 @@
+"""`workbook demo`: the sample clients, built from data/sample/ through the importers.
+
+Each sample client is created with `init_client` in $WORKBOOK_HOME and its exports are imported
+with `import_files`, exactly as a consultant would, following `SAMPLE_CLIENTS`' import plan.
+The importer skips files it has already imported (same sha256), so a second run changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import paths, store
+from .client import init_client
+from .importers import ImportResult, import_files
+from .sample import SAMPLE_CLIENTS, SampleClient, write_samples
+from .schema import DATA_TABLES
+
+
+@dataclass
+class DemoClient:
+    """What the demo did to one sample client."""
+
+    client: SampleClient
+    folder: Path
+    created: bool
+    results: list[ImportResult] = field(default_factory=list)
+    rows: dict[str, int] = field(default_factory=dict)   # table -> rows now, non-empty tables
+
+    @property
+    def changed(self) -> bool:
+        return self.created or any(not r.already_imported for r in self.results)
+
+
+def sample_files_present(sample: Path) -> bool:
+    return all((sample / c.slug / name).is_file()
+               for c in SAMPLE_CLIENTS.values() for name, _ in c.imports)
+
+
+def build_clients(sample: Path | None = None, progress: bool = True) -> list[DemoClient]:
+    """Create and fill every sample client; returns what happened (writes nothing to stdout).
+
+    The exports come from `sample` (default data/sample/, written first if any file is missing).
+    """
+    sample = Path(sample) if sample else paths.sample_dir()
+    if not sample_files_present(sample):
+        write_samples(sample)
+    built = []
+    for client in SAMPLE_CLIENTS.values():
+        folder, created = init_client(client.slug, client.display_name, client.industry,
+                                      client.currency, client.timezone)
+        demo = DemoClient(client, folder, created)
+        for name, source in client.imports:
+            if source.endswith((".yaml", ".yml")):
+                source = str(sample / client.slug / source)
+            demo.results += import_files(client.slug, [sample / client.slug / name], source,
+                                         progress=progress)
+        demo.rows = table_rows(client.slug)
+        built.append(demo)
+    return built
+
+
+def table_rows(slug: str) -> dict[str, int]:
+    """Rows per canonical table that has any (table names come from the schema, not input)."""
+    con = store.read(slug)
+    try:
+        counts = {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in DATA_TABLES}
+    finally:
+        con.close()
+    return {t: n for t, n in counts.items() if n}
+
+
+def build_demo(quiet: bool = False) -> None:
+    """Build the sample clients and print what was built (one line when `quiet`)."""
+    built = build_clients(progress=not quiet)
+    home = paths.workbook_home()
+    if quiet:
+        changed = [d.client.slug for d in built if d.changed]
+        what = f"updated {', '.join(changed)}" if changed else "nothing changed"
+        print(f"Sample clients ready in {home}: {', '.join(d.client.slug for d in built)} "
+              f"({what}).")
+        return
+    for demo in built:
+        client = demo.client
+        state = "created" if demo.created else "already there"
+        print(f"{client.display_name} ({client.slug}, {state}): {demo.folder}")
+        for result in demo.results:
+            print("  " + result.summary().replace("\n", "\n  "))
+        tables = ", ".join(f"{t} {n:,}" for t, n in demo.rows.items())
+        print(f"  tables now: {tables}")
+    if not any(d.changed for d in built):
+        print("Nothing changed: every sample file was already imported.")
+    print(f"Open one with: workbook open {built[0].client.slug}   (clients folder: {home})")
