@@ -130,7 +130,7 @@ def _open_csv(path: Path, sha: str, encoding: str, workdir: Path) -> RawFile:
         text = fh.read(1 << 16)
     lines = text.splitlines()
     skip = 0
-    while skip < len(lines) and (not lines[skip].strip() or lines[skip].lstrip().startswith("#")):
+    while skip < len(lines) and _is_comment(lines[skip]):
         skip += 1
     if skip >= len(lines):
         raise ImportError_(f"{name} has no header row (only blank or # comment lines). Export it "
@@ -169,6 +169,12 @@ def _open_csv(path: Path, sha: str, encoding: str, workdir: Path) -> RawFile:
         return con.execute("SELECT count(*) FROM raw").fetchall()[0][0]
 
     return RawFile(path, name, sha, "csv", columns, first_line, load)
+
+
+def _is_comment(line: str) -> bool:
+    """Blank, or a `# ...` note (GA4); not a header whose first column is named '#' (Typeform)."""
+    text = line.strip()
+    return not text or (text.startswith("#") and text[1:2] not in (",", ";", "\t", '"'))
 
 
 def _read_csv_columns(con: duckdb.DuckDBPyConnection, source: Path, options: dict) -> list[str]:
