@@ -294,3 +294,17 @@ def test_tiny_arms_and_empty_variants_are_not_passed_off_as_tests(tmp_path):
 def _one_each():
     arms = [ex.Arm("Generic", 1, 0, 0, 0, 0.0, 0.0, ()), ex.Arm("Personalized", 1, 0, 0, 1, 20.0, 400.0, (20.0,))]
     return ex.build_test("T", "One each", "campaign_sends", arms)
+
+
+def test_intended_splits_drive_the_srm_check_and_the_pooling(sim):
+    con = sim[0]
+    # BROKEN sent 3000 vs 2400 on purpose: with a 5:4 plan its split is fine.
+    splits = {"BROKEN": {"Generic": 5, "Personalized": 4}}
+    tests = ex.campaign_tests(con, splits=splits)
+    broken = next(t for t in tests if t.campaign_id == "BROKEN")
+    assert broken.trustworthy and broken.srm.p_value > 0.5
+    pooled = ex.pooled_personalization_test(con, tests=tests)
+    assert "BROKEN" not in pooled.campaigns  # a 4:5 ratio would bias a sum of 1:1 campaigns
+    assert "another ratio: Broken split" in " ".join(pooled.notes)
+    with pytest.raises(ValueError, match="no share for Personalized"):
+        ex.campaign_tests(con, splits={"AB00": {"Generic": 1}})

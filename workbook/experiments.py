@@ -297,27 +297,41 @@ def build_test(campaign_id: str, name: str, source: str, arms: list[Arm], *, con
     )
 
 
-def campaign_tests(con: duckdb.DuckDBPyConnection, as_of=None, *, expected_lift: float = EXPECTED_LIFT,
-                   alpha: float = ALPHA, srm_alpha: float = SRM_ALPHA) -> list[ABTest]:
+def campaign_tests(con: duckdb.DuckDBPyConnection, as_of=None, *,
+                   splits: dict[str, dict[str, float]] | None = None,
+                   expected_lift: float = EXPECTED_LIFT, alpha: float = ALPHA,
+                   srm_alpha: float = SRM_ALPHA) -> list[ABTest]:
     """Every campaign with 2+ variants sent by `as_of`, judged (oldest first); [] when none.
 
-    The intended split is taken as equal (the usual A/B setting); a test whose arm sizes are
+    The intended split is equal (the usual A/B setting) unless `splits` gives it for a
+    campaign, e.g. {"C1": {"Generic": 0.8, "Personalized": 0.2}}. A test whose arm sizes are
     too uneven for chance (p < srm_alpha) is marked not trustworthy.
     """
     rows = arm_counts(con, as_of)
     tests = []
     for campaign_id, group in rows.groupby("campaign_id", sort=False):
         first = group.iloc[0]
+        arms = [_arm_from_row(r) for r in group.itertuples(index=False)]
         notes = () if first.source == "campaign_sends" else (
             "Only per-variant totals were imported for this campaign, so revenue per recipient "
             "cannot be tested (no per-recipient spread); import per-recipient activity for that.",)
         tests.append(build_test(
-            str(campaign_id), str(first["name"]), str(first.source),
-            [_arm_from_row(r) for r in group.itertuples(index=False)],
+            str(campaign_id), str(first["name"]), str(first.source), arms,
+            shares=_intended(str(campaign_id), arms, splits),
             started_at=None if pd.isna(first.started_at) else first.started_at.to_pydatetime(),
             notes=notes, expected_lift=expected_lift, alpha=alpha, srm_alpha=srm_alpha,
         ))
     return tests
+
+
+def _intended(campaign_id: str, arms: list[Arm], splits: dict[str, dict[str, float]] | None) -> list[float] | None:
+    split = (splits or {}).get(campaign_id)
+    if split is None:
+        return None
+    missing = [a.variant for a in arms if a.variant not in split]
+    if missing:
+        raise ValueError(f"the intended split of campaign {campaign_id} has no share for {', '.join(missing)}")
+    return [float(split[a.variant]) for a in arms]
 
 
 def _sum_arms(variant: str, arms: list[Arm]) -> Arm:
@@ -333,47 +347,59 @@ def _sum_arms(variant: str, arms: list[Arm]) -> Arm:
 
 def pooled_personalization_test(con: duckdb.DuckDBPyConnection, as_of=None, *,
                                 tests: list[ABTest] | None = None,
+                                splits: dict[str, dict[str, float]] | None = None,
                                 expected_lift: float = EXPECTED_LIFT, alpha: float = ALPHA,
                                 srm_alpha: float = SRM_ALPHA) -> ABTest | None:
     """All A/B campaigns with a personalized arm and a generic control, added up into one test.
 
     Single campaigns are often too small to see a realistic lift; summed, they are not.
-    Campaigns with a broken split are left out (and named in `notes`). Adding up is a fair
-    comparison because every campaign splits its recipients the same way (which the SRM
-    check verifies); otherwise campaigns with different baselines could bias the sum
-    (Simpson's paradox). The pooled SRM check compares against each campaign's intended
-    equal split. Returns None when no campaign qualifies.
+    Adding arms up is fair only when every campaign gives the personalized side the same
+    share of its recipients; otherwise campaigns with different baselines would weigh
+    differently on each side and bias the sum (Simpson's paradox). So the pooled test keeps
+    the campaigns with the most common intended personalized:generic ratio (1:1 in a plain
+    A/B test) and leaves out, and names in `notes`, those with another ratio or a broken
+    split. The pooled SRM check compares against each campaign's intended split. Returns
+    None when no campaign qualifies.
     """
-    tests = campaign_tests(con, as_of, expected_lift=expected_lift, alpha=alpha,
-                           srm_alpha=srm_alpha) if tests is None else tests
-    generic, personalized, used, broken = [], [], [], []
-    expected = [0.0, 0.0]
+    if tests is None:
+        tests = campaign_tests(con, as_of, splits=splits, expected_lift=expected_lift, alpha=alpha,
+                               srm_alpha=srm_alpha)
+    candidates, broken = [], []
     for t in tests:
-        ctrl = t.arm(t.control)
         treated = [a for a in t.arms if a.is_personalized and a.variant != t.control]
-        if ctrl.is_personalized or not treated:
+        if t.arm(t.control).is_personalized or not treated:
             continue
         if not t.trustworthy:
             broken.append(t.name)
             continue
-        total = sum(a.recipients for a in t.arms)
-        expected[0] += total / len(t.arms)
-        expected[1] += total * len(treated) / len(t.arms)
-        generic.append(ctrl)
-        personalized += treated
-        used.append(t.campaign_id)
-    if not used:
+        share = dict(zip((a.variant for a in t.arms), t.shares))
+        ratio = round(sum(share[a.variant] for a in treated) / share[t.control], 6)
+        candidates.append((t, treated, ratio))
+    if not candidates:
         return None
+    ratios = [r for _, _, r in candidates]
+    usual = max(dict.fromkeys(ratios), key=ratios.count)
+    used = [(t, treated) for t, treated, r in candidates if r == usual]
+    other = [t.name for t, _, r in candidates if r != usual]
     notes = [f"Adds up {len(used)} A/B campaign{'s' if len(used) > 1 else ''} with a personalized "
              f"and a generic version."]
     if broken:
         notes.append(f"Left out because their split was broken: {', '.join(broken)}.")
-    arms = [_sum_arms("generic", generic), _sum_arms("personalized", personalized)]
+    if other:
+        notes.append(f"Left out because they split recipients in another ratio: {', '.join(other)}.")
+    expected = [0.0, 0.0]
+    for t, treated in used:
+        total, weight = sum(a.recipients for a in t.arms), sum(t.shares)
+        share = dict(zip((a.variant for a in t.arms), t.shares))
+        expected[0] += total * share[t.control] / weight
+        expected[1] += total * sum(share[a.variant] for a in treated) / weight
+    arms = [_sum_arms("generic", [t.arm(t.control) for t, _ in used]),
+            _sum_arms("personalized", [a for _, treated in used for a in treated])]
     if not all(a.revenue_sq is not None for a in arms):
         notes.append("Some campaigns have only per-variant totals, so revenue per recipient is not tested.")
     return build_test(POOLED_ID, "All personalized vs generic campaigns", "pooled", arms,
-                      control="generic", shares=expected, campaigns=tuple(used), notes=tuple(notes),
-                      expected_lift=expected_lift, alpha=alpha, srm_alpha=srm_alpha)
+                      control="generic", shares=expected, campaigns=tuple(t.campaign_id for t, _ in used),
+                      notes=tuple(notes), expected_lift=expected_lift, alpha=alpha, srm_alpha=srm_alpha)
 
 
 # --- power planning -------------------------------------------------------------------------
