@@ -105,6 +105,7 @@ class Delta:
     projected_low: float = math.nan
     projected_high: float = math.nan
     history: pd.DataFrame = field(default_factory=pd.DataFrame)  # weekly series (aggregates)
+    projection: pd.DataFrame = field(default_factory=pd.DataFrame)  # trend line and band, last week -> deadline
     why: str = ""                          # for undefined / not enough data
     proposal: Goal | None = None           # a SMART version of an undefined goal
 
@@ -171,9 +172,16 @@ def delta(con: duckdb.DuckDBPyConnection, goal: Goal, as_of: dt.date) -> Delta:
         d.required_per_week = d.gap / d.weeks_left
     d.slope_per_week, d.slope_low, d.slope_high, t_mid, y_mid = theil_sen(fit_rows)
     t_deadline = (pd.Timestamp(goal.deadline) - fit_rows["period"].iloc[0]).days / 7
-    d.projected, low, high = (y_mid + s * (t_deadline - t_mid) for s in
-                              (d.slope_per_week, d.slope_low, d.slope_high))
+    t_last = (fit_rows["period"].iloc[-1] - fit_rows["period"].iloc[0]).days / 7
+    line = {t: [y_mid + s * (t - t_mid) for s in (d.slope_per_week, d.slope_low, d.slope_high)]
+            for t in (t_last, t_deadline)}
+    d.projected, low, high = line[t_deadline]
     d.projected_low, d.projected_high = min(low, high), max(low, high)
+    d.projection = pd.DataFrame({
+        "period": [fit_rows["period"].iloc[-1], pd.Timestamp(goal.deadline)],
+        "value": [line[t][0] for t in (t_last, t_deadline)],
+        "low": [min(line[t][1:]) for t in (t_last, t_deadline)],
+        "high": [max(line[t][1:]) for t in (t_last, t_deadline)]})
     d.status = status(goal, d.target, current.value, d.projected, d.projected_low, d.projected_high,
                       deadline_passed=d.weeks_left <= 0)
     return d

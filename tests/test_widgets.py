@@ -1,0 +1,82 @@
+"""The what-if: the static Altair slider (works without a kernel) and the live ipywidgets panel."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from workbook import goal_charts, goals, nb, widgets
+from workbook.goals import Goal
+
+AS_OF = dt.date(2026, 6, 28)
+DEADLINE = AS_OF + dt.timedelta(weeks=10)
+
+
+@pytest.fixture
+def ctx(client, rw):
+    first = dt.date(2025, 12, 29)
+    rw.executemany("INSERT INTO orders (order_id, ordered_at, revenue) VALUES (?, ?, ?)",
+                   [(f"o{w}", first + dt.timedelta(weeks=w, days=2), 100 + 5 * w + (w * 7) % 11)
+                    for w in range(26)])
+    rw.close()
+    context = nb.open_context(client, None, AS_OF)
+    yield context
+    context.con.close()
+
+
+def test_what_if_chart_has_a_target_slider(ctx):
+    d = goals.delta(ctx.con, Goal("revenue", "increase", target_value=260, deadline=DEADLINE), AS_OF)
+    spec = goal_charts.what_if_chart(d).to_dict()
+    (param,) = spec["params"]
+    lo, hi, _ = goal_charts.slider_range(d)
+    assert param["name"] == "target" and param["value"] == 260
+    assert param["bind"]["input"] == "range" and (param["bind"]["min"], param["bind"]["max"]) == (lo, hi)
+    assert lo <= d.current.value and hi >= 260
+    text = json.dumps(spec)
+    # the needed-per-week label is a Vega expression of the slider: (target - current) / weeks left
+    assert f"(target - {d.current.value}) / {d.weeks_left}" in text
+
+
+def test_what_if_chart_renders_to_svg(ctx):
+    import vl_convert
+
+    d = goals.delta(ctx.con, Goal("revenue", "increase", target_value=260, deadline=DEADLINE), AS_OF)
+    svg = vl_convert.vegalite_to_svg(goal_charts.what_if_chart(d).to_dict())
+    # the label shows the initial target's required change: (260 - current) / 10 weeks
+    expected = f"+${(260 - d.current.value) / 10:,.2f}"
+    assert expected in svg
+    assert "<svg" in vl_convert.vegalite_to_svg(goal_charts.goal_chart(d).to_dict())
+
+
+def test_slider_range_for_shares_stays_within_0_and_1(ctx):
+    d = goals.delta(ctx.con, Goal("revenue", "increase", target_value=260, deadline=DEADLINE), AS_OF)
+    d.goal = Goal("churn_rate", "decrease", target_value=0.1, deadline=DEADLINE)
+    d.current.value, d.target = 0.2, 0.1
+    lo, hi, step = goal_charts.slider_range(d)
+    assert (lo, hi) == (0.0, 0.2) and step == pytest.approx(0.001)
+
+
+def test_panel_redraws_and_saves(ctx, client):
+    panel = widgets.WhatIfPanel(ctx)
+    assert panel.metric.value == "revenue"
+    panel.target.value = 300.0
+    assert panel.delta.target == 300.0
+    assert "to reach $300.00" in panel.summary.value
+    panel.deadline.value = DEADLINE
+    assert panel.delta.weeks_left == 10
+    goal_id = panel.save()
+    # saved through a short write; the notebook's read-only connection is open again
+    stored = goals.load_goals(ctx.con)
+    assert [(g.goal_id, g.metric, g.target_value, g.deadline) for g in stored] == [(goal_id, "revenue", 300.0, DEADLINE)]
+    assert "Saved as goal" in panel.message.value
+
+
+def test_panel_only_in_live_sessions(ctx, monkeypatch, capsys):
+    monkeypatch.delenv(widgets.LIVE_ENV, raising=False)
+    assert not widgets.is_live()
+    widgets.what_if_panel(ctx)
+    assert capsys.readouterr().out == ""
+    monkeypatch.setenv(widgets.LIVE_ENV, "1")
+    assert widgets.is_live()
