@@ -144,7 +144,7 @@ def test_broken_split_is_flagged_before_anything_else(tests):
     for metric in ex.METRIC_NAMES:
         assert ex.verdict(t, metric).startswith("Not trustworthy")
     table = ex.tests_table([t])
-    assert not table.trustworthy.any() and not table.significant.any()
+    assert not table.trustworthy.any() and (table.outcome == "not trustworthy").all()
     assert table.verdict.str.startswith("Not trustworthy").all()
     assert all(t.trustworthy for t in tests if t.campaign_id != "BROKEN")
 
@@ -308,3 +308,13 @@ def test_intended_splits_drive_the_srm_check_and_the_pooling(sim):
     assert "another ratio: Broken split" in " ".join(pooled.notes)
     with pytest.raises(ValueError, match="no share for Personalized"):
         ex.campaign_tests(con, splits={"AB00": {"Generic": 1}})
+
+
+def test_report_table_puts_the_numbers_in_words(tests):
+    table = ex.report_table(tests, "conversion")
+    assert list(table.columns) == ex.REPORT_COLUMNS and len(table) == 17  # 16 tests, SUBJ has 2 arms
+    broken = table[table.Campaign == "Broken split"].iloc[0]
+    assert broken.Result == "not trustworthy"
+    klaviyo = ex.report_table([t for t in tests if t.campaign_id == "KLAVIYO"], "revenue").iloc[0]
+    assert klaviyo["Version result"] == "$1.82" and klaviyo["95% interval"] == "n/a" and klaviyo.Result == "no test"
+    assert ex.report_table([]).empty

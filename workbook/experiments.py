@@ -15,13 +15,15 @@ comparisons, the power for a lift worth having, and a verdict in plain words. A
 sample-ratio-mismatch check comes first: when the split is broken, nothing else is believed.
 
     from workbook import experiments as ex
-    tests = ex.campaign_tests(ctx.con, ctx.as_of)             # [] without A/B campaigns
-    pooled = ex.pooled_personalization_test(ctx.con, ctx.as_of)  # None without such arms
+    tests = ex.campaign_tests(ctx.con, ctx.as_of)            # [] without A/B campaigns
+    pooled = ex.pooled_personalization_test(ctx.con, tests=tests)  # None without such arms
     if pooled:
         nb.say(ex.verdict(pooled, "conversion", currency=ctx.currency))
         ex.arms_chart(pooled)
-    ex.tests_table(tests, currency=ctx.currency)              # one row per comparison
+    ex.lift_chart(tests + [pooled])                          # forest plot of every test
+    ex.report_table(tests, "conversion", ctx.currency)       # in words; tests_table: numbers
     ex.plan_sample_size(0.02, 0.25)  # recipients per arm to detect +25% on a 2% rate
+    ex.minimum_detectable_effect(1500, 0.02)  # smallest rise of a 2% rate 1,500 per arm see
 
 Conventions (docs/architecture.md): the control is the variant whose name contains
 "generic" or "control", else the first alphabetically; a variant named "...personalized..."
@@ -52,6 +54,7 @@ RATE_METRICS = {"open": "opens", "click": "clicks", "conversion": "conversions"}
 METRIC_NAMES = {"open": "open rate", "click": "click rate", "conversion": "conversion rate",
                 "revenue": "revenue per recipient"}
 POOLED_ID = "all-personalized-vs-generic"
+FOREST_OUTCOMES = {"win": "clear gain", "loss": "clear loss", "inconclusive": "inconclusive"}
 
 
 @dataclass(frozen=True)
@@ -444,13 +447,25 @@ def _chance_words(prob: float) -> str:
     return ">99%" if prob > 0.99 else "<1%" if prob < 0.01 else fmt.pct(prob, 0)
 
 
+def outcome(test: ABTest, c: Comparison) -> str:
+    """The verdict in one word: "not trustworthy", "no test", "win", "loss" or "inconclusive"."""
+    if not test.trustworthy:
+        return "not trustworthy"
+    if math.isnan(c.p_holm):
+        return "no test"
+    if c.p_holm < test.alpha:
+        return "win" if c.lift.value > 0 else "loss"
+    return "inconclusive"
+
+
 def comparison_verdict(test: ABTest, c: Comparison, currency: str = "USD") -> str:
     """The plain-words verdict on one comparison (see `verdict` for the rules)."""
-    if not test.trustworthy:
+    word = outcome(test, c)
+    if word == "not trustworthy":
         return _srm_words(test)
     level, diff = _formatters(c.metric, currency)
     facts = f"{METRIC_NAMES[c.metric]} {level(c.value)} for {c.arm} vs {level(c.control_value)} for {c.control}"
-    if math.isnan(c.p_holm):
+    if word == "no test":
         why = ("only per-variant totals were imported" if c.metric == "revenue" and not test.has_revenue_test
                else "an arm has too few recipients")
         return f"No test possible: {facts}, but {why}, so there is no way to tell this difference from chance."
@@ -463,8 +478,8 @@ def comparison_verdict(test: ABTest, c: Comparison, currency: str = "USD") -> st
     chance = (f" Chance that {c.arm} truly beats {c.control}: {_chance_words(c.prob_beat_control)} "
               f"(Bayesian, uniform prior)." if not math.isnan(c.prob_beat_control) else "")
     worth = f"a lift of {fmt.pct(c.expected_lift, 0)}"
-    if c.p_holm < test.alpha:
-        text = (f"{'Win' if c.lift.value > 0 else 'Loss'}: {facts} ({size}), clearly more than chance "
+    if word in ("win", "loss"):
+        text = (f"{word.capitalize()}: {facts} ({size}), clearly more than chance "
                 f"({p}). The true difference is plausibly {span}.{chance}")
         if c.power < POWER:
             text += (f" The test was small (its chance to detect {worth} was {fmt.pct(c.power, 0)}), so "
@@ -502,7 +517,7 @@ TABLE_COLUMNS = ["campaign", "campaign_id", "source", "metric", "arm", "control"
                  "control_recipients", "value", "control_value", "lift", "lift_low", "lift_high",
                  "bootstrap_low", "bootstrap_high", "relative_lift", "relative_low", "relative_high",
                  "p_value", "p_holm", "prob_beat_control", "mde", "power", "srm_p", "trustworthy",
-                 "significant", "verdict"]
+                 "outcome", "verdict"]
 
 
 def tests_table(tests: Iterable[ABTest | None], currency: str = "USD") -> pd.DataFrame:
@@ -523,10 +538,34 @@ def tests_table(tests: Iterable[ABTest | None], currency: str = "USD") -> pd.Dat
                 "relative_lift": c.relative.value, "relative_low": c.relative.low, "relative_high": c.relative.high,
                 "p_value": c.p_value, "p_holm": c.p_holm, "prob_beat_control": c.prob_beat_control,
                 "mde": c.mde, "power": c.power, "srm_p": t.srm.p_value, "trustworthy": t.trustworthy,
-                "significant": t.trustworthy and c.p_holm < t.alpha,
+                "outcome": outcome(t, c),
                 "verdict": comparison_verdict(t, c, currency),
             })
     return pd.DataFrame(rows, columns=TABLE_COLUMNS)
+
+
+def report_table(tests: Iterable[ABTest | None], metric: str | None = None, currency: str = "USD") -> pd.DataFrame:
+    """`tests_table` in words for a report: formatted values, interval, chance, result (one metric or all)."""
+    table = tests_table(tests, currency)
+    if metric is not None:
+        table = table[table.metric == metric]
+    rows = []
+    for r in table.itertuples(index=False):
+        level, diff = _formatters(r.metric, currency)
+        low, high = (r.bootstrap_low, r.bootstrap_high) if not math.isnan(r.bootstrap_low) else (r.lift_low, r.lift_high)
+        rows.append({
+            "Campaign": r.campaign, "Measure": METRIC_NAMES[r.metric], "Version": r.arm,
+            "Version result": level(r.value), "Control": r.control, "Control result": level(r.control_value),
+            "Difference": diff(r.lift), "95% interval": "n/a" if math.isnan(low) else f"{diff(low)} to {diff(high)}",
+            "Chance to beat control": "n/a" if math.isnan(r.prob_beat_control) else _chance_words(r.prob_beat_control),
+            "p (Holm)": "n/a" if math.isnan(r.p_holm) else _p_words(r.p_holm).removeprefix("p = ").replace("p < ", "<"),
+            "Result": r.outcome,
+        })
+    return pd.DataFrame(rows, columns=REPORT_COLUMNS)
+
+
+REPORT_COLUMNS = ["Campaign", "Measure", "Version", "Version result", "Control", "Control result",
+                  "Difference", "95% interval", "Chance to beat control", "p (Holm)", "Result"]
 
 
 # --- charts ---------------------------------------------------------------------------------
@@ -578,11 +617,9 @@ def lift_frame(tests: Iterable[ABTest | None], metric: str = "conversion") -> pd
         for c in t.comparisons:
             if c.metric != metric or math.isnan(c.lift.low):
                 continue
-            outcome = ("inconclusive" if not c.p_holm < t.alpha
-                       else "clear gain" if c.lift.value > 0 else "clear loss")
             rows.append({"test": f"{t.name}: {c.arm}" if several else t.name, "arm": c.arm,
                          "lift": c.lift.value, "low": c.lift.low, "high": c.lift.high,
-                         "outcome": outcome, "pooled": t.source == "pooled"})
+                         "outcome": FOREST_OUTCOMES[outcome(t, c)], "pooled": t.source == "pooled"})
     return pd.DataFrame(rows, columns=["test", "arm", "lift", "low", "high", "outcome", "pooled"])
 
 
