@@ -137,3 +137,18 @@ def test_summary_table(con):
     d = goals.delta(con, Goal("revenue", "increase", target_change_pct=20, deadline=DEADLINE), AS_OF)
     row = goals.summary_table([d]).iloc[0]
     assert row["Status"] == "on track" and row["Target"] == "$237.50"
+
+
+def test_verdict_when_the_target_is_already_met(con):
+    d = goals.delta(con, Goal("revenue", "increase", target_value=150, deadline=DEADLINE), AS_OF)
+    assert d.status == "on track" and "already meets the target of $150.00" in goals.verdict(d)
+
+
+def test_suggested_share_target_stays_below_100_percent(rw):
+    # 12 weeks of 10 leads each, 9 converted: baseline 90%; +10% would be 99%, capped half-way to 100%
+    rows = [(f"l{w}-{i}", dt.date(2026, 4, 6) + dt.timedelta(weeks=w, days=1), "2026-06-01" if i < 9 else None)
+            for w in range(12) for i in range(10)]
+    rw.executemany("INSERT INTO leads (lead_id, created_at, converted_at) VALUES (?, ?, ?)", rows)
+    goal = goals.suggest(rw, "lead_conversion_rate", AS_OF)
+    assert goal.baseline_value == pytest.approx(0.9)
+    assert (goal.target_change_pct, goal.target_value) == (None, pytest.approx(0.95))

@@ -216,11 +216,13 @@ def suggest(con: duckdb.DuckDBPyConnection, metric: str, as_of: dt.date,
     goal = Goal(metric, direction, deadline=as_of + dt.timedelta(weeks=SUGGEST_HORIZON_WEEKS),
                 segment=segment, baseline_start=start, baseline_end=last, baseline_value=base.value,
                 note=f"Suggested from the {BASELINE_WEEKS}-week baseline")
-    if how == "pct" and base.value != 0:
+    target = base.value * (1 + step / 100) if how == "pct" else base.value + step
+    if kpi.unit == "share":   # a share cannot pass 100% (or 0%): go at most half-way there
+        target = min(target, (1 + base.value) / 2) if direction == "increase" else max(target, base.value / 2)
+    if how == "pct" and target == base.value * (1 + step / 100):
         goal.target_change_pct = step
     else:
-        target = base.value + (step if how == "abs" else 0)
-        goal.target_value = min(max(target, 0.0), 1.0) if kpi.unit == "share" else target
+        goal.target_value = target
     return goal
 
 
@@ -298,8 +300,11 @@ def verdict(d: Delta, currency: str = "USD") -> str:
     if d.weeks_left <= 0:
         met = "met" if d.status == "on track" else "missed"
         return f"{now}; the deadline has passed and the target of {fv(d.target)} was {met}."
-    need = (f"it needs {metrics.format_change(kpi, d.required_per_week, currency)} per week for "
-            f"{d.weeks_left:.0f} weeks to reach {fv(d.target)} by {goal.deadline:%d %b %Y}")
+    if goal.meets(d.current.value, d.target):
+        need = f"that already meets the target of {fv(d.target)} set for {goal.deadline:%d %b %Y}"
+    else:
+        need = (f"it needs {metrics.format_change(kpi, d.required_per_week, currency)} per week for "
+                f"{d.weeks_left:.0f} weeks to reach {fv(d.target)} by {goal.deadline:%d %b %Y}")
     trend = (f"at the current trend it would be about {fv(d.projected)} by then "
              f"(95% range {fv(d.projected_low)} to {fv(d.projected_high)})")
     return f"{now}; {need}; {trend}: **{d.status}**."
@@ -321,3 +326,22 @@ def summary_table(deltas: list[Delta], currency: str = "USD") -> pd.DataFrame:
             "Status": d.status,
         })
     return pd.DataFrame(rows)
+
+
+def kpi_baselines(con: duckdb.DuckDBPyConnection, as_of: dt.date, weeks: int = BASELINE_WEEKS
+                  ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """Every available KPI's baseline over the last `weeks` complete weeks, and its weekly series.
+
+    Returns (table with kpi, label, value, low, high, weeks, better, description;
+    {label: weekly series frame} for sparklines).
+    """
+    start, last = baseline_window(as_of, weeks)
+    rows, frames = [], {}
+    for kpi in metrics.available_kpis(con):
+        frame = metrics.series(con, kpi, "week", as_of=as_of)
+        base = metrics.window_value(frame, kpi, start, last + dt.timedelta(days=1))
+        frames[kpi.label] = frame
+        rows.append({"kpi": kpi.name, "label": kpi.label, "value": base.value, "low": base.low,
+                     "high": base.high, "weeks": base.periods, "better": kpi.better,
+                     "description": kpi.description})
+    return pd.DataFrame(rows), frames

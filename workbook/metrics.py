@@ -344,6 +344,6 @@ def format_change(kpi: KPI, x, currency: str = "USD") -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "n/a"
     if kpi.unit == "share":
-        return fmt.pp(x)
+        return fmt.pp(x, 2 if abs(x) < 0.01 else 1)
     sign = "+" if x >= 0 else "-"
     return sign + format_value(kpi, abs(x), currency)
