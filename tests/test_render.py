@@ -156,7 +156,7 @@ def pii_values(sample: Path) -> set[str]:
     """Raw emails, phones and full names in the sample exports (what must never be shown)."""
     found: set[str] = set()
     person = re.compile(r"e-?mail|phone|^name$|billing name|shipping name|customer name|"
-                        r"full name|display ?name|reviewer", re.I)
+                        r"customer description|full name|display ?name|reviewer", re.I)
 
     def keep(value) -> None:
         text = str(value or "").strip().lstrip("'")
@@ -199,13 +199,37 @@ def test_sample_clients_render_every_file(sample_reports):
         assert report["ok"] and all(n["findings"] for n in report["notebooks"]), client
 
 
+def pii_hits(text: str, pii: set[str]) -> set[str]:
+    """The values of `pii` that occur in `text`: emails, phones (any punctuation), full names.
+
+    Candidates are pulled from the text (email-shaped strings, digit runs, pairs of capitalised
+    words) and looked up, which is fast on 1 MB pages where 18,000 substring searches are not.
+    """
+    emails = set(re.findall(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", text))
+    names = set(re.findall(r"(?=\b([A-Z][\w'-]+ [A-Z][\w'-]*\.?))", text))
+    hits = (emails | names) & pii
+    phones = {re.sub(r"\D", "", v)[-10:] for v in pii if sum(c.isdigit() for c in v) >= 10}
+    for run in re.findall(r"[\d()+. -]{10,}", text):
+        digits = re.sub(r"\D", "", run)
+        hits |= {digits[i:i + 10] for i in range(len(digits) - 9)} & phones
+    return hits
+
+
+def test_pii_scan_finds_planted_values():
+    pii = {"ana.lopez12@example.com", "(231) 555-0101", "+12345550185", "Ana Lopez", "Grace R."}
+    page = ("<td>ana.lopez12@example.com</td> call 231.555.0101 or +1 (234) 555-0185; "
+            "<b>Ana Lopez</b> and Grace R. wrote")
+    assert pii_hits(page, pii) == {"ana.lopez12@example.com", "2315550101", "2345550185",
+                                   "Ana Lopez", "Grace R."}
+    assert pii_hits("customer c_9f2e41 spent $1,234,567.00 on 2026-10-31", pii) == set()
+
+
 @pytest.mark.slow
 def test_no_raw_pii_from_the_sample_exports_in_any_report(sample_reports):
     pii = pii_values(paths.sample_dir())
     assert len([v for v in pii if "@" in v]) > 50  # the scan has something to find
-    pattern = re.compile("|".join(re.escape(v) for v in sorted(pii, key=len, reverse=True)))
     for page in sample_reports.out.rglob("*.html"):
-        hits = set(pattern.findall(page.read_text()))
+        hits = pii_hits(page.read_text(), pii)
         assert hits == set(), (page, sorted(hits)[:5])
 
 

@@ -259,7 +259,8 @@ def _findings(nb) -> list[dict]:
 
 
 def _charts(nb) -> int:
-    return sum("wb-chart-" in str(out.get("data", {}).get("text/html", "")) or
+    """Altair chart outputs, whichever renderer made them (the browser test compares)."""
+    return sum("vegaEmbed(" in str(out.get("data", {}).get("text/html", "")) or
                any(k.startswith("application/vnd.vegalite") for k in out.get("data", {}))
                for cell in nb.cells for out in cell.get("outputs", []))
 
