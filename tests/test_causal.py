@@ -35,9 +35,12 @@ def _panel(rw, seed=7, n_treated=15, n_control=25, lift=1.3):
                 at = pre_start + dt.timedelta(weeks=week + PRE, hours=int(rng.integers(0, 167)))
                 orders.append((f"{cid}-{week}-{k}", cid, at, 20))
             panel.append({"unit": cid, "treated": int(treated), "post": int(week >= 0), "y": n, "week": week})
-    # a customer whose first order falls inside the pre-period is not a unit
+    # first bought inside the pre-period: a unit, whose first order is not a repeat order
     customers.append(("late", "KL", "CA"))
     orders.append(("late-1", "late", pre_start + dt.timedelta(days=3), 10))
+    orders.append(("late-2", "late", pre_start + dt.timedelta(weeks=PRE, days=2), 10))
+    panel += [{"unit": "late", "treated": 1, "post": int(week >= 0), "y": int(week == 0), "week": week}
+              for week in range(-PRE, POST)]
     new_customers = pd.DataFrame(customers, columns=["customer_id", "customer_key", "region"])
     new_orders = pd.DataFrame(orders, columns=["order_id", "customer_id", "ordered_at", "revenue"])
     rw.execute("INSERT INTO customers BY NAME SELECT * FROM new_customers")
@@ -49,7 +52,7 @@ def test_did_matches_statsmodels_ols_with_interaction_and_clustered_errors(rw):
     panel = _panel(rw)
     as_of = START + dt.timedelta(weeks=POST) - dt.timedelta(days=1)
     result = causal.did(rw, ROLLOUT, as_of=as_of, pre_weeks=PRE)
-    assert (result.n_treated, result.n_control, result.post_weeks) == (15, 25, POST)
+    assert (result.n_treated, result.n_control, result.post_weeks) == (16, 25, POST)
 
     fit = smf.ols("y ~ treated * post", data=panel).fit(
         cov_type="cluster", cov_kwds={"groups": pd.factorize(panel["unit"])[0]}, use_t=True)
@@ -106,7 +109,7 @@ def test_planted_lift_is_recovered_on_a_large_panel(rw):
 
 
 def test_not_enough_data_is_explained(rw):
-    _panel(rw, n_treated=1, n_control=5)
+    _panel(rw, n_treated=0, n_control=5)   # only 'late' is treated
     with pytest.raises(causal.NotEnoughData, match="two existing customers"):
         causal.did(rw, ROLLOUT, as_of=dt.date(2026, 6, 30), pre_weeks=PRE)
     with pytest.raises(causal.NotEnoughData, match="full week"):

@@ -10,9 +10,11 @@ because the data cannot say what changed when:
     column = "region"          # a customers column: region, segment, persona, acquisition_channel
     treated = ["CA"]           # the values that got it; everyone else is the comparison group
 
-Design: units are customers who had ordered before the pre-period began (so "orders per
-customer per week" means the same thing in both periods); outcome is orders per customer per
-week, over `pre_weeks` whole weeks before the start and up to `post_weeks` whole weeks after it.
+Design: units are customers who had bought before the rollout started; the outcome is repeat
+orders (every order but the customer's first) per customer per week, over `pre_weeks` whole
+weeks before the start and up to `post_weeks` whole weeks after it. A first order is how a
+customer enters, not how the rollout changes behaviour, so it is left out; customers who first
+bought during the pre-period count zero repeat orders before then, in both groups alike.
 The panel is balanced (every unit has every week), so the two-way OLS
 y_it = a + b treated_i + c post_t + delta treated_i x post_t + e_it gives
 delta = mean_T(d_i) - mean_C(d_i) with d_i = (unit i's post mean) - (its pre mean), and its
@@ -24,7 +26,7 @@ freedom, as statsmodels does for cluster-robust OLS. So DuckDB aggregates per cu
 Python only sees the two groups' sums. The relative effect delta / counterfactual (treated
 pre mean + comparison change) gets a delta-method interval from the same covariance.
 
-Assumption (parallel trends): without the rollout, the treated group's orders per customer
+Assumption (parallel trends): without the rollout, the treated group's repeat orders per customer
 would have changed by the same amount as the comparison group's. It cannot be proven; the
 pre-period chart and a placebo rollout placed halfway through the pre-period (which should
 show no effect) are the checks.
@@ -92,7 +94,7 @@ def configured_rollouts(config_path: str | Path) -> list[Rollout]:
 
 @dataclass
 class Effect:
-    """A difference-in-differences estimate in orders per customer per week."""
+    """A difference-in-differences estimate in repeat orders per customer per week."""
 
     effect: float
     se: float
@@ -115,7 +117,7 @@ class DiD:
     post_weeks: int
     n_treated: int
     n_control: int
-    means: pd.DataFrame      # group x period: orders per customer per week
+    means: pd.DataFrame      # group x period: repeat orders per customer per week
     estimate: Effect
     placebo: Effect | None   # fake rollout halfway through the pre-period
     weekly: pd.DataFrame     # week, group, orders_per_customer (+ counterfactual)
@@ -128,11 +130,11 @@ class DiD:
         level = f"{self.confidence:.0%}"
         out = [
             f"{r.name} started on {r.start:%d %B %Y} for customers in {r.treated_label} "
-            f"({fmt.num(self.n_treated)} customers who already bought before "
-            f"{self.pre_start:%d %B %Y}); the comparison group is the other "
+            f"({fmt.num(self.n_treated)} customers who had bought before it); the comparison "
+            f"group is the other "
             f"{fmt.num(self.n_control)} such customers. We compare {self.pre_weeks} weeks before "
             f"with {self.post_weeks} weeks after.",
-            f"Estimated effect: **{fmt.num(e.effect, 4)} orders per customer per week** "
+            f"Estimated effect: **{fmt.num(e.effect, 4)} repeat orders per customer per week** "
             f"({level} interval {fmt.num(e.low, 4)} to {fmt.num(e.high, 4)}), that is "
             f"**{fmt.pct(e.relative, signed=True)}** against what the treated group would "
             f"have ordered without it ({level} interval {fmt.interval(e.relative_low, e.relative_high, lambda x: fmt.pct(x, signed=True))}).",
@@ -155,7 +157,7 @@ class DiD:
 
 ASSUMPTION = (
     "**The assumption behind this estimate (parallel trends):** had the rollout not happened, "
-    "orders per customer in the treated group would have gone up or down by the same amount as "
+    "repeat orders per customer in the treated group would have gone up or down by the same amount as "
     "in the comparison group. Seasonality and market-wide swings are then cancelled out, "
     "because both groups live through them. It cannot be proven; the chart shows the weeks "
     "before the rollout, where the two lines should move in step."
@@ -167,8 +169,15 @@ SELECT c.customer_id, bool_or(list_contains($treated, c.{col})) AS treated
 FROM customers c
 JOIN (SELECT customer_id, min(ordered_at) AS first_at FROM orders
       WHERE customer_id IS NOT NULL GROUP BY 1) f USING (customer_id)
-WHERE f.first_at < $pre_start AND c.{col} IS NOT NULL
+WHERE f.first_at < $start AND c.{col} IS NOT NULL
 GROUP BY c.customer_id
+),
+repeat_orders AS (
+    SELECT customer_id, order_id, ordered_at FROM (
+        SELECT customer_id, order_id, ordered_at,
+               row_number() OVER (PARTITION BY customer_id ORDER BY ordered_at, order_id) AS k
+        FROM orders WHERE customer_id IS NOT NULL AND ordered_at < $post_end)
+    WHERE k > 1 AND ordered_at >= $pre_start
 )"""
 
 GROUPS_SQL = "WITH " + UNITS_CTE + """,
@@ -178,8 +187,7 @@ per_unit AS (
                / $pre_weeks AS pre,
            count(o.order_id) FILTER (WHERE o.ordered_at >= $start AND o.ordered_at < $post_end)
                / $post_weeks AS post
-    FROM did_units u LEFT JOIN orders o
-      ON o.customer_id = u.customer_id AND o.ordered_at >= $pre_start AND o.ordered_at < $post_end
+    FROM did_units u LEFT JOIN repeat_orders o ON o.customer_id = u.customer_id
     GROUP BY u.customer_id, u.treated
 )
 SELECT treated, count(*) AS n, avg(pre) AS pre, avg(post) AS post, avg(post - pre) AS d,
@@ -192,8 +200,7 @@ FROM per_unit GROUP BY treated
 WEEKLY_SQL = "WITH " + UNITS_CTE + """
 SELECT u.treated, floor(date_diff('day', $start, o.ordered_at) / 7)::INTEGER AS week,
        count(*) AS orders
-FROM did_units u JOIN orders o ON o.customer_id = u.customer_id
-WHERE o.ordered_at >= $pre_start AND o.ordered_at < $post_end
+FROM did_units u JOIN repeat_orders o ON o.customer_id = u.customer_id
 GROUP BY 1, 2
 """
 
@@ -238,7 +245,7 @@ def _groups(con, rollout: Rollout, params: dict) -> pd.DataFrame:
 
 def did(con: duckdb.DuckDBPyConnection, rollout: Rollout, as_of: dt.date | None = None,
         pre_weeks: int = 26, post_weeks: int | None = None, confidence: float = 0.95) -> DiD:
-    """Difference-in-differences estimate of a rollout on weekly orders per customer."""
+    """Difference-in-differences estimate of a rollout on weekly repeat orders per customer."""
     end = as_of or store.latest_activity(con) or dt.date.today()
     available = ((end + dt.timedelta(days=1)) - rollout.start).days // 7
     post = min(post_weeks or available, available)
@@ -285,13 +292,13 @@ def _weekly(weekly: pd.DataFrame, groups: pd.DataFrame, pre_weeks: int, post_wee
 
 
 def chart(result: DiD) -> alt.LayerChart:
-    """Weekly orders per customer, treated vs comparison, with the rollout marked."""
+    """Weekly repeat orders per customer, treated vs comparison, with the rollout marked."""
     data = result.weekly.assign(
         week_start=lambda d: [pd.Timestamp(result.rollout.start) + pd.Timedelta(weeks=int(w)) for w in d["week"]])
     groups = ["treated", "comparison", "treated without the rollout (estimate)"]
     lines = alt.Chart(data).mark_line().encode(
         x=alt.X("week_start:T", title="Week starting"),
-        y=alt.Y("orders_per_customer:Q", title="Orders per customer per week"),
+        y=alt.Y("orders_per_customer:Q", title="Repeat orders per customer per week"),
         color=alt.Color("group:N", sort=groups, title=None,
                         scale=alt.Scale(domain=groups, range=[charts.PALETTE[1], charts.PALETTE[0], charts.NEUTRAL])),
         strokeDash=alt.StrokeDash("group:N", sort=groups, legend=None,
