@@ -38,24 +38,22 @@ def upsert(con: duckdb.DuckDBPyConnection, table: str, rows: pa.Table, import_id
     """Insert or replace `rows` in `table`; returns (inserted, updated). Caller holds the transaction."""
     keys = NATURAL_KEYS[table]
     con.register("incoming", rows)
-    try:
-        source = "incoming"
-        if table == "customers":
-            source = "merged"
-            con.execute(f"CREATE TEMP TABLE merged AS {_merge_customers(con, rows.column_names)}")
-        updated = con.execute(f"SELECT count(*) FROM {source} i WHERE EXISTS "
-                              f"(SELECT 1 FROM {q(table)} t WHERE {_match(keys, 't', 'i')})").fetchall()[0][0]
-        gone = REPLACE_BY.get(table, keys)
-        con.execute(f"DELETE FROM {q(table)} t WHERE EXISTS "
-                    f"(SELECT 1 FROM {source} i WHERE {_match(gone, 't', 'i')})")
-        cols = [c for c in con.sql(f"SELECT * FROM {source} LIMIT 0").columns]
-        names = ", ".join(q(c) for c in cols)
-        con.execute(f"INSERT INTO {q(table)} ({names}, import_id) SELECT {names}, ? FROM {source}",
-                    [import_id])
-        return len(rows) - updated, updated
-    finally:
-        con.unregister("incoming")
-        con.execute("DROP TABLE IF EXISTS merged")
+    source = "incoming"
+    if table == "customers":
+        source = "merged"
+        con.execute(f"CREATE TEMP TABLE merged AS {_merge_customers(con, rows.column_names)}")
+    updated = con.execute(f"SELECT count(*) FROM {source} i WHERE EXISTS "
+                          f"(SELECT 1 FROM {q(table)} t WHERE {_match(keys, 't', 'i')})").fetchall()[0][0]
+    gone = REPLACE_BY.get(table, keys)
+    con.execute(f"DELETE FROM {q(table)} t WHERE EXISTS "
+                f"(SELECT 1 FROM {source} i WHERE {_match(gone, 't', 'i')})")
+    names = ", ".join(q(c) for c in con.sql(f"SELECT * FROM {source} LIMIT 0").columns)
+    con.execute(f"INSERT INTO {q(table)} ({names}, import_id) SELECT {names}, ? FROM {source}",
+                [import_id])
+    # on failure the caller rolls back and closes the connection, which drops these too
+    con.unregister("incoming")
+    con.execute("DROP TABLE IF EXISTS merged")
+    return len(rows) - updated, updated
 
 
 def _merge_customers(con: duckdb.DuckDBPyConnection, incoming: list[str]) -> str:

@@ -11,6 +11,7 @@ Rows keep file order: `raw.rowid + 1` is the data row number used in every messa
 from __future__ import annotations
 
 import codecs
+import csv
 import datetime as dt
 import hashlib
 import json
@@ -137,13 +138,7 @@ def _open_csv(path: Path, sha: str, encoding: str, workdir: Path) -> RawFile:
                            f"again with column headers.")
     header_line = lines[skip]
     delim = max(DELIMITERS, key=header_line.count) if any(d in header_line for d in DELIMITERS) else ","
-    options = dict(delim=delim, quote='"', escape='"', header=True, skip=skip, all_varchar=True,
-                   auto_detect=False)
-    probe = duckdb.connect()
-    try:
-        columns = _read_csv_columns(probe, source, options)
-    finally:
-        probe.close()
+    columns = _unique_headers(next(csv.reader([header_line], delimiter=delim)))
     first_line = skip + 2
 
     def load(con: duckdb.DuckDBPyConnection, wanted: list[str]) -> int:
@@ -175,13 +170,6 @@ def _is_comment(line: str) -> bool:
     """Blank, or a `# ...` note (GA4); not a header whose first column is named '#' (Typeform)."""
     text = line.strip()
     return not text or (text.startswith("#") and text[1:2] not in (",", ";", "\t", '"'))
-
-
-def _read_csv_columns(con: duckdb.DuckDBPyConnection, source: Path, options: dict) -> list[str]:
-    rel = con.sql("SELECT * FROM read_csv($path, delim=$delim, quote='\"', escape='\"', header=true, "
-                  "skip=$skip, all_varchar=true, sample_size=1) LIMIT 0",
-                  params={"path": str(source), "delim": options["delim"], "skip": options["skip"]})
-    return list(rel.columns)
 
 
 def _cell(value: object) -> str | None:

@@ -19,6 +19,7 @@ import pyarrow as pa
 from ..privacy import Pseudonymizer, normalize
 from . import parsing
 from .errors import ImportError_, at_row, shorten
+from .loading import NATURAL_KEYS
 from .mapping import Mapping, table_columns
 from .reading import RawFile, q
 
@@ -350,7 +351,9 @@ class Stage:
             self.execute(f"CREATE TABLE out_{out.table} AS {out.sql}")
             schema = table_columns()[out.table]
             have = [c for c in self.con.sql(f"SELECT * FROM out_{out.table} LIMIT 0").columns if c in schema]
-            select = ", ".join(f"CAST({q(c)} AS {schema[c][0]}) AS {q(c)}" for c in have)
+            keys = [k for k in NATURAL_KEYS[out.table] if k not in have]  # absent keys are NULL
+            select = ", ".join([f"CAST({q(c)} AS {schema[c][0]}) AS {q(c)}" for c in have] +
+                               [f"CAST(NULL AS {schema[k][0]}) AS {q(k)}" for k in keys])
             arrow = self.con.sql(f"SELECT {select} FROM out_{out.table}").to_arrow_table()
             if out.table == "customers":
                 keys = [Pseudonymizer.display_key(c) for c in arrow.column("customer_id").to_pylist()]
@@ -394,8 +397,6 @@ def _norm(header: str) -> str:
 
 def default_transform(stage: Stage) -> list[Output]:
     """A mapping file's rows go one-to-one into its table; keys must be unique in the file."""
-    from .loading import NATURAL_KEYS
-
     m = stage.mapping
     schema = table_columns()[m.table]
     cols = [c for c in schema if c != "import_id" and (c in stage.headers or c in m.defaults)]
