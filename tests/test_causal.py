@@ -125,3 +125,12 @@ def test_rollouts_are_read_from_client_toml(tmp_path):
     path.write_text('[[rollouts]]\nstart = 2026-05-01\ncolumn = "email"\ntreated = ["x"]\n', encoding="utf-8")
     with pytest.raises(WorkbookError, match="not one of"):
         causal.configured_rollouts(path)
+
+
+def test_record_rollout_is_idempotent_and_keeps_settings(tmp_path):
+    path = tmp_path / "client.toml"
+    path.write_text('slug = "x"\ndisplay_name = "X"\n', encoding="utf-8")
+    assert causal.record_rollout(path, ROLLOUT) is True
+    assert causal.record_rollout(path, ROLLOUT) is False
+    assert causal.configured_rollouts(path) == [ROLLOUT]
+    assert 'display_name = "X"' in path.read_text(encoding="utf-8")

@@ -92,6 +92,20 @@ def configured_rollouts(config_path: str | Path) -> list[Rollout]:
     return out
 
 
+def record_rollout(config_path: str | Path, rollout: Rollout) -> bool:
+    """Add a rollout to a client.toml unless it is already there; returns True when added."""
+    import tomli_w
+
+    path = Path(config_path)
+    data = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    if rollout in configured_rollouts(path):
+        return False
+    data.setdefault("rollouts", []).append({"name": rollout.name, "start": rollout.start,
+                                            "column": rollout.column, "treated": list(rollout.treated)})
+    path.write_text(tomli_w.dumps(data), encoding="utf-8")
+    return True
+
+
 @dataclass
 class Effect:
     """A difference-in-differences estimate in repeat orders per customer per week."""
