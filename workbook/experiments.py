@@ -9,7 +9,7 @@ recipients, for the bootstrap), leave the database.
 
 Each test then gets, per arm against the control: open, click and conversion rates with
 Wilson intervals, absolute lift (Newcombe) and relative lift (Katz) with 95% intervals, the
-two-proportion z-test, revenue per recipient with Welch's t-test and a bootstrap interval,
+two-proportion z-test, revenue per recipient with Welch's t-test and a BCa bootstrap interval,
 the Bayesian chance to beat the control, Holm-adjusted p-values over all of the test's
 comparisons, the power for a lift worth having, and a verdict in plain words. A
 sample-ratio-mismatch check comes first: when the split is broken, nothing else is believed.
@@ -102,7 +102,8 @@ class Comparison:
     `lift` is absolute (rate points, or money per recipient) and `relative` is arm/control - 1,
     both with 95% intervals. `p_holm` is adjusted over all comparisons of the same test.
     `power` is the chance to detect a true relative lift of `expected_lift`; `mde` is the
-    smallest absolute lift detected with 80% power.
+    smallest absolute lift detected with 80% power. `bootstrap` (revenue only) is the BCa
+    95% interval of the difference; verdicts quote it, since revenue is skewed.
     """
 
     metric: str
