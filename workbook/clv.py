@@ -82,15 +82,27 @@ def _group(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
     return [rows[:, i] for i in range(rows.shape[1])], counts.astype(float)
 
 
-def _fit(negative_ll, start: np.ndarray, what: str) -> np.ndarray:
-    """Minimise a negative log-likelihood over log-parameters; returns the parameters."""
-    first = optimize.minimize(negative_ll, np.log(start), method="Nelder-Mead",
-                              options={"xatol": 1e-8, "fatol": 1e-10, "maxiter": 20000,
-                                       "maxfev": 40000, "adaptive": True})
-    polished = optimize.minimize(negative_ll, first.x, method="BFGS")
+LOG_BOUND = 12.0  # parameters kept within exp(-12)..exp(12)
+
+
+def _fit(negative_ll, start: np.ndarray, what: str) -> list[float]:
+    """Minimise a negative log-likelihood over log-parameters; returns the parameters.
+
+    The log-parameters are bounded by +-LOG_BOUND: when the data show no heterogeneity in a
+    rate or a dropout probability, the likelihood keeps rising as both shape parameters of
+    its mixing distribution grow together (it tends to a point mass). The bounded optimum is
+    then a near-point-mass with the right mean, which predicts the same, instead of a
+    runaway optimizer. L-BFGS-B finds the optimum, Nelder-Mead polishes it.
+    """
+    bounds = [(-LOG_BOUND, LOG_BOUND)] * len(start)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        first = optimize.minimize(negative_ll, np.log(start), method="L-BFGS-B", bounds=bounds)
+        polished = optimize.minimize(negative_ll, first.x, method="Nelder-Mead", bounds=bounds,
+                                     options={"xatol": 1e-7, "fatol": 1e-9, "maxfev": 3000,
+                                              "adaptive": True})
     result = min((first, polished), key=lambda res: res.fun if np.isfinite(res.fun) else np.inf)
     params = [float(v) for v in np.exp(result.x)]
-    if not (first.success and np.all(np.isfinite(params)) and np.isfinite(result.fun)):
+    if not (np.all(np.isfinite(params)) and np.isfinite(result.fun)):
         raise WorkbookError(f"The {what} fit did not converge on this data. The purchase history "
                             "may be too short or too uniform; try an earlier as_of or more history.")
     return params
@@ -251,6 +263,23 @@ class HoldoutCheck:
         return (self.predicted - self.actual) / self.actual if self.actual else float("nan")
 
 
+def holdout_window(con: duckdb.DuckDBPyConnection, as_of: dt.date | str,
+                   weeks: int = 26) -> tuple[dt.date, dt.date]:
+    """(calibration_end, holdout_end): the last `weeks` before `as_of` held out, or the last
+    third of the identified purchase history when it is shorter than 3 x `weeks`."""
+    end = pd.Timestamp(as_of).date()
+    first = con.execute("SELECT min(ordered_at)::DATE FROM orders WHERE customer_id IS NOT NULL "
+                        "AND revenue > 0 AND ordered_at < CAST(? AS DATE) + 1", [end]).fetchone()[0]
+    if first is None:
+        raise NotEnoughRepeatData("No identified customer has bought yet.")
+    held = min(weeks * 7, (end - first).days // 3)
+    if held < 28:
+        raise NotEnoughRepeatData(
+            f"The order history ({(end - first).days} days) is too short to hold out a test period; "
+            "the holdout check needs at least 12 weeks of history.")
+    return end - dt.timedelta(days=held), end
+
+
 def holdout_check(con: duckdb.DuckDBPyConnection, calibration_end: dt.date | str,
                   holdout_end: dt.date | str, top_bucket: int = 7) -> HoldoutCheck:
     """Fit BG/NBD on purchases up to `calibration_end` and compare its predictions for the
@@ -285,7 +314,7 @@ class Forecast:
     customers: pd.DataFrame  # customer_id, first_day, x, t_x, T, monetary, p_alive, expected_purchases, clv
 
 
-def forecast(con: duckdb.DuckDBPyConnection, as_of: dt.date | str, weeks: float = 26,
+def forecast(con: duckdb.DuckDBPyConnection, as_of: dt.date | str, weeks: float = 52,
              months: int = 12, annual_discount: float = 0.10) -> Forecast:
     """Fit both models on everything up to `as_of`; per customer P(alive), expected purchase
     days in the next `weeks`, and discounted CLV over `months` (revenue, not margin)."""

@@ -277,8 +277,8 @@ def repeat_hazard(con: duckdb.DuckDBPyConnection, by: str = "acquisition_channel
 
     Returns one row per group: customers, repeat_purchases, exposure_months, rate (crude
     repeat purchases per customer-month), hazard_ratio with ratio_low / ratio_high
-    (Wald interval at `confidence`) and p_value against `reference` (default: the largest
-    group; its own ratio is 1; NaN for a group with no repeat purchase, and for all groups
+    (Wald interval at `confidence`) and p_value against `reference` (default: the group with
+    the lowest crude rate among those with repeat purchases; its own ratio is 1; NaN for a group with no repeat purchase, and for all groups
     when the reference has none). Sorted by hazard_ratio, highest first.
     """
     import statsmodels.api as sm
@@ -316,7 +316,9 @@ def repeat_hazard(con: duckdb.DuckDBPyConnection, by: str = "acquisition_channel
                                         repeat_purchases=("repeat_purchases", "sum"),
                                         exposure_months=("exposure_months", "sum"))
     totals["rate"] = totals["repeat_purchases"] / totals["exposure_months"]
-    reference = reference or totals["customers"].idxmax()
+    if reference is None:
+        repeating = totals[totals["repeat_purchases"] > 0]
+        reference = repeating["rate"].idxmin() if len(repeating) else totals["customers"].idxmax()
     if reference not in totals.index:
         raise WorkbookError(f"No customers in group {reference!r}; groups are {', '.join(totals.index)}.")
     # A group without any repeat purchase has no finite ratio: left out of the fit, NaN below.
