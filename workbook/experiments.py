@@ -23,7 +23,7 @@ sample-ratio-mismatch check comes first: when the split is broken, nothing else 
     ex.lift_chart(tests + [pooled])                          # forest plot of every test
     ex.report_table(tests, "conversion", ctx.currency)       # in words; tests_table: numbers
     ex.plan_sample_size(0.02, 0.25)  # recipients per arm to detect +25% on a 2% rate
-    ex.minimum_detectable_effect(1500, 0.02)  # smallest rise of a 2% rate 1,500 per arm see
+    ex.minimum_detectable_effect(1500, 0.02)  # smallest rise of a 2% rate that 1,500 per arm detect
 
 Conventions (docs/architecture.md): the control is the variant whose name contains
 "generic" or "control", else the first alphabetically; a variant named "...personalized..."
