@@ -232,8 +232,8 @@ def test_same_person_twice_in_a_customer_export(client, tmp_path):
         {"Customer ID": "'1", "Email": "ann@example.com"}, {"Customer ID": "'2", "Email": "ANN@example.com"}])
     msg = error(client, f, "shopify-customers")
     assert msg.startswith("customers_export.csv, row 1 (line 2) and row 2 (line 3) have the same "
-                          "customers key (the same person) (column 'Email', 'Phone', 'Customer ID', "
-                          "'First Name', 'Last Name'): each must appear once in a file.")
+                          "customers key (the same person: Email 'ann@example.com' and 'ANN@example.com'): "
+                          "each must appear once in a file.")
 
 
 def test_empty_required_value(client, tmp_path):

@@ -368,15 +368,22 @@ class Stage:
             f"GROUP BY ALL HAVING count(*) > 1 ORDER BY min(_row) LIMIT 1").fetchall()
         if dup:
             values, (r1, r2) = dup[0][:-1], dup[0][-1]
-            cols = ", ".join([repr(self.header(f)) for f in out.key_fields if f in self.headers] +
-                             [repr(c) for f in out.key_fields if f == "customer_id"
-                              for _, ident in self.identity for c in ident])
-            shown = ", ".join("(the same person)" if f == "customer_id" else repr(v)
+            cols = ", ".join(repr(self.header(f)) for f in out.key_fields if f in self.headers)
+            shown = ", ".join(self._person(r1, r2) if f == "customer_id" else repr(v)
                               for f, v in zip(out.key_fields, values))
             raise ImportError_(
                 f"{self.where(r1)} and row {r2}{'' if self.raw.first_line is None else f' (line {self.raw.first_line + r2 - 1})'} "
-                f"have the same {out.table} key {shown} (column {cols}): each must appear once "
+                f"have the same {out.table} key {shown}{f' (column {cols})' if cols else ''}: each must appear once "
                 f"in a file. Remove the duplicate row (or fix its key), then import again.")
+
+    def _person(self, r1: int, r2: int) -> str:
+        """Which identifier made two rows the same person (shown in the message, never stored)."""
+        for _, cols in self.identity:
+            pair = [self.con.execute(f"SELECT concat_ws(' ', {', '.join(q(c) for c in cols)}) FROM raw "
+                                     f"WHERE rowid = ?", [r - 1]).fetchall()[0][0] for r in (r1, r2)]
+            if all(v and v.strip() for v in pair):
+                return f"(the same person: {' + '.join(cols)} {pair[0]!r} and {pair[1]!r})"
+        return "(the same person)"
 
     def _future_warnings(self) -> None:
         now = dt.datetime.now(ZoneInfo(self.client_tz)).replace(tzinfo=None) + FUTURE_SLACK
