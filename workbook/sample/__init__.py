@@ -63,6 +63,7 @@ SAMPLE_CLIENTS: dict[str, SampleClient] = {
     ]
 }
 
+SCALED = {"online-store"}
 _GENERATORS = {"coffee-shop": coffee_shop.write, "online-store": online_store.write,
                "home-services": home_services.write}
 
@@ -79,6 +80,7 @@ def write_samples(out_dir: Path, scale: int = 1) -> dict[str, list[Path]]:
     out_dir = Path(out_dir)
     written = {}
     for number, (slug, generate) in enumerate(_GENERATORS.items()):
-        rng = np.random.default_rng([SEED, number, scale])
+        seed_scale = scale if slug in SCALED else 1   # the others are the same at any scale
+        rng = np.random.default_rng([SEED, number, seed_scale])
         written[slug] = generate(out_dir / slug, rng, scale)
     return written

@@ -71,7 +71,7 @@ REVIEW_REPLIES = {5: "Thank you so much! See you tomorrow.", 4: "Thanks for the 
 def _transactions(rng: np.random.Generator) -> pd.DataFrame:
     days = c.DAYS
     growth = 0.85 + 0.3 * np.arange(len(days)) / (len(days) - 1)
-    weight = growth * MONTH_FACTOR[days.month - 1] * DOW_FACTOR[days.dayofweek]
+    weight = growth * MONTH_FACTOR[days.month - 1] * DOW_FACTOR[days.day_of_week]
     counts = rng.poisson(weight / weight.mean() * TRANSACTIONS_PER_DAY)
     day = days.repeat(counts)
     hours = np.zeros(24)

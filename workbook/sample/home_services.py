@@ -127,7 +127,7 @@ def _pick(rng: np.random.Generator, shares: dict[str, float], n: int) -> np.ndar
 def _leads(rng: np.random.Generator) -> pd.DataFrame:
     days = c.DAYS
     season = np.where(days.month.isin([6, 7, 8, 12, 1, 2]), 1.25, 0.85)  # AC and heating peaks
-    counts = rng.poisson(LEADS_PER_DAY * season * np.where(days.dayofweek < 5, 1.1, 0.75))
+    counts = rng.poisson(LEADS_PER_DAY * season * np.where(days.day_of_week < 5, 1.1, 0.75))
     day = days.repeat(counts)
     n = len(day)
     hours = np.zeros(24)

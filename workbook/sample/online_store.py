@@ -192,7 +192,7 @@ columns:
 
 
 def _season(days: pd.DatetimeIndex) -> np.ndarray:
-    return MONTH_FACTOR[days.month - 1] * DOW_FACTOR[days.dayofweek]
+    return MONTH_FACTOR[days.month - 1] * DOW_FACTOR[days.day_of_week]
 
 
 def _growth(days: pd.DatetimeIndex) -> np.ndarray:

@@ -1,0 +1,53 @@
+"""`workbook demo`: three sample clients through the importers, idempotent, nothing in the checkout."""
+
+from __future__ import annotations
+
+from workbook import paths
+from workbook.client import list_clients, load_config
+from workbook.demo import build_clients, build_demo
+
+
+def snapshot(folder):
+    return {p: (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.rglob("*") if p.is_file()}
+
+
+def test_demo_builds_three_clients_then_changes_nothing(home, capsys):
+    checkout_data = paths.project_root() / "data"
+    before = snapshot(checkout_data / "sample")
+    checkout_clients = set(snapshot(checkout_data / "clients")) if (checkout_data / "clients").exists() else set()
+
+    build_demo(quiet=True)
+    first_line = capsys.readouterr().out.strip()
+    assert first_line.count("\n") == 0 and "updated coffee-shop, online-store, home-services" in first_line
+    assert list_clients() == ["coffee-shop", "home-services", "online-store"]
+    assert load_config("online-store").timezone == "America/Los_Angeles"
+    assert load_config("coffee-shop").display_name == "Bean Counter Coffee"
+
+    again = build_clients(progress=False)
+    assert all(not d.created and not d.changed for d in again)
+    assert all(r.already_imported for d in again for r in d.results)
+    rows = {d.client.slug: d.rows for d in again}
+    assert rows["online-store"]["orders"] > 10_000
+    assert rows["online-store"]["campaign_sends"] > 20_000
+    assert rows["coffee-shop"]["orders"] > 10_000
+    assert rows["home-services"]["leads"] > 3_000
+    assert set(rows["online-store"]) >= {"customers", "orders", "order_items", "campaigns",
+                                         "campaign_results", "campaign_sends", "touches",
+                                         "feedback", "spend", "web_sessions"}
+    assert set(rows["home-services"]) >= {"leads", "orders", "services", "feedback", "touches"}
+
+    build_demo(quiet=False)
+    assert "Nothing changed" in capsys.readouterr().out
+    assert rows == {d.client.slug: d.rows for d in build_clients(progress=False)}
+
+    assert snapshot(checkout_data / "sample") == before
+    now = set(snapshot(checkout_data / "clients")) if (checkout_data / "clients").exists() else set()
+    assert now == checkout_clients
+    assert (home / "online-store" / "workbook.duckdb").is_file()
+
+
+def test_demo_writes_missing_samples_first(home, tmp_path):
+    sample = tmp_path / "sample"
+    built = build_clients(sample, progress=False)
+    assert (sample / "online-store" / "orders_export_1.csv").is_file()
+    assert [d.client.slug for d in built] == ["coffee-shop", "online-store", "home-services"]
