@@ -318,3 +318,10 @@ def test_report_table_puts_the_numbers_in_words(tests):
     klaviyo = ex.report_table([t for t in tests if t.campaign_id == "KLAVIYO"], "revenue").iloc[0]
     assert klaviyo["Version result"] == "$1.82" and klaviyo["95% interval"] == "n/a" and klaviyo.Result == "no test"
     assert ex.report_table([]).empty
+
+
+def test_verdict_says_when_no_difference_at_all_is_detectable():
+    arms = [ex.Arm("Generic", 3, 2, 1, 1, 0.0), ex.Arm("Personalized", 3, 2, 1, 2, 0.0)]
+    text = ex.verdict(ex.build_test("T", "Three each", "campaign_sends", arms))
+    assert text.startswith("Inconclusive") and "too small to reliably detect any difference" in text
+    assert "n/a" not in text

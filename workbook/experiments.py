@@ -494,8 +494,9 @@ def comparison_verdict(test: ABTest, c: Comparison, currency: str = "USD") -> st
         text += f"The true difference could be anywhere {span}. "
     text += f"This is not a win.{chance}"
     if c.power < POWER:
-        text += (f" The test was underpowered: its chance to detect {worth} was only "
-                 f"{fmt.pct(c.power, 0)}; it reliably (80%) detects only differences of {diff(c.mde)} or more.")
+        reach = (f"it reliably (80%) detects only differences of {diff(c.mde)} or more" if c.mde == c.mde
+                 else "it is too small to reliably detect any difference")
+        text += f" The test was underpowered: its chance to detect {worth} was only {fmt.pct(c.power, 0)}; {reach}."
     return text
 
 
