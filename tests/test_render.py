@@ -86,6 +86,7 @@ def test_failed_notebook_is_kept_with_its_error_and_marked(probe_reports):
     page = (folder / "02_fails.html").read_text()
     assert "This report is incomplete" in page and "planted failure" in page
     assert "This section renders." in page
+    assert 'id="wb-error"' in page and "An Exception was encountered" not in page
     index = (folder / "index.html").read_text()
     assert "Some reports are incomplete" in index and 'href="02_fails.ipynb"' in index
 
@@ -123,7 +124,8 @@ def test_nothing_temporary_is_left_behind(probe_reports):
 
 @pytest.mark.slow
 def test_report_page_is_self_contained_with_header_and_contents(probe_reports):
-    page = (client_folder(probe_reports.out, "good-shop") / "01_probe.html").read_text()
+    page_path = client_folder(probe_reports.out, "good-shop") / "01_probe.html"
+    page = page_path.read_text()
     assert external_loads(page) == []
     for cdn_thing in ("require.js", "requirejs", "MathJax", "mermaid", "jupyter-widgets", "cdn."):
         assert cdn_thing not in page
@@ -135,6 +137,8 @@ def test_report_page_is_self_contained_with_header_and_contents(probe_reports):
     assert re.findall(r'href="#([^"]+)"', toc) == ["Sales-by-month", "The-table"]
     assert 'id="Sales-by-month"' in page
     assert "client = " not in page  # code is hidden
+    assert "probe warning on stderr" not in page  # stderr noise stays in the .ipynb only
+    assert "probe warning on stderr" in (page_path.parent / "01_probe.ipynb").read_text()
     assert "In&nbsp;[" not in page and "Out[" not in page
 
 

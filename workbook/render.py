@@ -282,10 +282,27 @@ def _css() -> str:
     return (TEMPLATES / "report.css").read_text(encoding="utf-8")
 
 
+PAPERMILL_ERROR_TAG = "papermill-error-cell-tag"  # papermill's "An Exception was encountered"
+
+
+def _for_readers(nb):
+    """A copy without what only a developer needs: library warnings on stderr and papermill's
+    error note (the page has its own banner). Errors themselves stay, where they happened."""
+    import copy
+
+    nb = copy.deepcopy(nb)
+    nb.cells = [c for c in nb.cells if PAPERMILL_ERROR_TAG not in c.metadata.get("tags", [])]
+    for cell in nb.cells:
+        if "outputs" in cell:
+            cell.outputs = [o for o in cell.outputs
+                            if not (o.output_type == "stream" and o.get("name") == "stderr")]
+    return nb
+
+
 def _export_html(nb, page: dict) -> str:
     resources = {"metadata": {"name": f"{page['title']} · {page['client']}"},
                  "workbook": {**page, "css": _css(), "vega_bundle": offline_charts.vega_bundle()}}
-    body, _ = _exporter().from_notebook_node(nb, resources=resources)
+    body, _ = _exporter().from_notebook_node(_for_readers(nb), resources=resources)
     return _scrub_paths(_with_toc(body))
 
 
