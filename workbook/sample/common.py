@@ -78,31 +78,36 @@ def decimal(values: np.ndarray) -> np.ndarray:
     return pd.Series(np.round(np.asarray(values, dtype=float), 2)).map("{:.2f}".format).to_numpy()
 
 
-def with_offset(local: pd.Series | pd.DatetimeIndex, tz: str) -> np.ndarray:
-    """Naive local times -> '2025-12-06 10:37:33 -0500' (the zone's offset on that date).
-
-    Times that do not exist on the spring-forward night move forward; repeated times on the
-    fall-back night take standard time.
-    """
+def _localize(local: pd.Series | pd.DatetimeIndex, tz: str) -> pd.DatetimeIndex:
+    """Naive local times made aware: times skipped by spring-forward move forward; repeated
+    times on the fall-back night take standard time."""
     stamps = pd.DatetimeIndex(local)
-    aware = stamps.tz_localize(tz, nonexistent="shift_forward",
-                               ambiguous=np.zeros(len(stamps), dtype=bool))
-    return np.asarray(aware.strftime("%Y-%m-%d %H:%M:%S %z"), dtype=object)
+    return stamps.tz_localize(tz, nonexistent="shift_forward",
+                              ambiguous=np.zeros(len(stamps), dtype=bool))
+
+
+def with_offset(local: pd.Series | pd.DatetimeIndex, tz: str) -> np.ndarray:
+    """Naive local times -> '2025-12-06 10:37:33 -0500' (the zone's offset on that date)."""
+    aware = _localize(local, tz)
+    wall = aware.tz_localize(None)
+    minutes = np.asarray((wall - aware.tz_convert("UTC").tz_localize(None))
+                         // pd.Timedelta(minutes=1), dtype=np.int64)
+    codes, uniques = pd.factorize(minutes)
+    labels = np.array([f"{'-' if m < 0 else '+'}{abs(m) // 60:02d}{abs(m) % 60:02d}"
+                       for m in uniques], dtype=object)
+    return iso(wall) + " " + labels[codes]
 
 
 def to_utc(local: pd.Series | pd.DatetimeIndex, tz: str) -> pd.DatetimeIndex:
     """Naive local times -> naive UTC times (for exports that write UTC, like Stripe)."""
-    stamps = pd.DatetimeIndex(local)
-    aware = stamps.tz_localize(tz, nonexistent="shift_forward",
-                               ambiguous=np.zeros(len(stamps), dtype=bool))
-    return aware.tz_convert("UTC").tz_localize(None)
+    return _localize(local, tz).tz_convert("UTC").tz_localize(None)
 
 
 def iso(stamps: pd.Series | pd.DatetimeIndex) -> np.ndarray:
     """Naive timestamps as '2026-03-03 10:00:00'; missing ones as empty text."""
-    stamps = pd.DatetimeIndex(stamps)
-    text = np.asarray(stamps.strftime("%Y-%m-%d %H:%M:%S"), dtype=object)
-    text[stamps.isna()] = ""
+    seconds = np.asarray(pd.DatetimeIndex(stamps), dtype="datetime64[s]")
+    text = np.char.replace(np.datetime_as_string(seconds, unit="s"), "T", " ").astype(object)
+    text[np.isnat(seconds)] = ""
     return text
 
 
