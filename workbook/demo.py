@@ -45,10 +45,14 @@ def build_clients(sample: Path | None = None, progress: bool = True) -> list[Dem
     sample = Path(sample) if sample else paths.sample_dir()
     if not sample_files_present(sample):
         write_samples(sample)
+    from .causal import Rollout, record_rollout
+
     built = []
     for client in SAMPLE_CLIENTS.values():
         folder, created = init_client(client.slug, client.display_name, client.industry,
                                       client.currency, client.timezone)
+        for rollout in client.rollouts:
+            record_rollout(folder / "client.toml", Rollout(**rollout))
         demo = DemoClient(client, folder, created)
         for name, source in client.imports:
             if source.endswith((".yaml", ".yml")):

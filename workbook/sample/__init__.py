@@ -33,6 +33,7 @@ class SampleClient:
     currency: str
     timezone: str
     imports: tuple[tuple[str, str], ...]
+    rollouts: tuple[dict, ...] = ()  # written to client.toml as [[rollouts]] (see `causal`)
 
 
 SAMPLE_CLIENTS: dict[str, SampleClient] = {
@@ -52,7 +53,8 @@ SAMPLE_CLIENTS: dict[str, SampleClient] = {
                 ("ad_spend.csv", "mappings/ad-spend.yaml"),
                 ("ga4_traffic_acquisition.csv", "ga4-traffic"),
                 ("nps_survey_responses.csv", "survey"),
-            )),
+            ), rollouts=({"name": "Personalized recommendations", "start": online_store.ROLLOUT_DAY.date(),
+                          "column": "region", "treated": (online_store.ROLLOUT_REGION,)},)),
         SampleClient(
             "home-services", "Brightside Home Services", "home-services", "USD", home_services.TZ, (
                 ("services.csv", "mappings/services.yaml"),
