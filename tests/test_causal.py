@@ -134,3 +134,20 @@ def test_record_rollout_is_idempotent_and_keeps_settings(tmp_path):
     assert causal.record_rollout(path, ROLLOUT) is False
     assert causal.configured_rollouts(path) == [ROLLOUT]
     assert 'display_name = "X"' in path.read_text(encoding="utf-8")
+
+
+def test_online_store_sample_recovers_the_planted_rollout_lift(samples):
+    """Planted: from 2026-05-01 customers in CA repeat-order 20% more (data/sample/README.md)."""
+    from workbook import store
+    from workbook.sample import online_store
+
+    con = store.read("online-store")
+    rollout = causal.Rollout("Recommendations", online_store.ROLLOUT_DAY.date(), "region",
+                             (online_store.ROLLOUT_REGION,))
+    assert causal.configured_rollouts(samples / "online-store" / "client.toml") == [
+        causal.Rollout("Personalized recommendations", rollout.start, "region", rollout.treated)]
+    result = causal.did(con, rollout)
+    est = result.estimate
+    assert est.low > 0                                                    # right sign, clear
+    assert est.relative_low <= online_store.ROLLOUT_LIFT - 1 <= est.relative_high   # covers +20%
+    assert result.placebo.low <= 0 <= result.placebo.high                 # no pre-period gap

@@ -9,7 +9,8 @@ as independent normal errors, se = sqrt(sum w_i^2 se_i^2) / sum w_i (an approxim
 components share customers, so the true interval may be somewhat wider or narrower).
 
 Scores:
-- NPS -> (NPS + 100) / 2; CES (1-7, lower = less effort) -> 100 (7 - CES) / 6;
+- NPS -> (NPS + 100) / 2; CES (1-7) -> 100 (7 - CES) / 6 when lower is better, the project's
+  convention in `metrics` ("1 (easy) to 7 (hard)"), else 100 (CES - 1) / 6;
   CSAT -> % of answers 4-5 on the 1-5 scale; star rating -> 100 (stars - 1) / 4;
 - shares of customers (repeat buyers, referred new customers, promoters, email openers, consent
   on file) -> the share in %;
@@ -31,7 +32,7 @@ import altair as alt
 import duckdb
 import pandas as pd
 
-from . import charts, fmt, stats, store
+from . import charts, fmt, metrics, stats, store
 from .segments import ALL, SegmentEconomics, mean_interval, nps_stats
 
 Z95 = stats.z_value(0.95)
@@ -42,6 +43,7 @@ RSI_WEIGHTS = {"Repeat buyers": 0.40, "Referred new customers": 0.15, "Promoters
 EPS_WEIGHTS = {"Consent coverage": 0.30, "Opt-out ease": 0.15, "Opt-out rate": 0.20,
                "Complaint rate": 0.20, "Opt-outs under personalization": 0.15}
 PER_WEIGHTS = {"Incremental revenue": 1.0, "Time saved": 1.0}
+CES_LOWER_IS_BETTER = metrics.get("ces").better == "down"
 UNSUBSCRIBE_ALARM = 0.01
 COMPLAINT_LIMIT = 0.003
 
@@ -86,7 +88,10 @@ class CompositeIndex:
         if not self.available:
             return f"**{self.name}**: not enough data. " + " ".join(self.notes)
         parts = ", ".join(f"{c.name} {_score(c.score, self.scale)} (weight {c.weight:g})"
-                          for c in self.components if not math.isnan(c.score))
+                          for c in self.components if not math.isnan(c.score) and c.weight > 0)
+        divisor = [c for c in self.components if self.scale != "0-100" and c.weight == 0]
+        if divisor:
+            parts += ", divided by " + ", ".join(f"{c.name} {_score(c.score, self.scale)}" for c in divisor)
         value = (f"{self.value:.0f} out of 100" if self.scale == "0-100"
                  else f"{self.value:.1f} (money back per unit spent)")
         rng = (f"{self.low:.0f} to {self.high:.0f}" if self.scale == "0-100"
@@ -178,9 +183,12 @@ def customer_experience(con: duckdb.DuckDBPyConnection, as_of: dt.date | None = 
         comps.append(Component("NPS", "no NPS answers", math.nan, math.nan, math.nan, weights["NPS"]))
     m = stats.mean_var_from_sums(f["ces_n"], f["ces_sum"], f["ces_sq"])
     lo, hi = mean_interval(m)
-    ces = lambda x: 100 * (7 - x) / 6  # noqa: E731
-    comps.append(Component("CES", f"average effort {m.mean:.2f} of 7 from {fmt.num(f['ces_n'])} answers"
-                           if f["ces_n"] else "no CES answers", ces(m.mean), ces(hi), ces(lo), weights["CES"]))
+    if CES_LOWER_IS_BETTER:
+        ces, ces_lo, ces_hi, scale = (lambda x: 100 * (7 - x) / 6), hi, lo, "1 = easy, 7 = hard"  # noqa: E731
+    else:
+        ces, ces_lo, ces_hi, scale = (lambda x: 100 * (x - 1) / 6), lo, hi, "1 = hard, 7 = easy"  # noqa: E731
+    comps.append(Component("CES", f"average effort score {m.mean:.2f} ({scale}) from {fmt.num(f['ces_n'])} answers"
+                           if f["ces_n"] else "no CES answers", ces(m.mean), ces(ces_lo), ces(ces_hi), weights["CES"]))
     comps.append(_share("CSAT", f["satisfied"], f["csat_n"], weights["CSAT"], "answers satisfied (4-5 of 5)"))
     m = stats.mean_var_from_sums(f["rating_n"], f["rating_sum"], f["rating_sq"])
     lo, hi = mean_interval(m)
