@@ -120,3 +120,24 @@ def test_too_few_repeat_customers_get_a_clear_message():
     T = np.full(len(x), 20.0)
     with pytest.raises(clv.NotEnoughRepeatData, match="Only 5 of 205 customers bought again"):
         clv.fit_bgnbd(x, t_x, T)
+
+
+def test_fit_without_dropout_heterogeneity_stays_finite():
+    # Customers who never drop out (pure Poisson buying, gamma-distributed rates): the BG/NBD
+    # likelihood keeps rising as a and b grow together (dropout -> a point mass at 0), so an
+    # unbounded optimizer runs away. The bounded fit must return finite parameters, P(alive)
+    # near 1 and predictions near the truth (each customer's rate x weeks, on average).
+    rng = np.random.default_rng(7)
+    n, T = 3000, 52.0
+    rates = rng.gamma(2.0, 0.05, n)  # purchases per week, mean 0.1
+    x, t_x = np.zeros(n), np.zeros(n)
+    for i, rate in enumerate(rates):
+        times = np.cumsum(rng.exponential(1 / rate, 200))
+        times = times[times <= T]
+        x[i], t_x[i] = len(times), (times[-1] if len(times) else 0.0)
+    fit = clv.fit_bgnbd(x, t_x, np.full(n, T))
+    assert all(np.isfinite([fit.r, fit.alpha, fit.a, fit.b]))
+    assert fit.a / (fit.a + fit.b) < 0.01  # mean dropout probability per purchase near 0
+    assert np.mean(fit.p_alive(x, t_x, np.full(n, T))) > 0.95
+    predicted = fit.expected_purchases(26, x, t_x, np.full(n, T)).sum()
+    assert predicted == pytest.approx(rates.sum() * 26, rel=0.05)

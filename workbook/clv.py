@@ -92,15 +92,12 @@ def _fit(negative_ll, start: np.ndarray, what: str) -> list[float]:
     rate or a dropout probability, the likelihood keeps rising as both shape parameters of
     its mixing distribution grow together (it tends to a point mass). The bounded optimum is
     then a near-point-mass with the right mean, which predicts the same, instead of a
-    runaway optimizer. L-BFGS-B finds the optimum, Nelder-Mead polishes it.
+    runaway optimizer. L-BFGS-B with tight tolerances (numerical gradients).
     """
     bounds = [(-LOG_BOUND, LOG_BOUND)] * len(start)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        first = optimize.minimize(negative_ll, np.log(start), method="L-BFGS-B", bounds=bounds)
-        polished = optimize.minimize(negative_ll, first.x, method="Nelder-Mead", bounds=bounds,
-                                     options={"xatol": 1e-7, "fatol": 1e-9, "maxfev": 3000,
-                                              "adaptive": True})
-    result = min((first, polished), key=lambda res: res.fun if np.isfinite(res.fun) else np.inf)
+        result = optimize.minimize(negative_ll, np.log(start), method="L-BFGS-B", bounds=bounds,
+                                   options={"ftol": 1e-12, "gtol": 1e-8})
     params = [float(v) for v in np.exp(result.x)]
     if not (np.all(np.isfinite(params)) and np.isfinite(result.fun)):
         raise WorkbookError(f"The {what} fit did not converge on this data. The purchase history "

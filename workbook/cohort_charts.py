@@ -78,7 +78,7 @@ def retention_curves(frame: pd.DataFrame, group: str | None, title: str) -> alt.
     return (band + line).properties(title=title)
 
 
-def value_curves(frame: pd.DataFrame, group: str | None, title: str, currency_format: str = "$,.0f"
+def value_curves(frame: pd.DataFrame, group: str | None, title: str, currency: str = "USD"
                  ) -> alt.LayerChart:
     """Cumulative net revenue per acquired customer (historic CLTV) with 95% bands."""
     color = alt.Color(f"{group}:N", title=group.replace("_", " ")) if group else alt.value(PALETTE[0])
@@ -86,30 +86,30 @@ def value_curves(frame: pd.DataFrame, group: str | None, title: str, currency_fo
                                            axis=alt.Axis(tickMinStep=1)))
     band = base.mark_area(opacity=0.15).encode(y="value_low:Q", y2="value_high:Q", color=color)
     line = base.mark_line(point=True).encode(
-        y=alt.Y("value_per_customer:Q", title="revenue per customer so far",
-                axis=alt.Axis(format=currency_format)),
+        y=alt.Y("value_per_customer:Q", title=f"net revenue per customer so far ({currency})",
+                axis=alt.Axis(format=",.0f")),
         color=color,
         tooltip=[*([alt.Tooltip(f"{group}:N")] if group else []), alt.Tooltip("period:Q"),
-                 alt.Tooltip("value_per_customer:Q", format=currency_format),
+                 alt.Tooltip("value_per_customer:Q", format=",.2f", title=f"per customer ({currency})"),
                  alt.Tooltip("customers:Q")])
     return (band + line).properties(title=title)
 
 
 def layer_cake(frame: pd.DataFrame, measure: str, cohort_grain: str, title: str,
-               axis_format: str = ",.0f") -> alt.Chart:
+               currency: str = "USD") -> alt.Chart:
     """Stacked areas per acquisition cohort over calendar periods (complete periods only)."""
     data = frame[frame["complete"]].assign(
         cohort_label=[cohort_label(c, cohort_grain) for c in frame.loc[frame["complete"], "cohort"]])
     order = sorted(data["cohort_label"].unique())
-    y_title = "active customers" if measure == "active_customers" else "net revenue"
+    y_title = "active customers" if measure == "active_customers" else f"net revenue ({currency})"
     return alt.Chart(data).mark_area().encode(
         x=alt.X("period:T", title=None),
-        y=alt.Y(f"{measure}:Q", stack="zero", title=y_title, axis=alt.Axis(format=axis_format)),
+        y=alt.Y(f"{measure}:Q", stack="zero", title=y_title, axis=alt.Axis(format=",.0f")),
         color=alt.Color("cohort_label:N", sort=order, title="acquired in",
                         scale=alt.Scale(scheme="viridis"), legend=alt.Legend(columns=4)),
         order=alt.Order("cohort_label:N", sort="ascending"),
         tooltip=[alt.Tooltip("period:T", format="%b %Y"), alt.Tooltip("cohort_label:N", title="cohort"),
-                 alt.Tooltip(f"{measure}:Q", format=axis_format)],
+                 alt.Tooltip(f"{measure}:Q", format=",.0f")],
     ).properties(title=title)
 
 

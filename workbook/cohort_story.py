@@ -1,5 +1,6 @@
-"""Plain-words sentences and findings for notebook 04, computed from the aggregates of
-`cohorts`, `rfm` and `clv` (never hard-coded), each number with its uncertainty."""
+"""Notebook 04's narrative: plain-words sentences and findings computed from the aggregates of
+`cohorts`, `rfm` and `clv` (never hard-coded), each number with its uncertainty, and the
+`*_section(ctx)` functions the notebook calls (compute, say, show)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,18 @@ import math
 
 import pandas as pd
 
-from . import fmt
+from . import clv, cohorts, fmt, nb
+from . import cohort_charts as charts
+from . import rfm as rfm_
+from .errors import WorkbookError
 
 CHANNEL_NAMES = {"paid_social": "paid social", "paid_search": "paid search",
                  "organic_search": "organic search", "email": "email", "referral": "referrals",
                  "direct": "direct visits", "unknown": "an unknown channel"}
+
+
+def _day(day) -> str:
+    return f"{day.day} {day:%B %Y}"
 
 
 def channel_name(group: str) -> str:
@@ -60,6 +68,14 @@ def retention(curve: pd.DataFrame) -> str | None:
     return text
 
 
+def retention_finding(curve: pd.DataFrame) -> str | None:
+    first = _at(curve, 1)
+    if first is None:
+        return None
+    return (f"{fmt.pct(first['retention'])} of new customers buy again in the month after their "
+            f"first purchase (95% interval {fmt.interval(first['retention_low'], first['retention_high'])}).")
+
+
 def revenue_retention(matrix: pd.DataFrame) -> str | None:
     """Median revenue retention one period after acquisition, over complete cohorts."""
     if 1 not in matrix.columns or matrix[1].notna().sum() == 0:
@@ -88,9 +104,26 @@ def channels(hazard: pd.DataFrame, group: str = "acquisition_channel") -> tuple[
     if low <= 1:
         return text + " The difference could still be chance.", None
     finding = (f"Customers from {best} come back {times(ratio)} often as customers from {worst} "
-               f"(95% interval {low:.1f} to {high:.1f} times): each customer won through {best} "
+               f"(95% interval {low:.2f} to {high:.2f} times): each customer won through {best} "
                f"is worth more over time.")
     return text, finding
+
+
+def layer_cake(cake: pd.DataFrame, currency: str) -> str | None:
+    """How much of the latest complete month's revenue comes from customers won before it."""
+    done = cake[cake["complete"]]
+    if done.empty:
+        return None
+    last = done[done["period"] == done["period"].max()]
+    month = pd.Timestamp(last["period"].iloc[0])
+    quarter = month.to_period("Q").start_time
+    earlier = last.loc[pd.to_datetime(last["cohort"]) < quarter, "revenue"].sum()
+    total = last["revenue"].sum()
+    if total <= 0:
+        return None
+    return (f"In {month:%B %Y}, identified customers brought {fmt.money(total, currency)}; "
+            f"{fmt.pct(earlier / total)} of it came from customers won before {quarter:%B %Y}, "
+            "the layers under this quarter's new customers.")
 
 
 def value(curve: pd.DataFrame, currency: str, months: int = 12) -> tuple[str | None, str | None]:
@@ -129,7 +162,7 @@ def rfm(segments: pd.DataFrame, currency: str) -> str:
 
 def holdout(check, currency: str) -> str:
     """How well the model predicted the weeks held back."""
-    return (f"To test the model, it was fitted on purchases up to {check.calibration_end:%d %B %Y} "
+    return (f"To test the model, it was fitted on purchases up to {_day(check.calibration_end)} "
             f"and asked to predict the next {check.weeks:.0f} weeks: it expected "
             f"**{fmt.num(check.predicted)}** repeat purchases from the "
             f"{fmt.num(check.by_frequency['customers'].sum())} customers of that time, and they made "
@@ -157,3 +190,117 @@ def forecast(result, check, currency: str) -> tuple[str, str]:
                + (f" (within about {fmt.pct(band, 0)}, the model's error on a test period)."
                   if not math.isnan(band) else "."))
     return text, finding
+
+
+def segment_table(segments: pd.DataFrame, currency: str) -> pd.DataFrame:
+    """The RFM segments as a readable table (formatted strings, for display only)."""
+    return pd.DataFrame({
+        "segment": segments["segment"],
+        "customers": segments["customers"].map(fmt.num),
+        "share of customers": segments["customer_share"].map(fmt.pct),
+        "share of revenue": segments["revenue_share"].map(fmt.pct),
+        "days since last purchase (median)": segments["recency_days"].map(fmt.num),
+        "purchase days (mean)": segments["frequency"].map(lambda v: fmt.num(v, 1)),
+        "revenue per customer": segments["monetary"].map(lambda v: fmt.money(v, currency)),
+        "what to do": segments["action"],
+    }).set_index("segment")
+
+
+# --- the notebook's sections: each computes its aggregates, says them and shows the charts ---
+
+def _show(*charts_) -> None:
+    from IPython.display import display
+
+    for chart in charts_:
+        display(chart)
+
+
+def coverage_section(ctx) -> None:
+    nb.say(coverage(cohorts.anonymous_share(ctx.con, ctx.as_of)))
+
+
+def retention_section(ctx) -> None:
+    matrix = cohorts.retention(ctx.con, "month", "customers", as_of=ctx.as_of)
+    if matrix.empty:
+        return nb.not_enough_data("cohort retention", "no identified customer has bought yet")
+    overall = cohorts.curves(ctx.con, "month", as_of=ctx.as_of)
+    nb.say(retention(overall) or "No cohort has finished its first month yet, so nobody could "
+           "have come back yet.")
+    if retention_finding(overall):
+        nb.finding(retention_finding(overall), section="retention")
+    _show(charts.cohort_heatmap(matrix, "Share of each month's new customers who buy, by month "
+                                        "since their first purchase"))
+
+
+def revenue_section(ctx) -> None:
+    matrix = cohorts.retention(ctx.con, "month", "revenue", as_of=ctx.as_of)
+    text = revenue_retention(matrix)
+    if text is None:
+        return nb.not_enough_data("revenue retention", "no cohort has finished a month after its first")
+    nb.say(text)
+    _show(charts.cohort_heatmap(matrix, "Cohort revenue by month, relative to its first month",
+                                value_title="of month 0"))
+
+
+def channel_section(ctx, by: str = "acquisition_channel") -> None:
+    curves = cohorts.curves(ctx.con, "month", by=by, as_of=ctx.as_of)
+    if curves.empty or curves[by].nunique() < 2:
+        return nb.not_enough_data(
+            f"retention by {by.replace('_', ' ')}",
+            "the customer records carry no acquisition channel (import a customer export with "
+            "channel tags, e.g. Shopify's `channel:<x>`)")
+    hazard = cohorts.repeat_hazard(ctx.con, by=by, as_of=ctx.as_of)
+    text, finding = channels(hazard, by)
+    nb.say(text)
+    if finding:
+        nb.finding(finding, section="retention by channel")
+    _show(charts.retention_curves(curves, by, "Share of customers buying, by month since their "
+                                              "first purchase (95% intervals)"),
+          charts.hazard_ratios(hazard, by, "How often customers come back, by acquisition channel "
+                                           "(95% intervals)"))
+
+
+def layer_cake_section(ctx) -> None:
+    cake = cohorts.layer_cake(ctx.con, "month", cohort_grain="quarter", as_of=ctx.as_of)
+    text = layer_cake(cake, ctx.currency)
+    if text is None:
+        return nb.not_enough_data("the layer cake", "no complete month of identified sales yet")
+    nb.say(text)
+    _show(charts.layer_cake(cake, "revenue", "quarter", "Monthly revenue by the quarter customers "
+                                                        "were won", ctx.currency))
+
+
+def value_section(ctx, by: str = "acquisition_channel") -> None:
+    overall = cohorts.curves(ctx.con, "month", as_of=ctx.as_of)
+    text, finding = value(overall, ctx.currency)
+    if text is None:
+        return nb.not_enough_data("customer value so far", "no cohort has a complete month yet")
+    nb.say(text)
+    nb.finding(finding, section="customer value")
+    split = cohorts.curves(ctx.con, "month", by=by, as_of=ctx.as_of)
+    split_ok = split[by].nunique() > 1
+    _show(charts.value_curves(split if split_ok else overall, by if split_ok else None,
+                              "Net revenue per customer since their first purchase", ctx.currency))
+
+
+def rfm_section(ctx) -> None:
+    table = rfm_.segments(ctx.con, ctx.as_of)
+    if table.empty:
+        return nb.not_enough_data("RFM segments", "no identified customer has bought yet")
+    nb.say(rfm(table, ctx.currency))
+    _show(charts.rfm_segments(table, "Share of customers and of revenue by segment"),
+          segment_table(table, ctx.currency))
+
+
+def clv_section(ctx) -> None:
+    try:
+        calibration_end, holdout_end = clv.holdout_window(ctx.con, ctx.as_of)
+        check = clv.holdout_check(ctx.con, calibration_end, holdout_end)
+        result = clv.forecast(ctx.con, ctx.as_of)
+    except WorkbookError as why:
+        return nb.not_enough_data("predicted customer value", str(why))
+    nb.say(holdout(check, ctx.currency))
+    _show(charts.holdout(check.by_frequency, "Repeat purchases in the test weeks: predicted vs actual"))
+    text, finding = forecast(result, check, ctx.currency)
+    nb.say(text)
+    nb.finding(finding, section="predicted value")
