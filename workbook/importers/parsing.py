@@ -57,10 +57,21 @@ def number_text(col: str) -> str:
             f"ELSE {s} END")
 
 
-def number(clean: str, sql_type: str, allow_exponent: bool = False) -> str:
-    """Parse cleaned number text to DECIMAL(18,2) / DOUBLE / BIGINT by the mapping's separators."""
-    pattern = "$num_exp_re" if allow_exponent else "$num_re"
-    canon = f"replace(replace({clean}, $thousands, ''), $decimal, '.')"
+def number(raw: str, sql_type: str, fmt: Format, allow_exponent: bool = False) -> str:
+    """Parse number text to DECIMAL(18,2) / DOUBLE / BIGINT by the mapping's separators.
+
+    Plain numbers (12.50, -3) take a fast path when the decimal mark is '.'; the rest are
+    cleaned of currency symbols, spaces, parentheses and thousands separators first.
+    """
+    slow = _number(number_text(raw), sql_type, allow_exponent)
+    if fmt.decimal != ".":
+        return slow
+    return f"coalesce({_number(raw, sql_type, allow_exponent, plain=True)}, {slow})"
+
+
+def _number(clean: str, sql_type: str, allow_exponent: bool, plain: bool = False) -> str:
+    pattern = "'-?\\d+(\\.\\d+)?'" if plain else "$num_exp_re" if allow_exponent else "$num_re"
+    canon = clean if plain else f"replace(replace({clean}, $thousands, ''), $decimal, '.')"
     value = f"CASE WHEN regexp_full_match({clean}, {pattern}) THEN TRY_CAST({canon} AS DOUBLE) END"
     if sql_type in ("BIGINT", "INTEGER"):
         return f"CASE WHEN {value} = trunc({value}) THEN CAST({value} AS {sql_type}) END"
@@ -109,15 +120,17 @@ def timestamp(col: str, fmt: Format, day_order: str | None, converts: bool) -> s
     if day_order:
         dashed = f"regexp_replace({col}, '{SLASH_PARTS}', '\\1/\\2/')"
         slash = _local(f"try_strptime({dashed}, ${day_order})", converts)
-    return (f"CASE WHEN regexp_full_match({col}, '{OFFSET_RE}') "
+    return (f"coalesce(timezone($client_tz, try_strptime({col}, '%Y-%m-%d %H:%M:%S %z')), "
+            f"CASE WHEN regexp_full_match({col}, '{OFFSET_RE}') "
             f"THEN timezone($client_tz, TRY_CAST({no_space} AS TIMESTAMPTZ)) "
             f"WHEN regexp_full_match({col}, '\\d{{8}}') THEN try_strptime({col}, '%Y%m%d') "
             f"WHEN regexp_full_match({col}, '{SLASH_RE}') THEN {slash} "
-            f"ELSE {_local(f'TRY_CAST({col} AS TIMESTAMP)', converts)} END")
+            f"ELSE {_local(f'TRY_CAST({col} AS TIMESTAMP)', converts)} END)")
 
 
 def slash_parts_query(col: str) -> str:
     """Per row: the two leading numbers of a d/m/y or m/d/y value (to decide the order)."""
-    return (f"SELECT _row, {col} AS v, CAST(regexp_extract({col}, '{SLASH_PARTS}', 1) AS INT) AS a, "
-            f"CAST(regexp_extract({col}, '{SLASH_PARTS}', 2) AS INT) AS b "
-            f"FROM typed_src WHERE regexp_full_match({col}, '{SLASH_RE}')")
+    value = text(col)
+    return (f"SELECT rowid + 1 AS _row, CAST(regexp_extract({value}, '{SLASH_PARTS}', 1) AS INT) AS a, "
+            f"CAST(regexp_extract({value}, '{SLASH_PARTS}', 2) AS INT) AS b "
+            f"FROM raw WHERE regexp_full_match({value}, '{SLASH_RE}')")

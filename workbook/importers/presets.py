@@ -29,18 +29,19 @@ def shopify_orders(stage: Stage) -> list[Output]:
     revenue = Subtotal (after discounts, before shipping and taxes) - Refunded Amount; a
     voided order counts 0. An order whose fields appear on two rows is a duplicate.
     """
-    numbered = ("SELECT *, row_number() OVER (PARTITION BY order_name ORDER BY _row) AS line, "
-                "sum(coalesce(line_qty, 1) * line_price - coalesce(line_discount, 0)) "
-                "OVER (PARTITION BY order_name) AS lines_total FROM typed")
+    stage.execute("CREATE TABLE shopify_lines AS SELECT order_name, customer_id, ordered_at, "
+                  "financial_status, subtotal, discount, refunded, channel, location, product, line_qty, "
+                  "row_number() OVER (PARTITION BY order_name ORDER BY _row) AS line, "
+                  "coalesce(line_qty, 1) * line_price - coalesce(line_discount, 0) AS line_revenue, "
+                  "sum(line_revenue) OVER (PARTITION BY order_name) AS lines_total FROM typed")
     orders = (
         "SELECT '" "shopify:' || order_name AS order_id, customer_id, ordered_at, "
         "CASE WHEN lower(financial_status) = 'voided' THEN 0 "
         "ELSE coalesce(subtotal, lines_total, 0) - coalesce(refunded, 0) END AS revenue, "
         "discount, refunded, lower(channel) AS channel, location, $source AS source "
-        f"FROM ({numbered}) WHERE line = 1")
+        "FROM shopify_lines WHERE line = 1")
     items = ("SELECT 'shopify:' || order_name AS order_id, line AS line_no, product, "
-             "line_qty AS quantity, coalesce(line_qty, 1) * line_price - coalesce(line_discount, 0) "
-             f"AS revenue FROM ({numbered})")
+             "line_qty AS quantity, line_revenue AS revenue FROM shopify_lines")
     return [Output("orders", orders,
                    key_rows="SELECT order_name, _row FROM typed WHERE subtotal IS NOT NULL "
                             "OR financial_status IS NOT NULL",

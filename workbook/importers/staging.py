@@ -160,8 +160,11 @@ class Stage:
                 expr = parsing.text(f"concat_ws(' ', {', '.join(f'r.{q(c)}' for c in cols)})")
             else:
                 expr = (parsing.ident if spec.kind in ("phone", "id") else parsing.text)(f"r.{q(cols[0])}")
+            # only rows that no earlier (stronger) identifier named need this one
+            unnamed = f"coalesce({', '.join(ids)}) IS NULL AND " if ids else ""
             values = [v for (v,) in self.con.execute(
-                f"SELECT DISTINCT {expr} FROM raw r WHERE {expr} IS NOT NULL").fetchall()]
+                f"SELECT DISTINCT {expr} FROM raw r {' '.join(joins)} "
+                f"WHERE {unnamed}{expr} IS NOT NULL").fetchall()]
             ignore = {v.casefold() for v in spec.ignore}
             hashed = [self._hash(spec.kind, v, ignore) for v in values]
             self.con.register(f"ids_arrow_{i}", pa.table({"v": pa.array(values, pa.string()),
@@ -207,7 +210,7 @@ class Stage:
                 raw = q("__raw_" + name)
                 outer.append(raw)
                 if kind in ("money", "number", "int"):
-                    expr = parsing.number(parsing.number_text(raw), sql_type, allow_exponent=kind == "number")
+                    expr = parsing.number(raw, sql_type, self.mapping.format, allow_exponent=kind == "number")
                 elif kind == "bool":
                     expr = parsing.boolean(raw)
                 elif kind == "stars":
@@ -244,7 +247,7 @@ class Stage:
         month-first. If no value decides and some value would read differently each way
         (03/04/2025), the column is ambiguous: an error asking for format.date in a mapping.
         """
-        parts = parsing.slash_parts_query(q("__raw_" + name))
+        parts = parsing.slash_parts_query(q(self.headers[name]))
         a12, b12, both, amb = self.con.execute(
             f"SELECT arg_min(_row, _row) FILTER (a > 12), arg_min(_row, _row) FILTER (b > 12), "
             f"count(*), arg_min(_row, _row) FILTER (a <> b) FROM ({parts})").fetchall()[0]
@@ -273,8 +276,8 @@ class Stage:
             f"format: {{date: \"%m/%d/%Y\"}} (month first; add \" %H:%M\" if there is a time).")
 
     def _raw_at(self, name: str, row: int) -> str:
-        return self.con.execute(f"SELECT {q('__raw_' + name)} FROM typed_src WHERE _row = ?",
-                                [row]).fetchall()[0][0]
+        return self.con.execute(f"SELECT {parsing.text(q(self.headers[name]))} FROM raw WHERE rowid = ?",
+                                [row - 1]).fetchall()[0][0]
 
     def _validate(self) -> None:
         """Find the first row breaking any rule, in one scan, and explain it."""
