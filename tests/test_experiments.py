@@ -182,6 +182,7 @@ def test_as_of_leaves_out_later_sends_and_events(sim):
     cut = ex.campaign_tests(con, last.date())
     ab11 = next(t for t in cut if t.campaign_id == "AB11")
     assert ab11.arm("Generic").conversions == 0 and ab11.arm("Generic").clicks > 0
+    assert ab11.arm("Generic").revenue == 0 and ab11.arm("Generic").nonzero_revenue == ()
     assert "AB11" not in {t.campaign_id for t in ex.campaign_tests(con, last.date() - dt.timedelta(days=1))}
 
 
@@ -325,3 +326,27 @@ def test_verdict_says_when_no_difference_at_all_is_detectable():
     text = ex.verdict(ex.build_test("T", "Three each", "campaign_sends", arms))
     assert text.startswith("Inconclusive") and "too small to reliably detect any difference" in text
     assert "n/a" not in text
+
+
+def test_events_after_as_of_are_not_counted(tmp_path):
+    con = duckdb.connect(str(tmp_path / "late.duckdb"))
+    store.migrate(con)
+    con.execute("""INSERT INTO campaign_sends (campaign_id, customer_id, variant, sent_at, opened_at, clicked_at, converted_at, revenue)
+                   VALUES ('N', 'a', 'Generic', '2026-05-01 23:00', '2026-05-02 01:00', '2026-05-02 01:05', '2026-05-02 02:00', 40),
+                          ('N', 'b', 'Personalized', '2026-05-01 22:00', '2026-05-01 23:30', '2026-05-01 23:40', '2026-05-01 23:50', 25),
+                          ('N', 'c', 'Personalized', '2026-05-02 09:00', NULL, NULL, NULL, NULL)""")
+    t = ex.campaign_tests(con, "2026-05-01")[0]
+    assert (t.arm("Generic").recipients, t.arm("Generic").opens, t.arm("Generic").clicks, t.arm("Generic").conversions) == (1, 0, 0, 0)
+    assert (t.arm("Personalized").recipients, t.arm("Personalized").opens, t.arm("Personalized").clicks) == (1, 1, 1)
+    assert t.arm("Generic").revenue == 0 and t.arm("Personalized").revenue == 25
+    later = ex.campaign_tests(con, "2026-05-02")[0]
+    assert later.arm("Generic").opens == 1 and later.arm("Personalized").recipients == 2
+
+
+@pytest.mark.parametrize("variants,control", [
+    (["B personalized picks", "Z generic bestsellers"], "Z generic bestsellers"),
+    (["Personalized", "Variant A", "Control group"], "Control group"),
+    (["Subject b", "Subject a"], "Subject a"),
+])
+def test_control_follows_the_naming_convention(variants, control):
+    assert ex.control_variant(variants) == control
