@@ -86,6 +86,15 @@ def test_ga4_comments_and_reviews_enum(out):
 
 
 def test_everything_ends_2026_10_31(out):
+    later = re.compile(r"2026-1[12]-\d\d|2027-|1[12]/\d\d/2026")
+    for path in out.rglob("*.csv"):
+        if path.name != "unified_payments.csv":   # Stripe writes UTC: checked below
+            assert not later.search(path.read_text()), path.name
+    stripe = read(out, "home-services", "unified_payments.csv")
+    for column in ("Created date (UTC)", "Refunded date (UTC)"):
+        utc = pd.to_datetime(stripe[column].replace("", None)).dropna()
+        local = utc.dt.tz_localize("UTC").dt.tz_convert("America/New_York").dt.tz_localize(None)
+        assert local.max() < END
     orders = read(out, "online-store", "orders_export_1.csv")
     assert pd.to_datetime(orders["Created at"].str[:19]).max() < END
     items = read(out, "coffee-shop", "items-2024-11-01-2026-10-31.csv")
@@ -145,10 +154,10 @@ def test_touches_precede_orders(out):
     orders, _ = _orders_with_customers(out)
     touches = read(out, "online-store", "utm_touches.csv")
     touches["at"] = pd.to_datetime(touches["Timestamp"])
-    last_order = orders.groupby("Email")["at"].max()
     first_touch = touches.groupby("Email")["at"].min()
-    assert (first_touch <= last_order.reindex(first_touch.index)).all()
     first_order = orders.groupby("Email")["at"].min()
+    # non-converting journeys exist (subscribers who never bought) for the Markov model
+    assert 0 < len(first_touch.index.difference(first_order.index)) < len(first_touch)
     touched = first_order.index.intersection(first_touch.index)
     assert len(touched) / len(first_order) > 0.9
     assert (first_touch[touched] < first_order[touched]).all()

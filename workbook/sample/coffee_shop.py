@@ -143,7 +143,7 @@ def write(out_dir: Path, rng: np.random.Generator, scale: int) -> list[Path]:
         "Dining Option": dining[k], "Customer ID": t["customer_id"],
         "Customer Name": t["customer_name"], "Unit": "", "Count": lines["qty"].astype(str),
         "Itemization Type": "Physical Item", "Commission": "$0.00", "Employee": employee[k],
-        "Channel": "Bean Counter Coffee", "Card Brand": card[k], "PAN Suffix": pan[k],
+        "Channel": "Point of Sale", "Card Brand": card[k], "PAN Suffix": pan[k],
     })
     # A few refunds: the whole transaction comes back later the same day, amounts in (...).
     refund_tx = np.nonzero(rng.random(len(tx)) < REFUND_RATE)[0]

@@ -186,7 +186,10 @@ def write(out_dir: Path, rng: np.random.Generator, scale: int) -> list[Path]:
 
     # Jobs: each won lead is paid after the work (1-10 days later) through Stripe.
     jobs = np.nonzero(won)[0]
-    paid_local = won_at[jobs] + pd.to_timedelta(rng.integers(86400, 10 * 86400, len(jobs)), unit="s")
+    office = np.zeros(24)
+    office[8:19] = 1
+    paid_day = (won_at[jobs] + pd.to_timedelta(rng.integers(1, 11, len(jobs)), unit="D")).normalize()
+    paid_local = c.random_times(rng, paid_day, office)
     keep = paid_local < c.END
     jobs, paid_local = jobs[keep], paid_local[keep]
     m = len(jobs)
@@ -194,7 +197,8 @@ def write(out_dir: Path, rng: np.random.Generator, scale: int) -> list[Path]:
     amount = np.round(np.array([price[s] for s in services], dtype=float)
                       * rng.lognormal(0, 0.18, m), 2)
     failed = rng.random(m) < 0.02
-    refunded = ~failed & (rng.random(m) < 0.02)
+    refunded_at = c.to_utc(paid_local, TZ) + pd.to_timedelta(rng.integers(86400, 5 * 86400, m), unit="s")
+    refunded = ~failed & (rng.random(m) < 0.02) & (refunded_at < c.to_utc([c.END], TZ)[0])
     refund = np.where(refunded, np.round(amount * np.where(rng.random(m) < 0.5, 1.0, 0.3), 2), 0.0)
     utc = c.to_utc(paid_local, TZ)
     src = leads["source"].to_numpy()[jobs]
@@ -205,7 +209,6 @@ def write(out_dir: Path, rng: np.random.Generator, scale: int) -> list[Path]:
         pd.unique(pid["email"]), c.unique_tokens(rng, pid["email"].nunique(), 14))}
     fee = np.round(amount * 0.029 + 0.30, 2)
     status_txt = np.where(failed, "Failed", np.where(refund >= amount, "Refunded", "Paid"))
-    refunded_at = utc + pd.to_timedelta(rng.integers(86400, 5 * 86400, m), unit="s")
     stripe = pd.DataFrame({
         "id": c.unique_tokens(rng, m, 24, prefix="ch_3"),
         "Created date (UTC)": c.iso(utc), "Amount": c.decimal(amount),

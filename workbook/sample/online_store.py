@@ -470,6 +470,7 @@ class _Store:
         is_fulfilled = (fulfilled < c.END) & ~o["cancelled"].to_numpy()
         fulfilled_txt = np.where(is_fulfilled, c.with_offset(fulfilled, TZ), "")
         cancelled_at = created + pd.to_timedelta(rng.integers(600, 6 * 3600, len(o)), unit="s")
+        cancelled_at = cancelled_at.where(cancelled_at < c.END, c.LAST_DAY + pd.Timedelta("23:59:59"))
         status = np.select([o["cancelled"] | o["full"], o["partial"]],
                            ["refunded", "partially_refunded"], "paid")
         name = who["first"] + " " + who["last"]
@@ -612,7 +613,8 @@ class _Store:
         return c.write_csv(frame, path)
 
     def touches(self) -> pd.DataFrame:
-        """Marketing touches before orders: acquisition paths, campaign emails, some repeats."""
+        """Marketing touches: acquisition paths before first orders, email clicks, subscribers'
+        visits before signing up, and one touch before 40% of repeat orders."""
         rng, o, p = self.rng, self.orders, self.people_df
         channels = list(ACQUISITION_MIX)
         mix = np.array([ACQUISITION_MIX[ch] for ch in channels])
@@ -631,12 +633,22 @@ class _Store:
             "pid": first["pid"].to_numpy()[idx], "channel": _pick(rng, channels, mix, len(idx)),
             "at": pd.DatetimeIndex(first["created"].to_numpy()[idx]) - pd.to_timedelta(
                 rng.integers(4 * 3600, 14 * 86400, len(idx)), unit="s")}))
-        # campaign orders: the email they came from (click, else open)
-        s = self.sends_df[self.sends_df["ordered_at"].notna()]
+        # every email click (UTM-tagged link), and the open behind each campaign order
+        s = self.sends_df[self.sends_df["clicked_at"].notna() | self.sends_df["ordered_at"].notna()]
         frames.append(pd.DataFrame({
             "pid": s["pid"].to_numpy(), "channel": "email",
             "at": s["clicked_at"].fillna(s["opened_at"]).to_numpy(),
             "campaign_id": s["campaign_id"].to_numpy()}))
+        # subscribers' visits in the week before they signed up (journeys without an order yet)
+        subs = p[p["is_prospect"].to_numpy()]
+        visits = rng.choice([1, 2], size=len(subs), p=[0.7, 0.3])
+        idx = np.repeat(np.arange(len(subs)), visits)
+        web = [ch for ch in channels if ch != "email"]
+        frames.append(pd.DataFrame({
+            "pid": subs.index.to_numpy()[idx],
+            "channel": _pick(rng, web, [ACQUISITION_MIX[ch] for ch in web], len(idx)),
+            "at": pd.DatetimeIndex(subs["joined"].to_numpy()[idx]) - pd.to_timedelta(
+                rng.integers(60, 7 * 86400, len(idx)), unit="s")}))
         # 40% of repeat orders have a tracked touch (direct, email, search, retargeting)
         rep = o[(o["kind"] == "repeat") & (rng.random(len(o)) < 0.4)]
         consent = p.loc[rep["pid"], "consent"].to_numpy()
