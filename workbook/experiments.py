@@ -362,8 +362,9 @@ def pooled_personalization_test(con: duckdb.DuckDBPyConnection, as_of=None, *,
     differently on each side and bias the sum (Simpson's paradox). So the pooled test keeps
     the campaigns with the most common intended personalized:generic ratio (1:1 in a plain
     A/B test) and leaves out, and names in `notes`, those with another ratio or a broken
-    split. The pooled SRM check compares against each campaign's intended split. Returns
-    None when no campaign qualifies.
+    split. The pooled SRM check compares against each campaign's intended split. A
+    subscriber who got several campaigns counts once per campaign, and the interval treats
+    those sends as independent. Returns None when no campaign qualifies.
     """
     if tests is None:
         tests = campaign_tests(con, as_of, splits=splits, expected_lift=expected_lift, alpha=alpha,
