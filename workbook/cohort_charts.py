@@ -61,13 +61,17 @@ def cohort_heatmap(matrix: pd.DataFrame, title: str, value_format: str = ".0%",
         title=title, width=size * len(matrix.columns), height=size * len(matrix.index))
 
 
+MIN_COHORTS = 3  # curve points pooled from fewer cohorts are too noisy to draw
+
+
 def retention_curves(frame: pd.DataFrame, group: str | None, title: str) -> alt.LayerChart:
-    """Pooled retention from `cohorts.curves` (periods >= 1) with 95% Wilson bands per group."""
-    data = frame[frame["period"] >= 1]
+    """Pooled retention from `cohorts.curves` (periods >= 1, at least MIN_COHORTS cohorts)
+    with 95% Wilson bands per group."""
+    data = frame[(frame["period"] >= 1) & (frame["cohorts"] >= MIN_COHORTS)]
     color = alt.Color(f"{group}:N", title=group.replace("_", " ")) if group else alt.value(PALETTE[0])
     base = alt.Chart(data).encode(x=alt.X("period:Q", title="months since first purchase",
                                           axis=alt.Axis(tickMinStep=1)))
-    band = base.mark_area(opacity=0.15).encode(y="retention_low:Q", y2="retention_high:Q", color=color)
+    band = base.mark_area(opacity=0.12).encode(y="retention_low:Q", y2="retention_high:Q", color=color)
     line = base.mark_line(point=True).encode(
         y=alt.Y("retention:Q", title="share of customers buying", axis=alt.Axis(format=".0%")),
         color=color,
@@ -80,11 +84,13 @@ def retention_curves(frame: pd.DataFrame, group: str | None, title: str) -> alt.
 
 def value_curves(frame: pd.DataFrame, group: str | None, title: str, currency: str = "USD"
                  ) -> alt.LayerChart:
-    """Cumulative net revenue per acquired customer (historic CLTV) with 95% bands."""
+    """Cumulative net revenue per acquired customer (historic CLTV) with 95% bands (periods
+    pooled from at least MIN_COHORTS cohorts)."""
+    frame = frame[frame["cohorts"] >= MIN_COHORTS]
     color = alt.Color(f"{group}:N", title=group.replace("_", " ")) if group else alt.value(PALETTE[0])
     base = alt.Chart(frame).encode(x=alt.X("period:Q", title="months since first purchase",
                                            axis=alt.Axis(tickMinStep=1)))
-    band = base.mark_area(opacity=0.15).encode(y="value_low:Q", y2="value_high:Q", color=color)
+    band = base.mark_area(opacity=0.12).encode(y="value_low:Q", y2="value_high:Q", color=color)
     line = base.mark_line(point=True).encode(
         y=alt.Y("value_per_customer:Q", title=f"net revenue per customer so far ({currency})",
                 axis=alt.Axis(format=",.0f")),
@@ -103,7 +109,7 @@ def layer_cake(frame: pd.DataFrame, measure: str, cohort_grain: str, title: str,
     order = sorted(data["cohort_label"].unique())
     y_title = "active customers" if measure == "active_customers" else f"net revenue ({currency})"
     return alt.Chart(data).mark_area().encode(
-        x=alt.X("period:T", title=None),
+        x=alt.X("period:T", title=None, axis=alt.Axis(format="%b %Y")),
         y=alt.Y(f"{measure}:Q", stack="zero", title=y_title, axis=alt.Axis(format=",.0f")),
         color=alt.Color("cohort_label:N", sort=order, title="acquired in",
                         scale=alt.Scale(scheme="viridis"), legend=alt.Legend(columns=4)),
@@ -135,24 +141,23 @@ def holdout(by_frequency: pd.DataFrame, title: str) -> alt.Chart:
                              var_name="series", value_name="purchases")
     return alt.Chart(data).mark_line(point=True).encode(
         x=alt.X("label:N", sort=list(by_frequency["label"]),
-                title="repeat purchases in the calibration period"),
+                title="repeat purchases in the calibration period", axis=alt.Axis(labelAngle=0)),
         y=alt.Y("purchases:Q", title="repeat purchases per customer in the holdout"),
         color=alt.Color("series:N", title=None, scale=alt.Scale(domain=["actual", "predicted"],
                                                                   range=[NEUTRAL, PALETTE[0]])),
-        strokeDash=alt.StrokeDash("series:N", legend=None,
-                                  scale=alt.Scale(domain=["actual", "predicted"], range=[[1, 0], [5, 3]])),
         tooltip=[alt.Tooltip("label:N", title="calibration purchases"), alt.Tooltip("series:N"),
                  alt.Tooltip("purchases:Q", format=".2f"), alt.Tooltip("customers:Q")],
-    ).properties(title=title)
+    ).properties(title=title, width=480)
 
 
 def hazard_ratios(frame: pd.DataFrame, group: str, title: str) -> alt.LayerChart:
     """Repeat-purchase hazard ratios with 95% intervals against the reference group."""
     data = frame.dropna(subset=["hazard_ratio"])
     reference = frame.attrs.get("reference")
+    domain = [min(0.9, data["ratio_low"].min() * 0.9), max(1.1, data["ratio_high"].max() * 1.1)]
     base = alt.Chart(data).encode(y=alt.Y(f"{group}:N", sort=list(data[group]), title=None))
     rule = base.mark_rule(strokeWidth=2).encode(
-        x=alt.X("ratio_low:Q", scale=alt.Scale(type="log"),
+        x=alt.X("ratio_low:Q", scale=alt.Scale(type="log", domain=domain, nice=False),
                 title=f"how often customers come back, relative to {reference}"),
         x2="ratio_high:Q")
     point = base.mark_point(filled=True, size=70).encode(
