@@ -106,3 +106,22 @@ def test_unmet_demand_needs_a_catalogue(rw):
 def test_key_phrase():
     assert alignment.key_phrase("Heat pump installation") == "heat pump"
     assert alignment.key_phrase("Repair") == "repair"
+
+
+@pytest.mark.slow
+def test_finds_the_planted_effects_in_the_home_services_sample(samples):
+    from workbook import store
+
+    con = store.read("home-services")
+    try:
+        sources = alignment.share_shifts(con, "source", AS_OF)
+        towns = alignment.share_shifts(con, "location", AS_OF)
+        unmet = alignment.unmet_demand(con, AS_OF)
+    finally:
+        con.close()
+    # planted: Nextdoor from May 2026 to ~25% of October's leads; Riverton from ~5% to ~25%
+    assert sources[sources["trend"] == "rising"]["value"].tolist() == ["Nextdoor"]
+    assert towns[towns["trend"] == "rising"]["value"].tolist() == ["Riverton"]
+    # planted: Heat pump installation the most requested unoffered service, then EV chargers
+    assert unmet["service"].tolist()[:2] == ["Heat pump installation", "EV charger installation"]
+    assert unmet["mentions"].iloc[0] > 0        # reviews wishing for heat pumps

@@ -99,6 +99,7 @@ def test_undefined_goal_gets_a_smart_proposal(con):
     d = goals.delta(con, Goal("revenue", "increase"), AS_OF)
     assert d.status == "undefined"
     assert "no target and no deadline" in d.why
+    assert "A SMART version from the baseline: Increase revenue per week by 10%" in goals.verdict(d)
     proposal = d.proposal
     assert (proposal.target_change_pct, proposal.deadline) == (10.0, DEADLINE)
     assert proposal.baseline_value == pytest.approx(BASE)

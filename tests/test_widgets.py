@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from workbook import goal_charts, goals, nb, widgets
+from workbook import kpi_charts, goals, nb, widgets
 from workbook.goals import Goal
 
 AS_OF = dt.date(2026, 6, 28)
@@ -28,9 +28,9 @@ def ctx(client, rw):
 
 def test_what_if_chart_has_a_target_slider(ctx):
     d = goals.delta(ctx.con, Goal("revenue", "increase", target_value=260, deadline=DEADLINE), AS_OF)
-    spec = goal_charts.what_if_chart(d).to_dict()
+    spec = kpi_charts.what_if_chart(d).to_dict()
     (param,) = spec["params"]
-    lo, hi, _ = goal_charts.slider_range(d)
+    lo, hi, _ = kpi_charts.slider_range(d)
     assert param["name"] == "target" and param["value"] == 260
     assert param["bind"]["input"] == "range" and (param["bind"]["min"], param["bind"]["max"]) == (lo, hi)
     assert lo <= d.current.value and hi >= 260
@@ -43,18 +43,18 @@ def test_what_if_chart_renders_to_svg(ctx):
     import vl_convert
 
     d = goals.delta(ctx.con, Goal("revenue", "increase", target_value=260, deadline=DEADLINE), AS_OF)
-    svg = vl_convert.vegalite_to_svg(goal_charts.what_if_chart(d).to_dict())
+    svg = vl_convert.vegalite_to_svg(kpi_charts.what_if_chart(d).to_dict())
     # the label shows the initial target's required change: (260 - current) / 10 weeks
     expected = f"+${(260 - d.current.value) / 10:,.2f}"
     assert expected in svg
-    assert "<svg" in vl_convert.vegalite_to_svg(goal_charts.goal_chart(d).to_dict())
+    assert "<svg" in vl_convert.vegalite_to_svg(kpi_charts.goal_chart(d).to_dict())
 
 
 def test_slider_range_for_shares_stays_within_0_and_1(ctx):
     d = goals.delta(ctx.con, Goal("revenue", "increase", target_value=260, deadline=DEADLINE), AS_OF)
     d.goal = Goal("churn_rate", "decrease", target_value=0.1, deadline=DEADLINE)
     d.current.value, d.target = 0.2, 0.1
-    lo, hi, step = goal_charts.slider_range(d)
+    lo, hi, step = kpi_charts.slider_range(d)
     assert (lo, hi) == (0.0, 0.2) and step == pytest.approx(0.001)
 
 

@@ -293,7 +293,8 @@ def verdict(d: Delta, currency: str = "USD") -> str:
     kpi, goal = d.goal.kpi, d.goal
     fv = lambda x: metrics.format_value(kpi, x, currency)  # noqa: E731
     if d.status == "undefined":
-        return f"{describe(goal, currency)} is not a SMART goal yet. {d.why}"
+        smart = f" A SMART version from the baseline: {describe(d.proposal, currency)}." if d.proposal else ""
+        return f"{describe(goal, currency)} is not a SMART goal yet. {d.why}{smart}"
     if d.status == "not enough data":
         return f"{describe(goal, currency)}: not enough data to judge. {d.why}"
     now = f"{kpi.label}{kpi.per_period} is {fv(d.current.value)} over the last {CURRENT_WEEKS} weeks"

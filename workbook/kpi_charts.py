@@ -1,6 +1,7 @@
-"""Charts for KPIs and goals: sparklines, the goal card, and the static what-if slider.
+"""Charts for KPIs, goals and alignment: sparklines, the goal card, the static what-if slider,
+and the monthly share of leads by source or town.
 
-All take small aggregate frames (weekly values) from `metrics` and `goals`. The what-if chart
+All take small aggregate frames (weekly or monthly values) from `metrics`, `goals` and `alignment`. The what-if chart
 uses a Vega-Lite parameter bound to a slider, so it keeps working in the exported HTML with no
 kernel: moving the target redraws the path to it and the improvement needed per week.
 """
@@ -116,3 +117,14 @@ def what_if_chart(d: Delta, currency: str = "USD") -> alt.LayerChart:
     ).encode(x=alt.value(4), y=alt.value(4), text="label:N")
     return alt.layer(history, trend, path, text).add_params(target).properties(height=240)
 
+
+
+def share_chart(frame: pd.DataFrame, title: str) -> alt.Chart:
+    """Monthly share of leads per category (`alignment.monthly_shares`), one line each."""
+    return alt.Chart(frame).mark_line(point=True).encode(
+        x=alt.X("month:T", title=None, axis=alt.Axis(format="%b %Y")),
+        y=alt.Y("share:Q", title="share of the month's leads", axis=alt.Axis(format=".0%")),
+        color=alt.Color("value:N", title=title),
+        tooltip=[alt.Tooltip("month:T", format="%B %Y"), alt.Tooltip("value:N", title=title),
+                 alt.Tooltip("leads:Q"), alt.Tooltip("share:Q", format=".1%")],
+    ).properties(height=240)

@@ -125,7 +125,8 @@ _KPI_LIST = [
         "FROM spine s JOIN act prev ON prev.period = s.period - ('1 ' || $grain)::INTERVAL "
         "LEFT JOIN act cur ON cur.period = s.period AND cur.customer_id = prev.customer_id GROUP BY 1",
         _CUSTOMER_ORDERS, _ORDER_CLOCK,
-        "Of the customers who ordered in the previous period, the share who did not order in this one.",
+        "Of the customers who ordered in the previous week (or month), the share who did not order in "
+        "this one: high for businesses people visit less than weekly.",
         suggest=("pct", -10.0)),
     KPI("leads", "Leads", "count", "up", "flow",
         f"SELECT {_PERIOD.format(ts='created_at')} AS period, count(*) AS num, NULL AS den FROM leads "

@@ -3,7 +3,7 @@ improvement needed per week and the trend projection, and save the agreed goal.
 
 ipywidgets only work with a running kernel; exported HTML shows nothing for them. So the panel
 is shown only in live sessions (`workbook open` sets WORKBOOK_LIVE=1 for its JupyterLab), and
-reports carry the static Altair slider of `goal_charts.what_if_chart` instead.
+reports carry the static Altair slider of `kpi_charts.what_if_chart` instead.
 
 Saving: DuckDB refuses a read-write connection in a process that holds a read-only one to the
 same file, and a kernel keeping a read-write one open would block every report render. So
@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 
-from . import goal_charts, goals, metrics, store
+from . import kpi_charts, goals, metrics, store
 from .goals import Goal
 from .nb import Context
 
@@ -87,7 +87,7 @@ class WhatIfPanel:
         self.chart.clear_output(wait=True)
         if self.delta.status not in ("undefined", "not enough data"):
             with self.chart:
-                display(goal_charts.goal_chart(self.delta, self.ctx.currency))
+                display(kpi_charts.goal_chart(self.delta, self.ctx.currency))
 
     def save(self) -> int:
         goal = self.goal()

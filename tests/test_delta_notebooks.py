@@ -1,0 +1,61 @@
+"""What notebooks 01 and 02 say for the samples (test_notebooks checks they run for every client)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import papermill
+import pytest
+
+from workbook import goals, paths, store
+from workbook.goals import Goal
+
+
+def _run(notebook: str, client: str, tmp_path) -> list[dict]:
+    """Execute a notebook; return the `nb.finding` facts it emitted."""
+    executed = papermill.execute_notebook(str(paths.notebooks_dir() / notebook), str(tmp_path / notebook),
+                                          parameters={"client": client}, progress_bar=False)
+    outputs = [o for cell in executed.cells for o in cell.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    return [o["metadata"]["workbook"] for o in outputs if "workbook" in o.get("metadata", {})]
+
+
+@pytest.mark.slow
+def test_improvement_delta_names_the_planted_effects(samples, tmp_path):
+    found = _run("02_improvement_delta.ipynb", "home-services", tmp_path)
+    rising = {(f["dimension"], f["value"]) for f in found if f.get("trend") == "rising"}
+    assert rising == {("source", "Nextdoor"), ("location", "Riverton")}
+    (unmet,) = [f for f in found if "unmet_service" in f]
+    assert unmet["unmet_service"] == "Heat pump installation"
+    assert "Heat pump installation" in unmet["finding"] and "EV charger installation" in unmet["finding"]
+    # no stored goals: one card per suggested goal, each with its status for the report index
+    cards = [f for f in found if "goal" in f]
+    assert [f["goal"] for f in cards] == ["revenue", "repeat_purchase_rate", "lead_conversion_rate", "leads"]
+    assert all(f["status"] in goals.STATUSES for f in cards)
+
+
+@pytest.mark.slow
+def test_improvement_delta_tracks_stored_goals(samples, tmp_path, monkeypatch):
+    # a copy of the sample, so the shared sample stays without goals
+    home = tmp_path / "home"
+    (home / "coffee-shop").mkdir(parents=True)
+    for f in (samples / "coffee-shop").iterdir():
+        if f.is_file():
+            (home / "coffee-shop" / f.name).write_bytes(f.read_bytes())
+    monkeypatch.setenv("WORKBOOK_HOME", str(home))
+    goals.save_goal("coffee-shop", Goal("avg_rating", "increase", target_value=4.8, deadline=dt.date(2027, 3, 31)))
+    with store.write("coffee-shop") as con:   # a vague goal typed in by hand: no target, no deadline
+        con.execute("INSERT INTO goals (metric, direction) VALUES ('orders', 'increase')")
+    found = _run("02_improvement_delta.ipynb", "coffee-shop", tmp_path)
+    cards = {f["goal"]: f for f in found if "goal" in f}
+    assert list(cards) == ["avg_rating", "orders"]
+    assert cards["orders"]["status"] == "undefined" and "SMART" in cards["orders"]["finding"]
+    con = store.read("coffee-shop")
+    assert len(goals.load_goals(con)) == 2        # the report run wrote nothing
+    con.close()
+
+
+@pytest.mark.slow
+def test_onboarding_suggests_goals(samples, tmp_path):
+    found = _run("01_onboarding.ipynb", "online-store", tmp_path)
+    assert any("SMART goals suggested" in f["finding"] for f in found)
