@@ -138,3 +138,10 @@ def test_no_data_gives_unavailable_indices_with_reasons(rw):
     per = ix.personalization_efficiency(SegmentEconomics("segment", AS_OF, AS_OF, pd.DataFrame(),
                                                          pd.DataFrame(), False, {}))
     assert not per.available and "A/B" in per.sentence()
+
+
+def test_an_index_needs_half_of_its_weight(rw):
+    _feedback(rw, [(None, None, None, 4)])   # only a star rating: 0.20 of the CXQ weight
+    cxq = ix.customer_experience(rw, as_of=AS_OF)
+    assert not cxq.available
+    assert "Only Ratings (4.00 stars from 1 reviews) is known" in cxq.sentence()

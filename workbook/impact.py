@@ -17,6 +17,8 @@ TEST_SECTION = "the A/B tests"
 SEGMENT_SECTION = "segment economics"
 ATTRIBUTION_SECTION = "attribution"
 ROLLOUT_SECTION = "the rollout's causal effect"
+WEAK_SCORE = 50     # an index component below this is worth working on
+MATERIAL_GAP = 0.01  # attribution models differing by less than 1 point per channel "agree"
 
 
 def _display(obj) -> None:
@@ -127,11 +129,18 @@ def attribution_section(ctx: Context, results: Results) -> None:
     last = att.table[att.table["model"] == "last_touch"].set_index("channel")
     gap = (markov["share"] - last["share"]).sort_values()
     top = markov["share"].idxmax()
-    nb.say(f"The data-driven Markov model gives **{top}** the largest share, "
-           f"{fmt.pct(markov.loc[top, 'share'])} ({fmt.interval(markov.loc[top, 'share_low'], markov.loc[top, 'share_high'])}). "
-           f"Compared with last-touch credit, it gives most extra credit to **{gap.index[-1]}** "
-           f"({fmt.pp(gap.iloc[-1])}) and takes most from **{gap.index[0]}** ({fmt.pp(gap.iloc[0])}): "
-           f"channels that start or support journeys rather than close them.")
+    single = att.paths.loc[att.paths["path"].map(len) == 1, "conversions"].sum() / att.conversions
+    text = (f"The data-driven Markov model gives **{top}** the largest share, "
+            f"{fmt.pct(markov.loc[top, 'share'])} ({fmt.interval(markov.loc[top, 'share_low'], markov.loc[top, 'share_high'])}). ")
+    if gap.abs().max() < MATERIAL_GAP:
+        text += (f"The six models agree within {fmt.pct(MATERIAL_GAP, 0)} points per channel: "
+                 f"{fmt.pct(single, 0)} of credited orders had a single tracked touch, so how credit "
+                 f"is shared barely matters here.")
+    else:
+        text += (f"Compared with last-touch credit, it gives most extra credit to **{gap.index[-1]}** "
+                 f"({fmt.pp(gap.iloc[-1])}) and takes most from **{gap.index[0]}** ({fmt.pp(gap.iloc[0])}): "
+                 f"the first starts or supports journeys more than it closes them.")
+    nb.say(text)
 
 
 def rollout_section(ctx: Context, results: Results) -> None:
@@ -230,19 +239,20 @@ def next_steps(results: Results, currency: str = "USD", limit: int = 6) -> list[
     if att is not None and not att.empty:
         t = att.table.set_index(["model", "channel"])["share"]
         gap = (t["markov"] - t["last_touch"]).sort_values()
-        if gap.iloc[-1] > 0.01:
+        if gap.iloc[-1] >= MATERIAL_GAP:
             steps.append(f"Judge {gap.index[-1]} by its whole-journey (Markov) credit, not last clicks: "
                          f"it starts or supports more orders than last-touch reports ({fmt.pp(gap.iloc[-1])}).")
-    for index in results.indices:
-        if index.scale != "0-100" or not index.available:
-            continue
-        weakest = min((c for c in index.components if not math.isnan(c.score)), key=lambda c: c.score)
-        if weakest.score < 50:
-            steps.append(f"Work on {weakest.name} ({weakest.measure}): it is the weakest part of the "
+    scored = [(c, index) for index in results.indices if index.scale == "0-100" and index.available
+              for c in index.components if not math.isnan(c.score)]
+    if scored:
+        weakest, index = min(scored, key=lambda pair: pair[0].score)
+        if weakest.score < WEAK_SCORE:
+            steps.append(f"Work on {weakest.name} ({weakest.measure}): the weakest part of the "
                          f"{index.name} ({weakest.score:.0f}/100).")
-        if any(c.name == "Opt-out ease" and math.isnan(c.score) for c in index.components):
-            steps.append("Score opt-out ease with the client (one-click unsubscribe, preference centre, "
-                         "opt-outs honoured within two business days).")
+    if any(c.name == "Opt-out ease" and math.isnan(c.score) and index.available
+           for index in results.indices for c in index.components):
+        steps.append("Score opt-out ease with the client (one-click unsubscribe, preference centre, "
+                     "opt-outs honoured within two business days).")
     return steps[:limit]
 
 

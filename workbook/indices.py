@@ -3,7 +3,8 @@
 Each index is a weighted mean of component scores on a 0-100 scale (100 = best), except the
 Personalization Efficiency Ratio, which is money returned per unit of money spent. Weights are
 parameters with the documented defaults below; a component without data is left out and the
-remaining weights are rescaled (the index says which). Component intervals come from the
+remaining weights are rescaled (the index says which); with less than half of the weight left,
+there is no index, only the known components. Component intervals come from the
 component's own estimate (Wilson for shares, t for means); the index interval combines them
 as independent normal errors, se = sqrt(sum w_i^2 se_i^2) / sum w_i (an approximation: the
 components share customers, so the true interval may be somewhat wider or narrower).
@@ -43,6 +44,7 @@ RSI_WEIGHTS = {"Repeat buyers": 0.40, "Referred new customers": 0.15, "Promoters
 EPS_WEIGHTS = {"Consent coverage": 0.30, "Opt-out ease": 0.15, "Opt-out rate": 0.20,
                "Complaint rate": 0.20, "Opt-outs under personalization": 0.15}
 PER_WEIGHTS = {"Incremental revenue": 1.0, "Time saved": 1.0}
+MIN_WEIGHT_SHARE = 0.5  # an index needs components carrying at least half of its weight
 CES_LOWER_IS_BETTER = metrics.get("ces").better == "down"
 UNSUBSCRIBE_ALARM = 0.01
 COMPLAINT_LIMIT = 0.003
@@ -110,9 +112,12 @@ def _combine(name: str, formula: str, components: list[Component], notes: list[s
     missing = [c.name for c in components if math.isnan(c.score)]
     if missing:
         notes = notes + [f"Left out for lack of data (weights rescaled): {', '.join(missing)}."]
-    if not used:
-        return CompositeIndex(name, formula, components, math.nan, math.nan, math.nan, notes=notes)
     total = sum(c.weight for c in used)
+    if total < MIN_WEIGHT_SHARE * sum(c.weight for c in components):
+        if used:
+            notes = notes + [f"Only {', '.join(f'{c.name} ({c.measure})' for c in used)} is known: less than "
+                             f"{MIN_WEIGHT_SHARE:.0%} of the index's weight, too little to call it the index."]
+        return CompositeIndex(name, formula, components, math.nan, math.nan, math.nan, notes=notes)
     value = sum(c.weight * c.score for c in used) / total
     se = math.sqrt(sum((c.weight * _se(c)) ** 2 for c in used)) / total
     return CompositeIndex(name, formula, components, value, max(0.0, value - Z95 * se),
