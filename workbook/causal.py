@@ -310,15 +310,18 @@ def chart(result: DiD) -> alt.LayerChart:
     data = result.weekly.assign(
         week_start=lambda d: [pd.Timestamp(result.rollout.start) + pd.Timedelta(weeks=int(w)) for w in d["week"]])
     groups = ["treated", "comparison", "treated without the rollout (estimate)"]
-    lines = alt.Chart(data).mark_line().encode(
+    lines = alt.Chart(data).transform_window(
+        average="mean(orders_per_customer)", frame=[-3, 0], groupby=["group"], sort=[{"field": "week"}],
+    ).mark_line().encode(
         x=alt.X("week_start:T", title="Week starting"),
-        y=alt.Y("orders_per_customer:Q", title="Repeat orders per customer per week"),
-        color=alt.Color("group:N", sort=groups, title=None,
+        y=alt.Y("average:Q", title="Repeat orders per customer per week (4-week average)"),
+        color=alt.Color("group:N", sort=groups, title=None, legend=alt.Legend(labelLimit=320),
                         scale=alt.Scale(domain=groups, range=[charts.PALETTE[1], charts.PALETTE[0], charts.NEUTRAL])),
-        strokeDash=alt.StrokeDash("group:N", sort=groups, legend=None,
+        strokeDash=alt.StrokeDash("group:N", sort=groups, title=None,
                                   scale=alt.Scale(domain=groups, range=[[1, 0], [1, 0], [5, 4]])),
         tooltip=["group:N", alt.Tooltip("week_start:T", title="week of"),
-                 alt.Tooltip("orders_per_customer:Q", format=".4f")])
+                 alt.Tooltip("orders_per_customer:Q", format=".4f", title="this week"),
+                 alt.Tooltip("average:Q", format=".4f", title="4-week average")])
     start = alt.Chart(pd.DataFrame({"x": [pd.Timestamp(result.rollout.start)], "label": ["rollout"]}))
     rule = start.mark_rule(color=charts.TARGET, strokeDash=[2, 2]).encode(x="x:T")
     text = start.mark_text(align="left", dx=4, dy=-110, color=charts.TARGET).encode(x="x:T", text="label:N")

@@ -358,8 +358,9 @@ def personalization_efficiency(econ: SegmentEconomics, hours_saved_per_month: fl
 def chart(index: CompositeIndex) -> alt.LayerChart:
     """The index's components: score (or money) with interval, labelled with their weights."""
     df = index.frame().dropna(subset=["score"])
-    df["label"] = [f"{n} (weight {w:g})" for n, w in zip(df["name"], df["weight"])]
     money = index.scale != "0-100"
+    df["label"] = [f"{n} (divides)" if money and w == 0 else f"{n} (weight {w:g})"
+                   for n, w in zip(df["name"], df["weight"])]
     x = alt.X("score:Q", title="Amount" if money else "Score (0-100, higher is better)",
               scale=alt.Scale(domain=[0, 100]) if not money else alt.Undefined)
     y = alt.Y("label:N", sort=None, title=None)
