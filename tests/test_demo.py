@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from workbook import paths
 from workbook.client import list_clients, load_config
 from workbook.demo import build_clients, build_demo
@@ -51,3 +53,16 @@ def test_demo_writes_missing_samples_first(home, tmp_path):
     built = build_clients(sample, progress=False)
     assert (sample / "online-store" / "orders_export_1.csv").is_file()
     assert [d.client.slug for d in built] == ["coffee-shop", "online-store", "home-services"]
+
+
+def test_changed_sample_rebuilds_the_client_without_stale_rows(home, tmp_path):
+    sample = tmp_path / "sample"
+    build_clients(sample, progress=False)
+    reviews = sample / "home-services" / "google_reviews.json"
+    data = json.loads(reviews.read_text())
+    data["reviews"] = data["reviews"][:10]          # a new sample version with fewer reviews
+    reviews.write_text(json.dumps(data))
+    again = {d.client.slug: d for d in build_clients(sample, progress=False)}
+    assert again["home-services"].rebuilt and not again["online-store"].rebuilt
+    assert again["home-services"].rows["feedback"] == 10
+    assert not again["online-store"].changed

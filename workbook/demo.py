@@ -2,11 +2,13 @@
 
 Each sample client is created with `init_client` in $WORKBOOK_HOME and its exports are imported
 with `import_files`, exactly as a consultant would, following `SAMPLE_CLIENTS`' import plan.
-The importer skips files it has already imported (same sha256), so a second run changes nothing.
+The importer skips files it has already imported (same sha256), so a second run changes nothing;
+a client built from an older version of the sample files is rebuilt from the current ones.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +26,7 @@ class DemoClient:
     client: SampleClient
     folder: Path
     created: bool
+    rebuilt: bool = False                                 # an older sample was replaced
     results: list[ImportResult] = field(default_factory=list)
     rows: dict[str, int] = field(default_factory=dict)   # table -> rows now, non-empty tables
 
@@ -49,11 +52,12 @@ def build_clients(sample: Path | None = None, progress: bool = True) -> list[Dem
 
     built = []
     for client in SAMPLE_CLIENTS.values():
+        rebuilt = _drop_if_outdated(client, sample)
         folder, created = init_client(client.slug, client.display_name, client.industry,
                                       client.currency, client.timezone)
         for rollout in client.rollouts:
             record_rollout(folder / "client.toml", Rollout(**rollout))
-        demo = DemoClient(client, folder, created)
+        demo = DemoClient(client, folder, created, rebuilt)
         for name, source in client.imports:
             if source.endswith((".yaml", ".yml")):
                 source = str(sample / client.slug / source)
@@ -62,6 +66,30 @@ def build_clients(sample: Path | None = None, progress: bool = True) -> list[Dem
         demo.rows = table_rows(client.slug)
         built.append(demo)
     return built
+
+
+def _drop_if_outdated(client: SampleClient, sample: Path) -> bool:
+    """Delete the client's database if it holds an older version of one of its sample files.
+
+    Importing a regenerated sample over an older one would keep rows that the new files no
+    longer have (upserts never delete), so a changed sample means a fresh database. The salt
+    and client.toml stay, so pseudonyms do not change.
+    """
+    db = paths.client_dir(client.slug) / "workbook.duckdb"
+    if not db.exists():
+        return False
+    current = {name: hashlib.sha256((sample / client.slug / name).read_bytes()).hexdigest()
+               for name, _ in client.imports}
+    con = store.read(client.slug)
+    try:
+        imported = con.execute("SELECT file_name, sha256 FROM imports").fetchall()
+    finally:
+        con.close()
+    if all(current.get(name, sha) == sha for name, sha in imported):
+        return False
+    for path in (db, db.with_name(db.name + ".wal")):
+        path.unlink(missing_ok=True)
+    return True
 
 
 def table_rows(slug: str) -> dict[str, int]:
@@ -86,7 +114,8 @@ def build_demo(quiet: bool = False) -> None:
         return
     for demo in built:
         client = demo.client
-        state = "created" if demo.created else "already there"
+        state = ("rebuilt: its sample files changed" if demo.rebuilt else
+                 "created" if demo.created else "already there")
         print(f"{client.display_name} ({client.slug}, {state}): {demo.folder}")
         for result in demo.results:
             print("  " + result.summary().replace("\n", "\n  "))
