@@ -408,3 +408,25 @@ def test_presets_are_listed_and_unknown_names_list_them(client, tmp_path):
 
 def test_every_data_table_has_a_natural_key():
     assert set(loading.NATURAL_KEYS) == set(DATA_TABLES)
+
+
+def test_rows_in_another_currency_are_flagged(client, tmp_path):
+    rows = [r for o in [ANN, BOB] for r in shopify_order_rows(**o)]
+    for r in rows[2:]:
+        r["Currency"] = "CAD"
+    [res] = import_files(client, [write_csv(tmp_path / "o.csv", SHOPIFY_ORDER_HEADERS, rows)], "shopify-orders")
+    assert res.warnings == ["1 row(s) are in another currency than the client's USD (first: o.csv, "
+                            "row 3 (line 4), 'CAD'); their amounts were imported as they are. "
+                            "Convert them, or check the client's currency in client.toml."]
+
+
+def test_progress_lines_only_for_large_files(client, tmp_path, monkeypatch, capsys):
+    f = shopify_orders_file(tmp_path / "o.csv", [ANN, BOB])
+    import_files(client, [f], "shopify-orders")
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr("workbook.importers.PROGRESS_ROWS", 2)
+    import_files(client, [shopify_orders_file(tmp_path / "p.csv", [BOB, ANN])], "shopify-orders")
+    assert capsys.readouterr().err.splitlines() == [
+        "p.csv: 3 rows read; checking and pseudonymizing...", "p.csv: writing...", "p.csv: done."]
+    import_files(client, [shopify_orders_file(tmp_path / "q.csv", [ANN])], "shopify-orders", progress=False)
+    assert capsys.readouterr().err == ""

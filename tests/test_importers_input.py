@@ -339,7 +339,7 @@ def test_xlsx_bad_value_names_the_sheet_row(client, tmp_path):
     book.save(tmp_path / "leads.xlsx")
     (tmp_path / "leads.yaml").write_text(LEADS)
     assert error(client, tmp_path / "leads.xlsx", str(tmp_path / "leads.yaml")).startswith(
-        "leads.xlsx, row 1 (line 2), column 'Created': 'soon' is not a date")
+        "leads.xlsx, row 1 (sheet row 2), column 'Created': 'soon' is not a date")
 
 
 def test_parquet(client, tmp_path):

@@ -73,65 +73,72 @@ def import_files(slug: str, files: list[Path], source: str, *, progress: bool = 
 
     Files before the bad one stay imported (each is its own transaction); the error names the
     file, so fixing it and running the same command again skips the ones already done.
+    With `progress`, files over 100,000 rows print a line to stderr at each stage.
     """
     mapping = resolve_source(source)
     config = load_config(slug)
     pseudo = pseudonymizer(slug)
-    results = []
-    for path in files:
-        results.append(_import_one(slug, Path(path), mapping, config.timezone, pseudo, progress))
-    return results
+    return [_import_one(slug, Path(path), mapping, config, pseudo, progress) for path in files]
 
 
-def _import_one(slug, path: Path, mapping: Mapping, client_tz: str, pseudo, progress: bool) -> ImportResult:
+def _already(con, sha256: str):
+    found = con.execute("SELECT imported_at FROM imports WHERE sha256 = ? ORDER BY import_id LIMIT 1",
+                        [sha256]).fetchall()
+    return found[0][0] if found else None
+
+
+def _import_one(slug: str, path: Path, mapping: Mapping, config, pseudo, progress: bool) -> ImportResult:
     result = ImportResult(file=path.name, source=mapping.name)
+    note = _Progress(path.name, progress)
     with tempfile.TemporaryDirectory(prefix="workbook-import-") as tmp:
         raw = open_export(path, Path(tmp))
         with store.write(slug) as con:
-            before = con.execute("SELECT imported_at FROM imports WHERE sha256 = ? "
-                                 "ORDER BY import_id LIMIT 1", [raw.sha256]).fetchall()
-        if before:
-            result.already_imported, result.imported_on = True, before[0][0]
+            result.imported_on = _already(con, raw.sha256)
+        if result.imported_on:
+            result.already_imported = True
             return result
-        bar = _Progress(path.name, path.stat().st_size, progress)
-        staged = Stage(raw, mapping, client_tz, pseudo).run()
-        bar.step(staged.rows)
-        result.rows_read, result.warnings = staged.rows, staged.warnings
-        with store.write(slug) as con:
-            con.execute("BEGIN TRANSACTION")
-            try:
-                import_id = con.execute("SELECT nextval('import_ids')").fetchall()[0][0]
-                for table in DATA_TABLES:
-                    if table in staged.tables:
-                        new, old = upsert(con, table, staged.tables[table], import_id)
-                        result.inserted[table], result.updated[table] = new, old
-                con.execute(
-                    "INSERT INTO imports (import_id, source, file_name, sha256, rows, inserted, "
-                    "updated, warnings) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [import_id, mapping.name, path.name, raw.sha256, staged.rows,
-                     sum(result.inserted.values()), sum(result.updated.values()),
-                     "\n".join(staged.warnings) or None])
-                con.execute("COMMIT")
-            except BaseException:
+        staged = Stage(raw, mapping, config.timezone, pseudo, currency=config.currency,
+                       on_rows=note.rows_read).run()
+    result.rows_read, result.warnings = staged.rows, staged.warnings
+    note("writing...")
+    with store.write(slug) as con:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            result.imported_on = _already(con, raw.sha256)   # another process may have won
+            if result.imported_on:
+                result.already_imported, result.rows_read, result.warnings = True, 0, []
                 con.execute("ROLLBACK")
-                raise
-        bar.close()
+                return result
+            import_id = con.execute("SELECT nextval('import_ids')").fetchall()[0][0]
+            for table in DATA_TABLES:
+                if table in staged.tables:
+                    new, old = upsert(con, table, staged.tables[table], import_id)
+                    result.inserted[table], result.updated[table] = new, old
+            con.execute(
+                "INSERT INTO imports (import_id, source, file_name, sha256, rows, inserted, "
+                "updated, warnings) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [import_id, mapping.name, path.name, raw.sha256, staged.rows,
+                 sum(result.inserted.values()), sum(result.updated.values()),
+                 "\n".join(staged.warnings) or None])
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    result.imported_on = None
+    note("done.")
     return result
 
 
 class _Progress:
-    """A one-line progress note for large files only (the others finish before it would help)."""
+    """Stage lines on stderr for large files only (small ones finish before they would help)."""
 
-    def __init__(self, name: str, size: int, enabled: bool):
-        self.enabled = enabled and size > 10_000_000
-        self.name = name
-        if self.enabled:
-            print(f"{name}: reading and checking ({size / 1e6:,.0f} MB)...", file=sys.stderr, flush=True)
+    def __init__(self, name: str, enabled: bool):
+        self.name, self.enabled, self.large = name, enabled, False
 
-    def step(self, rows: int) -> None:
-        if self.enabled and rows > PROGRESS_ROWS:
-            print(f"{self.name}: {rows:,} rows checked; writing...", file=sys.stderr, flush=True)
+    def rows_read(self, rows: int) -> None:
+        self.large = self.enabled and rows > PROGRESS_ROWS
+        self(f"{rows:,} rows read; checking and pseudonymizing...")
 
-    def close(self) -> None:
-        if self.enabled:
-            print(f"{self.name}: done.", file=sys.stderr, flush=True)
+    def __call__(self, stage: str) -> None:
+        if self.large:
+            print(f"{self.name}: {stage}", file=sys.stderr, flush=True)

@@ -9,11 +9,11 @@ class ImportError_(WorkbookError):
     """Bad input in an export. Nothing of the file was written when this is raised."""
 
 
-def at_row(file: str, row: int, first_line: int | None) -> str:
-    """'orders.csv, row 3 (line 4)': data row number, and the file line (or sheet row) when known."""
-    if first_line is None:
-        return f"{file}, row {row}"
-    return f"{file}, row {row} (line {first_line + row - 1})"
+def at_row(file: str | None, row: int, first_line: int | None, unit: str = "line") -> str:
+    """'orders.csv, row 3 (line 4)': the data row number, and the file line (or sheet row, with
+    unit="sheet row") when the format has one. Without `file`: 'row 3 (line 4)'."""
+    where = f"row {row}" if first_line is None else f"row {row} ({unit} {first_line + row - 1})"
+    return f"{file}, {where}" if file else where
 
 
 def shorten(value: object, limit: int = 60) -> str:

@@ -45,6 +45,7 @@ class RawFile:
     kind: str
     headers: list[str]
     first_line: int | None          # file line (or sheet row) of data row 1; None for parquet/json
+    unit: str = field(default="line", kw_only=True)   # what first_line counts: line or sheet row
     load: Callable[[duckdb.DuckDBPyConnection, list[str]], int] = field(repr=False)
 
 
@@ -240,14 +241,14 @@ def _open_xlsx(path: Path, sha: str) -> RawFile:
     for i, r in enumerate(data, start=1):
         extra = [c for c in r[len(headers):] if c is not None]
         if extra:
-            raise ImportError_(f"{at_row(name, i, first_line)}: the row has values beyond the last "
+            raise ImportError_(f"{at_row(name, i, first_line, 'sheet row')}: the row has values beyond the last "
                                f"header column (e.g. {shorten(extra[0])!r}). Give those columns a "
                                f"header or delete them, then import again.")
 
     def load(con: duckdb.DuckDBPyConnection, wanted: list[str]) -> int:
         return _register_text_table(con, headers, data, wanted)
 
-    return RawFile(path, name, sha, "xlsx", headers, first_line, load)
+    return RawFile(path, name, sha, "xlsx", headers, first_line, load, unit="sheet row")
 
 
 def _open_parquet(path: Path, sha: str) -> RawFile:

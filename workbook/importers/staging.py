@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from typing import Callable
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -71,8 +72,10 @@ class Staged:
 class Stage:
     """One file being staged; transforms read `typed` through it."""
 
-    def __init__(self, raw: RawFile, mapping: Mapping, client_tz: str, pseudonymizer: Pseudonymizer):
+    def __init__(self, raw: RawFile, mapping: Mapping, client_tz: str, pseudonymizer: Pseudonymizer,
+                 currency: str | None = None, on_rows: Callable[[int], None] | None = None):
         self.raw, self.mapping, self.client_tz = raw, mapping, client_tz
+        self.currency, self.on_rows = currency, on_rows
         self.pseudonymizer = pseudonymizer
         self.con = duckdb.connect()
         self.params = {**parsing.format_params(mapping.format, client_tz), "source": mapping.name}
@@ -88,7 +91,7 @@ class Stage:
         return self.headers.get(name, name)
 
     def where(self, row: int) -> str:
-        return at_row(self.raw.name, row, self.raw.first_line)
+        return at_row(self.raw.name, row, self.raw.first_line, self.raw.unit)
 
     def value(self, name: str, row: int) -> str | None:
         column = f"__raw_{name}" if self.mapping.type_of(name) in PARSED else name
@@ -112,12 +115,15 @@ class Stage:
             if self.rows == 0:
                 raise ImportError_(f"{self.raw.name} has a header but no data rows: nothing to "
                                    f"import. Check the export's date range and export it again.")
+            if self.on_rows:
+                self.on_rows(self.rows)
             self._pseudonymize()
             self._parse()
             self._validate()
             outputs = (self.mapping.transform or default_transform)(self)
             tables = self._materialize(outputs)
             self._future_warnings()
+            self._currency_warning()
             return Staged(self.rows, tables, self.warnings)
         finally:
             self.con.close()
@@ -375,7 +381,7 @@ class Stage:
             shown = ", ".join(self._person(r1, r2) if f == "customer_id" else repr(v)
                               for f, v in zip(out.key_fields, values))
             raise ImportError_(
-                f"{self.where(r1)} and row {r2}{'' if self.raw.first_line is None else f' (line {self.raw.first_line + r2 - 1})'} "
+                f"{self.where(r1)} and {at_row(None, r2, self.raw.first_line, self.raw.unit)} "
                 f"have the same {out.table} key {shown}{f' (column {cols})' if cols else ''}: each must appear once "
                 f"in a file. Remove the duplicate row (or fix its key), then import again.")
 
@@ -387,6 +393,18 @@ class Stage:
             if all(v and v.strip() for v in pair):
                 return f"(the same person: {' + '.join(cols)} {pair[0]!r} and {pair[1]!r})"
         return "(the same person)"
+
+    def _currency_warning(self) -> None:
+        """Money is stored in the client's currency: rows in another one are flagged."""
+        if not (self.currency and self.has("currency")):
+            return
+        n, row = self.con.execute("SELECT count(*), min(_row) FROM typed WHERE upper(currency) <> ?",
+                                  [self.currency.upper()]).fetchall()[0]
+        if n:
+            self.warnings.append(
+                f"{n:,} row(s) are in another currency than the client's {self.currency} (first: "
+                f"{self.where(row)}, {self.value('currency', row)!r}); their amounts were imported "
+                f"as they are. Convert them, or check the client's currency in client.toml.")
 
     def _future_warnings(self) -> None:
         now = dt.datetime.now(ZoneInfo(self.client_tz)).replace(tzinfo=None) + FUTURE_SLACK
