@@ -153,3 +153,21 @@ def test_suggested_share_target_stays_below_100_percent(rw):
     goal = goals.suggest(rw, "lead_conversion_rate", AS_OF)
     assert goal.baseline_value == pytest.approx(0.9)
     assert (goal.target_change_pct, goal.target_value) == (None, pytest.approx(0.95))
+
+
+def test_needed_in_words(con):
+    ahead = goals.delta(con, Goal("revenue", "increase", target_value=150, deadline=DEADLINE), AS_OF)
+    behind = goals.delta(con, Goal("revenue", "increase", target_value=243, deadline=DEADLINE), AS_OF)
+    assert goals.needed(ahead) == "none: already at the target"
+    assert goals.needed(behind) == "+$1.96 per week"          # (243 - 217.5) / 13
+    assert goals.summary_table([ahead, behind])["Needed"].tolist() == [goals.needed(ahead), goals.needed(behind)]
+
+
+def test_segment_goal(client, rw):
+    rw.execute("INSERT INTO customers (customer_id, customer_key, segment) VALUES ('a', 'C-a', 'vip'), ('b', 'C-b', 'std')")
+    rows = [(f"o{w}{c}", c, FIRST + dt.timedelta(weeks=int(w), days=2), float(r if c == "a" else 1000))
+            for w, r in zip(WEEKS, REVENUE) for c in "ab"]
+    rw.executemany("INSERT INTO orders (order_id, customer_id, ordered_at, revenue) VALUES (?, ?, ?, ?)", rows)
+    d = goals.delta(rw, Goal("revenue", "increase", target_change_pct=20, deadline=DEADLINE, segment="vip"), AS_OF)
+    assert (d.baseline.value, d.current.value) == (pytest.approx(BASE), pytest.approx(NOW))   # b's 1000s left out
+    assert "(segment vip)" in goals.verdict(d)

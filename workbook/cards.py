@@ -187,8 +187,9 @@ def goal_card(ctx: Context, d: Delta) -> None:
         f"- **Target**: {fv(d.target)} by {_day(d.goal.deadline)}; the gap is "
         f"{metrics.format_change(kpi, d.gap, ctx.currency)} ({fmt.pct(d.gap_pct, signed=True)} of now).",
         f"- **Progress**: {_progress(d, ctx.currency)}",
-        f"- **Needed**: {metrics.format_change(kpi, d.required_per_week, ctx.currency)} per week for "
-        f"{d.weeks_left:.0f} weeks." if d.weeks_left > 0 else "- **Needed**: the deadline has passed.",
+        f"- **Needed**: {goals.needed(d, ctx.currency)}"
+        + (f" for {d.weeks_left:.0f} weeks." if d.weeks_left > 0 and not d.goal.meets(d.current.value, d.target)
+           else "."),
         f"- **Trend**: {metrics.format_change(kpi, d.slope_per_week, ctx.currency)} per week (95% range "
         f"{metrics.format_change(kpi, d.slope_low, ctx.currency)} to "
         f"{metrics.format_change(kpi, d.slope_high, ctx.currency)}), reaching about {fv(d.projected)} by the "

@@ -297,7 +297,8 @@ def verdict(d: Delta, currency: str = "USD") -> str:
         return f"{describe(goal, currency)} is not a SMART goal yet. {d.why}{smart}"
     if d.status == "not enough data":
         return f"{describe(goal, currency)}: not enough data to judge. {d.why}"
-    now = f"{kpi.label}{kpi.per_period} is {fv(d.current.value)} over the last {CURRENT_WEEKS} weeks"
+    seg = f" (segment {goal.segment})" if goal.segment else ""
+    now = f"{kpi.label}{kpi.per_period}{seg} is {fv(d.current.value)} over the last {CURRENT_WEEKS} weeks"
     if d.weeks_left <= 0:
         met = "met" if d.status == "on track" else "missed"
         return f"{now}; the deadline has passed and the target of {fv(d.target)} was {met}."
@@ -311,6 +312,15 @@ def verdict(d: Delta, currency: str = "USD") -> str:
     return f"{now}; {need}; {trend}: **{d.status}**."
 
 
+def needed(d: Delta, currency: str = "USD") -> str:
+    """The change per week still needed, in words: '+$120 per week', 'none: already met'."""
+    if d.weeks_left <= 0:
+        return "deadline passed"
+    if d.goal.meets(d.current.value, d.target):
+        return "none: already at the target"
+    return f"{metrics.format_change(d.goal.kpi, d.required_per_week, currency)} per week"
+
+
 def summary_table(deltas: list[Delta], currency: str = "USD") -> pd.DataFrame:
     """One row per goal, formatted for the report's summary table."""
     rows = []
@@ -322,7 +332,7 @@ def summary_table(deltas: list[Delta], currency: str = "USD") -> pd.DataFrame:
             "Baseline": fv(d.baseline.value) if d.baseline else "n/a",
             "Now": fv(d.current.value) if d.current else "n/a",
             "Target": fv(d.target),
-            "Needed per week": metrics.format_change(kpi, d.required_per_week, currency),
+            "Needed": needed(d, currency) if d.current else "n/a",
             "Projected": fv(d.projected),
             "Status": d.status,
         })
