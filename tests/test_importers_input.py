@@ -116,6 +116,15 @@ def test_mixed_day_month_orders_are_refused(client, tmp_path):
                           "leads.csv, row 1 (line 2) has '25/03/2026' but leads.csv, row 2 (line 3) has '03/25/2026'")
 
 
+def test_line_numbers_count_quoted_line_breaks_and_blank_lines(client, tmp_path):
+    (tmp_path / "leads.yaml").write_text(LEADS)
+    f = tmp_path / "leads.csv"
+    f.write_text('Lead ID,Created,Email,Town\nL1,2026-01-01,a@b.co,"Two\nline town"\n\n'
+                 'L2,2026-01-02,c@d.co,X\nL3,someday,e@f.co,Y\n')
+    assert error(client, f, str(tmp_path / "leads.yaml")).startswith(
+        "leads.csv, row 3 (line 6), column 'Created': 'someday' is not a date we can read.")
+
+
 def test_date_not_matching_the_mappings_format(client, tmp_path):
     f, mapping = leads(tmp_path, ["2026-03-04"], LEADS + "format: {date: '%d.%m.%Y'}\n")
     msg = error(client, f, mapping)
@@ -143,7 +152,7 @@ def test_ragged_rows(client, tmp_path, line, found):
     f = tmp_path / "leads.csv"
     f.write_text(f"Lead ID,Created,Email,Town\nL1,2026-01-01,a@b.co,Riverton\n{line}\n")
     msg = error(client, f, str(tmp_path / "leads.yaml"))
-    assert msg.startswith(f"leads.csv, row 2 (line 3): the row has a different number of values than "
+    assert msg.startswith(f"leads.csv, line 3: the row has a different number of values than "
                           f"the header (Expected Number of Columns: 4 {found}); row text: {line!r}.")
 
 

@@ -9,10 +9,10 @@ class ImportError_(WorkbookError):
     """Bad input in an export. Nothing of the file was written when this is raised."""
 
 
-def at_row(file: str | None, row: int, first_line: int | None, unit: str = "line") -> str:
-    """'orders.csv, row 3 (line 4)': the data row number, and the file line (or sheet row, with
-    unit="sheet row") when the format has one. Without `file`: 'row 3 (line 4)'."""
-    where = f"row {row}" if first_line is None else f"row {row} ({unit} {first_line + row - 1})"
+def at_row(file: str | None, row: int, line: int | None, unit: str = "line") -> str:
+    """'orders.csv, row 3 (line 4)': the data row number, and the file line (or sheet row)
+    where it starts when the format has lines. Without `file`: 'row 3 (line 4)'."""
+    where = f"row {row}" if line is None else f"row {row} ({unit} {line})"
     return f"{file}, {where}" if file else where
 
 

@@ -74,7 +74,7 @@ def _number(clean: str, sql_type: str, allow_exponent: bool, plain: bool = False
     canon = clean if plain else f"replace(replace({clean}, $thousands, ''), $decimal, '.')"
     value = f"CASE WHEN regexp_full_match({clean}, {pattern}) THEN TRY_CAST({canon} AS DOUBLE) END"
     if sql_type in ("BIGINT", "INTEGER"):
-        return f"CASE WHEN {value} = trunc({value}) THEN CAST({value} AS {sql_type}) END"
+        return f"CASE WHEN {value} = trunc({value}) THEN TRY_CAST({value} AS {sql_type}) END"
     if sql_type == "DOUBLE":
         return value
     return (f"CASE WHEN regexp_full_match({clean}, {pattern}) THEN "

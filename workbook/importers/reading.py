@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import datetime as dt
 import hashlib
 import json
@@ -44,9 +45,9 @@ class RawFile:
     sha256: str
     kind: str
     headers: list[str]
-    first_line: int | None          # file line (or sheet row) of data row 1; None for parquet/json
-    unit: str = field(default="line", kw_only=True)   # what first_line counts: line or sheet row
     load: Callable[[duckdb.DuckDBPyConnection, list[str]], int] = field(repr=False)
+    line_of: Callable[[int], int | None] = field(repr=False, default=lambda row: None)
+    unit: str = "line"                  # what line_of counts: file line, or sheet row
 
 
 def q(identifier: str) -> str:
@@ -130,7 +131,7 @@ def _open_csv(path: Path, sha: str, encoding: str, workdir: Path) -> RawFile:
     source = path if encoding == "utf-8" else _transcode(path, encoding, workdir)
     with source.open("r", encoding="utf-8-sig", newline="") as fh:
         text = fh.read(1 << 16)
-    lines = text.splitlines()
+    lines = [line.rstrip("\r") for line in text.split("\n")]
     skip = 0
     while skip < len(lines) and _is_comment(lines[skip]):
         skip += 1
@@ -140,7 +141,6 @@ def _open_csv(path: Path, sha: str, encoding: str, workdir: Path) -> RawFile:
     header_line = lines[skip]
     delim = max(DELIMITERS, key=header_line.count) if any(d in header_line for d in DELIMITERS) else ","
     columns = _unique_headers(next(csv.reader([header_line], delimiter=delim)))
-    first_line = skip + 2
 
     def load(con: duckdb.DuckDBPyConnection, wanted: list[str]) -> int:
         select = ", ".join(q(c) for c in wanted) or "1 AS _none"
@@ -153,8 +153,7 @@ def _open_csv(path: Path, sha: str, encoding: str, workdir: Path) -> RawFile:
                              "ORDER BY line LIMIT 1").fetchall()
         if reject:
             line, kind, text_, message = reject[0]
-            row = line - first_line + 1
-            where = at_row(name, row, first_line)
+            where = f"{name}, line {line}"
             if kind in ("MISSING COLUMNS", "TOO MANY COLUMNS"):
                 raise ImportError_(
                     f"{where}: the row has a different number of values than the header "
@@ -164,7 +163,25 @@ def _open_csv(path: Path, sha: str, encoding: str, workdir: Path) -> RawFile:
                                f"text: {shorten(text_)!r}. Fix the row or export the file again.")
         return con.execute("SELECT count(*) FROM raw").fetchall()[0][0]
 
-    return RawFile(path, name, sha, "csv", columns, first_line, load)
+    @functools.lru_cache(maxsize=64)
+    def line_of(row: int) -> int | None:
+        """The file line where data row `row` starts (quoted line breaks and blank lines
+        counted), found by re-reading the file: only done for messages."""
+        with source.open("r", encoding="utf-8-sig", newline="") as fh:
+            for _ in range(skip):
+                fh.readline()
+            reader = csv.reader(fh, delimiter=delim)
+            next(reader, None)
+            seen, before = 0, reader.line_num
+            for record in reader:
+                if record:
+                    seen += 1
+                    if seen == row:
+                        return skip + before + 1
+                before = reader.line_num
+        return None
+
+    return RawFile(path, name, sha, "csv", columns, load, line_of)
 
 
 def _is_comment(line: str) -> bool:
@@ -241,14 +258,14 @@ def _open_xlsx(path: Path, sha: str) -> RawFile:
     for i, r in enumerate(data, start=1):
         extra = [c for c in r[len(headers):] if c is not None]
         if extra:
-            raise ImportError_(f"{at_row(name, i, first_line, 'sheet row')}: the row has values beyond the last "
+            raise ImportError_(f"{at_row(name, i, first_line + i - 1, 'sheet row')}: the row has values beyond the last "
                                f"header column (e.g. {shorten(extra[0])!r}). Give those columns a "
                                f"header or delete them, then import again.")
 
     def load(con: duckdb.DuckDBPyConnection, wanted: list[str]) -> int:
         return _register_text_table(con, headers, data, wanted)
 
-    return RawFile(path, name, sha, "xlsx", headers, first_line, load, unit="sheet row")
+    return RawFile(path, name, sha, "xlsx", headers, load, lambda row: first_line + row - 1, "sheet row")
 
 
 def _open_parquet(path: Path, sha: str) -> RawFile:
@@ -265,7 +282,7 @@ def _open_parquet(path: Path, sha: str) -> RawFile:
         con.execute(f"CREATE TABLE raw AS SELECT {select} FROM read_parquet($p)", {"p": str(path)})
         return con.execute("SELECT count(*) FROM raw").fetchall()[0][0]
 
-    return RawFile(path, path.name, sha, "parquet", columns, None, load)
+    return RawFile(path, path.name, sha, "parquet", columns, load)
 
 
 def _flatten(record: dict, prefix: str = "") -> dict[str, str | None]:
@@ -308,4 +325,4 @@ def _open_json(path: Path, sha: str, encoding: str) -> RawFile:
     def load(con: duckdb.DuckDBPyConnection, wanted: list[str]) -> int:
         return _register_text_table(con, headers, rows, wanted)
 
-    return RawFile(path, name, sha, "json", headers, None, load)
+    return RawFile(path, name, sha, "json", headers, load)

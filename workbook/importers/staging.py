@@ -91,7 +91,7 @@ class Stage:
         return self.headers.get(name, name)
 
     def where(self, row: int) -> str:
-        return at_row(self.raw.name, row, self.raw.first_line, self.raw.unit)
+        return at_row(self.raw.name, row, self.raw.line_of(row), self.raw.unit)
 
     def value(self, name: str, row: int) -> str | None:
         column = f"__raw_{name}" if self.mapping.type_of(name) in PARSED else name
@@ -381,7 +381,7 @@ class Stage:
             shown = ", ".join(self._person(r1, r2) if f == "customer_id" else repr(v)
                               for f, v in zip(out.key_fields, values))
             raise ImportError_(
-                f"{self.where(r1)} and {at_row(None, r2, self.raw.first_line, self.raw.unit)} "
+                f"{self.where(r1)} and {at_row(None, r2, self.raw.line_of(r2), self.raw.unit)} "
                 f"have the same {out.table} key {shown}{f' (column {cols})' if cols else ''}: each must appear once "
                 f"in a file. Remove the duplicate row (or fix its key), then import again.")
 
