@@ -54,6 +54,12 @@ def people(rng: np.random.Generator, n: int, first_number: int = 1) -> pd.DataFr
                          "phone": ("+1" + phone).to_numpy()})
 
 
+def pick(rng: np.random.Generator, options, shares, n: int) -> np.ndarray:
+    """`n` draws from `options` with probabilities proportional to `shares`."""
+    p = np.asarray(shares, dtype=float)
+    return np.asarray(options, dtype=object)[rng.choice(len(p), size=n, p=p / p.sum())]
+
+
 def pretty_phone(e164: pd.Series) -> pd.Series:
     """+12015550142 -> (201) 555-0142, as people type it into forms."""
     digits = e164.str.slice(2)

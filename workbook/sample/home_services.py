@@ -119,11 +119,6 @@ def _exact(rng: np.random.Generator, groups: np.ndarray, share: np.ndarray) -> n
     return rank < np.round(share * size)
 
 
-def _pick(rng: np.random.Generator, shares: dict[str, float], n: int) -> np.ndarray:
-    p = np.array(list(shares.values()))
-    return np.asarray(list(shares), dtype=object)[rng.choice(len(p), size=n, p=p / p.sum())]
-
-
 def _leads(rng: np.random.Generator) -> pd.DataFrame:
     days = c.DAYS
     season = np.where(days.month.isin([6, 7, 8, 12, 1, 2]), 1.25, 0.85)  # AC and heating peaks
@@ -137,13 +132,13 @@ def _leads(rng: np.random.Generator) -> pd.DataFrame:
     groups = month.asi8
     nextdoor = _exact(rng, groups, monthly_share(month, NEXTDOOR_FIRST_MONTH, NEXTDOOR_FIRST_SHARE,
                                                  NEXTDOOR_OCT_SHARE, 0.0))
-    source = np.where(nextdoor, "Nextdoor", _pick(rng, SOURCES, n))
+    source = np.where(nextdoor, "Nextdoor", c.pick(rng, list(SOURCES), list(SOURCES.values()), n))
     riverton = _exact(rng, groups, monthly_share(month, RIVERTON_FIRST_MONTH, RIVERTON_FROM,
                                                  RIVERTON_TO, RIVERTON_FROM))
-    town = np.where(riverton, "Riverton", _pick(rng, TOWNS, n))
+    town = np.where(riverton, "Riverton", c.pick(rng, list(TOWNS), list(TOWNS.values()), n))
     services = {s[0]: s[4] for s in CATALOGUE} | UNOFFERED
     return pd.DataFrame({"created": created, "source": source, "town": town,
-                         "service": _pick(rng, services, n)})
+                         "service": c.pick(rng, list(services), list(services.values()), n)})
 
 
 def write(out_dir: Path, rng: np.random.Generator, scale: int) -> list[Path]:

@@ -204,11 +204,6 @@ def _decay(age_months: np.ndarray) -> np.ndarray:
     return DECAY_FLOOR + (1 - DECAY_FLOOR) * np.exp(-age_months / DECAY_MONTHS)
 
 
-def _pick(rng: np.random.Generator, options: list | np.ndarray, shares, n: int) -> np.ndarray:
-    p = np.asarray(shares, dtype=float)
-    return np.asarray(options, dtype=object)[rng.choice(len(p), size=n, p=p / p.sum())]
-
-
 class _Store:
     """Builds the store's tables in memory, then writes them in the sources' formats."""
 
@@ -242,7 +237,7 @@ class _Store:
         people["channel"] = np.concatenate([buyer_channel, np.full(len(p_day), "email", object)])
         people["joined"] = c.random_times(rng, days[np.concatenate([acq_day, p_day])], ORDER_HOURS)
         region_codes = list(REGIONS)
-        people["region"] = _pick(rng, region_codes, [REGIONS[r][0] for r in region_codes], n)
+        people["region"] = c.pick(rng, region_codes, [REGIONS[r][0] for r in region_codes], n)
         city_pick = rng.random(n)
         people["city"], people["zip"] = "", ""
         for code in region_codes:
@@ -252,8 +247,8 @@ class _Store:
             people.loc[rows, "city"] = [places[k][0] for k in which]
             people.loc[rows, "zip"] = [places[k][1] for k in which]
         seg_names = list(SEGMENTS)
-        people["segment"] = _pick(rng, seg_names, [SEGMENTS[s][0] for s in seg_names], n)
-        people["persona"] = _pick(rng, PERSONAS, PERSONA_SHARE, n)
+        people["segment"] = c.pick(rng, seg_names, [SEGMENTS[s][0] for s in seg_names], n)
+        people["persona"] = c.pick(rng, PERSONAS, PERSONA_SHARE, n)
         consent_p = people["channel"].map(lambda ch: CONSENT.get(ch, CONSENT_OTHER)).to_numpy(float)
         people["consent"] = rng.random(n) < consent_p
         people["unsubscribed_at"] = pd.NaT
@@ -438,7 +433,7 @@ class _Store:
         partial = ~campaign & ~cancelled & ~full & (u < CANCELLED + REFUND_FULL + REFUND_PARTIAL)
         refunded = np.where(cancelled | full, subtotal, 0.0)
         refunded = np.where(partial, np.round(subtotal * rng.uniform(0.2, 0.6, n), 2), refunded)
-        source = _pick(rng, ["web", "iphone", "pos"], [0.90, 0.07, 0.03], n)
+        source = c.pick(rng, ["web", "iphone", "pos"], [0.90, 0.07, 0.03], n)
         orders = orders.assign(subtotal=subtotal, discount=discount, code=code, shipping=shipping,
                                taxes=taxes, refunded=refunded, cancelled=cancelled, full=full,
                                partial=partial, source=source)
@@ -568,7 +563,9 @@ class _Store:
         info = camp.loc[agg["campaign_id"]].reset_index(drop=True)
         delivered = agg["recipients"] - agg["bounces"]
         spam = (agg["unsubscribes"] // 4).astype(int)
-        rate = lambda num, den: pd.Series(num / den.where(den > 0)).round(4).fillna(0).map("{:.4f}".format)
+        def rate(num: pd.Series, den: pd.Series) -> pd.Series:
+            return pd.Series(num / den.where(den > 0)).round(4).fillna(0).map("{:.4f}".format)
+
         best = agg.assign(r=agg["orders"] / agg["recipients"]).groupby("campaign_id")["r"].transform("max")
         multi = agg.groupby("campaign_id")["variant"].transform("size") > 1
         tags = np.where(info["ab"], "personalized, ptype:product_recs, ab-test",
@@ -630,7 +627,7 @@ class _Store:
         extra = rng.choice(3, size=len(first), p=[0.45, 0.35, 0.20])
         idx = np.repeat(np.arange(len(first)), extra)
         frames.append(pd.DataFrame({
-            "pid": first["pid"].to_numpy()[idx], "channel": _pick(rng, channels, mix, len(idx)),
+            "pid": first["pid"].to_numpy()[idx], "channel": c.pick(rng, channels, mix, len(idx)),
             "at": pd.DatetimeIndex(first["created"].to_numpy()[idx]) - pd.to_timedelta(
                 rng.integers(4 * 3600, 14 * 86400, len(idx)), unit="s")}))
         # every email click (UTM-tagged link), and the open behind each campaign order
@@ -646,13 +643,13 @@ class _Store:
         web = [ch for ch in channels if ch != "email"]
         frames.append(pd.DataFrame({
             "pid": subs.index.to_numpy()[idx],
-            "channel": _pick(rng, web, [ACQUISITION_MIX[ch] for ch in web], len(idx)),
+            "channel": c.pick(rng, web, [ACQUISITION_MIX[ch] for ch in web], len(idx)),
             "at": pd.DatetimeIndex(subs["joined"].to_numpy()[idx]) - pd.to_timedelta(
                 rng.integers(60, 7 * 86400, len(idx)), unit="s")}))
         # 40% of repeat orders have a tracked touch (direct, email, search, retargeting)
         rep = o[(o["kind"] == "repeat") & (rng.random(len(o)) < 0.4)]
         consent = p.loc[rep["pid"], "consent"].to_numpy()
-        ch = _pick(rng, ["direct", "email", "organic_search", "paid_social"], [0.35, 0.3, 0.2, 0.15],
+        ch = c.pick(rng, ["direct", "email", "organic_search", "paid_social"], [0.35, 0.3, 0.2, 0.15],
                    len(rep))
         ch = np.where((ch == "email") & ~consent, "direct", ch)
         frames.append(pd.DataFrame({
@@ -666,7 +663,7 @@ class _Store:
         for ch, names in ad.items():
             rows = (t["channel"] == ch).to_numpy()
             shares = [share for _, share in AD_CAMPAIGNS[ch]]
-            t.loc[rows, "campaign_id"] = _pick(rng, names, shares, int(rows.sum()))
+            t.loc[rows, "campaign_id"] = c.pick(rng, names, shares, int(rows.sum()))
         return t.sort_values(["at", "pid"], kind="stable").reset_index(drop=True)
 
     def write_touches(self, path: Path) -> Path:
@@ -695,7 +692,7 @@ class _Store:
         channel = np.where(o["kind"] == "first", p.loc[o["pid"], "channel"].to_numpy(),
                            np.where(o["kind"] == "campaign", "email", "direct"))
         repeat = (o["kind"] == "repeat").to_numpy()
-        channel[repeat] = _pick(rng, ["direct", "email", "organic_search", "paid_social"],
+        channel[repeat] = c.pick(rng, ["direct", "email", "organic_search", "paid_social"],
                                 [0.45, 0.25, 0.2, 0.1], int(repeat.sum()))
         day = pd.DatetimeIndex(o["created"]).normalize()
         web = (o["source"] != "pos").to_numpy()
