@@ -90,7 +90,10 @@ def segments_section(ctx: Context, results: Results) -> None:
     nb.say(f"Only A/B-test emails from {econ.start:%d %B %Y} to {econ.end:%d %B %Y} are compared: there the "
            f"version was a coin flip, so the groups differ only by the personalization. Each figure has "
            f"its 95% interval in brackets.")
-    _display(econ.display(ctx.currency))
+    table = econ.display(ctx.currency)
+    keys = list(table.columns[:2])
+    for columns in (econ.OUTCOMES, econ.MONEY_AND_VOICE):
+        _display(table[keys + columns].style.hide(axis="index"))
     for sentence in sg.sentences(econ, ctx.currency):
         nb.say(sentence)
     _display(sg.chart(econ))
@@ -123,7 +126,7 @@ def attribution_section(ctx: Context, results: Results) -> None:
            f"have nothing to credit and are left out. Six models share out the credit; the time-decay "
            f"model halves a touch's weight every {att.half_life_days:g} days.")
     wide = att.wide()
-    _display(wide.style.format("{:.1%}"))
+    _display(wide.style.format("{:.1%}").set_caption("Share of the credit per channel"))
     _display(at.chart(att))
     markov = att.table[att.table["model"] == "markov"].set_index("channel")
     last = att.table[att.table["model"] == "last_touch"].set_index("channel")
@@ -155,7 +158,9 @@ def rollout_section(ctx: Context, results: Results) -> None:
             continue
         for sentence in did.sentences():
             nb.say(sentence)
-        _display(did.means.rename(columns={"before": "before (per week)", "after": "after (per week)"}))
+        _display(did.means.rename(columns={"before": "before", "after": "after"}).style.format("{:+.4f}", subset=["change"])
+                 .format("{:.4f}", subset=["before", "after"])
+                 .set_caption("Repeat orders per customer per week"))
         _display(causal.chart(did))
         nb.say(causal.ASSUMPTION)
         e = did.estimate

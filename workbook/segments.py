@@ -161,8 +161,12 @@ class SegmentEconomics:
     def empty(self) -> bool:
         return self.table.empty
 
+    OUTCOMES = ["recipients", "conversion", "unsubscribe", "CLTV to date"]
+    MONEY_AND_VOICE = ["CAC", "ROMI", "NPS", "CES"]
+
     def display(self, currency: str = "USD") -> pd.DataFrame:
-        """The table in words: one row per segment and arm, each estimate with its interval."""
+        """The table in words: one row per segment and arm, each estimate with its interval
+        (columns `OUTCOMES` and `MONEY_AND_VOICE` after the segment and arm)."""
         t = self.table
         money = lambda x: fmt.money(x, currency)  # noqa: E731
         rng = lambda v, lo, hi, f: f"{f(v)} ({f(lo)} to {f(hi)})"  # noqa: E731
@@ -174,10 +178,14 @@ class SegmentEconomics:
             "unsubscribe": [rng(*r, lambda x: fmt.pct(x, 2)) for r in zip(t["unsubscribe"], t["unsubscribe_low"], t["unsubscribe_high"])],
             "CLTV to date": [rng(*r, money) for r in zip(t["cltv"], t["cltv_low"], t["cltv_high"])],
             "CAC": [rng(*r, money) for r in zip(t["cac"], t["cac_low"], t["cac_high"])],
-            "ROMI": [rng(*r, fmt.pct) for r in zip(t["romi"], t["romi_low"], t["romi_high"])],
+            "ROMI": [rng(*r, _romi) for r in zip(t["romi"], t["romi_low"], t["romi_high"])],
             "NPS": [rng(*r, nps) + f", n={n}" for *r, n in zip(t["nps"], t["nps_low"], t["nps_high"], t["nps_n"])],
             "CES": [rng(*r, lambda x: fmt.num(x, 2)) for r in zip(t["ces"], t["ces_low"], t["ces_high"])],
         })
+
+
+def _romi(x: float) -> str:
+    return fmt.pct(x) if math.isnan(x) or abs(x) < 10 else f"{x * 100:,.0f}%"
 
 
 def economics(con: duckdb.DuckDBPyConnection, as_of: dt.date | None = None, by: str = "segment",
