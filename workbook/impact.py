@@ -158,7 +158,7 @@ def rollout_section(ctx: Context, results: Results) -> None:
             continue
         for sentence in did.sentences():
             nb.say(sentence)
-        _display(did.means.rename(columns={"before": "before", "after": "after"}).style.format("{:+.4f}", subset=["change"])
+        _display(did.means.style.format("{:+.4f}", subset=["change"])
                  .format("{:.4f}", subset=["before", "after"])
                  .set_caption("Repeat orders per customer per week"))
         _display(causal.chart(did))
