@@ -200,3 +200,48 @@ def test_planted_channel_retention_difference_is_found(samples):
     assert email["ratio_low"] > 1.5
     others = rows.drop(index=["email", "paid_social"])["hazard_ratio"]
     assert ((others > 1) & (others < email["hazard_ratio"])).all()
+
+
+def test_value_spread_and_exposure_match_brute_force(rw):
+    # Random orders (refunds and same-day repeats included) for 60 customers; the sparse SQL
+    # (value standard errors, age-month exposures) against a per-customer computation in pandas.
+    rng = np.random.default_rng(11)
+    rows = []
+    for c in range(60):
+        start = pd.Timestamp("2025-01-01") + pd.Timedelta(days=int(rng.integers(0, 300)))
+        days = start + pd.to_timedelta(np.sort(rng.integers(0, 400, rng.integers(1, 8))), unit="D")
+        for i, day in enumerate(days):
+            amount = float(rng.choice([-20.0, 15.0, 40.0, 90.0])) if i else 50.0
+            rows.append((f"o{c}-{i}", f"C{c}", day.to_pydatetime(), amount))
+    rw.executemany("INSERT INTO orders (order_id, customer_id, ordered_at, revenue) VALUES (?, ?, ?, ?)",
+                   rows)
+    as_of = pd.Timestamp("2025-12-31")
+    orders = pd.DataFrame(rows, columns=["order", "customer", "day", "revenue"])
+    orders = orders[orders["day"] <= as_of]
+    first = orders[orders["revenue"] > 0].groupby("customer")["day"].min().rename("first").reset_index()
+    orders = orders.merge(first, on="customer")
+    orders = orders[orders["day"] >= orders["first"]]
+    months = lambda a, b: (b.dt.year - a.dt.year) * 12 + b.dt.month - a.dt.month  # noqa: E731
+    orders["period"] = months(orders["first"], orders["day"])
+    first["cohort_periods"] = months(first["first"], pd.Series(as_of, index=first.index))
+    # cumulative revenue of each customer in each month up to as_of (31 December: all complete)
+    table = []
+    for row in first.itertuples():
+        mine = orders[orders["customer"] == row.customer].groupby("period")["revenue"].sum()
+        cumulative = mine.reindex(range(row.cohort_periods + 1), fill_value=0).cumsum()
+        table += list(cumulative.items())
+    values = pd.DataFrame(table, columns=["period", "value"])
+    expected = values.groupby("period")["value"].agg(["mean", "sem", "size"])
+    got = cohorts.curves(rw, "month", as_of=as_of.date()).set_index("period")
+    common = expected.index.intersection(got.index)
+    assert len(common) >= 10
+    np.testing.assert_allclose(got.loc[common, "value_per_customer"], expected.loc[common, "mean"])
+    has_spread = expected.loc[common, "size"] > 1
+    np.testing.assert_allclose(got.loc[common, "value_se"][has_spread],
+                               expected.loc[common, "sem"][has_spread], rtol=1e-9)
+    # exposure: every customer's age in months, summed, is the total exposure
+    ages = ((as_of - first["first"]).dt.days / 30.4375)
+    hazard = cohorts.repeat_hazard(rw, by="acquisition_channel", as_of=as_of.date())
+    assert hazard["exposure_months"].sum() == pytest.approx(ages.sum())
+    repeat_days = orders[(orders["revenue"] > 0) & (orders["day"] > orders["first"])]
+    assert hazard["repeat_purchases"].sum() == repeat_days.groupby(["customer", "day"]).ngroups

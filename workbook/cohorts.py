@@ -84,36 +84,54 @@ def members_sql(grain: str, by: str | None) -> str:
 
 def _activity_sql(grain: str, by: str | None) -> str:
     """CTE `activity`: one row per (grp, cohort, period) from 0 to the period containing as_of,
-    with the sum of squares of customers' cumulative revenue (for value intervals).
-    Bound parameters: as_of three times."""
+    with the sum over customers of their squared cumulative revenue (for value intervals).
+
+    Sparse: only customer-periods with orders are materialised. A customer's cumulative
+    revenue c changes only in those periods, so its square enters the cohort's running sum as
+    +c^2 at that period and -c^2 at the customer's next active period. Bound parameters:
+    as_of three times."""
     step = _STEP[grain]
     period_of = f"date_diff('{grain}', m.cohort, date_trunc('{grain}', p.day)::DATE)"
     return f"""WITH {members_sql(grain, by)},
-    customer_periods AS (
-        SELECT m.customer_id, {period_of} AS period, bool_or(p.is_purchase) AS active,
-               sum(p.revenue) AS revenue
-        FROM purchases p JOIN members m USING (customer_id)
-        WHERE p.day >= m.first_day
+    steps AS (
+        SELECT *, sum(revenue) OVER w AS cumulative, lead(period) OVER w AS next_period
+        FROM (SELECT m.grp, m.cohort, m.customer_id, {period_of} AS period,
+                     bool_or(p.is_purchase) AS active, sum(p.revenue) AS revenue
+              FROM purchases p JOIN members m USING (customer_id)
+              WHERE p.day >= m.first_day
+              GROUP BY ALL)
+        WINDOW w AS (PARTITION BY customer_id ORDER BY period)
+    ),
+    per_period AS (
+        SELECT grp, cohort, period, count(*) FILTER (WHERE active) AS active_customers,
+               sum(revenue) AS revenue
+        FROM steps GROUP BY ALL
+    ),
+    square_steps AS (
+        SELECT grp, cohort, period, sum(d) AS d FROM (
+            SELECT grp, cohort, period, cumulative * cumulative AS d FROM steps
+            UNION ALL
+            SELECT grp, cohort, next_period, -cumulative * cumulative FROM steps
+            WHERE next_period IS NOT NULL)
         GROUP BY ALL
     ),
-    customer_grid AS (
-        SELECT g.grp, g.cohort, g.period, coalesce(c.active, false) AS active,
-               coalesce(c.revenue, 0) AS revenue,
-               sum(coalesce(c.revenue, 0)) OVER (PARTITION BY g.customer_id ORDER BY g.period)
-                   AS cumulative
-        FROM (SELECT grp, cohort, customer_id,
-                     unnest(generate_series(0, date_diff('{grain}', cohort,
-                            date_trunc('{grain}', CAST(? AS DATE))::DATE))) AS period
-              FROM members) g
-        LEFT JOIN customer_periods c USING (customer_id, period)
+    grid AS (
+        SELECT grp, cohort, cohort_customers,
+               unnest(generate_series(0, date_diff('{grain}', cohort,
+                      date_trunc('{grain}', CAST(? AS DATE))::DATE))) AS period
+        FROM (SELECT grp, cohort, count(*) AS cohort_customers FROM members GROUP BY ALL)
     ),
     activity AS (
-        SELECT grp, cohort, period, count(*) AS cohort_customers,
-               count(*) FILTER (WHERE active) AS active_customers, sum(revenue) AS revenue,
-               sum(cumulative) AS cumulative_revenue,
-               sum(cumulative * cumulative) AS cumulative_revenue_sq,
-               cohort + {step.format(n="period + 1")} <= CAST(? AS DATE) + 1 AS complete
-        FROM customer_grid GROUP BY grp, cohort, period
+        SELECT g.grp, g.cohort, g.period, g.cohort_customers,
+               coalesce(a.active_customers, 0) AS active_customers,
+               coalesce(a.revenue, 0) AS revenue,
+               sum(coalesce(a.revenue, 0)) OVER c AS cumulative_revenue,
+               sum(coalesce(q.d, 0)) OVER c AS cumulative_revenue_sq,
+               g.cohort + {step.format(n="g.period + 1")} <= CAST(? AS DATE) + 1 AS complete
+        FROM grid g
+        LEFT JOIN per_period a USING (grp, cohort, period)
+        LEFT JOIN square_steps q USING (grp, cohort, period)
+        WINDOW c AS (PARTITION BY g.grp, g.cohort ORDER BY g.period)
     )"""
 
 
@@ -281,20 +299,26 @@ def repeat_hazard(con: duckdb.DuckDBPyConnection, by: str = "acquisition_channel
     the lowest crude rate among those with repeat purchases; its own ratio is 1; NaN for a group with no repeat purchase, and for all groups
     when the reference has none). Sorted by hazard_ratio, highest first.
     """
-    import statsmodels.api as sm
+    from statsmodels.genmod.families import Poisson
+    from statsmodels.genmod.generalized_linear_model import GLM
     from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
     _check("month", by)
     day = resolve_as_of(con, as_of)
     table = con.execute(
         f"""WITH {members_sql("month", by)},
-        ages AS (SELECT grp, customer_id, first_day,
-                        date_diff('day', first_day, CAST($1 AS DATE)) / {DAYS_PER_MONTH} AS age
-                 FROM members),
+        ages AS (SELECT grp, date_diff('day', first_day, CAST($1 AS DATE)) / {DAYS_PER_MONTH} AS age
+                 FROM members WHERE first_day < CAST($1 AS DATE)),
+        -- customers by completed age month k (ages beyond the cap pooled); a customer of age a
+        -- spends 1 month in each stratum below floor(a) and a - floor(a) in stratum floor(a)
+        by_age AS (SELECT grp, least(floor(age), $2)::INT AS k, count(*) AS n, sum(age) AS age_sum
+                   FROM ages GROUP BY ALL),
         exposure AS (
-            SELECT grp, least(k, $2) AS stratum, count(DISTINCT customer_id) FILTER (WHERE k = 0) AS customers,
-                   sum(least(age - k, 1)) AS exposure_months
-            FROM (SELECT *, unnest(generate_series(0, ceil(age)::INT - 1)) AS k FROM ages)
+            SELECT grp, stratum, sum(n) FILTER (WHERE stratum = 0) AS customers,
+                   sum(CASE WHEN k > stratum THEN n WHEN k = stratum THEN age_sum - stratum * n
+                            ELSE 0 END) AS exposure_months
+            FROM (SELECT grp, unnest(generate_series(0, $2)) AS stratum FROM (SELECT DISTINCT grp FROM by_age))
+            JOIN by_age USING (grp)
             GROUP BY ALL
         ),
         events AS (
@@ -334,9 +358,8 @@ def repeat_hazard(con: duckdb.DuckDBPyConnection, by: str = "acquisition_channel
         with warnings.catch_warnings():  # tiny tables are saturated: IRLS warns, estimates exact
             warnings.simplefilter("ignore", RuntimeWarning)
             warnings.simplefilter("ignore", PerfectSeparationWarning)
-            fit = sm.GLM(table["repeat_purchases"].astype(float), design,
-                         family=sm.families.Poisson(),
-                         offset=np.log(table["exposure_months"].astype(float))).fit()
+            fit = GLM(table["repeat_purchases"].astype(float), design, family=Poisson(),
+                      offset=np.log(table["exposure_months"].astype(float))).fit()
         ci = fit.conf_int(alpha=1 - confidence)
         for g in groups:
             totals.loc[g, ["hazard_ratio", "ratio_low", "ratio_high", "p_value"]] = [
