@@ -27,7 +27,8 @@ Python only sees the two groups' sums. The relative effect delta / counterfactua
 pre mean + comparison change) gets a delta-method interval from the same covariance.
 
 Assumption (parallel trends): without the rollout, the treated group's repeat orders per customer
-would have changed by the same amount as the comparison group's. It cannot be proven; the
+would have changed by the same amount as the comparison group's (which includes both groups
+gaining new customers at a similar pace before the rollout). It cannot be proven; the
 pre-period chart and a placebo rollout placed halfway through the pre-period (which should
 show no effect) are the checks.
 """
@@ -173,8 +174,9 @@ ASSUMPTION = (
     "**The assumption behind this estimate (parallel trends):** had the rollout not happened, "
     "repeat orders per customer in the treated group would have gone up or down by the same amount as "
     "in the comparison group. Seasonality and market-wide swings are then cancelled out, "
-    "because both groups live through them. It cannot be proven; the chart shows the weeks "
-    "before the rollout, where the two lines should move in step."
+    "because both groups live through them; it also assumes both groups gained new customers at "
+    "a similar pace. It cannot be proven; the chart shows the weeks before the rollout, where "
+    "the two lines should move in step."
 )
 
 UNITS_CTE = """
