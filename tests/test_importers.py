@@ -430,3 +430,27 @@ def test_progress_lines_only_for_large_files(client, tmp_path, monkeypatch, caps
         "p.csv: 3 rows read; checking and pseudonymizing...", "p.csv: writing...", "p.csv: done."]
     import_files(client, [shopify_orders_file(tmp_path / "q.csv", [ANN])], "shopify-orders", progress=False)
     assert capsys.readouterr().err == ""
+
+
+def test_mapping_into_orders_with_a_source_timezone(chicago, tmp_path):
+    """UTC times from the mapping's timezone become Chicago local time; buyers become customers."""
+    (tmp_path / "pos.yaml").write_text(
+        "name: pos-sales\ntable: orders\ncolumns: {Receipt: order_id, Sold (UTC): ordered_at, "
+        "Total: revenue, Store: location}\nidentity: [{column: Phone, kind: phone}]\n"
+        "defaults: {channel: pos}\nformat: {timezone: UTC}\n")
+    f = write_csv(tmp_path / "pos.csv", ["Receipt", "Sold (UTC)", "Total", "Store", "Phone"], [
+        ["R1", "2026-07-01 15:00", "10.00", "Main", "555-0100"],
+        ["R2", "2026-07-02 03:30", "-2.50", "Main", ""]])
+    [res] = import_files(chicago, [f], str(tmp_path / "pos.yaml"))
+    assert res.inserted == {"customers": 1, "orders": 2}
+    assert rows(chicago, "SELECT order_id, ordered_at, revenue, channel, source FROM orders ORDER BY 1") == [
+        ("R1", dt.datetime(2026, 7, 1, 10, 0), Decimal("10.00"), "pos", "pos-sales"),
+        ("R2", dt.datetime(2026, 7, 1, 22, 30), Decimal("-2.50"), "pos", "pos-sales")]
+
+
+def test_mapping_default_of_the_wrong_type(client, tmp_path):
+    (tmp_path / "s.yaml").write_text("name: s\ntable: spend\ncolumns: {Channel: channel, Spend: amount}\n"
+                                     "defaults: {spent_on: someday}\n")
+    f = write_csv(tmp_path / "s.csv", ["Channel", "Spend"], [["email", "1"]])
+    with pytest.raises(ImportError_, match="s.csv: a value in the mapping's defaults does not fit"):
+        import_files(client, [f], str(tmp_path / "s.yaml"))

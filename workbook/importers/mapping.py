@@ -22,7 +22,6 @@ from .errors import ImportError_
 if TYPE_CHECKING:
     from .staging import Output, Stage
 
-FIELD_TYPES = ("text", "id", "money", "number", "int", "bool", "timestamp", "date", "time", "stars")
 IDENTITY_KINDS = ("email", "phone", "id", "name")
 _SQL_TO_FIELD = {"VARCHAR": "text", "DOUBLE": "number", "INTEGER": "int", "BIGINT": "int",
                  "BOOLEAN": "bool", "TIMESTAMP": "timestamp", "DATE": "date"}

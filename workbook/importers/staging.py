@@ -204,7 +204,7 @@ class Stage:
         self.con.execute(f"CREATE VIEW typed_src AS SELECT {', '.join(inner)} FROM raw r {self._id_joins}")
         outer = ["_row", "customer_id"]
         converts = bool(self.mapping.format.timezone) and self.mapping.format.timezone != self.client_tz
-        for name in self.mapping.fields():
+        for name in dict.fromkeys(self.mapping.fields() + list(self.mapping.defaults)):
             kind = self.mapping.type_of(name)
             sql_type = self._sql_type(name)
             default = self.mapping.defaults.get(name)
