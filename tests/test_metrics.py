@@ -63,7 +63,7 @@ EXPECTED = {
     "active_customers": [1, 2, 2],                # a | a, b | b, c
     "new_customers": [1, 1, 1],                   # a | b | c
     "repeat_purchase_rate": [0, 0.5, 0.5],        # a new | a repeat, b new | b repeat, c new
-    "churn_rate": [None, 0, 0.5],                 # nobody before | a stayed | of a, b: a left
+    "churn_rate": [None, None, None],             # nobody ordered 3-12 months before (see below)
     "leads": [None, 2, 2],                        # no leads before 6 Jan: no value, not 0
     "lead_conversion_rate": [None, 0.5, 0.5],
     "cac": [0, 100, 90],                          # spend / new customers
@@ -141,3 +141,17 @@ def test_format_value():
     assert metrics.format_value(metrics.KPIS["churn_rate"], 0.123) == "12.3%"
     assert metrics.format_change(metrics.KPIS["churn_rate"], -0.02) == "-2.0 pp"
     assert metrics.format_change(metrics.KPIS["revenue"], -20) == "-$20.00"
+
+
+def test_churn_is_the_90_day_lapse_rate(client, rw):
+    # week ends (exclusive) 5, 12 and 19 Jan 2026 (as_of 18 Jan)
+    rw.execute("""INSERT INTO orders (order_id, customer_id, ordered_at, revenue) VALUES
+        ('a1', 'a', '2025-07-01', 1), ('a2', 'a', '2025-12-30', 1),    -- a: old order, back recently
+        ('d1', 'd', '2025-06-01', 1),                                    -- d: lapsed
+        ('b1', 'b', '2025-10-10', 1), ('b2', 'b', '2026-01-07', 1),    -- b: 3 months old from 8 Jan
+        ('x1', 'x', '2024-06-01', 1)""")                                 # x: over a year ago, not counted
+    frame = metrics.series(rw, "churn_rate", "week", as_of=AS_OF, since=WEEKS[0])
+    # week 1 (end 5 Jan): base a, d (b's 10 Oct order is < 90 days old); d has no recent order -> 1/2
+    # week 2 (end 12 Jan) and 3 (end 19 Jan): base a, b, d; only d lapsed -> 1/3
+    assert frame["value"].tolist() == pytest.approx([1 / 2, 1 / 3, 1 / 3])
+    assert frame["den"].tolist() == [2, 3, 3]

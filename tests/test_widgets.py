@@ -80,3 +80,9 @@ def test_panel_only_in_live_sessions(ctx, monkeypatch, capsys):
     assert capsys.readouterr().out == ""
     monkeypatch.setenv(widgets.LIVE_ENV, "1")
     assert widgets.is_live()
+
+
+def test_panel_shows_in_a_live_session(ctx, monkeypatch, capsys):
+    monkeypatch.setenv(widgets.LIVE_ENV, "1")
+    widgets.what_if_panel(ctx)
+    assert "VBox" in capsys.readouterr().out       # outside a kernel, display() prints the widget's repr

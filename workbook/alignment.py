@@ -22,7 +22,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from . import stats
+from . import fmt, stats
 
 RECENT_WEEKS = 13     # about the last three months
 EARLIER_WEEKS = 52    # the year before them
@@ -151,8 +151,6 @@ def unmet_demand(con: duckdb.DuckDBPyConnection, as_of: dt.date,
 
 def share_sentence(row: pd.Series, dimension: str, recent_weeks: int = RECENT_WEEKS) -> str:
     """'Nextdoor's share of leads rose from 3.1% to 22.4% (+19.3 pp, 95% CI +16 to +22 pp).'"""
-    from . import fmt
-
     verb = {"rising": "rose", "falling": "fell"}.get(row["trend"], "moved")
     return (f"{DIMENSIONS[dimension].capitalize()} **{row['value']}**: share of leads {verb} from "
             f"{fmt.pct(row['earlier_share'])} in the year before to {fmt.pct(row['recent_share'])} in "

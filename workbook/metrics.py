@@ -117,16 +117,19 @@ _KPI_LIST = [
         "count(*) AS den FROM act a JOIN firsts f USING (customer_id) GROUP BY 1",
         _CUSTOMER_ORDERS, _ORDER_CLOCK,
         "Of the customers who ordered in the period, the share who had ordered before it."),
-    KPI("churn_rate", "Churn rate", "share", "down", "ratio",
-        f"WITH act AS (SELECT DISTINCT {_PERIOD.format(ts='ordered_at')} AS period, customer_id "
-        "FROM orders WHERE customer_id IS NOT NULL AND ordered_at < $end "
-        f"AND ordered_at >= $start::TIMESTAMP - ('1 ' || $grain)::INTERVAL AND {_seg('customer_id')}) "
-        "SELECT s.period, count(*) FILTER (WHERE cur.customer_id IS NULL) AS num, count(*) AS den "
-        "FROM spine s JOIN act prev ON prev.period = s.period - ('1 ' || $grain)::INTERVAL "
-        "LEFT JOIN act cur ON cur.period = s.period AND cur.customer_id = prev.customer_id GROUP BY 1",
+    KPI("churn_rate", "Churn rate (90-day lapse)", "share", "down", "ratio",
+        "WITH o AS (SELECT DISTINCT customer_id, ordered_at FROM orders WHERE customer_id IS NOT NULL "
+        f"AND ordered_at < $end AND {_seg('customer_id')}), "
+        "ends AS (SELECT period, least(period + ('1 ' || $grain)::INTERVAL, $end) AS e FROM spine), "
+        "base AS (SELECT DISTINCT ends.period, o.customer_id FROM ends JOIN o "
+        "ON o.ordered_at >= ends.e - INTERVAL 365 DAY AND o.ordered_at < ends.e - INTERVAL 90 DAY), "
+        "recent AS (SELECT DISTINCT ends.period, o.customer_id FROM ends JOIN o "
+        "ON o.ordered_at >= ends.e - INTERVAL 90 DAY AND o.ordered_at < ends.e) "
+        "SELECT b.period, count(*) FILTER (WHERE r.customer_id IS NULL) AS num, count(*) AS den "
+        "FROM base b LEFT JOIN recent r USING (period, customer_id) GROUP BY 1",
         _CUSTOMER_ORDERS, _ORDER_CLOCK,
-        "Of the customers who ordered in the previous week (or month), the share who did not order in "
-        "this one: high for businesses people visit less than weekly.",
+        "Of the customers who ordered 3 to 12 months before the end of the period, the share with no "
+        "order in the last 90 days (as of the period's end or as_of).",
         suggest=("pct", -10.0)),
     KPI("leads", "Leads", "count", "up", "flow",
         f"SELECT {_PERIOD.format(ts='created_at')} AS period, count(*) AS num, NULL AS den FROM leads "
