@@ -105,7 +105,7 @@ def segments_section(ctx: Context, results: Results) -> None:
     if econ.assumed_cost:
         cost = ", ".join(f"{arm} {fmt.money(v, ctx.currency, 3)}" for arm, v in econ.cost_per_send.items())
         nb.say(f"*CAC and ROMI use an assumed cost per email ({cost}) because no campaign cost was "
-               f"imported; with real costs they change proportionally.*")
+               f"imported; replace it with the client's real costs before acting on them.*")
     nb.say("How to read the columns: conversion = recipients who ordered from the email; CLTV to date = "
            "revenue per customer from their first test email until today (grouped by the version of that "
            "first email); CAC = email cost / customers whose first order came from the email; ROMI = "
