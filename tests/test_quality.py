@@ -58,3 +58,10 @@ def test_date_gaps(con):
     # 1-13 Jan: 13 calendar days, orders on 1, 2, 3, 10, 11, 12, 13 -> 6 empty days (4-9 Jan)
     assert (gaps["calendar_days"], gaps["days_without_rows"], gaps["longest_gap_days"]) == (13, 6, 6)
     assert gaps["longest_gap_from"] == dt.date(2026, 1, 4)
+
+
+def test_empty_meaning_none_is_not_missing(rw):
+    rw.execute("INSERT INTO leads (lead_id, created_at, converted_at) VALUES ('a', '2026-01-01', NULL)")
+    miss = quality.missing_values(rw)
+    assert ("leads", "converted_at") not in set(zip(miss["table"], miss["column"]))
+    assert ("leads", "source") in set(zip(miss["table"], miss["column"]))

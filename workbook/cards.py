@@ -88,7 +88,10 @@ def data_quality(ctx: Context) -> None:
         say(f"**Unusual values in {r.table}.{r.column}:** {fmt.num(r.above)} of {fmt.num(r.rows)} rows are far "
             f"above the usual range (over {fmt.num(r.high_fence, 2)}) and {fmt.num(r.below)} far below it "
             f"(under {fmt.num(r.low_fence, 2)}; Tukey's far-out fences, 3 interquartile ranges). "
-            + ("Worth a look: big one-off orders and refunds move weekly averages." if r.above + r.below else ""))
+            + ("" if not r.above + r.below else
+               "So many that the amounts are simply very spread out (small jobs and big ones), not errors."
+               if (r.above + r.below) / r.rows > 0.05 else
+               "Worth a look: big one-off orders and refunds move weekly averages."))
     gaps = quality.date_gaps(ctx.con)
     for r in gaps.itertuples():
         gap = (f"; the longest gap is {_days(r.longest_gap_days)} from {_day(r.longest_gap_from)}"

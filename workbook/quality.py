@@ -25,6 +25,10 @@ NATURAL_KEYS = {"customers": ("customer_id",), "orders": ("order_id",), "order_i
 OUTLIER_COLUMNS = (("orders", "revenue"), ("spend", "amount"), ("web_sessions", "sessions"))
 GAP_TABLES = ("orders", "leads", "campaign_sends", "web_sessions", "spend")
 BOOKKEEPING = {"import_id", "source"}
+# columns where an empty value is a fact, not a gap: no conversion, no open, no refund...
+EMPTY_MEANS_NONE = {("leads", "converted_at"), ("campaign_sends", "opened_at"), ("campaign_sends", "clicked_at"),
+                    ("campaign_sends", "converted_at"), ("campaign_sends", "revenue"), ("orders", "refunded"),
+                    ("orders", "discount"), ("campaigns", "ended_at")}
 TUKEY_K = 3.0
 
 
@@ -52,10 +56,13 @@ def _columns(con, table: str) -> list[str]:
 
 
 def missing_values(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Columns with empty values in non-empty tables: table, column, missing, rows, share."""
+    """Columns with empty values in non-empty tables: table, column, missing, rows, share.
+
+    Columns where empty means "did not happen" (`EMPTY_MEANS_NONE`) are not counted.
+    """
     rows = []
     for table in DATA_TABLES:
-        cols = _columns(con, table)
+        cols = [c for c in _columns(con, table) if (table, c) not in EMPTY_MEANS_NONE]
         counts = con.execute(f"SELECT count(*), {', '.join(f'count(*) - count({c})' for c in cols)} "
                              f"FROM {table}").fetchone()
         total = counts[0]
