@@ -109,8 +109,8 @@ class Mapping:
 
 
 def _fail(path: Path, what: str) -> ImportError_:
-    return ImportError_(f"Mapping file {path.name}: {what}. See the mapping format in the README "
-                        f"(docs/architecture.md, 'Mapping files').")
+    return ImportError_(f"Mapping file {path.name}: {what}. The format is described in "
+                        f"docs/importing.md ('Mapping files').")
 
 
 def load_mapping(path: Path) -> Mapping:
