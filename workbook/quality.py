@@ -24,7 +24,8 @@ NATURAL_KEYS = {"customers": ("customer_id",), "orders": ("order_id",), "order_i
                 "spend": ("spent_on", "channel", "campaign_id")}
 OUTLIER_COLUMNS = (("orders", "revenue"), ("spend", "amount"), ("web_sessions", "sessions"))
 GAP_TABLES = ("orders", "leads", "campaign_sends", "web_sessions", "spend")
-BOOKKEEPING = {"import_id", "source"}
+# columns the importer fills for its own bookkeeping (the import's label), not client data
+BOOKKEEPING = {"import_id", "customers.source", "orders.source", "campaigns.source"}
 # columns where an empty value is a fact, not a gap: no conversion, no open, no refund...
 EMPTY_MEANS_NONE = {("leads", "converted_at"), ("campaign_sends", "opened_at"), ("campaign_sends", "clicked_at"),
                     ("campaign_sends", "converted_at"), ("campaign_sends", "revenue"), ("orders", "refunded"),
@@ -52,7 +53,7 @@ def import_history(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 def _columns(con, table: str) -> list[str]:
     return [r[0] for r in con.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
-        [table]).fetchall() if r[0] not in BOOKKEEPING]
+        [table]).fetchall() if r[0] not in BOOKKEEPING and f"{table}.{r[0]}" not in BOOKKEEPING]
 
 
 def missing_values(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
