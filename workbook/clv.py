@@ -31,6 +31,7 @@ import pandas as pd
 from scipy import optimize
 from scipy.special import betaln, gammaln, hyp2f1
 
+from .cohorts import purchase_days_sql
 from .errors import WorkbookError
 
 MIN_REPEAT_CUSTOMERS = 30  # below this the four BG/NBD parameters are not identified in practice
@@ -49,14 +50,8 @@ def summary(con: duckdb.DuckDBPyConnection, calibration_end: dt.date | str,
     x_holdout. Orders after `holdout_end` (or `calibration_end`) are ignored."""
     end = holdout_end or calibration_end
     return con.execute(
-        """
-        WITH days AS (
-            SELECT customer_id, ordered_at::DATE AS day, sum(revenue)::DOUBLE AS revenue,
-                   bool_or(revenue > 0) AS purchase
-            FROM orders
-            WHERE customer_id IS NOT NULL AND ordered_at < CAST($end AS DATE) + 1
-            GROUP BY ALL
-        ),
+        f"""
+        WITH {purchase_days_sql("$end")},
         firsts AS (SELECT customer_id, min(day) AS first_day FROM days WHERE purchase GROUP BY 1)
         SELECT customer_id, first_day,
                count(*) FILTER (WHERE purchase AND day > first_day AND day <= $cal) AS x,

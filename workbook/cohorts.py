@@ -60,6 +60,19 @@ def resolve_as_of(con: duckdb.DuckDBPyConnection, as_of: dt.date | str | None) -
     return day
 
 
+def purchase_days_sql(until: str) -> str:
+    """CTE `days`: one row per identified customer and order day up to and including the date
+    `until` (an SQL expression, e.g. a bound parameter): net revenue of the day, and whether
+    the day had a purchase (an order with revenue > 0). Shared by `rfm` and `clv`."""
+    return f"""days AS (
+        SELECT customer_id, ordered_at::DATE AS day, sum(revenue)::DOUBLE AS revenue,
+               bool_or(revenue > 0) AS purchase
+        FROM orders
+        WHERE customer_id IS NOT NULL AND ordered_at < CAST({until} AS DATE) + 1
+        GROUP BY ALL
+    )"""
+
+
 def members_sql(grain: str, by: str | None) -> str:
     """CTEs `purchases` (identified orders up to as_of) and `members` (one row per customer
     with a first purchase: customer_id, first_day, cohort, grp). One bound parameter: as_of."""

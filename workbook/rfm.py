@@ -23,7 +23,7 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
-from .cohorts import resolve_as_of
+from .cohorts import purchase_days_sql, resolve_as_of
 
 # (segment, SQL condition on r and f scores), first match wins; every (r, f) pair is covered.
 SEGMENT_RULES: list[tuple[str, str]] = [
@@ -63,13 +63,7 @@ def segment_case() -> str:
 def _scores_sql() -> str:
     """Per-customer RFM with scores and segment; one bound parameter: as_of."""
     return f"""
-    WITH days AS (
-        SELECT customer_id, ordered_at::DATE AS day, sum(revenue)::DOUBLE AS revenue,
-               bool_or(revenue > 0) AS purchase
-        FROM orders
-        WHERE customer_id IS NOT NULL AND ordered_at < CAST($as_of AS DATE) + 1
-        GROUP BY ALL
-    ),
+    WITH {purchase_days_sql("$as_of")},
     raw AS (
         SELECT customer_id,
                date_diff('day', max(day) FILTER (WHERE purchase), CAST($as_of AS DATE)) AS recency_days,
