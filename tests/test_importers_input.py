@@ -274,6 +274,8 @@ def test_row_without_identity_where_one_is_required(client, tmp_path):
     ("name: x\ntable: leads\ncolumns: {A: lead_no}\n", "column 'A' maps to 'lead_no', which is not a column of leads"),
     ("name: x\ntable: leads\ncolumns: {A: lead_id}\nformat: {dates: '%d'}\n", "unknown format keys ['dates']"),
     ("name: [x\n", "it is not valid YAML"),
+    ("name: x\ntable: leads\ncolumns: {Email: customer_id}\n",
+     "column 'Email' cannot map to 'customer_id': people are identified through 'identity'"),
 ])
 def test_bad_mapping_files(client, tmp_path, yaml_text, fragment):
     (tmp_path / "m.yaml").write_text(yaml_text)

@@ -132,6 +132,10 @@ def load_mapping(path: Path) -> Mapping:
     if not isinstance(columns, dict) or not columns:
         raise _fail(path, "'columns' must map source headers to canonical columns")
     for header, target in columns.items():
+        if target in ("customer_id", "customer_key", "import_id"):
+            raise _fail(path, f"column {header!r} cannot map to {target!r}: people are identified "
+                              f"through 'identity' (e.g. identity: [{{column: {header}, kind: id}}]), "
+                              f"which stores a pseudonym, never the raw value")
         if target not in tables[table]:
             raise _fail(path, f"column {header!r} maps to {target!r}, which is not a column of "
                               f"{table} ({', '.join(c for c in tables[table] if c != 'import_id')})")
