@@ -14,6 +14,7 @@ from pathlib import Path
 import altair as alt
 import nbformat
 import pytest
+from markupsafe import escape
 
 from workbook import nb, offline_charts, paths, render
 
@@ -200,7 +201,10 @@ def test_sample_clients_render_every_file(sample_reports):
         expected = {f"{n}.{ext}" for n in notebooks for ext in ("html", "ipynb")}
         assert expected | {"index.html", "report.json"} == {p.name for p in folder.iterdir()}
         report = json.loads((folder / render.REPORT_JSON).read_text())
-        assert report["ok"] and all(n["findings"] for n in report["notebooks"]), client
+        assert report["ok"], client
+        findings = [f["finding"] for n in report["notebooks"] for f in n["findings"]]
+        index = (folder / "index.html").read_text()
+        assert findings and all(escape(f) in index for f in findings), client
 
 
 def pii_hits(text: str, pii: set[str]) -> set[str]:

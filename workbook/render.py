@@ -114,10 +114,19 @@ def render_client(client: str, as_of: str | dt.date | None, out_dir: Path, *,
     Never raises for a failing notebook or an unreadable database: the returned report says
     what failed. The client's folder is replaced as a whole, or not at all.
     """
-    from .client import config_from_file, CONFIG_FILE
+    return render_notebooks(client, as_of, out_dir, _notebooks(notebooks_dir), progress)
+
+
+def _notebooks(folder: Path | None) -> list[Path]:
+    return sorted(Path(folder or paths.notebooks_dir()).glob("*.ipynb"))
+
+
+def render_notebooks(client: str, as_of: str | dt.date | None, out_dir: Path,
+                     notebooks: list[Path], progress: Progress | None = None) -> ClientReport:
+    """`render_client` for an explicit list of notebooks (a batch lists them once for all)."""
+    from .client import CONFIG_FILE, config_from_file
     from .nb import parse_date
 
-    notebooks = sorted(Path(notebooks_dir or paths.notebooks_dir()).glob("*.ipynb"))
     tell = progress or (lambda *_: None)
     try:
         db = paths.existing_client_dir(client) / "workbook.duckdb"
@@ -286,8 +295,9 @@ PAPERMILL_ERROR_TAG = "papermill-error-cell-tag"  # papermill's "An Exception wa
 
 
 def _for_readers(nb):
-    """A copy without what only a developer needs: library warnings on stderr and papermill's
-    error note (the page has its own banner). Errors themselves stay, where they happened."""
+    """A copy without what only a developer needs: library warnings on stderr, papermill's
+    error note (the page has its own banner), and the title cell's `# ` line when `nb.header`
+    prints the title again with the client and date. Errors stay, where they happened."""
     import copy
 
     nb = copy.deepcopy(nb)
@@ -296,6 +306,12 @@ def _for_readers(nb):
         if "outputs" in cell:
             cell.outputs = [o for o in cell.outputs
                             if not (o.output_type == "stream" and o.get("name") == "stderr")]
+    header = next((i for i, c in enumerate(nb.cells) for o in c.get("outputs", [])
+                   if str(o.get("data", {}).get("text/markdown", "")).startswith("# ")), None)
+    for cell in nb.cells[:header or 0]:
+        if cell.cell_type == "markdown":
+            cell.source = "\n".join(ln for ln in cell.source.splitlines() if not ln.startswith("# "))
+    nb.cells = [c for c in nb.cells if c.cell_type != "markdown" or c.source.strip()]
     return nb
 
 
@@ -344,10 +360,18 @@ def status_tone(status: str) -> str:
     return STATUS_TONES.get(str(status).lower().replace("_", " ").strip(), "neutral")
 
 
+def goal_label(metric: str) -> str:
+    """A goal's KPI as the reader knows it ("Average order value" for "aov")."""
+    from . import metrics
+
+    kpi = metrics.KPIS.get(str(metric))
+    return kpi.label if kpi else str(metric).replace("_", " ").capitalize()
+
+
 def _write_client_index(report: ClientReport, folder: Path) -> None:
     page = _pages().get_template("client_index.html.j2").render(
         report=report, css=_css(), tone=status_tone, as_of=_long_date(dt.date.fromisoformat(report.as_of)),
-        label=lambda metric: str(metric).replace("_", " ").capitalize(),
+        label=goal_label,
         generated=_long_date(dt.date.today()))
     (folder / "index.html").write_text(_scrub_paths(page), encoding="utf-8")
     facts = {**asdict(report), "folder": None, "ok": report.ok,
@@ -377,8 +401,8 @@ def run_batch(clients: list[str], as_of: str | None = None, jobs: int | None = N
     """
     out = Path(out_dir or paths.reports_dir())
     echo = echo or _stderr
-    notebooks = Path(notebooks_dir or paths.notebooks_dir())
-    count = len(list(notebooks.glob("*.ipynb")))
+    notebooks = _notebooks(notebooks_dir)  # listed once, so every client gets the same set
+    count = len(notebooks)
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(clients)))
     start = time.perf_counter()
     echo(f"Rendering {len(clients)} client(s) x {count} notebook(s), {jobs} in parallel, into {out}")
@@ -415,14 +439,14 @@ class _ProgressLines:
         self.echo(f"  {count} {client:<16} {notebook or '(client)':<28} {state:<6} {detail}")
 
 
-def _safe_render(client: str, as_of, out: Path, notebooks: Path, progress: Progress) -> ClientReport:
-    """render_client, with any unexpected error turned into a failed report for this client."""
+def _safe_render(client: str, as_of, out: Path, notebooks: list[Path],
+                 progress: Progress) -> ClientReport:
+    """render_notebooks, with any unexpected error turned into a failed report for this client."""
     try:
-        return render_client(client, as_of, out, notebooks_dir=notebooks, progress=progress)
+        return render_notebooks(client, as_of, out, notebooks, progress)
     except Exception as err:
         progress(client, "", "failed", _one_line(err))
-        return ClientReport(client, client, error=f"rendering stopped: {_one_line(err)}",
-                            notebooks=[])
+        return ClientReport(client, client, error=f"rendering stopped: {_one_line(err)}")
 
 
 _worker_queue = None  # set in each worker process by _init_worker; carries progress events
@@ -437,7 +461,7 @@ def _queue_progress(*event: str) -> None:
     _worker_queue.put(event)
 
 
-def _render_job(client: str, as_of, out: Path, notebooks: Path) -> ClientReport:
+def _render_job(client: str, as_of, out: Path, notebooks: list[Path]) -> ClientReport:
     return _safe_render(client, as_of, out, notebooks, _queue_progress)
 
 
@@ -490,7 +514,7 @@ def write_batch_index(out: Path, reports: list[ClientReport]) -> Path:
                 rows[folder.name] = latest
     out.mkdir(parents=True, exist_ok=True)
     page = _pages().get_template("batch_index.html.j2").render(
-        rows=sorted(rows.values(), key=lambda r: r["name"].lower()), css=_css(),
+        rows=sorted(rows.values(), key=lambda r: r["name"].lower()), css=_css(), label=goal_label,
         generated=_long_date(dt.date.today()))
     index = out / "index.html"
     tmp = out / f".index-{uuid.uuid4().hex[:8]}.html"
