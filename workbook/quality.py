@@ -23,7 +23,7 @@ NATURAL_KEYS = {"customers": ("customer_id",), "orders": ("order_id",), "order_i
                 "feedback": ("feedback_id",), "services": ("service",), "web_sessions": ("day", "channel"),
                 "spend": ("spent_on", "channel", "campaign_id")}
 OUTLIER_COLUMNS = (("orders", "revenue"), ("spend", "amount"), ("web_sessions", "sessions"))
-GAP_TABLES = ("orders", "leads", "campaign_sends", "web_sessions", "spend")
+GAP_TABLES = ("orders", "leads", "web_sessions", "spend")   # daily activity (emails go out on campaign days only)
 # columns the importer fills for its own bookkeeping (the import's label), not client data
 BOOKKEEPING = {"import_id", "customers.source", "orders.source", "campaigns.source"}
 # columns where an empty value is a fact, not a gap: no conversion, no open, no refund...
