@@ -333,3 +333,21 @@ def test_replacing_a_report_swaps_the_whole_folder(tmp_path):
     render._move_into_place(new, final)
     assert [p.name for p in tmp_path.iterdir()] == ["2026-10-31"]
     assert [p.name for p in final.iterdir()] == ["index.html"]
+
+
+def test_a_malformed_date_stops_the_command_before_anything_runs(client, tmp_path, capsys):
+    from workbook import cli
+
+    out = tmp_path / "reports"
+    assert cli.main(["report", client, "--as-of", "2026-13-01", "--out", str(out)]) == 2
+    assert "as_of '2026-13-01' is not a date" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_an_unknown_client_fails_alone_and_is_named(home, tmp_path):
+    lines: list[str] = []
+    batch = render.run_batch(["nobody"], None, 1, tmp_path, echo=lines.append)
+    assert not batch.ok
+    assert batch.reports[0].failures == [batch.reports[0].error]
+    assert "No client 'nobody'" in "\n".join(lines)
+    assert "No client" in (tmp_path / "index.html").read_text()

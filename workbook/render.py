@@ -128,14 +128,16 @@ def render_notebooks(client: str, as_of: str | dt.date | None, out_dir: Path,
     from .nb import parse_date
 
     tell = progress or (lambda *_: None)
+    day = parse_date(as_of)  # a malformed date is the caller's mistake: raise
     try:
         db = paths.existing_client_dir(client) / "workbook.duckdb"
-        name = config_from_file(client, db.parent / CONFIG_FILE).display_name
+        report = ClientReport(client, config_from_file(client, db.parent / CONFIG_FILE).display_name)
     except WorkbookError as err:
-        return ClientReport(client, client, error=str(err))
-    report = ClientReport(client, name)
+        report = ClientReport(client, client, error=str(err))
+        tell(client, "", "failed", report.error)
+        return report
     try:
-        day = parse_date(as_of) or _latest_activity(db) or dt.date.today()
+        day = day or _latest_activity(db) or dt.date.today()
     except Exception as err:  # a broken or locked file: say so, render nothing for this client
         report.error = f"the database could not be opened: {_one_line(err)}"
         tell(client, "", "failed", report.error)
@@ -399,6 +401,9 @@ def run_batch(clients: list[str], as_of: str | None = None, jobs: int | None = N
     time, its notebooks one after another, so a worker reuses its loaded libraries, HTML
     exporter and Vega bundle. A client that fails never stops the others.
     """
+    from .nb import parse_date
+
+    parse_date(as_of)  # fail before starting anything when the date is malformed
     out = Path(out_dir or paths.reports_dir())
     echo = echo or _stderr
     notebooks = _notebooks(notebooks_dir)  # listed once, so every client gets the same set
