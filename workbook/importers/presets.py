@@ -35,7 +35,7 @@ def shopify_orders(stage: Stage) -> list[Output]:
                   "coalesce(line_qty, 1) * line_price - coalesce(line_discount, 0) AS line_revenue, "
                   "sum(line_revenue) OVER (PARTITION BY order_name) AS lines_total FROM typed")
     orders = (
-        "SELECT '" "shopify:' || order_name AS order_id, customer_id, ordered_at, "
+        "SELECT 'shopify:' || order_name AS order_id, customer_id, ordered_at, "
         "CASE WHEN lower(financial_status) = 'voided' THEN 0 "
         "ELSE coalesce(subtotal, lines_total, 0) - coalesce(refunded, 0) END AS revenue, "
         "discount, refunded, lower(channel) AS channel, location, $source AS source "
