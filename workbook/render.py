@@ -149,7 +149,7 @@ def render_notebooks(client: str, as_of: str | dt.date | None, out_dir: Path,
     try:
         env = (("WORKBOOK_HOME", str(paths.workbook_home())),
                (offline_charts.RENDER_ENV, offline_charts.OFFLINE))
-        page = {"client": name, "as_of": _long_date(day)}
+        page = {"client": report.name, "as_of": _long_date(day)}
         for notebook in notebooks:
             tell(client, notebook.stem, "running", "")
             result = _run_notebook(notebook, tmp, {"client": client, "db_path": None,
