@@ -454,3 +454,14 @@ def test_mapping_default_of_the_wrong_type(client, tmp_path):
     f = write_csv(tmp_path / "s.csv", ["Channel", "Spend"], [["email", "1"]])
     with pytest.raises(ImportError_, match="s.csv: a value in the mapping's defaults does not fit"):
         import_files(client, [f], str(tmp_path / "s.yaml"))
+
+
+def test_a_bad_file_after_good_ones_says_which_were_imported(client, tmp_path):
+    good = shopify_orders_file(tmp_path / "good.csv", [ANN])
+    bad = shopify_orders_file(tmp_path / "bad.csv", [dict(BOB, subtotal="lots")])
+    with pytest.raises(ImportError_) as err:
+        import_files(client, [good, bad], "shopify-orders")
+    assert str(err.value).startswith("bad.csv, row 1 (line 2), column 'Subtotal': 'lots' is not a number.")
+    assert str(err.value).endswith("(Before it, these files were imported or already there: good.csv. "
+                                   "Running the same command again skips them.)")
+    assert rows(client, "SELECT file_name FROM imports") == [("good.csv",)]

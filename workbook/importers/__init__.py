@@ -78,7 +78,17 @@ def import_files(slug: str, files: list[Path], source: str, *, progress: bool = 
     mapping = resolve_source(source)
     config = load_config(slug)
     pseudo = pseudonymizer(slug)
-    return [_import_one(slug, Path(path), mapping, config, pseudo, progress) for path in files]
+    results: list[ImportResult] = []
+    for path in files:
+        try:
+            results.append(_import_one(slug, Path(path), mapping, config, pseudo, progress))
+        except ImportError_ as err:
+            if not results:
+                raise
+            done = ", ".join(r.file for r in results)
+            raise ImportError_(f"{err}\n(Before it, these files were imported or already there: "
+                               f"{done}. Running the same command again skips them.)") from err
+    return results
 
 
 def _already(con, sha256: str):
