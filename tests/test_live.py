@@ -63,3 +63,24 @@ def test_cli_open_without_lab(client, templates, capsys):
 def test_open_unknown_client(home, templates, capsys):
     assert main(["open", "nobody", "--no-lab"]) == 2
     assert "No client 'nobody'" in capsys.readouterr().err
+
+
+def test_prepares_the_project_notebooks(client):
+    folder = live.prepare(client)
+    names = {p.name for p in folder.glob("*.ipynb")}
+    assert {"01_onboarding.ipynb", "02_improvement_delta.ipynb"} <= names
+    _, source = _injected(folder / "01_onboarding.ipynb")
+    assert f'client = "{client}"' in source and "as_of = None" in source
+
+
+def test_lab_failure_is_reported(client, templates, monkeypatch):
+    import subprocess
+
+    calls = []
+    monkeypatch.setattr(subprocess, "run", lambda cmd, env, check: calls.append((cmd, env))
+                        or subprocess.CompletedProcess(cmd, 1))
+    with pytest.raises(live.WorkbookError, match="exit code 1"):
+        live.open_client(client)
+    (cmd, env), = calls
+    assert cmd[-2:] == ["lab", f"--ServerApp.root_dir={paths.client_dir(client) / 'notebooks'}"]
+    assert env["WORKBOOK_LIVE"] == "1"

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from . import nb, paths
+from .errors import WorkbookError
 from .widgets import LIVE_ENV
 
 
@@ -69,8 +70,11 @@ def open_client(slug: str, as_of: str | dt.date | None = None, start_lab: bool =
     print(f"Notebooks for {slug} ready in {folder}")
     if start_lab:
         env = {**os.environ, LIVE_ENV: "1", "WORKBOOK_HOME": str(paths.workbook_home())}
-        subprocess.run([sys.executable, "-m", "jupyter", "lab", f"--ServerApp.root_dir={folder}"],
-                       env=env, check=False)
+        code = subprocess.run([sys.executable, "-m", "jupyter", "lab", f"--ServerApp.root_dir={folder}"],
+                              env=env, check=False).returncode
+        if code not in (0, 130, -2):   # -2/130: stopped with Ctrl-C, the normal way out
+            raise WorkbookError(f"JupyterLab stopped with exit code {code} (its messages are above). The "
+                                f"notebooks are ready in {folder}; open them in any Jupyter.")
     else:
         print("Start JupyterLab there yourself with: "
               f"{LIVE_ENV}=1 jupyter lab --ServerApp.root_dir={folder}")
