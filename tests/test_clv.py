@@ -141,3 +141,21 @@ def test_fit_without_dropout_heterogeneity_stays_finite():
     assert np.mean(fit.p_alive(x, t_x, np.full(n, T))) > 0.95
     predicted = fit.expected_purchases(26, x, t_x, np.full(n, T)).sum()
     assert predicted == pytest.approx(rates.sum() * 26, rel=0.05)
+
+
+@pytest.mark.parametrize("params", [(0.243, 4.414, 0.793, 2.426), (2.0, 30.0, 1.5, 0.8),
+                                    (8.0, 130.0, 500.0, 5000.0)])
+def test_bgnbd_gradient_matches_finite_differences(cdnow, params):
+    # The analytic gradient the optimizer uses, against central differences of the
+    # log-likelihood itself (step 1e-5 relative); tolerance 1e-5 relative plus 1e-4 absolute
+    # (near the optimum the gradient is close to 0).
+    args = (cdnow["x"], cdnow["t_x"], cdnow["T"])
+    _, grad = clv.bgnbd_log_likelihood(params, *args, gradient=True)
+    numeric = []
+    for i, value in enumerate(params):
+        h = value * 1e-5
+        up, down = list(params), list(params)
+        up[i], down[i] = value + h, value - h
+        numeric.append((clv.bgnbd_log_likelihood(up, *args) - clv.bgnbd_log_likelihood(down, *args))
+                       / (2 * h))
+    np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-4)

@@ -29,7 +29,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 from scipy import optimize
-from scipy.special import betaln, gammaln, hyp2f1
+from scipy.special import betaln, digamma, gammaln, hyp2f1
 
 from .cohorts import purchase_days_sql
 from .errors import WorkbookError
@@ -80,19 +80,20 @@ def _group(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
 LOG_BOUND = 12.0  # parameters kept within exp(-12)..exp(12)
 
 
-def _fit(negative_ll, start: np.ndarray, what: str) -> list[float]:
+def _fit(negative_ll, start: np.ndarray, what: str, jac: bool = False) -> list[float]:
     """Minimise a negative log-likelihood over log-parameters; returns the parameters.
+    With `jac`, `negative_ll` returns (value, gradient in the log-parameters).
 
     The log-parameters are bounded by +-LOG_BOUND: when the data show no heterogeneity in a
     rate or a dropout probability, the likelihood keeps rising as both shape parameters of
     its mixing distribution grow together (it tends to a point mass). The bounded optimum is
     then a near-point-mass with the right mean, which predicts the same, instead of a
-    runaway optimizer. L-BFGS-B with tight tolerances (numerical gradients).
+    runaway optimizer. L-BFGS-B with tight tolerances.
     """
     bounds = [(-LOG_BOUND, LOG_BOUND)] * len(start)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         result = optimize.minimize(negative_ll, np.log(start), method="L-BFGS-B", bounds=bounds,
-                                   options={"ftol": 1e-12, "gtol": 1e-8})
+                                   jac=jac, options={"ftol": 1e-12, "gtol": 1e-8})
     params = [float(v) for v in np.exp(result.x)]
     if not (np.all(np.isfinite(params)) and np.isfinite(result.fun)):
         raise WorkbookError(f"The {what} fit did not converge on this data. The purchase history "
@@ -146,30 +147,57 @@ class BGNBD:
         return head * tail / (1.0 + self._odds_dead(x, t_x, T))
 
 
-def bgnbd_log_likelihood(params, x, t_x, T, weights=None) -> float:
+def bgnbd_log_likelihood(params, x, t_x, T, weights=None, gradient: bool = False):
     """Sum of weighted BG/NBD log-likelihoods (FHL 2005 eq. 6):
 
     L(r, alpha, a, b | x, t_x, T) = B(a, b+x)/B(a, b) * G(r+x) alpha^r / (G(r) (alpha+T)^(r+x))
         + delta_{x>0} B(a+1, b+x-1)/B(a, b) * G(r+x) alpha^r / (G(r) (alpha+t_x)^(r+x)).
+
+    With `gradient`, returns (value, d value / d(r, alpha, a, b)): with s the share of the
+    second ("dropped out after t_x") term in L and psi the digamma function,
+      d/dr     = psi(r+x) - psi(r) + ln alpha - (1-s) ln(alpha+T) - s ln(alpha+t_x)
+      d/dalpha = r/alpha - (r+x) ((1-s)/(alpha+T) + s/(alpha+t_x))
+      d/da     = psi(a+b) - psi(a+b+x) + s/a
+      d/db     = psi(b+x) - psi(a+b+x) - psi(b) + psi(a+b) - s/(b+x-1).
     """
     r, alpha, a, b = params
     x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
     weights = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float)
     common = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + betaln(a, b + x) - betaln(a, b)
     alive = -(r + x) * np.log(alpha + T)
+    repeat = x > 0
     with np.errstate(divide="ignore", invalid="ignore"):
-        dead = np.where(x > 0, np.log(a) - np.log(np.maximum(b + x - 1, 1e-300))
+        dead = np.where(repeat, np.log(a) - np.log(np.maximum(b + x - 1, 1e-300))
                         - (r + x) * np.log(alpha + t_x), -np.inf)
-    return float(np.sum(weights * (common + np.logaddexp(alive, dead))))
+    total = np.logaddexp(alive, dead)
+    value = float(np.sum(weights * (common + total)))
+    if not gradient:
+        return value
+    s = np.exp(dead - total)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv_dead_b = np.where(repeat, s / (b + x - 1), 0.0)
+    d_r = digamma(r + x) - digamma(r) + np.log(alpha) - (1 - s) * np.log(alpha + T) \
+        - s * np.log(alpha + t_x)
+    d_alpha = r / alpha - (r + x) * ((1 - s) / (alpha + T) + s / (alpha + t_x))
+    d_a = digamma(a + b) - digamma(a + b + x) + s / a
+    d_b = digamma(b + x) - digamma(a + b + x) - digamma(b) + digamma(a + b) - inv_dead_b
+    return value, np.array([np.sum(weights * d) for d in (d_r, d_alpha, d_a, d_b)])
 
 
 def fit_bgnbd(x, t_x, T) -> BGNBD:
     """Maximum-likelihood BG/NBD fit on per-customer arrays (weeks). Identical rows are
-    grouped first. Raises NotEnoughRepeatData when fewer than MIN_REPEAT_CUSTOMERS bought again."""
+    grouped first, and the optimizer gets the analytic gradient. Raises NotEnoughRepeatData
+    when fewer than MIN_REPEAT_CUSTOMERS bought again."""
     _require_repeaters(x, "the repeat-purchase model (BG/NBD)")
     (gx, gt, gT), counts = _group(x, t_x, T)
-    params = _fit(lambda p: -bgnbd_log_likelihood(np.exp(p), gx, gt, gT, counts),
-                  np.array([1.0, max(float(np.mean(T)), 1.0), 1.0, 1.0]), "BG/NBD")
+
+    def negative(log_params):
+        params = np.exp(log_params)
+        value, grad = bgnbd_log_likelihood(params, gx, gt, gT, counts, gradient=True)
+        return -value, -grad * params  # chain rule: d/d(log p) = p d/dp
+
+    params = _fit(negative, np.array([1.0, max(float(np.mean(T)), 1.0), 1.0, 1.0]), "BG/NBD",
+                  jac=True)
     return BGNBD(*params, log_likelihood=bgnbd_log_likelihood(params, gx, gt, gT, counts),
                  customers=len(x))
 
