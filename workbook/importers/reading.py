@@ -5,6 +5,9 @@ header line: comma, semicolon or tab). Files that are not valid UTF-8 are transc
 first (cp1252, else Latin-1; UTF-16 when it has a byte-order mark), because DuckDB's other
 encodings need an extension download. `.xlsx` is read with openpyxl, `.parquet` by DuckDB,
 `.json` (Google Takeout reviews and other lists of records) with the json module.
+Compressed exports (`.gz`, or a `.zip` holding one file, as vendors send large exports) are
+unpacked into the import's work folder first; the checksum is of the unpacked contents, so
+the same export imported zipped and unzipped counts as one file.
 Rows keep file order: `raw.rowid + 1` is the data row number used in every message.
 """
 
@@ -14,8 +17,11 @@ import codecs
 import csv
 import functools
 import datetime as dt
+import gzip
 import hashlib
 import json
+import shutil
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -63,6 +69,8 @@ def open_export(path: Path, workdir: Path) -> RawFile:
     if path.stat().st_size == 0:
         raise ImportError_(f"{name} is empty (0 bytes): nothing to import. Export it again from "
                            f"the source and check the download finished.")
+    if path.suffix.lower() in (".gz", ".zip"):
+        return open_export(_unpack(path, workdir), workdir)
     kind = FORMATS.get(path.suffix.lower(), "csv")
     if path.suffix.lower() == ".xls":
         raise ImportError_(f"{name} is an old Excel .xls workbook, which cannot be read. Open it "
@@ -80,6 +88,32 @@ def open_export(path: Path, workdir: Path) -> RawFile:
     if kind == "json":
         return _open_json(path, sha, encoding)
     return _open_csv(path, sha, encoding, workdir)
+
+
+def _unpack(path: Path, workdir: Path) -> Path:
+    """The single export inside a .gz or .zip file, unpacked into `workdir`."""
+    name = path.name
+    try:
+        if path.suffix.lower() == ".gz":
+            inner = workdir / path.stem
+            with gzip.open(path, "rb") as src, inner.open("wb") as dst:
+                shutil.copyfileobj(src, dst, CHUNK)
+            return inner
+        with zipfile.ZipFile(path) as archive:
+            members = [m for m in archive.infolist()
+                       if not m.is_dir() and not m.filename.startswith("__MACOSX/")]
+            if len(members) != 1:
+                listed = ", ".join(m.filename for m in members) or "nothing"
+                raise ImportError_(f"{name} holds {len(members)} files ({shorten(listed)}); a zip "
+                                   f"must hold exactly one export. Unzip it and import the files "
+                                   f"one by one.")
+            inner = workdir / Path(members[0].filename).name
+            with archive.open(members[0]) as src, inner.open("wb") as dst:
+                shutil.copyfileobj(src, dst, CHUNK)
+            return inner
+    except (OSError, EOFError, zipfile.BadZipFile) as err:
+        raise ImportError_(f"{name} cannot be unpacked ({err}): the download may be incomplete. "
+                           f"Download the export again.") from err
 
 
 def _scan(path: Path, kind: str, head: bytes) -> tuple[str, str]:
