@@ -106,6 +106,10 @@ def test_split_by_channel(con):
     assert matrix.loc[("email", pd.Timestamp(JAN)), 1] == 1.0  # A came back
     assert matrix.loc[("paid_social", pd.Timestamp(JAN)), 1] == 0.0  # B only refunded
     assert matrix.loc[("unknown", pd.Timestamp(JAN)), 1] == 0.0  # D has no customers row
+    revenue = cohorts.retention(con, "month", "revenue", by="acquisition_channel", as_of=AS_OF)
+    # email January = A: 150 then 30; paid social January = B: 80 then -80 (the refund)
+    assert revenue.loc[("email", pd.Timestamp(JAN)), 1] == pytest.approx(30 / 150)
+    assert revenue.loc[("paid_social", pd.Timestamp(JAN)), 1] == -1.0
 
 
 def test_curves_pool_complete_periods_only(con):

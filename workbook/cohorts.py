@@ -194,10 +194,8 @@ def retention(con: duckdb.DuckDBPyConnection, grain: str = "month", measure: str
     if measure == "customers":
         long["value"] = long["active_customers"] / long["cohort_customers"]
     elif measure == "revenue":
-        base = long[long["period"] == 0].set_index(index)["revenue"]
-        base = base.where(base > 0)
-        long["value"] = long["revenue"] / base.reindex(pd.MultiIndex.from_frame(long[index])
-                                                      if by else long["cohort"]).to_numpy()
+        base = long.groupby(index)["revenue"].transform("first")  # rows come period 0 first
+        long["value"] = long["revenue"] / base.where(base > 0)
     else:
         long["value"] = long["cumulative_revenue"] / long["cohort_customers"]
     long.loc[~long["complete"], "value"] = float("nan")
