@@ -331,6 +331,7 @@ class Forecast:
     spend: GammaGamma
     weeks: float
     months: int
+    annual_discount: float
     customers: pd.DataFrame  # customer_id, first_day, x, t_x, T, monetary, p_alive, expected_purchases, clv
 
 
@@ -347,4 +348,4 @@ def forecast(con: duckdb.DuckDBPyConnection, as_of: dt.date | str, weeks: float 
     data = data.drop(columns="x_holdout").assign(
         p_alive=bg.p_alive(*args), expected_purchases=bg.expected_purchases(weeks, *args),
         clv=customer_value(bg, gg, *args, data["monetary"], months, annual_discount))
-    return Forecast(bg, gg, weeks, months, data)
+    return Forecast(bg, gg, weeks, months, annual_discount, data)

@@ -184,7 +184,8 @@ def forecast(result, check, currency: str) -> tuple[str, str]:
             f"are still active (would buy again). Together they are expected to make "
             f"**{fmt.num(purchases)}** repeat purchases in the next {result.weeks:.0f} weeks, worth "
             f"**{fmt.money(clv, currency)}** of revenue over {result.months} months "
-            f"(discounted at 10% a year; revenue, not profit).{margin}")
+            f"(discounted at {fmt.pct(result.annual_discount, 0)} a year; revenue, not profit)."
+            f"{margin}")
     finding = (f"Today's customers are expected to bring {fmt.money(clv, currency)} of repeat revenue "
                f"in the next {result.months} months"
                + (f" (within about {fmt.pct(band, 0)}, the model's error on a test period)."
