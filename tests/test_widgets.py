@@ -70,6 +70,9 @@ def test_panel_redraws_and_saves(ctx, client):
     # saved through a short write; the notebook's read-only connection is open again
     stored = goals.load_goals(ctx.con)
     assert [(g.goal_id, g.metric, g.target_value, g.deadline) for g in stored] == [(goal_id, "revenue", 300.0, DEADLINE)]
+    # the baseline is the 12 weeks before the session's as_of, as shown in the panel
+    assert (stored[0].baseline_start, stored[0].baseline_end) == goals.baseline_window(AS_OF)
+    assert stored[0].baseline_value == pytest.approx(panel.delta.baseline.value)
     assert "Saved as goal" in panel.message.value
 
 

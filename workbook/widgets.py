@@ -67,9 +67,10 @@ class WhatIfPanel:
 
     def goal(self) -> Goal:
         kpi = metrics.get(self.metric.value)
+        start, last = goals.baseline_window(self.ctx.as_of)
         return Goal(kpi.name, "increase" if kpi.better == "up" else "decrease",
                     target_value=self.target.value, deadline=self.deadline.value,
-                    note="Agreed in a live session")
+                    baseline_start=start, baseline_end=last, note="Agreed in a live session")
 
     def _metric_changed(self, _change) -> None:
         suggestion = goals.suggest(self.ctx.con, self.metric.value, self.ctx.as_of)
