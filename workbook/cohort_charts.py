@@ -22,8 +22,8 @@ def cohort_label(start, grain: str) -> str:
 
 def cohort_heatmap(matrix: pd.DataFrame, title: str, value_format: str = ".0%",
                    value_title: str = "share") -> alt.LayerChart:
-    """Heatmap of a `cohorts.retention` matrix: one row per cohort, one column per period.
-    In-progress periods (attrs["in_progress"]) are grey cells marked '…', not drops."""
+    """Heatmap of a `cohorts.retention` matrix (without `by`): one row per cohort, one column
+    per period. In-progress periods (attrs["in_progress"]) are grey cells marked '…'."""
     grain = matrix.attrs.get("grain", "month")
     sizes = matrix.attrs.get("cohort_customers")
     running = matrix.attrs.get("in_progress")
