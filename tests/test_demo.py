@@ -51,7 +51,7 @@ def test_demo_builds_three_clients_then_changes_nothing(home, capsys):
 def test_demo_writes_missing_samples_first(home, tmp_path):
     sample = tmp_path / "sample"
     built = build_clients(sample, progress=False)
-    assert (sample / "online-store" / "orders_export_1.csv").is_file()
+    assert (sample / "online-store" / "orders_export_1.csv.gz").is_file()
     assert [d.client.slug for d in built] == ["coffee-shop", "online-store", "home-services"]
 
 

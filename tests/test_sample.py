@@ -51,14 +51,14 @@ def test_import_plan_names_written_files(out):
 
 
 def test_shopify_quirks(out):
-    orders = read(out, "online-store", "orders_export_1.csv")
+    orders = read(out, "online-store", "orders_export_1.csv.gz")
     stamp = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d -0[78]00$")
     assert orders["Created at"].str.match(stamp).all()
     first = orders["Financial Status"] != ""
     assert orders.loc[first, "Name"].is_unique                    # order fields once per order
     assert (orders.loc[~first, "Subtotal"] == "").all()
     assert (orders.loc[~first, "Created at"] != "").all()         # Created at repeats
-    customers = read(out, "online-store", "customers_export.csv")
+    customers = read(out, "online-store", "customers_export.csv.gz")
     assert customers["Customer ID"].str.match(r"^'\d+$").all()
     phones = customers["Phone"][customers["Phone"] != ""]
     assert len(phones) > 100 and phones.str.match(r"^'\+1\d{3}55501\d\d$").all()
@@ -67,7 +67,7 @@ def test_shopify_quirks(out):
 
 
 def test_square_money_and_refunds(out):
-    items = read(out, "coffee-shop", "items-2024-11-01-2026-10-31.csv")
+    items = read(out, "coffee-shop", "items-2024-11-01-2026-10-31.csv.gz")
     payments = items[items["Event Type"] == "Payment"]
     refunds = items[items["Event Type"] == "Refund"]
     assert payments["Net Sales"].str.match(r"^\$\d+\.\d\d$").all()
@@ -95,9 +95,9 @@ def test_everything_ends_2026_10_31(out):
         utc = pd.to_datetime(stripe[column].replace("", None)).dropna()
         local = utc.dt.tz_localize("UTC").dt.tz_convert("America/New_York").dt.tz_localize(None)
         assert local.max() < END
-    orders = read(out, "online-store", "orders_export_1.csv")
+    orders = read(out, "online-store", "orders_export_1.csv.gz")
     assert pd.to_datetime(orders["Created at"].str[:19]).max() < END
-    items = read(out, "coffee-shop", "items-2024-11-01-2026-10-31.csv")
+    items = read(out, "coffee-shop", "items-2024-11-01-2026-10-31.csv.gz")
     assert items["Date"].max() == "2026-10-31" and items["Date"].min() == "2024-11-01"
     leads = read(out, "home-services", "leads.csv")
     assert pd.to_datetime(leads["Created"], format="%m/%d/%Y %H:%M").max() < END
@@ -105,7 +105,7 @@ def test_everything_ends_2026_10_31(out):
 
 def test_ab_personalization_lift(out):
     """Planted 3.0% vs 2.0% orders, 4.5% vs 3.0% clicks; ~8,600 recipients per arm (SE ~0.2 pp)."""
-    sends = read(out, "online-store", "klaviyo_recipient_activity.csv")
+    sends = read(out, "online-store", "klaviyo_recipient_activity.csv.gz")
     ab = sends[sends["Variant"].isin(["Personalized picks", "Generic bestsellers"])]
     arms = ab.groupby("Variant").agg(n=("Email", "size"),
                                      orders=("Ordered At", lambda s: (s != "").sum()),
@@ -121,7 +121,7 @@ def test_ab_personalization_lift(out):
 
 
 def test_klaviyo_aggregates_match_recipients_and_orders(out):
-    sends = read(out, "online-store", "klaviyo_recipient_activity.csv")
+    sends = read(out, "online-store", "klaviyo_recipient_activity.csv.gz")
     campaigns = read(out, "online-store", "klaviyo_campaigns.csv")
     per = sends.groupby(["Campaign ID", "Variant"]).agg(
         n=("Email", "size"), orders=("Ordered At", lambda s: (s != "").sum()),
@@ -134,17 +134,17 @@ def test_klaviyo_aggregates_match_recipients_and_orders(out):
     assert np.allclose(merged["Revenue"].astype(float), merged["revenue"], atol=0.01)
     assert campaigns.groupby("Campaign ID").size().max() == 2   # A/B tests have two variants
     # every attributed order is a Shopify order of that person at that time
-    orders = read(out, "online-store", "orders_export_1.csv")
+    orders = read(out, "online-store", "orders_export_1.csv.gz")
     placed = set(zip(orders["Email"], orders["Created at"].str[:19]))
     won = sends[sends["Ordered At"] != ""]
     assert all(key in placed for key in zip(won["Email"], won["Ordered At"]))
 
 
 def _orders_with_customers(out):
-    orders = read(out, "online-store", "orders_export_1.csv")
+    orders = read(out, "online-store", "orders_export_1.csv.gz")
     orders = orders[orders["Financial Status"] != ""].copy()
     orders["at"] = pd.to_datetime(orders["Created at"].str[:19])
-    customers = read(out, "online-store", "customers_export.csv")
+    customers = read(out, "online-store", "customers_export.csv.gz")
     customers["channel"] = customers["Tags"].str.extract(r"channel:(\w+)", expand=False)
     customers["region"] = customers["Default Address Province Code"]
     return orders.merge(customers[["Email", "channel", "region"]], on="Email"), customers
@@ -152,7 +152,7 @@ def _orders_with_customers(out):
 
 def test_touches_precede_orders(out):
     orders, _ = _orders_with_customers(out)
-    touches = read(out, "online-store", "utm_touches.csv")
+    touches = read(out, "online-store", "utm_touches.csv.gz")
     touches["at"] = pd.to_datetime(touches["Timestamp"])
     first_touch = touches.groupby("Email")["at"].min()
     first_order = orders.groupby("Email")["at"].min()
@@ -229,7 +229,7 @@ def test_stripe_jobs_are_won_leads(out):
 
 
 def test_coffee_morning_peak(out):
-    items = read(out, "coffee-shop", "items-2024-11-01-2026-10-31.csv")
+    items = read(out, "coffee-shop", "items-2024-11-01-2026-10-31.csv.gz")
     sales = items[items["Event Type"] == "Payment"]
     net = sales["Net Sales"].str.replace(r"[$,]", "", regex=True).astype(float)
     hour = sales["Time"].str[:2].astype(int)
@@ -238,9 +238,15 @@ def test_coffee_morning_peak(out):
 
 def test_scale_multiplies_the_store(out, tmp_path):
     write_samples(tmp_path, scale=2)
-    for name in ("orders_export_1.csv", "customers_export.csv", "klaviyo_recipient_activity.csv"):
+    for name in ("orders_export_1.csv.gz", "customers_export.csv.gz", "klaviyo_recipient_activity.csv.gz"):
         one = len(read(out, "online-store", name))
         two = len(read(tmp_path, "online-store", name))
         assert two / one == pytest.approx(2.0, rel=0.08), name
-    items = "items-2024-11-01-2026-10-31.csv"
+    items = "items-2024-11-01-2026-10-31.csv.gz"
     assert len(read(tmp_path, "coffee-shop", items)) == len(read(out, "coffee-shop", items))
+
+
+def test_committed_sample_stays_small(out):
+    """The sample committed in data/sample/ must stay a few MB (large exports are gzipped)."""
+    total = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+    assert total < 5_000_000, f"sample is {total / 1e6:.1f} MB"

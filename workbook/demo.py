@@ -8,13 +8,14 @@ a client built from an older version of the sample files is rebuilt from the cur
 
 from __future__ import annotations
 
-import hashlib
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import paths, store
 from .client import init_client
 from .importers import ImportResult, import_files
+from .importers.reading import open_export
 from .sample import SAMPLE_CLIENTS, SampleClient, write_samples
 from .schema import DATA_TABLES
 
@@ -78,8 +79,7 @@ def _drop_if_outdated(client: SampleClient, sample: Path) -> bool:
     db = paths.client_dir(client.slug) / "workbook.duckdb"
     if not db.exists():
         return False
-    current = {name: hashlib.sha256((sample / client.slug / name).read_bytes()).hexdigest()
-               for name, _ in client.imports}
+    current = {name: content_sha256(sample / client.slug / name) for name, _ in client.imports}
     con = store.read(client.slug)
     try:
         imported = con.execute("SELECT file_name, sha256 FROM imports").fetchall()
@@ -90,6 +90,12 @@ def _drop_if_outdated(client: SampleClient, sample: Path) -> bool:
     for path in (db, db.with_name(db.name + ".wal")):
         path.unlink(missing_ok=True)
     return True
+
+
+def content_sha256(path: Path) -> str:
+    """The checksum the importer records for a file (of its contents, unpacked if compressed)."""
+    with tempfile.TemporaryDirectory(prefix="workbook-demo-") as tmp:
+        return open_export(path, Path(tmp)).sha256
 
 
 def table_rows(slug: str) -> dict[str, int]:

@@ -109,7 +109,7 @@ MIGRATIONS: list[str] = [
         submitted_at TIMESTAMP NOT NULL,
         source VARCHAR,
         nps INTEGER,                         -- 0..10
-        ces DOUBLE,                          -- customer effort, 1..7
+        ces DOUBLE,                          -- customer effort, 1 (easy) .. 7 (hard)
         csat DOUBLE,                         -- 1..5
         rating DOUBLE,                       -- stars 1..5
         text VARCHAR,

@@ -40,16 +40,16 @@ SAMPLE_CLIENTS: dict[str, SampleClient] = {
     client.slug: client for client in [
         SampleClient(
             "coffee-shop", "Bean Counter Coffee", "coffee-shop", "USD", coffee_shop.TZ, (
-                ("items-2024-11-01-2026-10-31.csv", "square-items"),
+                ("items-2024-11-01-2026-10-31.csv.gz", "square-items"),
                 ("google_reviews.json", "google-reviews"),
             )),
         SampleClient(
             "online-store", "Northwind Outfitters", "online-store", "USD", online_store.TZ, (
-                ("customers_export.csv", "shopify-customers"),
-                ("orders_export_1.csv", "shopify-orders"),
+                ("customers_export.csv.gz", "shopify-customers"),
+                ("orders_export_1.csv.gz", "shopify-orders"),
                 ("klaviyo_campaigns.csv", "klaviyo-campaigns"),
-                ("klaviyo_recipient_activity.csv", "mappings/email-activity.yaml"),
-                ("utm_touches.csv", "mappings/touches.yaml"),
+                ("klaviyo_recipient_activity.csv.gz", "mappings/email-activity.yaml"),
+                ("utm_touches.csv.gz", "mappings/touches.yaml"),
                 ("ad_spend.csv", "mappings/ad-spend.yaml"),
                 ("ga4_traffic_acquisition.csv", "ga4-traffic"),
                 ("nps_survey_responses.csv", "survey"),

@@ -170,6 +170,6 @@ def write(out_dir: Path, rng: np.random.Generator, scale: int) -> list[Path]:
     first, last = c.START, c.LAST_DAY
     return [
         c.write_csv(frame.reindex(columns=COLUMNS, fill_value=""),
-                    out_dir / f"items-{first:%Y-%m-%d}-{last:%Y-%m-%d}.csv"),
+                    out_dir / f"items-{first:%Y-%m-%d}-{last:%Y-%m-%d}.csv.gz"),
         c.write_json(reviews, out_dir / "google_reviews.json"),
     ]

@@ -7,7 +7,10 @@ fiction), so nothing in the samples can reach a real person.
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -144,13 +147,35 @@ def unique_tokens(rng: np.random.Generator, n: int, length: int, prefix: str = "
         out[dup] = token(rng, int(dup.sum()), length)
 
 
-def write_csv(frame: pd.DataFrame, path: Path, comment_lines: list[str] | None = None) -> Path:
-    """Write a CSV the way exporters do: header, comma-separated, \\n line ends, no index."""
+CHUNK_ROWS = 200_000  # rows formatted and written at a time by the large writers
+
+
+def chunks(n: int, newest_first: bool = False) -> list[tuple[int, int]]:
+    """(start, stop) bounds covering range(n) in CHUNK_ROWS pieces, last piece first when
+    `newest_first` (exports that list the newest rows first)."""
+    bounds = [(lo, min(lo + CHUNK_ROWS, n)) for lo in range(0, max(n, 1), CHUNK_ROWS)]
+    return bounds[::-1] if newest_first else bounds
+
+
+def write_csv(frame: pd.DataFrame | Iterable[pd.DataFrame], path: Path,
+              comment_lines: list[str] | None = None) -> Path:
+    """Write a CSV the way exporters do: header, comma-separated, \\n line ends, no index.
+
+    `frame` may also be an iterable of frames with the same columns (built a chunk at a time,
+    so that a large scale never holds the whole table as text): the header is written once and
+    the bytes are those of their concatenation. A name ending in `.gz` is written gzip-compressed
+    (as vendors deliver large exports), with no timestamp in the header so the bytes stay the same."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8", newline="") as fh:
-        for line in comment_lines or []:
-            fh.write(line + "\n")
-        frame.to_csv(fh, index=False, lineterminator="\n")
+    with open(path, "wb") as raw:
+        packed = gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) if path.suffix == ".gz" else None
+        with io.TextIOWrapper(packed or raw, encoding="utf-8", newline="") as fh:
+            for line in comment_lines or []:
+                fh.write(line + "\n")
+            for i, part in enumerate([frame] if isinstance(frame, pd.DataFrame) else frame):
+                part.to_csv(fh, index=False, header=i == 0, lineterminator="\n")
+            fh.flush()
+            if packed:
+                packed.close()
     return path
 
 

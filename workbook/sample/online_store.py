@@ -456,16 +456,26 @@ class _Store:
 
     # -- writers -------------------------------------------------------------------------
     def write_orders(self, path: Path) -> Path:
-        o, p, lines = self.orders, self.people_df, self.lines
-        rng = self.rng
-        who = p.loc[o["pid"].to_numpy()].reset_index(drop=True)
+        """Shopify's orders export: one row per line item (order fields on the first line only),
+        newest order first; formatted and written a chunk of orders at a time."""
+        o, rng = self.orders, self.rng
         created = pd.DatetimeIndex(o["created"])
-        created_txt = c.with_offset(created, TZ)
         fulfilled = created + pd.to_timedelta(rng.integers(4 * 3600, 3 * 86400, len(o)), unit="s")
-        is_fulfilled = (fulfilled < c.END) & ~o["cancelled"].to_numpy()
-        fulfilled_txt = np.where(is_fulfilled, c.with_offset(fulfilled, TZ), "")
         cancelled_at = created + pd.to_timedelta(rng.integers(600, 6 * 3600, len(o)), unit="s")
         cancelled_at = cancelled_at.where(cancelled_at < c.END, c.LAST_DAY + pd.Timedelta("23:59:59"))
+        first_line = np.searchsorted(self.lines["order"].to_numpy(), np.arange(len(o) + 1))
+        return c.write_csv((self._order_rows(lo, hi, fulfilled[lo:hi], cancelled_at[lo:hi],
+                                             first_line[lo], first_line[hi])
+                            for lo, hi in c.chunks(len(o), newest_first=True)), path)
+
+    def _order_rows(self, lo: int, hi: int, fulfilled: pd.DatetimeIndex,
+                    cancelled_at: pd.DatetimeIndex, line_lo: int, line_hi: int) -> pd.DataFrame:
+        """The export rows of orders lo..hi-1 (their lines are line_lo..line_hi-1), newest first."""
+        o = self.orders.iloc[lo:hi].reset_index(drop=True)
+        who = self.people_df.loc[o["pid"].to_numpy()].reset_index(drop=True)
+        created_txt = c.with_offset(pd.DatetimeIndex(o["created"]), TZ)
+        is_fulfilled = (fulfilled < c.END) & ~o["cancelled"].to_numpy()
+        fulfilled_txt = np.where(is_fulfilled, c.with_offset(fulfilled, TZ), "")
         status = np.select([o["cancelled"] | o["full"], o["partial"]],
                            ["refunded", "partially_refunded"], "paid")
         name = who["first"] + " " + who["last"]
@@ -495,19 +505,19 @@ class _Store:
             "Shipping Province Name": who["region"].map(PROVINCE_NAMES),
         })
         products = pd.DataFrame(PRODUCTS, columns=["category", "name", "price", "sku"])
-        li = lines.reset_index(drop=True)
+        li = self.lines.iloc[line_lo:line_hi].reset_index(drop=True)
+        at = li["order"].to_numpy() - lo  # each line's order, as a row of order_level
         rows = pd.DataFrame({
-            "Name": order_level["Name"].to_numpy()[li["order"]],
-            "Email": order_level["Email"].to_numpy()[li["order"]],
-            "Created at": created_txt[li["order"]],
+            "Name": order_level["Name"].to_numpy()[at],
+            "Email": order_level["Email"].to_numpy()[at],
+            "Created at": created_txt[at],
             "Lineitem quantity": li["qty"].astype(str),
             "Lineitem name": products["name"].to_numpy()[li["product"]],
             "Lineitem price": c.decimal(li["price"]),
             "Lineitem sku": products["sku"].to_numpy()[li["product"]],
             "Lineitem requires shipping": "true",
             "Lineitem taxable": "true",
-            "Lineitem fulfillment status": np.where(is_fulfilled[li["order"]], "fulfilled",
-                                                    "pending"),
+            "Lineitem fulfillment status": np.where(is_fulfilled[at], "fulfilled", "pending"),
             "Lineitem discount": "0.00",
         })
         gift = rows["Lineitem sku"] == "NW-AC-GFT"
@@ -518,36 +528,41 @@ class _Store:
             if col in ("Name", "Email", "Created at"):
                 continue
             values = np.full(len(rows), "", dtype=object)
-            values[first_line] = order_level[col].to_numpy()[li["order"][first_line]]
+            values[first_line] = order_level[col].to_numpy()[at[first_line]]
             rows[col] = values
         rows["_order"], rows["_line"] = li["order"], li["line_no"]
         rows = rows.sort_values(["_order", "_line"], ascending=[False, True], kind="stable")
-        return c.write_csv(rows.reindex(columns=SHOPIFY_ORDER_COLUMNS, fill_value=""), path)
+        return rows.reindex(columns=SHOPIFY_ORDER_COLUMNS, fill_value="")
 
     def write_customers(self, path: Path) -> Path:
         p, o = self.people_df, self.orders
         total = (o["subtotal"] + o["shipping"] + o["taxes"] - o["refunded"])
-        spent = total.groupby(o["pid"]).sum().reindex(p.index, fill_value=0.0)
-        count = o.groupby("pid").size().reindex(p.index, fill_value=0)
-        consent_now = p["consent"] & p["unsubscribed_at"].isna()
+        spent = total.groupby(o["pid"]).sum().reindex(p.index, fill_value=0.0).to_numpy()
+        count = o.groupby("pid").size().reindex(p.index, fill_value=0).to_numpy()
+        consent_now = (p["consent"] & p["unsubscribed_at"].isna()).to_numpy()
         has_phone = self.rng.random(len(p)) < 0.35
-        phone = np.where(has_phone, "'" + p["phone"], "")
-        tags = ("channel:" + p["channel"] + ", segment:" + p["segment"] + ", persona:"
-                + p["persona"] + np.where(p["is_prospect"], ", newsletter", ""))
-        frame = pd.DataFrame({
-            "Customer ID": "'" + (7300000000000 + p.index.to_numpy() * 211).astype(str),
-            "First Name": p["first"], "Last Name": p["last"], "Email": p["email"],
-            "Accepts Email Marketing": np.where(consent_now, "yes", "no"),
-            "Default Address City": p["city"], "Default Address Province Code": p["region"],
-            "Default Address Country Code": "US", "Default Address Zip": p["zip"],
-            "Default Address Phone": phone, "Phone": phone,
-            "Accepts SMS Marketing": np.where(has_phone & consent_now, "yes", "no"),
-            "Total Spent": c.decimal(spent), "Total Orders": count.astype(str),
-            "Tax Exempt": "no", "Tags": tags, "Accepts WhatsApp Marketing": "no",
-        })
-        frame["Default Address Zip"] = "'" + frame["Default Address Zip"]  # keeps leading zeros
-        frame = frame.iloc[::-1]  # newest customers first, as Shopify lists them
-        return c.write_csv(frame.reindex(columns=SHOPIFY_CUSTOMER_COLUMNS, fill_value=""), path)
+
+        def rows(lo: int, hi: int) -> pd.DataFrame:
+            q = p.iloc[lo:hi]
+            phone = np.where(has_phone[lo:hi], "'" + q["phone"], "")
+            tags = ("channel:" + q["channel"] + ", segment:" + q["segment"] + ", persona:"
+                    + q["persona"] + np.where(q["is_prospect"], ", newsletter", ""))
+            frame = pd.DataFrame({
+                "Customer ID": "'" + (7300000000000 + q.index.to_numpy() * 211).astype(str),
+                "First Name": q["first"], "Last Name": q["last"], "Email": q["email"],
+                "Accepts Email Marketing": np.where(consent_now[lo:hi], "yes", "no"),
+                "Default Address City": q["city"], "Default Address Province Code": q["region"],
+                "Default Address Country Code": "US",
+                "Default Address Zip": "'" + q["zip"],  # the quote keeps leading zeros
+                "Default Address Phone": phone, "Phone": phone,
+                "Accepts SMS Marketing": np.where(has_phone[lo:hi] & consent_now[lo:hi], "yes", "no"),
+                "Total Spent": c.decimal(spent[lo:hi]), "Total Orders": count[lo:hi].astype(str),
+                "Tax Exempt": "no", "Tags": tags, "Accepts WhatsApp Marketing": "no",
+            })
+            frame = frame.iloc[::-1]  # newest customers first, as Shopify lists them
+            return frame.reindex(columns=SHOPIFY_CUSTOMER_COLUMNS, fill_value="")
+
+        return c.write_csv((rows(lo, hi) for lo, hi in c.chunks(len(p), newest_first=True)), path)
 
     def write_klaviyo(self, path: Path) -> Path:
         s, camp = self.sends_df, self.camp.set_index("campaign_id")
@@ -599,15 +614,19 @@ class _Store:
         revenue = self.orders[self.orders["kind"] == "campaign"].set_index(
             ["campaign_id", "pid"])["revenue"]
         rev = revenue.reindex(pd.MultiIndex.from_frame(s[["campaign_id", "pid"]])).to_numpy()
-        frame = pd.DataFrame({
-            "Campaign ID": s["campaign_id"], "Email": p.loc[s["pid"], "email"].to_numpy(),
-            "Variant": s["variant"], "Sent At": c.iso(s["sent_at"]),
-            "Opened At": c.iso(s["opened_at"]), "Clicked At": c.iso(s["clicked_at"]),
-            "Ordered At": c.iso(s["ordered_at"]),
-            "Order Revenue": np.where(np.isnan(rev), "", c.decimal(np.nan_to_num(rev))),
-            "Unsubscribed": np.where(s["unsubscribed"], "true", "false"),
-        })
-        return c.write_csv(frame, path)
+
+        def rows(lo: int, hi: int) -> pd.DataFrame:
+            part, r = s.iloc[lo:hi], rev[lo:hi]
+            return pd.DataFrame({
+                "Campaign ID": part["campaign_id"], "Email": p.loc[part["pid"], "email"].to_numpy(),
+                "Variant": part["variant"], "Sent At": c.iso(part["sent_at"]),
+                "Opened At": c.iso(part["opened_at"]), "Clicked At": c.iso(part["clicked_at"]),
+                "Ordered At": c.iso(part["ordered_at"]),
+                "Order Revenue": np.where(np.isnan(r), "", c.decimal(np.nan_to_num(r))),
+                "Unsubscribed": np.where(part["unsubscribed"], "true", "false"),
+            })
+
+        return c.write_csv((rows(lo, hi) for lo, hi in c.chunks(len(s))), path)
 
     def touches(self) -> pd.DataFrame:
         """Marketing touches: acquisition paths before first orders, email clicks, subscribers'
@@ -668,13 +687,17 @@ class _Store:
 
     def write_touches(self, path: Path) -> Path:
         t, p = self.touches(), self.people_df
-        utm = t["channel"].map(UTM)
-        frame = pd.DataFrame({
-            "Email": p.loc[t["pid"], "email"].to_numpy(), "Timestamp": c.iso(t["at"]),
-            "Channel": t["channel"], "UTM Source": utm.str[0], "UTM Medium": utm.str[1],
-            "Campaign ID": t["campaign_id"].fillna(""),
-        })
-        return c.write_csv(frame, path)
+
+        def rows(lo: int, hi: int) -> pd.DataFrame:
+            part = t.iloc[lo:hi]
+            utm = part["channel"].map(UTM)
+            return pd.DataFrame({
+                "Email": p.loc[part["pid"], "email"].to_numpy(), "Timestamp": c.iso(part["at"]),
+                "Channel": part["channel"], "UTM Source": utm.str[0], "UTM Medium": utm.str[1],
+                "Campaign ID": part["campaign_id"].fillna(""),
+            })
+
+        return c.write_csv((rows(lo, hi) for lo, hi in c.chunks(len(t))), path)
 
     def write_spend(self, path: Path) -> Path:
         rng, rows = self.rng, []
@@ -741,7 +764,7 @@ class _Store:
         premium = (p.loc[pick["pid"], "segment"] == "premium").to_numpy()
         mood = rng.normal(0.5 + 0.4 * premium - 2.5 * unhappy, 1.6, n)
         nps = np.clip(np.round(8 + mood), 0, 10).astype(int)
-        ces = np.clip(np.round(5.6 + 0.5 * mood + rng.normal(0, 0.6, n)), 1, 7).astype(int)
+        ces = np.clip(np.round(2.4 - 0.5 * mood + rng.normal(0, 0.6, n)), 1, 7).astype(int)  # 1 easy .. 7 hard
         comments = {
             "promoter": ["Love the Ridgeline jacket, kept me dry all weekend.",
                          "Fast shipping and great fit.", "The recommendations were spot on!",
@@ -771,11 +794,11 @@ def write(out_dir: Path, rng: np.random.Generator, scale: int) -> list[Path]:
     store = _Store(rng, scale)
     store.build()
     files = [
-        store.write_customers(out_dir / "customers_export.csv"),
-        store.write_orders(out_dir / "orders_export_1.csv"),
+        store.write_customers(out_dir / "customers_export.csv.gz"),
+        store.write_orders(out_dir / "orders_export_1.csv.gz"),
         store.write_klaviyo(out_dir / "klaviyo_campaigns.csv"),
-        store.write_activity(out_dir / "klaviyo_recipient_activity.csv"),
-        store.write_touches(out_dir / "utm_touches.csv"),
+        store.write_activity(out_dir / "klaviyo_recipient_activity.csv.gz"),
+        store.write_touches(out_dir / "utm_touches.csv.gz"),
         store.write_spend(out_dir / "ad_spend.csv"),
         store.write_ga4(out_dir / "ga4_traffic_acquisition.csv"),
         store.write_survey(out_dir / "nps_survey_responses.csv"),
