@@ -351,3 +351,20 @@ def test_an_unknown_client_fails_alone_and_is_named(home, tmp_path):
     assert batch.reports[0].failures == [batch.reports[0].error]
     assert "No client 'nobody'" in "\n".join(lines)
     assert "No client" in (tmp_path / "index.html").read_text()
+
+
+def test_readers_copy_keeps_one_title_and_drops_developer_noise():
+    md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
+    header = code("nb.header(ctx, 'Sales')", outputs=[nbformat.v4.new_output(
+        "display_data", {"text/markdown": "# Sales\n\n**Shop** · data as of **1 May 2026**"})])
+    warning = nbformat.v4.new_output("stream", name="stderr", text="FutureWarning: ...")
+    printed = nbformat.v4.new_output("stream", name="stdout", text="42 orders")
+    papermill_note = md("An Exception was encountered", metadata={"tags": [render.PAPERMILL_ERROR_TAG]})
+    nb_ = nbformat.v4.new_notebook(cells=[papermill_note, md("# Sales\n\nWhat sold, and where."),
+                                          code("x = 1"), header,
+                                          code("f()", outputs=[warning, printed])])
+    cells = render._for_readers(nb_).cells
+    assert [c.source for c in cells] == ["x = 1", "nb.header(ctx, 'Sales')",
+                                         "\nWhat sold, and where.", "f()"]
+    assert [o.text for o in cells[-1].outputs] == ["42 orders"]
+    assert len(nb_.cells) == 5  # the executed notebook itself is untouched

@@ -170,6 +170,10 @@ def _long_date(day: dt.date) -> str:
     return f"{day.day} {day:%B %Y}"
 
 
+def _as_of_words(iso: str) -> str:
+    return _long_date(dt.date.fromisoformat(iso)) if iso else ""
+
+
 def _latest_activity(db: Path) -> dt.date | None:
     from . import store
 
@@ -310,10 +314,13 @@ def _for_readers(nb):
                             if not (o.output_type == "stream" and o.get("name") == "stderr")]
     header = next((i for i, c in enumerate(nb.cells) for o in c.get("outputs", [])
                    if str(o.get("data", {}).get("text/markdown", "")).startswith("# ")), None)
-    for cell in nb.cells[:header or 0]:
-        if cell.cell_type == "markdown":
-            cell.source = "\n".join(ln for ln in cell.source.splitlines() if not ln.startswith("# "))
-    nb.cells = [c for c in nb.cells if c.cell_type != "markdown" or c.source.strip()]
+    title = next((i for i, c in enumerate(nb.cells[:header or 0]) if c.cell_type == "markdown"
+                  and any(ln.startswith("# ") for ln in c.source.splitlines())), None)
+    if title is not None:  # the header says it with the client and date: keep the rest after it
+        cell = nb.cells.pop(title)
+        cell.source = "\n".join(ln for ln in cell.source.splitlines() if not ln.startswith("# "))
+        if cell.source.strip():
+            nb.cells.insert(header, cell)
     return nb
 
 
@@ -372,7 +379,7 @@ def goal_label(metric: str) -> str:
 
 def _write_client_index(report: ClientReport, folder: Path) -> None:
     page = _pages().get_template("client_index.html.j2").render(
-        report=report, css=_css(), tone=status_tone, as_of=_long_date(dt.date.fromisoformat(report.as_of)),
+        report=report, css=_css(), tone=status_tone, as_of=_as_of_words(report.as_of),
         label=goal_label,
         generated=_long_date(dt.date.today()))
     (folder / "index.html").write_text(_scrub_paths(page), encoding="utf-8")
@@ -520,6 +527,7 @@ def write_batch_index(out: Path, reports: list[ClientReport]) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     page = _pages().get_template("batch_index.html.j2").render(
         rows=sorted(rows.values(), key=lambda r: r["name"].lower()), css=_css(), label=goal_label,
+        tone=status_tone,
         generated=_long_date(dt.date.today()))
     index = out / "index.html"
     tmp = out / f".index-{uuid.uuid4().hex[:8]}.html"
@@ -529,7 +537,7 @@ def write_batch_index(out: Path, reports: list[ClientReport]) -> Path:
 
 
 def _row(report: ClientReport) -> dict:
-    return {"client": report.client, "name": report.name, "as_of": report.as_of,
+    return {"client": report.client, "name": report.name, "as_of": _as_of_words(report.as_of),
             "ok": report.ok, "failures": report.failures, "goals": report.goals,
             "href": f"{report.client}/{report.as_of}/index.html" if report.folder else ""}
 
@@ -542,6 +550,6 @@ def _latest_report(folder: Path) -> dict | None:
     facts = json.loads((dated[-1] / REPORT_JSON).read_text(encoding="utf-8"))
     failures = [f"{n['notebook']}: {n['error']}" for n in facts["notebooks"] if not n["ok"]]
     goals = list({f["goal"]: f for n in facts["notebooks"] for f in n["findings"] if f.get("goal")}.values())
-    return {"client": folder.name, "name": facts["name"], "as_of": facts["as_of"],
+    return {"client": folder.name, "name": facts["name"], "as_of": _as_of_words(facts["as_of"]),
             "ok": facts["ok"], "failures": failures, "goals": goals,
             "href": f"{folder.name}/{dated[-1].name}/index.html"}
