@@ -108,7 +108,7 @@ def test_client_index_shows_goals_findings_and_links(probe_reports):
 @pytest.mark.slow
 def test_batch_index_lists_every_client_with_its_status(probe_reports):
     index = (probe_reports.out / "index.html").read_text()
-    rows = dict(re.findall(r"<tr>\s*<td>(?:<a [^>]*>)?([^<]+)(?:</a>)?</td>(.*?)</tr>", index, re.S))
+    rows = dict(re.findall(r"<h3>(?:<a [^>]*>)?([^<]+)(?:</a>)?</h3>(.*?)</div>", index, re.S))
     assert set(rows) == {"Broken Shop", "Good Shop", "Test Shop"}
     assert "complete" in rows["Good Shop"]
     assert "failed" in rows["Test Shop"] and "planted failure" in rows["Test Shop"]
