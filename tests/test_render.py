@@ -242,11 +242,16 @@ def test_no_raw_pii_from_the_sample_exports_in_any_report(sample_reports):
 
 
 @pytest.mark.slow
-def test_sample_pages_are_self_contained(sample_reports):
-    for page in sample_reports.out.rglob("*.html"):
-        text = page.read_text()
-        assert external_loads(text) == [], page
-        assert text.count("window.vegaEmbed=") <= 1, page
+def test_sample_outputs_are_self_contained_without_secrets_or_paths(sample_reports):
+    salts = [p.read_text().strip() for p in sample_reports.home.glob("*/salt.secret")]
+    leaks = [str(sample_reports.home), str(sample_reports.out), f"{Path.home()}/", *salts]
+    assert len(salts) == 3
+    for file in sample_reports.out.rglob("*.*"):
+        text = file.read_text()
+        assert [leak for leak in leaks if leak in text] == [], file
+        if file.suffix == ".html":
+            assert external_loads(text) == [], file
+            assert text.count("window.vegaEmbed=") <= 1, file
 
 
 # ---------------------------------------------------------------------------- units
