@@ -124,10 +124,39 @@ def _notebooks(folder: Path | None) -> list[Path]:
 def render_notebooks(client: str, as_of: str | dt.date | None, out_dir: Path,
                      notebooks: list[Path], progress: Progress | None = None) -> ClientReport:
     """`render_client` for an explicit list of notebooks (a batch lists them once for all)."""
+    tell = progress or _silent
+    job = _start(client, as_of, out_dir, tell)
+    if job.tmp is None:
+        return job.report
+    try:
+        for notebook in notebooks:
+            job.report.notebooks.append(_notebook_job(client, notebook, job.tmp, job.parameters,
+                                                      job.env, job.page, tell))
+        return _finish(job)
+    finally:
+        shutil.rmtree(job.tmp, ignore_errors=True)
+
+
+def _silent(*_event: str) -> None:
+    pass
+
+
+@dataclass
+class _Job:
+    """One client's render in progress: its files go to `tmp` until all are written."""
+    report: ClientReport
+    tmp: Path | None = None                  # None: the client failed before anything ran
+    final: Path | None = None
+    parameters: dict = field(default_factory=dict)
+    env: tuple = ()
+    page: dict = field(default_factory=dict)
+
+
+def _start(client: str, as_of: str | dt.date | None, out_dir: Path, tell: Progress) -> _Job:
+    """Resolve the client's name and date (its database read-only) and make its temp folder."""
     from .client import CONFIG_FILE, config_from_file
     from .nb import parse_date
 
-    tell = progress or (lambda *_: None)
     day = parse_date(as_of)  # a malformed date is the caller's mistake: raise
     try:
         db = paths.existing_client_dir(client) / "workbook.duckdb"
@@ -135,35 +164,39 @@ def render_notebooks(client: str, as_of: str | dt.date | None, out_dir: Path,
     except WorkbookError as err:
         report = ClientReport(client, client, error=str(err))
         tell(client, "", "failed", report.error)
-        return report
+        return _Job(report)
     try:
         day = day or _latest_activity(db) or dt.date.today()
     except Exception as err:  # a broken or locked file: say so, render nothing for this client
         report.error = f"the database could not be opened: {_one_line(err)}"
         tell(client, "", "failed", report.error)
-        return report
+        return _Job(report)
     report.as_of = day.isoformat()
     client_out = Path(out_dir) / client
     tmp = client_out / f".tmp-{report.as_of}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir(parents=True)
-    try:
-        env = (("WORKBOOK_HOME", str(paths.workbook_home())),
-               (offline_charts.RENDER_ENV, offline_charts.OFFLINE))
-        page = {"client": report.name, "as_of": _long_date(day)}
-        for notebook in notebooks:
-            tell(client, notebook.stem, "running", "")
-            result = _run_notebook(notebook, tmp, {"client": client, "db_path": None,
-                                                   "as_of": report.as_of}, env, page)
-            report.notebooks.append(result)
-            tell(client, notebook.stem, "ok" if result.ok else "failed",
-                 f"{result.seconds:.1f} s" if result.ok else result.error)
-        _write_client_index(report, tmp)
-        final = client_out / report.as_of
-        _move_into_place(tmp, final)
-        report.folder = final
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return report
+    return _Job(report, tmp, client_out / report.as_of,
+                parameters={"client": client, "db_path": None, "as_of": report.as_of},
+                env=(("WORKBOOK_HOME", str(paths.workbook_home())),
+                     (offline_charts.RENDER_ENV, offline_charts.OFFLINE)),
+                page={"client": report.name, "as_of": _long_date(day)})
+
+
+def _notebook_job(client: str, notebook: Path, tmp: Path, parameters: dict, env: tuple,
+                  page: dict, tell: Progress) -> NotebookResult:
+    tell(client, notebook.stem, "running", "")
+    result = _run_notebook(notebook, tmp, parameters, env, page)
+    tell(client, notebook.stem, "ok" if result.ok else "failed",
+         f"{result.seconds:.1f} s" if result.ok else result.error)
+    return result
+
+
+def _finish(job: _Job) -> ClientReport:
+    """Write the client's index and move its folder into place."""
+    _write_client_index(job.report, job.tmp)
+    _move_into_place(job.tmp, job.final)
+    job.report.folder = job.final
+    return job.report
 
 
 def _long_date(day: dt.date) -> str:
@@ -404,9 +437,11 @@ def run_batch(clients: list[str], as_of: str | None = None, jobs: int | None = N
               echo: Callable[[str], None] | None = None) -> Batch:
     """Render `clients` with up to `jobs` worker processes; write the batch index.
 
-    Progress lines and the summary go to `echo` (default: stderr). One client per process at a
-    time, its notebooks one after another, so a worker reuses its loaded libraries, HTML
-    exporter and Vega bundle. A client that fails never stops the others.
+    Progress lines and the summary go to `echo` (default: stderr). Workers take notebooks (not
+    whole clients) from one queue in client order, so a few clients still keep every worker
+    busy; each worker process keeps its loaded libraries, HTML exporter and Vega bundle. A
+    client's folder moves into place when its last notebook is done. A client that fails never
+    stops the others.
     """
     from .nb import parse_date
 
@@ -415,7 +450,7 @@ def run_batch(clients: list[str], as_of: str | None = None, jobs: int | None = N
     echo = echo or _stderr
     notebooks = _notebooks(notebooks_dir)  # listed once, so every client gets the same set
     count = len(notebooks)
-    jobs = max(1, min(jobs or os.cpu_count() or 1, len(clients)))
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(clients) * max(count, 1)))
     start = time.perf_counter()
     echo(f"Rendering {len(clients)} client(s) x {count} notebook(s), {jobs} in parallel, into {out}")
     lines = _ProgressLines(len(clients), count, echo)
@@ -461,6 +496,14 @@ def _safe_render(client: str, as_of, out: Path, notebooks: list[Path],
         return ClientReport(client, client, error=f"rendering stopped: {_one_line(err)}")
 
 
+def _safe_start(client: str, as_of, out: Path, progress: Progress) -> _Job:
+    try:
+        return _start(client, as_of, out, progress)
+    except Exception as err:
+        progress(client, "", "failed", _one_line(err))
+        return _Job(ClientReport(client, client, error=f"rendering stopped: {_one_line(err)}"))
+
+
 _worker_queue = None  # set in each worker process by _init_worker; carries progress events
 
 
@@ -473,28 +516,49 @@ def _queue_progress(*event: str) -> None:
     _worker_queue.put(event)
 
 
-def _render_job(client: str, as_of, out: Path, notebooks: list[Path]) -> ClientReport:
-    return _safe_render(client, as_of, out, notebooks, _queue_progress)
+def _worker_notebook(client: str, notebook: Path, tmp: Path, parameters: dict, env: tuple,
+                     page: dict) -> NotebookResult:
+    return _notebook_job(client, notebook, tmp, parameters, env, page, _queue_progress)
 
 
 def _render_in_processes(clients, as_of, out, notebooks, jobs, progress) -> list[ClientReport]:
-    context = multiprocessing.get_context("fork" if sys.platform != "win32" else "spawn")
-    queue = context.Queue()
-    reports: dict[str, ClientReport] = {}
-    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker,
-                                                initargs=(queue,)) as pool:
-        futures = {pool.submit(_render_job, c, as_of, out, notebooks): c for c in clients}
-        printer = threading.Thread(target=_drain, args=(queue, progress), daemon=True)
-        printer.start()
-        for future in concurrent.futures.as_completed(futures):
-            client = futures[future]
-            try:
-                reports[client] = future.result()
-            except Exception as err:  # the worker process died (e.g. out of memory)
-                reports[client] = ClientReport(client, client, error=f"worker died: {_one_line(err)}")
-        queue.put(None)
-        printer.join()
-    return [reports[c] for c in clients]
+    """Every (client, notebook) pair on a pool of `jobs` processes; finish each client in turn."""
+    started = {c: _safe_start(c, as_of, out, progress) for c in clients}  # reads, before forking
+    running = {c: job for c, job in started.items() if job.tmp is not None}
+    results: dict[str, list] = {c: [None] * len(notebooks) for c in running}
+    try:
+        for client in [c for c in running if not notebooks]:
+            _finish(running[client])
+        context = multiprocessing.get_context("fork" if sys.platform != "win32" else "spawn")
+        queue = context.Queue()
+        with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context,
+                                                    initializer=_init_worker,
+                                                    initargs=(queue,)) as pool:
+            futures = {pool.submit(_worker_notebook, c, nb, job.tmp, job.parameters, job.env,
+                                   job.page): (c, i)
+                       for c, job in running.items() for i, nb in enumerate(notebooks)}
+            printer = threading.Thread(target=_drain, args=(queue, progress), daemon=True)
+            printer.start()
+            for future in concurrent.futures.as_completed(futures):
+                client, i = futures[future]
+                job = running[client]
+                try:
+                    results[client][i] = future.result()
+                except Exception as err:  # the worker process died (e.g. out of memory)
+                    job.report.error = f"rendering stopped: {_one_line(err)}"
+                if job.report.error or any(r is None for r in results[client]):
+                    continue
+                job.report.notebooks = results[client]
+                try:
+                    _finish(job)
+                except Exception as err:
+                    job.report.error = f"rendering stopped: {_one_line(err)}"
+            queue.put(None)
+            printer.join()
+    finally:
+        for job in running.values():
+            shutil.rmtree(job.tmp, ignore_errors=True)
+    return [started[c].report for c in clients]
 
 
 def _drain(queue, progress: Progress) -> None:
