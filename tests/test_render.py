@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import shutil
 from pathlib import Path
 
 import altair as alt
@@ -115,6 +116,17 @@ def test_batch_index_lists_every_client_with_its_status(probe_reports):
     assert "failed" in rows["Broken Shop"] and "could not be opened" in rows["Broken Shop"]
     for href in re.findall(r'href="([^"#]+)"', index):
         assert (probe_reports.out / href).exists(), href
+
+
+@pytest.mark.slow
+def test_batch_index_keeps_clients_rendered_by_earlier_batches(probe_reports, tmp_path):
+    out = tmp_path / "reports"
+    shutil.copytree(probe_reports.out, out)
+    index = render.write_batch_index(out, []).read_text()  # a batch that rendered nobody
+    rows = dict(re.findall(r"<h3>(?:<a [^>]*>)?([^<]+)(?:</a>)?</h3>(.*?)</div>", index, re.S))
+    assert set(rows) == {"Good Shop", "Test Shop"}  # the broken one never had a report
+    assert "complete" in rows["Good Shop"] and "planted failure" in rows["Test Shop"]
+    assert 'wb-badge good">on track' in rows["Good Shop"]
 
 
 @pytest.mark.slow

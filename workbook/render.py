@@ -8,8 +8,9 @@ database read-only, runs every notebook in its own kernel, and writes
 `<out>/<client>/<as_of>/` (one HTML and one executed .ipynb per notebook, `index.html` with the
 client's headline, `report.json` with the same facts) into a temporary folder that is moved
 into place only when complete. A notebook that fails is kept, with its error, and marked
-failed; the others still run. `run_batch` fans clients out over worker processes, prints
-progress lines and a summary, and writes `<out>/index.html` listing every client's latest report.
+failed; the others still run. `run_batch` spreads the (client, notebook) pairs over worker
+processes, prints progress lines and a summary, and writes `<out>/index.html` listing every
+client's latest report.
 
 Charts draw offline: see `offline_charts` (the kernel gets WORKBOOK_RENDER=offline; the page
 loads the Vega bundle once through the `report` nbconvert template in templates/).
@@ -20,7 +21,6 @@ from __future__ import annotations
 import concurrent.futures
 import datetime as dt
 import functools
-import html as htmllib
 import json
 import multiprocessing
 import os
@@ -30,7 +30,6 @@ import subprocess
 import sys
 import threading
 import time
-import traceback
 import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -108,7 +107,8 @@ class Batch:
 # ---------------------------------------------------------------------------------- one client
 
 def render_client(client: str, as_of: str | dt.date | None, out_dir: Path, *,
-                  notebooks_dir: Path | None = None, progress: Progress | None = None) -> ClientReport:
+                  notebooks_dir: Path | None = None,
+                  progress: Progress | None = None) -> ClientReport:
     """Render every notebook of `notebooks_dir` (default notebooks/) for one client.
 
     Never raises for a failing notebook or an unreadable database: the returned report says
@@ -245,7 +245,8 @@ def _run_notebook(notebook: Path, folder: Path, parameters: dict, env: tuple,
     _scrub_metadata(nb, notebook.name)
     nbformat.write(nb, out)
     title = _title(nb) or notebook.stem.split("_", 1)[-1].replace("_", " ").capitalize()
-    result = NotebookResult(notebook.stem, title, not error, seconds, error, _findings(nb), _charts(nb))
+    result = NotebookResult(notebook.stem, title, not error, seconds, error, _findings(nb),
+                            _charts(nb))
     html = _export_html(nb, {**page, "title": title, "error": error})
     (folder / result.html).write_text(html, encoding="utf-8")
     return result
@@ -253,9 +254,9 @@ def _run_notebook(notebook: Path, folder: Path, parameters: dict, env: tuple,
 
 def _cell_error(err: Exception) -> str:
     """ "ValueError: message" for a cell failure; the exception itself for anything else."""
-    ename, evalue = getattr(err, "ename", None), getattr(err, "evalue", None)
+    ename, evalue = getattr(err, "ename", None), str(getattr(err, "evalue", "")).strip()
     if ename:
-        return f"{ename}: {str(evalue).strip().splitlines()[0] if str(evalue).strip() else ''}".strip()
+        return f"{ename}: {evalue.splitlines()[0] if evalue else ''}".strip()
     return _one_line(err)
 
 
@@ -412,9 +413,8 @@ def goal_label(metric: str) -> str:
 
 def _write_client_index(report: ClientReport, folder: Path) -> None:
     page = _pages().get_template("client_index.html.j2").render(
-        report=report, css=_css(), tone=status_tone, as_of=_as_of_words(report.as_of),
-        label=goal_label,
-        generated=_long_date(dt.date.today()))
+        report=report, css=_css(), tone=status_tone, label=goal_label,
+        as_of=_as_of_words(report.as_of), generated=_long_date(dt.date.today()))
     (folder / "index.html").write_text(_scrub_paths(page), encoding="utf-8")
     facts = {**asdict(report), "folder": None, "ok": report.ok,
              "notebooks": [{**asdict(n), "html": n.html, "ipynb": n.ipynb} for n in report.notebooks]}
@@ -486,22 +486,25 @@ class _ProgressLines:
         self.echo(f"  {count} {client:<16} {notebook or '(client)':<28} {state:<6} {detail}")
 
 
+def _stopped(client: str, err: Exception, progress: Progress) -> ClientReport:
+    """The report of a client whose rendering broke off on an unexpected error."""
+    progress(client, "", "failed", _one_line(err))
+    return ClientReport(client, client, error=f"rendering stopped: {_one_line(err)}")
+
+
 def _safe_render(client: str, as_of, out: Path, notebooks: list[Path],
                  progress: Progress) -> ClientReport:
-    """render_notebooks, with any unexpected error turned into a failed report for this client."""
     try:
         return render_notebooks(client, as_of, out, notebooks, progress)
     except Exception as err:
-        progress(client, "", "failed", _one_line(err))
-        return ClientReport(client, client, error=f"rendering stopped: {_one_line(err)}")
+        return _stopped(client, err, progress)
 
 
 def _safe_start(client: str, as_of, out: Path, progress: Progress) -> _Job:
     try:
         return _start(client, as_of, out, progress)
     except Exception as err:
-        progress(client, "", "failed", _one_line(err))
-        return _Job(ClientReport(client, client, error=f"rendering stopped: {_one_line(err)}"))
+        return _Job(_stopped(client, err, progress))
 
 
 _worker_queue = None  # set in each worker process by _init_worker; carries progress events
@@ -590,9 +593,8 @@ def write_batch_index(out: Path, reports: list[ClientReport]) -> Path:
                 rows[folder.name] = latest
     out.mkdir(parents=True, exist_ok=True)
     page = _pages().get_template("batch_index.html.j2").render(
-        rows=sorted(rows.values(), key=lambda r: r["name"].lower()), css=_css(), label=goal_label,
-        tone=status_tone,
-        generated=_long_date(dt.date.today()))
+        rows=sorted(rows.values(), key=lambda r: r["name"].lower()), css=_css(),
+        label=goal_label, tone=status_tone, generated=_long_date(dt.date.today()))
     index = out / "index.html"
     tmp = out / f".index-{uuid.uuid4().hex[:8]}.html"
     tmp.write_text(_scrub_paths(page), encoding="utf-8")
@@ -607,13 +609,13 @@ def _row(report: ClientReport) -> dict:
 
 
 def _latest_report(folder: Path) -> dict | None:
-    dated = sorted((p for p in folder.iterdir() if DATE_FOLDER.match(p.name)
-                    and (p / REPORT_JSON).exists()), key=lambda p: p.name)
+    """The row of a client's newest report on disk, from its report.json."""
+    dated = sorted(p for p in folder.iterdir()
+                   if DATE_FOLDER.match(p.name) and (p / REPORT_JSON).exists())
     if not dated:
         return None
     facts = json.loads((dated[-1] / REPORT_JSON).read_text(encoding="utf-8"))
-    failures = [f"{n['notebook']}: {n['error']}" for n in facts["notebooks"] if not n["ok"]]
-    goals = list({f["goal"]: f for n in facts["notebooks"] for f in n["findings"] if f.get("goal")}.values())
-    return {"client": folder.name, "name": facts["name"], "as_of": _as_of_words(facts["as_of"]),
-            "ok": facts["ok"], "failures": failures, "goals": goals,
-            "href": f"{folder.name}/{dated[-1].name}/index.html"}
+    notebooks = [NotebookResult(n["notebook"], n["title"], n["ok"], n["seconds"], n["error"],
+                                n["findings"], n["charts"]) for n in facts["notebooks"]]
+    return _row(ClientReport(facts["client"], facts["name"], facts["as_of"], dated[-1],
+                             notebooks, facts["error"]))
