@@ -135,10 +135,13 @@ def test_probe_reports_draw_every_chart_offline(probe_reports, proxy, browser_ow
     assert check_pages(probe_reports.out, proxy, browser_own) >= 4  # 2 charts x 2 healthy probe pages
 
 
-def test_vega_slider_works_without_a_kernel(probe_reports, proxy):
+def test_page_scripts_run_without_a_kernel(probe_reports, proxy):
     (page,) = probe_reports.out.glob("good-shop/*/01_probe.html")
     dom = open_page(page, proxy)
-    assert re.search(r'<input type="range"[^>]*name="growth"', dom)
+    assert re.search(r'<input type="range"[^>]*name="growth"', dom)  # the Vega slider
+    table = re.search(r"<table.*?</table>", SCRIPT_BODY.sub("", dom), re.S).group()
+    assert re.search(r'<th class="wb-rowno[^"]*">0</th>', table)  # bare row numbers hidden
+    assert re.search(r'<td>2026-01</td>\s*<td class="wb-num">135\.0</td>', table)  # numbers right
 
 
 def test_sample_reports_draw_every_chart_offline(sample_reports, proxy, browser_own):
