@@ -23,6 +23,7 @@ OFFLINE = "offline"
 RENDERER = "workbook-offline"
 # What each chart's div says where no bundle was loaded, e.g. the executed .ipynb in JupyterLab.
 NO_BUNDLE = "This chart draws in the HTML report."
+MIN_SCALE = 0.6  # narrowest a chart gets on a small screen, as a share of its drawn width
 
 
 def rendering_offline() -> bool:
@@ -34,7 +35,9 @@ def embed_html(spec: dict, **embed_options) -> dict[str, str]:
     """Altair renderer: a div and a call to the page's `vegaEmbed`, without any library.
 
     Charts draw as SVG (crisp when printed), without the actions menu (its links lead to
-    external sites). The spec is JSON with `<` escaped so no text can close the script tag.
+    external sites). On a narrow screen a chart shrinks to at most MIN_SCALE of its size and
+    scrolls sideways beyond that, so a wide grid stays legible on a phone. The spec is JSON
+    with `<` escaped so no text can close the script tag.
     """
     div = f"wb-chart-{uuid.uuid4().hex[:12]}"
     options = {"renderer": "svg", "actions": False, **embed_options}
@@ -44,7 +47,10 @@ def embed_html(spec: dict, **embed_options) -> dict[str, str]:
         "<script type=\"text/javascript\">(function () {\n"
         f'  var el = document.getElementById("{div}");\n'
         f"  if (!window.vegaEmbed) {{ el.textContent = {json.dumps(NO_BUNDLE)}; return; }}\n"
-        f"  vegaEmbed(el, {spec_json}, {json.dumps(options)}).catch(function (err) {{\n"
+        f"  vegaEmbed(el, {spec_json}, {json.dumps(options)}).then(function () {{\n"
+        '    var svg = el.querySelector("svg.marks");\n'
+        f"    if (svg) svg.style.minWidth = Math.round(svg.width.baseVal.value * {MIN_SCALE}) + \"px\";\n"
+        "  }).catch(function (err) {\n"
         '    el.textContent = "This chart could not be drawn: " + err; });\n'
         "})();</script>"
     )
