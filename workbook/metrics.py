@@ -121,12 +121,24 @@ _KPI_LIST = [
         "WITH o AS (SELECT DISTINCT customer_id, ordered_at FROM orders WHERE customer_id IS NOT NULL "
         f"AND ordered_at < $end AND {_seg('customer_id')}), "
         "ends AS (SELECT period, least(period + ('1 ' || $grain)::INTERVAL, $end) AS e FROM spine), "
-        "base AS (SELECT DISTINCT ends.period, o.customer_id FROM ends JOIN o "
-        "ON o.ordered_at >= ends.e - INTERVAL 365 DAY AND o.ordered_at < ends.e - INTERVAL 90 DAY), "
-        "recent AS (SELECT DISTINCT ends.period, o.customer_id FROM ends JOIN o "
-        "ON o.ordered_at >= ends.e - INTERVAL 90 DAY AND o.ordered_at < ends.e) "
-        "SELECT b.period, count(*) FILTER (WHERE r.customer_id IS NULL) AS num, count(*) AS den "
-        "FROM base b LEFT JOIN recent r USING (period, customer_id) GROUP BY 1",
+        # Without a period x order join: an order at t (prev, next: the customer's orders around
+        # it) puts its customer in the base for period ends e in (t + 90 d, t + 365 d], counted
+        # once as the part prev's order does not cover, and lapsed (base, no order since) for e
+        # in (t + 90 d, min(next, t + 365 d)]. Customers counted at e = pieces begun before e
+        # minus pieces ended before e: a running sum read by an ASOF join.
+        "seq AS (SELECT ordered_at AS t, lag(ordered_at) OVER w AS prev, lead(ordered_at) OVER w AS next "
+        "FROM o WINDOW w AS (PARTITION BY customer_id ORDER BY ordered_at)), "
+        "pieces AS (SELECT greatest(t + INTERVAL 90 DAY, coalesce(prev + INTERVAL 365 DAY, t)) AS lo, "
+        "t + INTERVAL 365 DAY AS hi, 0 AS lapsed FROM seq UNION ALL "
+        "SELECT t + INTERVAL 90 DAY, least(coalesce(next, t + INTERVAL 365 DAY), t + INTERVAL 365 DAY), 1 "
+        "FROM seq WHERE coalesce(next, t + INTERVAL 365 DAY) > t + INTERVAL 90 DAY), "
+        "changes AS (SELECT ts, sum(d * lapsed) AS d_num, sum(d * (1 - lapsed)) AS d_den FROM "
+        "(SELECT lo AS ts, 1 AS d, lapsed FROM pieces UNION ALL SELECT hi, -1, lapsed FROM pieces) "
+        "GROUP BY ts), "
+        "running AS (SELECT ts, sum(d_num) OVER (ORDER BY ts) AS num, sum(d_den) OVER (ORDER BY ts) AS den "
+        "FROM changes) "
+        "SELECT ends.period, running.num, running.den FROM ends ASOF JOIN running ON ends.e > running.ts "
+        "WHERE running.den > 0",
         _CUSTOMER_ORDERS, _ORDER_CLOCK,
         "Of the customers who ordered 3 to 12 months before the end of the period, the share with no "
         "order in the last 90 days (as of the period's end or as_of).",
