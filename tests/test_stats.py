@@ -118,6 +118,22 @@ def test_bootstrap_matches_a_plain_bootstrap_of_all_rows(method):
     assert stats.bootstrap_mean_difference(a[a > 0], len(a), b[b > 0], len(b), seed=3, method=ours) == (low, high)
 
 
+@pytest.mark.parametrize("method", ["percentile", "BCa"])
+def test_bootstrap_of_repeated_amounts_matches_a_plain_bootstrap(method):
+    """A few prices repeated (the multinomial-counts path): same check and tolerance as above."""
+    rng = np.random.default_rng(12)
+    prices = np.array([24.0, 39.0, 55.0, 79.0, 135.0, 229.0])
+    a, b = (np.where(rng.random(n) < rate, rng.choice(prices, n), 0.0) for n, rate in ((4000, 0.03), (3500, 0.02)))
+    low, high = stats.bootstrap_mean_difference(a[a > 0], len(a), b[b > 0], len(b), n_boot=10_000, seed=3,
+                                                method=method.lower())
+    ref = sps.bootstrap((a, b), lambda x, y, axis=-1: x.mean(axis=axis) - y.mean(axis=axis),
+                        method=method, n_resamples=10_000, rng=np.random.default_rng(5),
+                        vectorized=True).confidence_interval
+    half = (ref.high - ref.low) / 2
+    assert low == pytest.approx(ref.low, abs=0.1 * half)
+    assert high == pytest.approx(ref.high, abs=0.1 * half)
+
+
 def test_bca_acceleration_matches_a_brute_force_jackknife():
     """Efron & Tibshirani eq. 15.36 over every leave-one-out mean difference of the full rows."""
     rng = np.random.default_rng(2)

@@ -149,6 +149,15 @@ def _bootstrap_means(rng: np.random.Generator, nonzero: np.ndarray, n: int, n_bo
         return np.zeros(n_boot)
     hits = rng.binomial(n, k / n, size=n_boot)  # how many non-zero values each resample draws
     sums = np.empty(n_boot)
+    values, counts = np.unique(nonzero, return_counts=True)
+    if 4 * len(values) <= k:
+        # Repeated amounts (prices): the draws as multinomial counts per distinct amount, the
+        # same distribution for O(n_boot x amounts) work instead of O(n_boot x non-zero values),
+        # which grows with the data. About 2M counts at a time.
+        chunk = max(1, 2_000_000 // len(values))
+        for start in range(0, n_boot, chunk):
+            sums[start:start + chunk] = rng.multinomial(hits[start:start + chunk], counts / k) @ values
+        return sums / n
     chunk = max(1, 2_000_000 // max(1, k))  # bound memory: about 2M draws at a time
     for start in range(0, n_boot, chunk):
         h = hits[start:start + chunk]
