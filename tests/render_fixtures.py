@@ -86,3 +86,21 @@ def sample_reports(request, tmp_path_factory):
         mp.setenv("WORKBOOK_HOME", str(sample_home))
         code, log = _report(["--all", "--jobs", "2", "--out", str(out)])
     return SimpleNamespace(code=code, log=log, out=out, home=sample_home, as_of="2026-10-31")
+
+
+def executed_notebook(reports: SimpleNamespace, client: str, stem: str) -> nbformat.NotebookNode:
+    """The executed notebook `stem` (e.g. "03_personalization_impact") of a rendered client."""
+    return nbformat.read(reports.out / client / reports.as_of / f"{stem}.ipynb", as_version=4)
+
+
+def outputs_of(notebook: nbformat.NotebookNode) -> list[dict]:
+    return [o for cell in notebook.cells for o in cell.get("outputs", [])]
+
+
+def markdown_text(notebook: nbformat.NotebookNode) -> str:
+    """All Markdown the notebook displayed (its narrative, in one string)."""
+    return " ".join(str(o.get("data", {}).get("text/markdown", "")) for o in outputs_of(notebook))
+
+
+def findings_of(notebook: nbformat.NotebookNode) -> list[dict]:
+    return [o["metadata"]["workbook"] for o in outputs_of(notebook) if "workbook" in o.get("metadata", {})]

@@ -7,6 +7,7 @@ import datetime as dt
 import papermill
 import pytest
 
+from render_fixtures import executed_notebook, findings_of
 from workbook import goals, paths, store
 from workbook.goals import Goal
 
@@ -21,8 +22,8 @@ def _run(notebook: str, client: str, tmp_path) -> list[dict]:
 
 
 @pytest.mark.slow
-def test_improvement_delta_names_the_planted_effects(samples, tmp_path):
-    found = _run("02_improvement_delta.ipynb", "home-services", tmp_path)
+def test_improvement_delta_names_the_planted_effects(sample_reports):
+    found = findings_of(executed_notebook(sample_reports, "home-services", "02_improvement_delta"))
     rising = {(f["dimension"], f["value"]) for f in found if f.get("trend") == "rising"}
     assert rising == {("source", "Nextdoor"), ("location", "Riverton")}
     (unmet,) = [f for f in found if "unmet_service" in f]
@@ -56,6 +57,6 @@ def test_improvement_delta_tracks_stored_goals(samples, tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
-def test_onboarding_suggests_goals(samples, tmp_path):
-    found = _run("01_onboarding.ipynb", "online-store", tmp_path)
+def test_onboarding_suggests_goals(sample_reports):
+    found = findings_of(executed_notebook(sample_reports, "online-store", "01_onboarding"))
     assert any("SMART goals suggested" in f["finding"] for f in found)

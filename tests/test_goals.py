@@ -171,3 +171,13 @@ def test_segment_goal(client, rw):
     d = goals.delta(rw, Goal("revenue", "increase", target_change_pct=20, deadline=DEADLINE, segment="vip"), AS_OF)
     assert (d.baseline.value, d.current.value) == (pytest.approx(BASE), pytest.approx(NOW))   # b's 1000s left out
     assert "(segment vip)" in goals.verdict(d)
+
+
+def test_verdict_says_when_a_met_target_is_slipping(con):
+    # revenue rises in this data set; a "keep revenue below X" goal met today slips by the deadline
+    now = goals.delta(con, Goal("revenue", "decrease", target_value=1e9, deadline=DEADLINE), AS_OF)
+    target = now.current.value * 1.01
+    d = goals.delta(con, Goal("revenue", "decrease", target_value=target, deadline=DEADLINE), AS_OF)
+    assert d.projected > target and d.status != "on track"
+    assert f"already meets the target of ${target:,.2f}" in goals.verdict(d)
+    assert "but at the current trend it would slip to about" in goals.verdict(d)

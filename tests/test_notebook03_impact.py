@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-import papermill
 import pytest
 
-from workbook import causal, experiments as ex, impact, paths
-
-NOTEBOOK = paths.notebooks_dir() / "03_personalization_impact.ipynb"
+from render_fixtures import executed_notebook, findings_of, markdown_text, outputs_of
+from workbook import causal, experiments as ex, impact
 
 
 def _pooled(generic=(10_000, 200), personalized=(10_000, 300)):
@@ -49,24 +47,23 @@ def test_a_broken_split_comes_first():
     assert steps == ["Fix the recipient split of All and re-run: a broken split makes the results unusable."]
 
 
-def test_nothing_to_act_on_gives_no_steps():
-    assert impact.next_steps(impact.Results()) == []
+def test_no_campaign_data_proposes_a_first_test_sized_by_the_planner():
+    steps = impact.next_steps(impact.Results())
+    n = ex.plan_sample_size(0.02, ex.EXPECTED_LIFT)
+    assert steps == [f"Start measuring personalization: send the next email campaign as an A/B test, "
+                     f"half personalized and half generic, to about {n:,} recipients per version "
+                     f"(enough to see a 20% lift on a 2% conversion rate), and import its results."]
 
 
-def _run(client, tmp_path):
-    out = tmp_path / f"03-{client}.ipynb"
-    nb = papermill.execute_notebook(str(NOTEBOOK), str(out), parameters={"client": client},
-                                    progress_bar=False, kernel_name="python3")
-    outputs = [o for cell in nb.cells for o in cell.get("outputs", [])]
-    assert not [o for o in outputs if o.get("output_type") == "error"]
-    text = " ".join(str(o.get("data", {}).get("text/markdown", "")) for o in outputs)
-    findings = [o["metadata"]["workbook"] for o in outputs if "workbook" in o.get("metadata", {})]
-    return text, findings
+def _run(reports, client):
+    executed = executed_notebook(reports, client, "03_personalization_impact")
+    assert not [o for o in outputs_of(executed) if o.get("output_type") == "error"]
+    return markdown_text(executed), findings_of(executed)
 
 
 @pytest.mark.slow
-def test_online_store_story_has_every_section_and_its_findings(samples, tmp_path):
-    text, findings = _run("online-store", tmp_path)
+def test_online_store_story_has_every_section_and_its_findings(sample_reports):
+    text, findings = _run(sample_reports, "online-store")
     assert "Not enough data" not in text
     assert {f["section"] for f in findings} >= {"experiments", "rollout"}
     rollout = next(f for f in findings if f["section"] == "rollout")
@@ -76,8 +73,8 @@ def test_online_store_story_has_every_section_and_its_findings(samples, tmp_path
 
 
 @pytest.mark.slow
-def test_coffee_shop_gets_clear_not_enough_data_notes(samples, tmp_path):
-    text, findings = _run("coffee-shop", tmp_path)
+def test_coffee_shop_gets_clear_not_enough_data_notes(sample_reports):
+    text, findings = _run(sample_reports, "coffee-shop")
     for section in (impact.TEST_SECTION, impact.SEGMENT_SECTION, impact.ROLLOUT_SECTION):
         assert f"Not enough data for {section}" in text
-    assert findings == []
+    assert [f["finding"] for f in findings] == [next(iter(impact.next_steps(impact.Results())))]

@@ -156,4 +156,4 @@ def share_sentence(row: pd.Series, dimension: str, recent_weeks: int = RECENT_WE
             f"{fmt.pct(row['earlier_share'])} in the year before to {fmt.pct(row['recent_share'])} in "
             f"the last {recent_weeks} weeks ({fmt.pp(row['change'])}, 95% interval "
             f"{fmt.pp(row['change_low'])} to {fmt.pp(row['change_high'])}; "
-            f"Holm-adjusted p = {row['p_adjusted']:.2g}).")
+            f"{fmt.p_value(row['p_adjusted'])} after allowing for every {DIMENSIONS[dimension]} compared).")

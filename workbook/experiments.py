@@ -440,10 +440,6 @@ def _srm_words(test: ABTest) -> str:
             f"is broken and none of this test's results can be believed. Fix the split and test again.")
 
 
-def _p_words(p: float) -> str:
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}" if p < 0.1 else f"p = {p:.2f}"
-
-
 def _chance_words(prob: float) -> str:
     """A probability that is never rounded to a certainty: '>99%', '<1%'."""
     return ">99%" if prob > 0.99 else "<1%" if prob < 0.01 else fmt.pct(prob, 0)
@@ -472,7 +468,7 @@ def comparison_verdict(test: ABTest, c: Comparison, currency: str = "USD") -> st
                else "an arm has too few recipients")
         return f"No test possible: {facts}, but {why}, so there is no way to tell this difference from chance."
     family = sum(not math.isnan(x.p_holm) for x in test.comparisons)
-    p = _p_words(c.p_holm) + (f" after correcting for {family} comparisons tested together" if family > 1 else "")
+    p = fmt.p_value(c.p_holm) + (f" after correcting for {family} comparisons tested together" if family > 1 else "")
     low, high = c.bootstrap if c.bootstrap is not None else (c.lift.low, c.lift.high)
     span = fmt.interval(low, high, diff)
     size = diff(c.lift.value) + (f", {fmt.pct(c.relative.value, 0, signed=True)} relative"
@@ -561,7 +557,7 @@ def report_table(tests: Iterable[ABTest | None], metric: str | None = None, curr
             "Version result": level(r.value), "Control": r.control, "Control result": level(r.control_value),
             "Difference": diff(r.lift), "95% interval": "n/a" if math.isnan(low) else f"{diff(low)} to {diff(high)}",
             "Chance to beat control": "n/a" if math.isnan(r.prob_beat_control) else _chance_words(r.prob_beat_control),
-            "p (Holm)": "n/a" if math.isnan(r.p_holm) else _p_words(r.p_holm).removeprefix("p = ").replace("p < ", "<"),
+            "p (Holm)": "n/a" if math.isnan(r.p_holm) else fmt.p_value(r.p_holm).removeprefix("p = ").replace("p < ", "<"),
             "Result": r.outcome,
         })
     return pd.DataFrame(rows, columns=REPORT_COLUMNS)

@@ -43,6 +43,11 @@ def num(x, decimals: int = 0) -> str:
     return f"{float(x):,.{decimals}f}"
 
 
+def p_value(p: float) -> str:
+    """'p < 0.001', 'p = 0.012', 'p = 0.34': never the unreadable 7.4e-41."""
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}" if p < 0.1 else f"p = {p:.2f}"
+
+
 def interval(low, high, formatter=pct) -> str:
     """'between 1.2% and 3.4%'."""
     return f"between {formatter(low)} and {formatter(high)}"

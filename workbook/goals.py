@@ -307,7 +307,9 @@ def verdict(d: Delta, currency: str = "USD") -> str:
     else:
         need = (f"it needs {metrics.format_change(kpi, d.required_per_week, currency)} per week for "
                 f"{d.weeks_left:.0f} weeks to reach {fv(d.target)} by {goal.deadline:%d %b %Y}")
-    trend = (f"at the current trend it would be about {fv(d.projected)} by then "
+    slipping = goal.meets(d.current.value, d.target) and not goal.meets(d.projected, d.target)
+    trend = (f"{'but ' if slipping else ''}at the current trend it would "
+             f"{'slip to' if slipping else 'be'} about {fv(d.projected)} by then "
              f"(95% range {fv(d.projected_low)} to {fv(d.projected_high)})")
     return f"{now}; {need}; {trend}: **{d.status}**."
 

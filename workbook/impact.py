@@ -18,6 +18,7 @@ SEGMENT_SECTION = "segment economics"
 ATTRIBUTION_SECTION = "attribution"
 ROLLOUT_SECTION = "the rollout's causal effect"
 WEAK_SCORE = 50     # an index component below this is worth working on
+FIRST_TEST_BASELINE = 0.02  # a typical email conversion rate, for planning a first test
 MATERIAL_GAP = 0.01  # attribution models differing by less than 1 point per channel "agree"
 
 
@@ -201,6 +202,12 @@ def next_steps(results: Results, currency: str = "USD", limit: int = 6) -> list[
     if broken:
         steps.append(f"Fix the recipient split of {', '.join(broken)} and re-run: a broken split makes the "
                      f"results unusable.")
+    if not results.tests and results.pooled is None:
+        n = ex.plan_sample_size(FIRST_TEST_BASELINE, ex.EXPECTED_LIFT)
+        steps.append(f"Start measuring personalization: send the next email campaign as an A/B test, "
+                     f"half personalized and half generic, to about {fmt.num(n)} recipients per "
+                     f"version (enough to see a {fmt.pct(ex.EXPECTED_LIFT, 0)} lift on a "
+                     f"{fmt.pct(FIRST_TEST_BASELINE, 0)} conversion rate), and import its results.")
     if results.pooled is not None:
         c = results.pooled.comparison("conversion")
         word = ex.outcome(results.pooled, c)
@@ -267,4 +274,6 @@ def next_steps_section(results: Results, currency: str = "USD") -> None:
         nb.not_enough_data("next steps", "none of the analyses above had data to act on")
         return
     nb.say("\n".join(f"{i}. {s}" for i, s in enumerate(steps, 1)))
+    if not results.tests and results.pooled is None:
+        nb.finding(steps[0])
 
