@@ -54,3 +54,12 @@ def test_init_and_forget_write_only_into_workbook_home(home, capsys):
     assert (home / "corner-cafe" / "workbook.duckdb").exists()
     after = sorted(checkout_clients.rglob("*")) if checkout_clients.exists() else []
     assert after == before
+
+
+def test_import_help_lists_every_preset(capsys):
+    from workbook.importers import PRESETS
+
+    with pytest.raises(SystemExit):
+        cli.main(["import", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert all(name in text for name in PRESETS)

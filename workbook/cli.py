@@ -128,14 +128,15 @@ def build_parser() -> argparse.ArgumentParser:
             "written and the message names the file, row, column and value.\nImporting the same "
             "file twice changes nothing; overlapping rows are updated, never double-counted.\n"
             "Emails, phones and names are replaced by keyed pseudonyms before anything is stored."
-            "\n\nSources: one of the presets listed under --source, or a mapping .yaml file for "
-            "any other export (see the README).")
+            "\n\nCSV (any common delimiter and encoding), .xlsx, .parquet and .json files are read, "
+            "also inside .gz or one-file .zip archives.")
     p.add_argument("client", help="client name (created with `workbook init`)")
     p.add_argument("files", nargs="+", help="CSV, TSV, .xlsx, .parquet or .json exports")
     p.add_argument("--source", required=True,
-                   help="preset (shopify-orders, shopify-customers, square-items, stripe-payments, "
-                        "mailchimp-audience, klaviyo-campaigns, ga4-traffic, google-reviews, "
-                        "survey, ...) or a path to a mapping .yaml")
+                   help="a preset: shopify-orders, shopify-customers, square-items, "
+                        "stripe-payments, mailchimp-audience, klaviyo-campaigns, ga4-traffic, "
+                        "google-reviews, survey; or the path of a mapping .yaml for any other "
+                        "export (format: docs/importing.md)")
 
     p = add("forget", cmd_forget, "erase one person everywhere (data-subject request)",
             "Erase every row about the person with this email from the client's database "
