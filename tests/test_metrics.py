@@ -30,7 +30,7 @@ def con(client, rw):
     rw.execute("INSERT INTO spend VALUES ('2026-01-06', 'ads', NULL, 100, NULL), "
                "('2026-01-13', 'ads', NULL, 60, NULL), ('2026-01-14', 'ads', NULL, 30, NULL)")
     rw.execute("INSERT INTO touches (customer_id, touched_at, channel) VALUES "
-               "('b', '2026-01-10', 'email'), ('a', '2025-12-20', 'email')")
+               "('b', '2026-01-10', 'ads'), ('a', '2025-12-20', 'ads'), ('c', '2026-01-12', 'email')")
     rw.execute("""INSERT INTO campaign_sends (campaign_id, customer_id, sent_at, opened_at, clicked_at,
                   converted_at, unsubscribed) VALUES
         ('k', 'a', '2026-01-06', '2026-01-06', '2026-01-06', '2026-01-07', FALSE),
@@ -67,7 +67,8 @@ EXPECTED = {
     "leads": [None, 2, 2],                        # no leads before 6 Jan: no value, not 0
     "lead_conversion_rate": [None, 0.5, 0.5],
     "cac": [0, 100, 90],                          # spend / new customers
-    "romi": [None, -1, round((40 - 90) / 90, 4)],  # o5 (40) within 7 days of b's touch
+    # o5 (40) within 7 days of b's paid touch; o6 follows only a free email touch: not counted
+    "romi": [None, -1, round((40 - 90) / 90, 4)],
     "historic_cltv": [10, 30, 50],                # 10/1, 60/2, 150/3
     "email_open_rate": [None, 0.75, None],
     "email_click_rate": [None, 0.5, None],

@@ -161,11 +161,14 @@ _KPI_LIST = [
         f"WITH {_SPEND}, att AS (SELECT {_PERIOD.format(ts='o.ordered_at')} AS period, sum(o.revenue) AS revenue "
         f"FROM orders o WHERE {_WINDOW.format(ts='o.ordered_at')} AND EXISTS (SELECT 1 FROM touches t "
         "WHERE t.customer_id = o.customer_id AND t.touched_at <= o.ordered_at "
-        "AND t.touched_at > o.ordered_at - INTERVAL 7 DAY) GROUP BY 1) "
+        "AND t.touched_at > o.ordered_at - INTERVAL 7 DAY "
+        "AND t.channel IN (SELECT DISTINCT channel FROM spend)) GROUP BY 1) "
         "SELECT s.period, coalesce(att.revenue, 0) - coalesce(sp.amount, 0) AS num, sp.amount AS den "
         "FROM spine s LEFT JOIN sp USING (period) LEFT JOIN att USING (period)",
         {"spend": "TRUE", "touches": "TRUE", **_CUSTOMER_ORDERS}, ("spend", "spent_on"),
-        "(Revenue of orders placed within 7 days after a marketing touch - ad spend) / ad spend.",
+        "(Revenue of orders placed within 7 days after a touch from a paid channel - ad spend) "
+        "/ ad spend. Only channels with spend count, so free email and organic visits do not "
+        "inflate it.",
         segmentable=False),
     KPI("historic_cltv", "Historic customer lifetime value", "money", "up", "stock",
         f"WITH {_FIRSTS}, rev AS (SELECT {_PERIOD.format(ts='ordered_at')} AS period, sum(revenue) AS r "
