@@ -377,3 +377,17 @@ def test_bad_star_rating_in_json_names_the_record(client, tmp_path):
     f.write_text('[{"reviewId": "r1", "starRating": "SIX", "createTime": "2026-01-01T10:00:00Z"}]')
     assert error(client, f, "google-reviews").startswith(
         "reviews.json, row 1, column 'starRating': 'SIX' is not a star rating")
+
+
+def test_wrong_preset_names_the_right_one(client, tmp_path):
+    message = error(client, orders(tmp_path), "shopify-customers")
+    assert message.startswith("orders_export_1.csv looks like a shopify-orders export")
+    assert "--source shopify-orders" in message
+
+
+def test_a_partial_export_of_the_right_kind_is_not_second_guessed(client, tmp_path):
+    # a survey export with only some of the survey preset's columns still imports as a survey
+    f = write_csv(tmp_path / "nps.csv", ["Submitted At", "Email", "NPS"],
+                  [["2026-01-05 10:00", "ann@example.com", "9"]])
+    (result,) = import_files(client, [f], "survey")
+    assert result.inserted["feedback"] == 1

@@ -22,7 +22,7 @@ from ..schema import DATA_TABLES
 from .errors import ImportError_
 from .loading import NATURAL_KEYS, upsert
 from .mapping import Mapping, load_mapping
-from .presets import PRESETS
+from .presets import PRESETS, better_preset
 from .reading import open_export
 from .staging import Stage
 
@@ -102,6 +102,12 @@ def _import_one(slug: str, path: Path, mapping: Mapping, config, pseudo, progres
     note = _Progress(path.name, progress)
     with tempfile.TemporaryDirectory(prefix="workbook-import-") as tmp:
         raw = open_export(path, Path(tmp))
+        if mapping.name in PRESETS and (hint := better_preset(mapping, raw.headers)):
+            other, fit, mine = hint
+            raise ImportError_(
+                f"{raw.name} looks like a {other} export ({fit:.0%} of its columns are there), "
+                f"not {mapping.name} ({mine:.0%}). Import it with --source {other}, or check "
+                f"that you picked the right file.")
         with store.write(slug) as con:
             result.imported_on = _already(con, raw.sha256)
         if result.imported_on:

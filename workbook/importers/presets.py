@@ -302,3 +302,26 @@ SURVEY = Mapping(
 PRESETS: dict[str, Mapping] = {m.name: m for m in [
     SHOPIFY_ORDERS, SHOPIFY_CUSTOMERS, SQUARE_ITEMS, STRIPE_PAYMENTS, MAILCHIMP_AUDIENCE,
     KLAVIYO_CAMPAIGNS, GA4_TRAFFIC, GOOGLE_REVIEWS, SURVEY]}
+
+
+def header_match(mapping: Mapping, headers: list[str]) -> float:
+    """Share of a mapping's fields (and identity columns) that a file's headers provide."""
+    present = set(headers)
+    fields: dict[str, list[str]] = {}
+    for header, name in mapping.columns.items():
+        fields.setdefault(name, []).append(header)
+    for identity in mapping.identity:
+        fields.setdefault("identity:" + "|".join(identity.columns), []).extend(identity.columns)
+    return sum(any(h in present for h in aliases) for aliases in fields.values()) / len(fields)
+
+
+def better_preset(chosen: Mapping, headers: list[str]) -> tuple[str, float, float] | None:
+    """(name, its match, chosen's match) of a preset that clearly fits the file better.
+
+    Catches the usual slip of importing an export with the wrong `--source`: a file whose
+    headers give at least 80% of another preset's fields and 40 points more than the chosen's.
+    """
+    mine = header_match(chosen, headers)
+    name, best = max(((n, header_match(m, headers)) for n, m in PRESETS.items() if n != chosen.name),
+                     key=lambda pair: pair[1])
+    return (name, best, mine) if best >= 0.8 and best - mine >= 0.4 else None
