@@ -72,9 +72,12 @@ def summary(con: duckdb.DuckDBPyConnection, calibration_end: dt.date | str,
 
 
 def _group(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
-    """Distinct rows of the given columns and how often each occurs."""
-    rows, counts = np.unique(np.column_stack(columns), axis=0, return_counts=True)
-    return [rows[:, i] for i in range(rows.shape[1])], counts.astype(float)
+    """Distinct rows of the given columns (sorted, as np.unique(axis=0) gives them) and how
+    often each occurs; a hash groupby, several times faster than np.unique's row sort."""
+    frame = pd.DataFrame({i: np.asarray(c, dtype=float) for i, c in enumerate(columns)})
+    sizes = frame.groupby(list(frame.columns), sort=True).size()
+    return [sizes.index.get_level_values(i).to_numpy() for i in range(len(columns))], \
+        sizes.to_numpy(dtype=float)
 
 
 LOG_BOUND = 12.0  # parameters kept within exp(-12)..exp(12)
@@ -163,7 +166,8 @@ def bgnbd_log_likelihood(params, x, t_x, T, weights=None, gradient: bool = False
     r, alpha, a, b = params
     x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
     weights = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float)
-    common = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + betaln(a, b + x) - betaln(a, b)
+    xs, at = np.unique(x, return_inverse=True)  # few distinct x: special functions once per value
+    common = (gammaln(r + xs) + betaln(a, b + xs))[at] - gammaln(r) + r * np.log(alpha) - betaln(a, b)
     alive = -(r + x) * np.log(alpha + T)
     repeat = x > 0
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -176,11 +180,12 @@ def bgnbd_log_likelihood(params, x, t_x, T, weights=None, gradient: bool = False
     s = np.exp(dead - total)
     with np.errstate(divide="ignore", invalid="ignore"):
         inv_dead_b = np.where(repeat, s / (b + x - 1), 0.0)
-    d_r = digamma(r + x) - digamma(r) + np.log(alpha) - (1 - s) * np.log(alpha + T) \
+    psi_rx, psi_abx, psi_bx = (digamma(v + xs)[at] for v in (r, a + b, b))
+    d_r = psi_rx - digamma(r) + np.log(alpha) - (1 - s) * np.log(alpha + T) \
         - s * np.log(alpha + t_x)
     d_alpha = r / alpha - (r + x) * ((1 - s) / (alpha + T) + s / (alpha + t_x))
-    d_a = digamma(a + b) - digamma(a + b + x) + s / a
-    d_b = digamma(b + x) - digamma(a + b + x) - digamma(b) + digamma(a + b) - inv_dead_b
+    d_a = digamma(a + b) - psi_abx + s / a
+    d_b = psi_bx - psi_abx - digamma(b) + digamma(a + b) - inv_dead_b
     return value, np.array([np.sum(weights * d) for d in (d_r, d_alpha, d_a, d_b)])
 
 
