@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import pandas as pd
@@ -216,6 +217,17 @@ def _show(*charts_) -> None:
         display(chart)
 
 
+@functools.lru_cache(maxsize=8)
+def _cached_curves(con, as_of, by: str | None) -> pd.DataFrame:
+    return cohorts.curves(con, "month", by=by, as_of=as_of)
+
+
+def _curves(ctx, by: str | None = None) -> pd.DataFrame:
+    """The monthly cohort curves (overall, or split `by`), computed once per connection and
+    as_of: three sections show them. The connection is read-only, so its data cannot change."""
+    return _cached_curves(ctx.con, ctx.as_of, by).copy()
+
+
 def coverage_section(ctx) -> None:
     nb.say(coverage(cohorts.anonymous_share(ctx.con, ctx.as_of)))
 
@@ -224,7 +236,7 @@ def retention_section(ctx) -> None:
     matrix = cohorts.retention(ctx.con, "month", "customers", as_of=ctx.as_of)
     if matrix.empty:
         return nb.not_enough_data("cohort retention", "no identified customer has bought yet")
-    overall = cohorts.curves(ctx.con, "month", as_of=ctx.as_of)
+    overall = _curves(ctx)
     nb.say(retention(overall) or "No cohort has finished its first month yet, so nobody could "
            "have come back yet.")
     if retention_finding(overall):
@@ -244,7 +256,7 @@ def revenue_section(ctx) -> None:
 
 
 def channel_section(ctx, by: str = "acquisition_channel") -> None:
-    curves = cohorts.curves(ctx.con, "month", by=by, as_of=ctx.as_of)
+    curves = _curves(ctx, by)
     if curves.empty or curves[by].nunique() < 2:
         return nb.not_enough_data(
             f"retention by {by.replace('_', ' ')}",
@@ -272,13 +284,13 @@ def layer_cake_section(ctx) -> None:
 
 
 def value_section(ctx, by: str = "acquisition_channel") -> None:
-    overall = cohorts.curves(ctx.con, "month", as_of=ctx.as_of)
+    overall = _curves(ctx)
     text, finding = value(overall, ctx.currency)
     if text is None:
         return nb.not_enough_data("customer value so far", "no cohort has a complete month yet")
     nb.say(text)
     nb.finding(finding, section="customer value")
-    split = cohorts.curves(ctx.con, "month", by=by, as_of=ctx.as_of)
+    split = _curves(ctx, by)
     split_ok = split[by].nunique() > 1
     _show(charts.value_curves(split if split_ok else overall, by if split_ok else None,
                               "Net revenue per customer since their first purchase", ctx.currency))
