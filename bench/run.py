@@ -377,6 +377,13 @@ def html_sizes(out: Path) -> dict[str, float]:
             if p.name != "index.html"}
 
 
+def notebook_seconds(out: Path) -> dict[str, float]:
+    """Each notebook's own time (kernel start to last cell), from the reports' report.json."""
+    return {f"{facts['client']}/{n['notebook']}": round(n["seconds"], 1)
+            for path in sorted(out.rglob("report.json"))
+            for facts in [json.loads(path.read_text())] for n in facts["notebooks"]}
+
+
 def machine() -> dict:
     import psutil
 
@@ -440,6 +447,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(row("render: 4 notebooks, online-store sample", ours, floor, "<= 1.5x", 1.5,
                             note="--jobs 1 vs papermill of the notebooks cut after setup"))
             extra["html_sample"] = html_sizes(work / "render")
+            extra["notebooks_sample"] = notebook_seconds(work / "render")
         if "batch" not in skip:
             clients = ["coffee-shop", CLIENT, "home-services"]
             say("batch: 3 sample clients, --jobs 1 then --jobs 2 ...")
@@ -452,6 +460,7 @@ def main(argv: list[str] | None = None) -> int:
             floor = child("floor", home, out=str(work / "scaled-floor"))
             sizes = html_sizes(work / "scaled")
             extra["html_scaled"] = sizes
+            extra["notebooks_scaled"] = notebook_seconds(work / "scaled")
             big = orders >= 4_500_000
             rows.append(row(f"render: 4 notebooks, {orders:,} orders", ours, floor,
                             "< 90 s" if big else "", None,
@@ -479,6 +488,10 @@ def main(argv: list[str] | None = None) -> int:
     for key, label in (("html_sample", "sample client"), ("html_scaled", f"{orders:,} orders")):
         if extra.get(key):
             print(f"HTML pages, {label}: " + ", ".join(f"{Path(k).name} {v:.2f} MB" for k, v in extra[key].items()))
+    for key, label in (("notebooks_sample", "sample client"), ("notebooks_scaled", f"{orders:,} orders")):
+        if extra.get(key):
+            print(f"seconds per notebook, {label}: " + ", ".join(f"{k.split('/')[-1]} {v:.1f}"
+                                                               for k, v in extra[key].items()))
     total = time.perf_counter() - began
     print(f"benchmark wall time: {total:.0f} s")
     results = {"started": started.isoformat(timespec="seconds"), "seconds": round(total, 1),
