@@ -118,20 +118,21 @@ _KPI_LIST = [
         _CUSTOMER_ORDERS, _ORDER_CLOCK,
         "Of the customers who ordered in the period, the share who had ordered before it."),
     KPI("churn_rate", "Churn rate (90-day lapse)", "share", "down", "ratio",
-        "WITH o AS (SELECT DISTINCT customer_id, ordered_at FROM orders WHERE customer_id IS NOT NULL "
-        f"AND ordered_at < $end AND {_seg('customer_id')}), "
-        "ends AS (SELECT period, least(period + ('1 ' || $grain)::INTERVAL, $end) AS e FROM spine), "
-        # Without a period x order join: an order at t (prev, next: the customer's orders around
-        # it) puts its customer in the base for period ends e in (t + 90 d, t + 365 d], counted
-        # once as the part prev's order does not cover, and lapsed (base, no order since) for e
-        # in (t + 90 d, min(next, t + 365 d)]. Customers counted at e = pieces begun before e
-        # minus pieces ended before e: a running sum read by an ASOF join.
-        "seq AS (SELECT ordered_at AS t, lag(ordered_at) OVER w AS prev, lead(ordered_at) OVER w AS next "
-        "FROM o WINDOW w AS (PARTITION BY customer_id ORDER BY ordered_at)), "
-        "pieces AS (SELECT greatest(t + INTERVAL 90 DAY, coalesce(prev + INTERVAL 365 DAY, t)) AS lo, "
-        "t + INTERVAL 365 DAY AS hi, 0 AS lapsed FROM seq UNION ALL "
-        "SELECT t + INTERVAL 90 DAY, least(coalesce(next, t + INTERVAL 365 DAY), t + INTERVAL 365 DAY), 1 "
-        "FROM seq WHERE coalesce(next, t + INTERVAL 365 DAY) > t + INTERVAL 90 DAY), "
+        "WITH o AS (SELECT DISTINCT customer_id, ordered_at::DATE AS t FROM orders "
+        f"WHERE customer_id IS NOT NULL AND ordered_at < $end AND {_seg('customer_id')}), "
+        "ends AS (SELECT period, least(period + ('1 ' || $grain)::INTERVAL, $end)::DATE AS e FROM spine), "
+        # Without a period x order join. Period ends are midnights, so only an order's day t
+        # matters. With prev, next the customer's order days around t: t puts its customer in
+        # the base for period ends e in (t + 90, t + 365], counted once as the part prev's
+        # does not cover, and lapsed (base, no order since) for e in (t + 90, min(next, t + 365)].
+        # Customers counted at e = pieces begun before e minus pieces ended before e: a running
+        # sum read by an ASOF join.
+        "seq AS (SELECT t, lag(t) OVER w AS prev, lead(t) OVER w AS next "
+        "FROM o WINDOW w AS (PARTITION BY customer_id ORDER BY t)), "
+        "pieces AS (SELECT greatest(t + 90, coalesce(prev + 365, t)) AS lo, t + 365 AS hi, 0 AS lapsed "
+        "FROM seq UNION ALL "
+        "SELECT t + 90, least(coalesce(next, t + 365), t + 365), 1 FROM seq "
+        "WHERE coalesce(next, t + 365) > t + 90), "
         "changes AS (SELECT ts, sum(d * lapsed) AS d_num, sum(d * (1 - lapsed)) AS d_den FROM "
         "(SELECT lo AS ts, 1 AS d, lapsed FROM pieces UNION ALL SELECT hi, -1, lapsed FROM pieces) "
         "GROUP BY ts), "
