@@ -264,11 +264,16 @@ def ensure_data(scale: int, fresh: bool, rows: list) -> tuple[Path, Path]:
     from them (through the importers, as `workbook demo` does); reused when already there."""
     from workbook.sample import SAMPLE_CLIENTS
 
+    from workbook.paths import sample_dir
+
     folder = DATA / f"scale-{scale}"
     sample, home = folder / "sample", folder / "home"
     if fresh:
         shutil.rmtree(folder, ignore_errors=True)
-    files = [sample / c.slug / name for c in SAMPLE_CLIENTS.values() for name, _ in c.imports]
+    plan = [Path(c.slug) / name for c in SAMPLE_CLIENTS.values() for name, _ in c.imports]
+    if scale == 1 and all((sample_dir() / f).exists() for f in plan):
+        sample = sample_dir()  # the committed samples are scale 1
+    files = [sample / f for f in plan]
     if not all(f.exists() for f in files):
         shutil.rmtree(folder, ignore_errors=True)
         say(f"generating the samples at scale {scale} into {sample} ...")
