@@ -75,6 +75,13 @@ def _lock_hint(path: Path, err: Exception) -> WorkbookError:
     )
 
 
+# DuckDB memory per read-only connection. DuckDB's default (80% of RAM) let the two kernels a
+# report runs at once on 2 cores reach 5.8 GB for a 5M-order client; capped, the big joins and
+# windows spill to disk (beside the database) and the report takes the same time (2.7 GB peak,
+# bench/README.md).
+READ_MEMORY_LIMIT = "700MB"
+
+
 def read(client: str | None = None, db_path: str | Path | None = None) -> duckdb.DuckDBPyConnection:
     """A read-only connection (what notebooks and reports use). The schema must be current."""
     path = _resolve(client, db_path)
@@ -82,6 +89,7 @@ def read(client: str | None = None, db_path: str | Path | None = None) -> duckdb
         con = duckdb.connect(str(path), read_only=True)
     except duckdb.IOException as err:
         raise _lock_hint(path, err) from err
+    con.execute(f"SET memory_limit = '{READ_MEMORY_LIMIT}'")
     version = schema_version(con)
     if version < LATEST_VERSION:
         con.close()
