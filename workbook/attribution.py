@@ -53,9 +53,11 @@ WITH ords AS (
            lag(ordered_at) OVER (PARTITION BY customer_id ORDER BY ordered_at, order_id) AS prev_at
     FROM orders
     WHERE customer_id IS NOT NULL AND ordered_at < $end
+      AND ordered_at >= $start - to_days($lookback)  -- older orders cannot bound a journey
 ),
 tch AS (
-    SELECT customer_id, touched_at, channel FROM touches WHERE touched_at < $end
+    SELECT customer_id, touched_at, channel FROM touches
+    WHERE touched_at < $end AND touched_at >= $start - to_days($lookback)
 ),
 conv AS (
     SELECT 'c:' || o.order_id AS journey, 1 AS converted, o.revenue, t.channel, t.touched_at,
