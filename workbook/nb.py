@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from . import paths, store
+from . import offline_charts, paths, store
 from .client import CONFIG_FILE, ClientConfig, config_from_file
 from .errors import WorkbookError
 
@@ -52,6 +52,9 @@ def parse_date(value: str | dt.date | None) -> dt.date | None:
 def open_context(client: str, db_path: str | None = None, as_of: str | dt.date | None = None) -> Context:
     path = Path(db_path) if db_path else paths.db_path(client)
     con = store.read(client if not db_path else None, db_path=path)
+    if offline_charts.rendering_offline():
+        # DuckDB shows long queries' progress as an ipywidget, which a static report prints as text
+        con.execute("SET enable_progress_bar = false")
     config = config_from_file(client, path.parent / CONFIG_FILE)
     day = parse_date(as_of) or store.latest_activity(con) or dt.date.today()
     return Context(client, config, con, day, path)
