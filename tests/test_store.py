@@ -103,3 +103,13 @@ def test_forget_erases_one_person_everywhere(rw, client):
 
 def test_client_dir_never_leaves_home(home):
     assert paths.client_dir("ok-name").parent == home
+
+
+def test_transaction_commits_or_rolls_back_everything(rw):
+    with store.transaction(rw):
+        rw.execute("INSERT INTO services (service) VALUES ('Repair')")
+    with pytest.raises(ValueError):
+        with store.transaction(rw):
+            rw.execute("INSERT INTO services (service) VALUES ('Install')")
+            raise ValueError("stop half-way")
+    assert rw.execute("SELECT list(service) FROM services").fetchone()[0] == ["Repair"]

@@ -59,17 +59,11 @@ def forget(slug: str, email: str) -> dict[str, int]:
     """
     person = pseudonymizer(slug)("email", email)
     deleted: dict[str, int] = {}
-    with store.write(slug) as con:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            deleted["order_items"] = con.execute(
-                "DELETE FROM order_items WHERE order_id IN "
-                "(SELECT order_id FROM orders WHERE customer_id = ?)", [person]).fetchone()[0]
-            for table, column in PERSON_COLUMNS.items():
-                deleted[table] = con.execute(
-                    f'DELETE FROM "{table}" WHERE "{column}" = ?', [person]).fetchone()[0]
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
+    with store.write(slug) as con, store.transaction(con):
+        deleted["order_items"] = con.execute(
+            "DELETE FROM order_items WHERE order_id IN "
+            "(SELECT order_id FROM orders WHERE customer_id = ?)", [person]).fetchone()[0]
+        for table, column in PERSON_COLUMNS.items():
+            deleted[table] = con.execute(
+                f'DELETE FROM "{table}" WHERE "{column}" = ?', [person]).fetchone()[0]
     return deleted

@@ -41,8 +41,7 @@ def migrate(con: duckdb.DuckDBPyConnection, migrations: list[str] = MIGRATIONS) 
     pending = list(range(current + 1, len(migrations) + 1))
     if not pending:
         return []
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute(
             "CREATE TABLE IF NOT EXISTS schema_version ("
             "version INTEGER PRIMARY KEY, applied_at TIMESTAMP DEFAULT current_localtimestamp())"
@@ -50,11 +49,19 @@ def migrate(con: duckdb.DuckDBPyConnection, migrations: list[str] = MIGRATIONS) 
         for version in pending:
             con.execute(migrations[version - 1])
             con.execute("INSERT INTO schema_version (version) VALUES (?)", [version])
-        con.execute("COMMIT")
-    except Exception:
+    return pending
+
+
+@contextlib.contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """All or nothing: commit when the block ends, roll back and re-raise on any error."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
         con.execute("ROLLBACK")
         raise
-    return pending
+    con.execute("COMMIT")
 
 
 def _resolve(client: str | None, db_path: str | Path | None) -> Path:

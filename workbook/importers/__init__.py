@@ -117,29 +117,22 @@ def _import_one(slug: str, path: Path, mapping: Mapping, config, pseudo, progres
                        on_rows=note.rows_read).run()
     result.rows_read, result.warnings = staged.rows, staged.warnings
     note("writing...")
-    with store.write(slug) as con:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            result.imported_on = _already(con, raw.sha256)   # another process may have won
-            if result.imported_on:
-                result.already_imported, result.rows_read, result.warnings = True, 0, []
-                con.execute("ROLLBACK")
-                return result
-            import_id = con.execute("SELECT nextval('import_ids')").fetchall()[0][0]
-            for table in DATA_TABLES:
-                if table in staged.tables:
-                    new, old = upsert(con, table, staged.tables[table], import_id)
-                    result.inserted[table], result.updated[table] = new, old
-            con.execute(
-                "INSERT INTO imports (import_id, source, file_name, sha256, rows, inserted, "
-                "updated, warnings) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [import_id, mapping.name, path.name, raw.sha256, staged.rows,
-                 sum(result.inserted.values()), sum(result.updated.values()),
-                 "\n".join(staged.warnings) or None])
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+    with store.write(slug) as con, store.transaction(con):
+        result.imported_on = _already(con, raw.sha256)   # another process may have won
+        if result.imported_on:
+            result.already_imported, result.rows_read, result.warnings = True, 0, []
+            return result                                 # nothing was written
+        import_id = con.execute("SELECT nextval('import_ids')").fetchall()[0][0]
+        for table in DATA_TABLES:
+            if table in staged.tables:
+                new, old = upsert(con, table, staged.tables[table], import_id)
+                result.inserted[table], result.updated[table] = new, old
+        con.execute(
+            "INSERT INTO imports (import_id, source, file_name, sha256, rows, inserted, "
+            "updated, warnings) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [import_id, mapping.name, path.name, raw.sha256, staged.rows,
+             sum(result.inserted.values()), sum(result.updated.values()),
+             "\n".join(staged.warnings) or None])
     result.imported_on = None
     note("done.")
     return result
