@@ -108,13 +108,7 @@ def test_bootstrap_matches_a_plain_bootstrap_of_all_rows(method):
     rng = np.random.default_rng(11)
     a, b = _revenue(rng, 4000, 0.03, 80), _revenue(rng, 4000, 0.02, 80)
     ours = method.lower()
-    low, high = stats.bootstrap_mean_difference(a[a > 0], len(a), b[b > 0], len(b), n_boot=10_000, seed=3, method=ours)
-    ref = sps.bootstrap((a, b), lambda x, y, axis=-1: x.mean(axis=axis) - y.mean(axis=axis),
-                        method=method, n_resamples=10_000, rng=np.random.default_rng(5),
-                        vectorized=True).confidence_interval
-    half = (ref.high - ref.low) / 2
-    assert low == pytest.approx(ref.low, abs=0.1 * half)
-    assert high == pytest.approx(ref.high, abs=0.1 * half)
+    low, high = _matches_scipy_bootstrap(a, b, method)
     assert stats.bootstrap_mean_difference(a[a > 0], len(a), b[b > 0], len(b), seed=3, method=ours) == (low, high)
 
 
@@ -124,6 +118,12 @@ def test_bootstrap_of_repeated_amounts_matches_a_plain_bootstrap(method):
     rng = np.random.default_rng(12)
     prices = np.array([24.0, 39.0, 55.0, 79.0, 135.0, 229.0])
     a, b = (np.where(rng.random(n) < rate, rng.choice(prices, n), 0.0) for n, rate in ((4000, 0.03), (3500, 0.02)))
+    _matches_scipy_bootstrap(a, b, method)
+
+
+def _matches_scipy_bootstrap(a, b, method):
+    """Our interval of mean(a) - mean(b) vs scipy.stats.bootstrap's on the full vectors: ends
+    within 10% of the interval's half-width. Returns ours."""
     low, high = stats.bootstrap_mean_difference(a[a > 0], len(a), b[b > 0], len(b), n_boot=10_000, seed=3,
                                                 method=method.lower())
     ref = sps.bootstrap((a, b), lambda x, y, axis=-1: x.mean(axis=axis) - y.mean(axis=axis),
@@ -132,6 +132,7 @@ def test_bootstrap_of_repeated_amounts_matches_a_plain_bootstrap(method):
     half = (ref.high - ref.low) / 2
     assert low == pytest.approx(ref.low, abs=0.1 * half)
     assert high == pytest.approx(ref.high, abs=0.1 * half)
+    return low, high
 
 
 def test_bca_acceleration_matches_a_brute_force_jackknife():
