@@ -159,3 +159,48 @@ def test_bgnbd_gradient_matches_finite_differences(cdnow, params):
         numeric.append((clv.bgnbd_log_likelihood(up, *args) - clv.bgnbd_log_likelihood(down, *args))
                        / (2 * h))
     np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-4)
+
+
+def test_gamma_gamma_likelihood_matches_numerical_integration():
+    # Reference: the marginal density of a mean spend m over x purchases, integrated
+    # numerically with scipy: m | nu ~ Gamma(shape p x, rate nu x), nu ~ Gamma(q, rate gamma).
+    # Tolerance 1e-7 relative on the log-density.
+    from scipy import integrate, stats
+
+    p, q, gamma = 6.25, 3.74, 15.44
+    for x, m in [(1, 20.0), (3, 35.5), (12, 8.0)]:
+        density, _ = integrate.quad(lambda nu: stats.gamma.pdf(m, p * x, scale=1 / (nu * x))
+                                    * stats.gamma.pdf(nu, q, scale=1 / gamma), 0, np.inf,
+                                    epsabs=0, epsrel=1e-12, limit=200)
+        ours = clv.gamma_gamma_log_likelihood((p, q, gamma), [x], [m])
+        assert ours == pytest.approx(np.log(density), rel=1e-7), (x, m)
+
+
+def test_gamma_gamma_gradient_matches_finite_differences(cdnow):
+    repeaters = cdnow[cdnow["x"] > 0]
+    args = (repeaters["x"], repeaters["zbar"])
+    params = (6.25, 3.74, 15.44)
+    _, grad = clv.gamma_gamma_log_likelihood(params, *args, gradient=True)
+    numeric = []
+    for i, value in enumerate(params):
+        h = value * 1e-5
+        up, down = list(params), list(params)
+        up[i], down[i] = value + h, value - h
+        numeric.append((clv.gamma_gamma_log_likelihood(up, *args)
+                        - clv.gamma_gamma_log_likelihood(down, *args)) / (2 * h))
+    np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-4)
+
+
+def test_predictions_on_many_customers_match_one_at_a_time(cdnow):
+    # The vectorised predictions evaluate the hypergeometric term once per distinct (x, T);
+    # each customer's value must equal the prediction made for that customer alone.
+    model = clv.BGNBD(0.243, 4.414, 0.793, 2.426, log_likelihood=0.0, customers=0)
+    spend = clv.GammaGamma(6.25, 3.74, 15.44, customers=0)
+    some = cdnow.iloc[::40]
+    args = (some["x"], some["t_x"], some["T"])
+    together = model.expected_purchases(39, *args)
+    value = clv.customer_value(model, spend, *args, some["zbar"])
+    for i, (x, t_x, T, m) in enumerate(zip(*args, some["zbar"])):
+        assert together[i] == pytest.approx(float(model.expected_purchases(39, x, t_x, T)), rel=1e-12)
+        assert value[i] == pytest.approx(float(clv.customer_value(model, spend, [x], [t_x], [T], [m])[0]),
+                                         rel=1e-12)

@@ -80,6 +80,15 @@ def _group(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
         sizes.to_numpy(dtype=float)
 
 
+def _distinct(*columns) -> tuple[list[np.ndarray], np.ndarray]:
+    """Distinct rows of the given columns (in order of appearance) and, for each input row,
+    the position of its distinct row: costly functions of few distinct values run once each."""
+    frame = pd.DataFrame({i: np.ravel(np.asarray(c, dtype=float)) for i, c in enumerate(columns)})
+    index = frame.groupby(list(frame.columns), sort=False).ngroup().to_numpy()
+    first = np.unique(index, return_index=True)[1]
+    return [frame[i].to_numpy()[first] for i in frame.columns], index
+
+
 LOG_BOUND = 12.0  # parameters kept within exp(-12)..exp(12)
 
 
@@ -136,18 +145,69 @@ class BGNBD:
         """P(still a customer | x, t_x, T) = 1 / (1 + delta_{x>0} a/(b+x-1) ((alpha+T)/(alpha+t_x))^(r+x))."""
         return 1.0 / (1.0 + self._odds_dead(x, t_x, T))
 
-    def expected_purchases(self, t: float, x, t_x, T) -> np.ndarray:
-        """E[Y(t) | x, t_x, T], expected repeat purchases in the next t weeks (FHL 2005 eq. 10):
-
-        (a+b+x-1)/(a-1) * [1 - ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; t/(alpha+T+t))]
-        / (1 + delta_{x>0} a/(b+x-1) ((alpha+T)/(alpha+t_x))^(r+x)).
-        """
-        x, T = np.asarray(x, dtype=float), np.asarray(T, dtype=float)
+    def _purchases_if_alive(self, t: float, x, T) -> np.ndarray:
+        """The numerator of FHL 2005 eq. 10, a function of (x, T) only:
+        (a+b+x-1)/(a-1) * [1 - ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; t/(alpha+T+t))]."""
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
         head = (a + b + x - 1) / (a - 1)
-        tail = 1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp2f1(
-            r + x, b + x, a + b + x - 1, t / (alpha + T + t))
-        return head * tail / (1.0 + self._odds_dead(x, t_x, T))
+        return head * (1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp2f1(
+            r + x, b + x, a + b + x - 1, t / (alpha + T + t)))
+
+    def expected_purchases(self, t: float, x, t_x, T) -> np.ndarray:
+        """E[Y(t) | x, t_x, T], expected repeat purchases in the next t weeks (FHL 2005 eq. 10):
+        `_purchases_if_alive` / (1 + delta_{x>0} a/(b+x-1) ((alpha+T)/(alpha+t_x))^(r+x)).
+        The hypergeometric function is evaluated once per distinct (x, T)."""
+        x, t_x, T = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (x, t_x, T)))
+        (ux, uT), index = _distinct(x, T)
+        alive = self._purchases_if_alive(t, ux, uT)[index].reshape(x.shape)
+        return alive / (1.0 + self._odds_dead(x, t_x, T))
+
+
+class _Rows:
+    """Per-customer (x, t_x, T) rows, grouped and prepared once for the many likelihood
+    evaluations of a fit: customers with x = 0 have no dropout term, and every term that
+    depends on x alone is summed per distinct x (few values) instead of per row."""
+
+    def __init__(self, x, t_x, T, weights=None):
+        x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
+        w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float)
+        self.xs, at = np.unique(x, return_inverse=True)
+        self.weight_per_x = np.bincount(at, weights=w, minlength=len(self.xs))
+        repeat = x > 0
+        self.T0, self.w0 = T[~repeat], w[~repeat]
+        self.x, self.t_x, self.T, self.w = x[repeat], t_x[repeat], T[repeat], w[repeat]
+        self.at = at[repeat]
+
+    def log_likelihood(self, params, gradient: bool = False):
+        """FHL 2005 eq. 6 summed over rows (see `bgnbd_log_likelihood`); with `gradient`,
+        (value, gradient in (r, alpha, a, b))."""
+        r, alpha, a, b = params
+        xs, n_x = self.xs, self.weight_per_x
+        # terms of x alone: lnG(r+x) - lnG(r) + r ln(alpha) + lnB(a, b+x) - lnB(a, b)
+        common = gammaln(r + xs) - gammaln(r) + r * np.log(alpha) + betaln(a, b + xs) - betaln(a, b)
+        log_alive0 = np.log(alpha + self.T0)              # x = 0: only the "still alive" term
+        log_T, log_tx = np.log(alpha + self.T), np.log(alpha + self.t_x)
+        rx = r + self.x
+        log_odds_x = np.log(a) - np.log(np.maximum(b + xs - 1, 1e-300))  # unused for x = 0
+        # ln L = common - (r+x) ln(alpha+T) + ln(1 + e^z), z = ln(dead term / alive term)
+        z = log_odds_x[self.at] + rx * (log_T - log_tx)
+        softplus = np.logaddexp(0.0, z)
+        value = float(n_x @ common - r * (self.w0 @ log_alive0) + self.w @ (softplus - rx * log_T))
+        if not gradient:
+            return value
+        ws = self.w * np.exp(z - softplus)               # weight x share s of the dropout term
+        ws_per_x = np.bincount(self.at, weights=ws, minlength=len(xs))
+        psi_abx = digamma(a + b + xs)
+        d_r = (n_x @ (digamma(r + xs) - digamma(r) + np.log(alpha)) - self.w0 @ log_alive0
+               - self.w @ log_T + ws @ (log_T - log_tx))
+        inv_T, inv_tx = 1.0 / (alpha + self.T), 1.0 / (alpha + self.t_x)
+        d_alpha = (n_x.sum() * r / alpha - r * (self.w0 @ (1.0 / (alpha + self.T0)))
+                   - (self.w - ws) @ (rx * inv_T) - ws @ (rx * inv_tx))
+        d_a = n_x @ (digamma(a + b) - psi_abx) + ws.sum() / a
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inv_b = np.where(xs > 0, 1.0 / (b + xs - 1), 0.0)
+        d_b = n_x @ (digamma(b + xs) - psi_abx - digamma(b) + digamma(a + b)) - ws_per_x @ inv_b
+        return value, np.array([d_r, d_alpha, d_a, d_b])
 
 
 def bgnbd_log_likelihood(params, x, t_x, T, weights=None, gradient: bool = False):
@@ -163,30 +223,7 @@ def bgnbd_log_likelihood(params, x, t_x, T, weights=None, gradient: bool = False
       d/da     = psi(a+b) - psi(a+b+x) + s/a
       d/db     = psi(b+x) - psi(a+b+x) - psi(b) + psi(a+b) - s/(b+x-1).
     """
-    r, alpha, a, b = params
-    x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
-    weights = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float)
-    xs, at = np.unique(x, return_inverse=True)  # few distinct x: special functions once per value
-    common = (gammaln(r + xs) + betaln(a, b + xs))[at] - gammaln(r) + r * np.log(alpha) - betaln(a, b)
-    alive = -(r + x) * np.log(alpha + T)
-    repeat = x > 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        dead = np.where(repeat, np.log(a) - np.log(np.maximum(b + x - 1, 1e-300))
-                        - (r + x) * np.log(alpha + t_x), -np.inf)
-    total = np.logaddexp(alive, dead)
-    value = float(np.sum(weights * (common + total)))
-    if not gradient:
-        return value
-    s = np.exp(dead - total)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        inv_dead_b = np.where(repeat, s / (b + x - 1), 0.0)
-    psi_rx, psi_abx, psi_bx = (digamma(v + xs)[at] for v in (r, a + b, b))
-    d_r = psi_rx - digamma(r) + np.log(alpha) - (1 - s) * np.log(alpha + T) \
-        - s * np.log(alpha + t_x)
-    d_alpha = r / alpha - (r + x) * ((1 - s) / (alpha + T) + s / (alpha + t_x))
-    d_a = digamma(a + b) - psi_abx + s / a
-    d_b = psi_bx - psi_abx - digamma(b) + digamma(a + b) - inv_dead_b
-    return value, np.array([np.sum(weights * d) for d in (d_r, d_alpha, d_a, d_b)])
+    return _Rows(x, t_x, T, weights).log_likelihood(params, gradient)
 
 
 def fit_bgnbd(x, t_x, T) -> BGNBD:
@@ -195,16 +232,16 @@ def fit_bgnbd(x, t_x, T) -> BGNBD:
     when fewer than MIN_REPEAT_CUSTOMERS bought again."""
     _require_repeaters(x, "the repeat-purchase model (BG/NBD)")
     (gx, gt, gT), counts = _group(x, t_x, T)
+    rows = _Rows(gx, gt, gT, counts)
 
     def negative(log_params):
         params = np.exp(log_params)
-        value, grad = bgnbd_log_likelihood(params, gx, gt, gT, counts, gradient=True)
+        value, grad = rows.log_likelihood(params, gradient=True)
         return -value, -grad * params  # chain rule: d/d(log p) = p d/dp
 
     params = _fit(negative, np.array([1.0, max(float(np.mean(T)), 1.0), 1.0, 1.0]), "BG/NBD",
                   jac=True)
-    return BGNBD(*params, log_likelihood=bgnbd_log_likelihood(params, gx, gt, gT, counts),
-                 customers=len(x))
+    return BGNBD(*params, log_likelihood=rows.log_likelihood(params), customers=len(x))
 
 
 @dataclass(frozen=True)
@@ -229,28 +266,66 @@ class GammaGamma:
         return self.p * (self.gamma + x * m) / (self.p * x + self.q - 1)
 
 
-def gamma_gamma_log_likelihood(params, x, monetary, weights=None) -> float:
-    """Sum of weighted Gamma-Gamma log-likelihoods of mean spend m_x over x transactions:
+class _SpendRows:
+    """Repeat customers' (x, m_x) rows prepared once for the likelihood evaluations of a
+    Gamma-Gamma fit: the terms without parameters inside a logarithm are summed up front."""
 
-    ln L = lnG(px+q) - lnG(px) - lnG(q) + q ln(gamma) + (px-1) ln(m_x) + px ln(x)
-           - (px+q) ln(gamma + x m_x)      (Hardie 2013, eq. 5)
-    """
-    p, q, gamma = params
-    x, m = np.asarray(x, dtype=float), np.asarray(monetary, dtype=float)
-    weights = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float)
-    ll = (gammaln(p * x + q) - gammaln(p * x) - gammaln(q) + q * np.log(gamma)
-          + (p * x - 1) * np.log(m) + p * x * np.log(x) - (p * x + q) * np.log(gamma + x * m))
-    return float(np.sum(weights * ll))
+    def __init__(self, x, monetary, weights=None):
+        x, m = np.asarray(x, dtype=float), np.asarray(monetary, dtype=float)
+        w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float)
+        self.xs, at = np.unique(x, return_inverse=True)
+        self.weight_per_x = np.bincount(at, weights=w, minlength=len(self.xs))
+        self.w, self.wx, self.xm = w, w * x, x * m
+        self.sum_w_log_m, self.sum_wx_log_xm = w @ np.log(m), self.wx @ np.log(x * m)
+
+    def log_likelihood(self, params, gradient: bool = False):
+        """Sum of weighted Gamma-Gamma log-likelihoods of mean spend m_x over x transactions:
+
+        ln L = lnG(px+q) - lnG(px) - lnG(q) + q ln(gamma) + (px-1) ln(m_x) + px ln(x)
+               - (px+q) ln(gamma + x m_x)      (Hardie 2013, eq. 5)
+
+        With `gradient`, (value, gradient in (p, q, gamma)): with psi the digamma function,
+          d/dp     = x (psi(px+q) - psi(px) + ln(x m_x) - ln(gamma + x m_x))
+          d/dq     = psi(px+q) - psi(q) + ln(gamma) - ln(gamma + x m_x)
+          d/dgamma = q/gamma - (px+q)/(gamma + x m_x).
+        """
+        p, q, gamma = params
+        xs, n_x = self.xs, self.weight_per_x
+        log_total = np.log(gamma + self.xm)
+        w_log, wx_log = self.w @ log_total, self.wx @ log_total
+        value = (n_x @ (gammaln(p * xs + q) - gammaln(p * xs)) + n_x.sum() * (q * np.log(gamma) - gammaln(q))
+                 + p * self.sum_wx_log_xm - self.sum_w_log_m - p * wx_log - q * w_log)
+        if not gradient:
+            return float(value)
+        psi_pq = digamma(p * xs + q)
+        inv = 1.0 / (gamma + self.xm)
+        d_p = (n_x * xs) @ (psi_pq - digamma(p * xs)) + self.sum_wx_log_xm - wx_log
+        d_q = n_x @ psi_pq + n_x.sum() * (np.log(gamma) - digamma(q)) - w_log
+        d_gamma = n_x.sum() * q / gamma - p * (self.wx @ inv) - q * (self.w @ inv)
+        return float(value), np.array([d_p, d_q, d_gamma])
+
+
+def gamma_gamma_log_likelihood(params, x, monetary, weights=None, gradient: bool = False):
+    """Sum of weighted Gamma-Gamma log-likelihoods (see `_SpendRows.log_likelihood`)."""
+    return _SpendRows(x, monetary, weights).log_likelihood(params, gradient)
 
 
 def fit_gamma_gamma(x, monetary) -> GammaGamma:
-    """Maximum-likelihood Gamma-Gamma fit on repeat customers (x > 0, monetary > 0)."""
+    """Maximum-likelihood Gamma-Gamma fit on repeat customers (x > 0, monetary > 0), with the
+    analytic gradient."""
     x, m = np.asarray(x, dtype=float), np.asarray(monetary, dtype=float)
     keep = (x > 0) & np.isfinite(m) & (m > 0)
     _require_repeaters(np.where(keep, x, 0), "the spend model (Gamma-Gamma)")
     (gx, gm), counts = _group(x[keep], m[keep])
-    params = _fit(lambda p: -gamma_gamma_log_likelihood(np.exp(p), gx, gm, counts),
-                  np.array([1.0, 1.0, max(float(np.mean(gm)), 1.0)]), "Gamma-Gamma")
+    rows = _SpendRows(gx, gm, counts)
+
+    def negative(log_params):
+        params = np.exp(log_params)
+        value, grad = rows.log_likelihood(params, gradient=True)
+        return -value, -grad * params
+
+    params = _fit(negative, np.array([1.0, 1.0, max(float(np.mean(gm)), 1.0)]), "Gamma-Gamma",
+                  jac=True)
     return GammaGamma(*params, customers=int(keep.sum()))
 
 
@@ -260,14 +335,11 @@ def customer_value(bg: BGNBD, gg: GammaGamma, x, t_x, T, monetary, months: int =
     (E[Y(i m)] - E[Y((i-1) m)]) * E[Z | x, m_x] / (1 + d)^i, with m = 52/12 weeks and
     d the monthly rate equivalent to `annual_discount` (BG/NBD eq. 10 times Gamma-Gamma)."""
     monthly = (1 + annual_discount) ** (1 / 12) - 1
-    spend = gg.expected_spend(x, monetary)
-    value = np.zeros(len(np.asarray(x)))
-    previous = 0.0
-    for i in range(1, months + 1):
-        cumulative = bg.expected_purchases(i * WEEKS_PER_MONTH, x, t_x, T)
-        value += (cumulative - previous) * spend / (1 + monthly) ** i
-        previous = cumulative
-    return value
+    (ux, uT), index = _distinct(x, T)
+    discounted = sum((bg._purchases_if_alive(i * WEEKS_PER_MONTH, ux, uT)
+                      - bg._purchases_if_alive((i - 1) * WEEKS_PER_MONTH, ux, uT)) / (1 + monthly) ** i
+                     for i in range(1, months + 1))  # per distinct (x, T): one 2F1 call per month
+    return discounted[index] * gg.expected_spend(x, monetary) / (1.0 + bg._odds_dead(x, t_x, T))
 
 
 @dataclass
