@@ -249,3 +249,12 @@ def test_value_spread_and_exposure_match_brute_force(rw):
     assert hazard["exposure_months"].sum() == pytest.approx(ages.sum())
     repeat_days = orders[(orders["revenue"] > 0) & (orders["day"] > orders["first"])]
     assert hazard["repeat_purchases"].sum() == repeat_days.groupby(["customer", "day"]).ngroups
+
+
+def test_activity_with_spread_has_the_same_numbers_plus_squares(con):
+    plain = cohorts.cohort_activity(con, "month", "acquisition_channel", as_of=AS_OF)
+    spread = cohorts.cohort_activity(con, "month", "acquisition_channel", as_of=AS_OF, spread=True)
+    pd.testing.assert_frame_equal(spread.drop(columns="cumulative_revenue_sq"), plain)
+    # email January = A alone: cumulative 150, then 180, then 200 (squares of one customer)
+    email_jan = spread[(spread["acquisition_channel"] == "email") & (spread["cohort"] == pd.Timestamp(JAN))]
+    assert list(email_jan["cumulative_revenue_sq"]) == [150.0 ** 2, 180.0 ** 2, 200.0 ** 2]

@@ -218,14 +218,19 @@ def _show(*charts_) -> None:
 
 
 @functools.lru_cache(maxsize=8)
-def _cached_curves(con, as_of, by: str | None) -> pd.DataFrame:
-    return cohorts.curves(con, "month", by=by, as_of=as_of)
+def _cached_activity(con, as_of, by: str | None) -> pd.DataFrame:
+    return cohorts.cohort_activity(con, "month", by=by, as_of=as_of, spread=True)
+
+
+def _activity(ctx, by: str | None = None) -> pd.DataFrame:
+    """The monthly cohort x period aggregate (overall, or split `by`), computed once per
+    connection and as_of: the matrices and curves of several sections are built from it. The
+    connection is read-only, so its data cannot change."""
+    return _cached_activity(ctx.con, ctx.as_of, by).copy()
 
 
 def _curves(ctx, by: str | None = None) -> pd.DataFrame:
-    """The monthly cohort curves (overall, or split `by`), computed once per connection and
-    as_of: three sections show them. The connection is read-only, so its data cannot change."""
-    return _cached_curves(ctx.con, ctx.as_of, by).copy()
+    return cohorts.pooled_curves(_activity(ctx, by))
 
 
 def coverage_section(ctx) -> None:
@@ -233,7 +238,7 @@ def coverage_section(ctx) -> None:
 
 
 def retention_section(ctx) -> None:
-    matrix = cohorts.retention(ctx.con, "month", "customers", as_of=ctx.as_of)
+    matrix = cohorts.retention_matrix(_activity(ctx), "customers")
     if matrix.empty:
         return nb.not_enough_data("cohort retention", "no identified customer has bought yet")
     overall = _curves(ctx)
@@ -246,7 +251,7 @@ def retention_section(ctx) -> None:
 
 
 def revenue_section(ctx) -> None:
-    matrix = cohorts.retention(ctx.con, "month", "revenue", as_of=ctx.as_of)
+    matrix = cohorts.retention_matrix(_activity(ctx), "revenue")
     text = revenue_retention(matrix)
     if text is None:
         return nb.not_enough_data("revenue retention", "no cohort has finished a month after its first")

@@ -95,9 +95,11 @@ def members_sql(grain: str, by: str | None) -> str:
     )"""
 
 
-def _activity_sql(grain: str, by: str | None) -> str:
-    """CTE `activity`: one row per (grp, cohort, period) from 0 to the period containing as_of,
-    with the sum over customers of their squared cumulative revenue (for value intervals).
+def _activity_sql(grain: str, by: str | None, spread: bool) -> str:
+    """CTE `activity`: one row per (grp, cohort, period) from 0 to the period containing as_of;
+    with `spread`, also the sum over customers of their squared cumulative revenue (for value
+    intervals), which needs a window over every customer's periods and so is left out when
+    not asked for.
 
     Sparse: only customer-periods with orders are materialised. A customer's cumulative
     revenue c changes only in those periods, so its square enters the cohort's running sum as
@@ -105,21 +107,12 @@ def _activity_sql(grain: str, by: str | None) -> str:
     as_of three times."""
     step = _STEP[grain]
     period_of = f"date_diff('{grain}', m.cohort, date_trunc('{grain}', p.day)::DATE)"
-    return f"""WITH {members_sql(grain, by)},
-    steps AS (
-        SELECT *, sum(revenue) OVER w AS cumulative, lead(period) OVER w AS next_period
-        FROM (SELECT m.grp, m.cohort, m.customer_id, {period_of} AS period,
+    customer_periods = f"""SELECT m.grp, m.cohort, m.customer_id, {period_of} AS period,
                      bool_or(p.is_purchase) AS active, sum(p.revenue) AS revenue
               FROM purchases p JOIN members m USING (customer_id)
               WHERE p.day >= m.first_day
-              GROUP BY ALL)
-        WINDOW w AS (PARTITION BY customer_id ORDER BY period)
-    ),
-    per_period AS (
-        SELECT grp, cohort, period, count(*) FILTER (WHERE active) AS active_customers,
-               sum(revenue) AS revenue
-        FROM steps GROUP BY ALL
-    ),
+              GROUP BY ALL"""
+    squares = """,
     square_steps AS (
         SELECT grp, cohort, period, sum(d) AS d FROM (
             SELECT grp, cohort, period, cumulative * cumulative AS d FROM steps
@@ -127,7 +120,19 @@ def _activity_sql(grain: str, by: str | None) -> str:
             SELECT grp, cohort, next_period, -cumulative * cumulative FROM steps
             WHERE next_period IS NOT NULL)
         GROUP BY ALL
+    )""" if spread else ""
+    steps = (f"""SELECT *, sum(revenue) OVER w AS cumulative, lead(period) OVER w AS next_period
+        FROM ({customer_periods})
+        WINDOW w AS (PARTITION BY customer_id ORDER BY period)""" if spread else customer_periods)
+    return f"""WITH {members_sql(grain, by)},
+    steps AS (
+        {steps}
     ),
+    per_period AS (
+        SELECT grp, cohort, period, count(*) FILTER (WHERE active) AS active_customers,
+               sum(revenue) AS revenue
+        FROM steps GROUP BY ALL
+    ){squares},
     grid AS (
         SELECT grp, cohort, cohort_customers,
                unnest(generate_series(0, date_diff('{grain}', cohort,
@@ -139,47 +144,60 @@ def _activity_sql(grain: str, by: str | None) -> str:
                coalesce(a.active_customers, 0) AS active_customers,
                coalesce(a.revenue, 0) AS revenue,
                sum(coalesce(a.revenue, 0)) OVER c AS cumulative_revenue,
-               sum(coalesce(q.d, 0)) OVER c AS cumulative_revenue_sq,
+               {"sum(coalesce(q.d, 0)) OVER c" if spread else "NULL"} AS cumulative_revenue_sq,
                g.cohort + {step.format(n="g.period + 1")} <= CAST(? AS DATE) + 1 AS complete
         FROM grid g
         LEFT JOIN per_period a USING (grp, cohort, period)
-        LEFT JOIN square_steps q USING (grp, cohort, period)
+        {"LEFT JOIN square_steps q USING (grp, cohort, period)" if spread else ""}
         WINDOW c AS (PARTITION BY g.grp, g.cohort ORDER BY g.period)
     )"""
 
 
 def cohort_activity(con: duckdb.DuckDBPyConnection, grain: str = "month", by: str | None = None,
-                    as_of: dt.date | str | None = None) -> pd.DataFrame:
-    """The cohort x period aggregate every matrix here is built from.
+                    as_of: dt.date | str | None = None, spread: bool = False) -> pd.DataFrame:
+    """The cohort x period aggregate every matrix and curve here is built from.
 
     Columns: [by,] cohort (date of the period start), period (0 = acquisition period),
-    cohort_customers, active_customers, revenue (net), cumulative_revenue, complete (bool).
+    cohort_customers, active_customers, revenue (net), cumulative_revenue, complete (bool),
+    and with `spread` cumulative_revenue_sq (the sum over the cohort's customers of their
+    squared cumulative revenue, which `pooled_curves` needs for value intervals).
     One row per cohort and period from 0 to the period containing `as_of`, zeros included.
+    `attrs` records grain, by and as_of.
     """
     _check(grain, by)
     day = resolve_as_of(con, as_of)
     group = f', grp AS "{by}"' if by else ""
+    spread_column = ", cumulative_revenue_sq" if spread else ""
     frame = con.execute(
-        f"{_activity_sql(grain, by)} SELECT cohort, period, cohort_customers, active_customers, "
-        f"revenue, cumulative_revenue, complete{group} FROM activity ORDER BY grp, cohort, period",
+        f"{_activity_sql(grain, by, spread)} SELECT cohort, period, cohort_customers, active_customers, "
+        f"revenue, cumulative_revenue{spread_column}, complete{group} FROM activity "
+        "ORDER BY grp, cohort, period",
         [day, day, day],
     ).df()
     if by:
         frame = frame[[by] + [c for c in frame.columns if c != by]]
+    frame.attrs.update(grain=grain, by=by, as_of=str(day))
     return frame
 
 
 def retention(con: duckdb.DuckDBPyConnection, grain: str = "month", measure: str = "customers",
               by: str | None = None, as_of: dt.date | str | None = None) -> pd.DataFrame:
     """Cohort matrix: rows are cohorts (period start dates), columns are period offsets 0, 1, ...
+    (`retention_matrix` of `cohort_activity`; see there)."""
+    return retention_matrix(cohort_activity(con, grain, by, as_of), measure)
+
+
+def retention_matrix(activity: pd.DataFrame, measure: str = "customers") -> pd.DataFrame:
+    """Cohort matrix from a `cohort_activity` frame: rows are cohorts (period start dates),
+    columns are period offsets 0, 1, ...
 
     measure:
       "customers"          share of the cohort's customers active in period k (period 0 is 1.0);
       "revenue"            cohort net revenue in period k over its revenue in period 0;
       "cumulative_revenue" net revenue per acquired customer up to and including period k
                            (the historic CLTV curve of the cohort).
-    by: None, or a customer attribute (see BY_COLUMNS); the index is then (by, cohort) and
-    customers without the attribute are grouped as "unknown".
+    With a `by` split the index is (by, cohort); customers without the attribute are grouped
+    as "unknown".
 
     Cells of periods not complete by `as_of` are NaN: in-progress periods are not drops. Their
     values so far are in `cohort_activity` (complete = False). Revenue retention of a cohort
@@ -189,7 +207,8 @@ def retention(con: duckdb.DuckDBPyConnection, grain: str = "month", measure: str
     """
     if measure not in MEASURES:
         raise WorkbookError(f"measure must be one of {', '.join(MEASURES)}, not {measure!r}.")
-    long = cohort_activity(con, grain, by, as_of)
+    by = activity.attrs["by"]
+    long = activity.copy()
     index = [by, "cohort"] if by else ["cohort"]
     if measure == "customers":
         long["value"] = long["active_customers"] / long["cohort_customers"]
@@ -203,15 +222,21 @@ def retention(con: duckdb.DuckDBPyConnection, grain: str = "month", measure: str
     matrix.columns.name = "period"
     sizes = long[long["period"] == 0].set_index(index)["cohort_customers"].reindex(matrix.index)
     running = long[~long["complete"]].set_index(index)["period"].reindex(matrix.index)
-    matrix.attrs.update(grain=grain, measure=measure, as_of=str(resolve_as_of(con, as_of)),
-                        cohort_customers=sizes, in_progress=running)
+    matrix.attrs = {"grain": activity.attrs["grain"], "measure": measure,
+                    "as_of": activity.attrs["as_of"], "cohort_customers": sizes,
+                    "in_progress": running}
     return matrix
 
 
 def curves(con: duckdb.DuckDBPyConnection, grain: str = "month", by: str | None = None,
            as_of: dt.date | str | None = None, z: float = 1.96) -> pd.DataFrame:
-    """Retention and value curves pooled over cohorts, per group: what a typical new customer
-    does in the k-th period after acquisition.
+    """Retention and value curves pooled over cohorts (`pooled_curves` of `cohort_activity`)."""
+    return pooled_curves(cohort_activity(con, grain, by, as_of, spread=True), z)
+
+
+def pooled_curves(activity: pd.DataFrame, z: float = 1.96) -> pd.DataFrame:
+    """Retention and value curves pooled over cohorts, per group, from a `cohort_activity`
+    frame with `spread`: what a typical new customer does in the k-th period after acquisition.
 
     For each period k only cohorts whose period k is complete are pooled, so the curve never
     dips because of the current period. Columns: [by,] period, cohorts, customers (acquired
@@ -220,31 +245,23 @@ def curves(con: duckdb.DuckDBPyConnection, grain: str = "month", by: str | None 
     value_per_customer (cumulative net revenue per acquired customer up to period k) with its
     standard error over customers (value_se) and normal interval (value_low, value_high).
     """
-    _check(grain, by)
-    day = resolve_as_of(con, as_of)
-    group = f', grp AS "{by}"' if by else ""
-    frame = con.execute(
-        f"""{_activity_sql(grain, by)},
-        pooled AS (
-            SELECT grp, period, count(*) AS cohorts, sum(cohort_customers) AS customers,
-                   sum(active_customers) AS active, sum(cumulative_revenue) AS cumulative,
-                   sum(cumulative_revenue_sq) AS cumulative_sq
-            FROM activity WHERE complete GROUP BY grp, period
-        )
-        SELECT period, cohorts, customers, active, active / customers AS retention,
-               cumulative / customers AS value_per_customer,
-               CASE WHEN customers > 1 THEN
-                   sqrt(greatest(cumulative_sq - cumulative * cumulative / customers, 0)
-                        / (customers - 1) / customers) END AS value_se{group}
-        FROM pooled ORDER BY grp, period""",
-        [day, day, day],
-    ).df()
+    by = activity.attrs["by"]
+    keys = [by, "period"] if by else ["period"]
+    frame = (activity[activity["complete"]].groupby(keys)
+             .agg(cohorts=("cohort", "size"), customers=("cohort_customers", "sum"),
+                  active=("active_customers", "sum"), cumulative=("cumulative_revenue", "sum"),
+                  cumulative_sq=("cumulative_revenue_sq", "sum"))
+             .reset_index())
+    n = frame["customers"].astype(float)
+    frame["retention"] = frame["active"] / n
+    frame["value_per_customer"] = frame["cumulative"] / n
+    spread = (frame["cumulative_sq"] - frame["cumulative"] ** 2 / n).clip(lower=0)
+    frame["value_se"] = np.sqrt(spread / (n - 1) / n).where(n > 1)
+    frame = frame.drop(columns=["cumulative", "cumulative_sq"])
     frame["retention_low"], frame["retention_high"] = proportion_confint(
         frame["active"], frame["customers"], alpha=2 * norm.sf(z), method="wilson")
     frame["value_low"] = frame["value_per_customer"] - z * frame["value_se"]
     frame["value_high"] = frame["value_per_customer"] + z * frame["value_se"]
-    if by:
-        frame = frame[[by] + [c for c in frame.columns if c != by]]
     return frame
 
 
