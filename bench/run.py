@@ -126,7 +126,7 @@ def step_analytics_workbook() -> dict:
         "retention_sum": float(matrix.sum().sum()),
         "rfm": {str(s): int(n) for s, n in zip(segments["segment"], segments["customers"])},
         "clv_params": [bg.r, bg.alpha, bg.a, bg.b],
-        "clv_total": float(forecast.customers["clv"].sum()),
+        "clv_total": float(forecast.groups["clv"].sum()),
     }}
 
 

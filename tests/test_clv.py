@@ -204,3 +204,37 @@ def test_predictions_on_many_customers_match_one_at_a_time(cdnow):
         assert together[i] == pytest.approx(float(model.expected_purchases(39, x, t_x, T)), rel=1e-12)
         assert value[i] == pytest.approx(float(clv.customer_value(model, spend, [x], [t_x], [T], [m])[0]),
                                          rel=1e-12)
+
+
+def test_histories_are_the_summary_grouped(cdnow_con):
+    per = clv.summary(cdnow_con, "1997-09-30", "1998-06-30")
+    groups = clv.histories(cdnow_con, "1997-09-30", "1998-06-30")
+    expected = (per.assign(spend=per["monetary"].fillna(0).clip(lower=0))
+                .groupby(["x", "t_x", "T"]).agg(customers=("x", "size"), x_holdout=("x_holdout", "sum"),
+                                                 monetary=("spend", "mean")).reset_index())
+    got = groups.purchases
+    assert got["customers"].sum() == len(per)
+    np.testing.assert_allclose(got[["x", "t_x", "T", "customers", "x_holdout", "monetary"]].to_numpy(float),
+                               expected[["x", "t_x", "T", "customers", "x_holdout", "monetary"]].to_numpy(float),
+                               rtol=1e-12)
+    repeat = per[(per["x"] > 0) & (per["monetary"] > 0)]
+    assert groups.spend["customers"].sum() == len(repeat)
+    assert (groups.spend["x"] * groups.spend["customers"]).sum() == repeat["x"].sum()
+
+
+def test_forecast_totals_equal_the_sum_over_customers(cdnow_con):
+    # The forecast predicts per group of identical histories; the totals must be what the
+    # per-customer arrays of `summary` give with the same fitted models.
+    result = clv.forecast(cdnow_con, "1997-09-30")
+    per = clv.summary(cdnow_con, "1997-09-30")
+    args = (per["x"], per["t_x"], per["T"])
+    assert result.groups["customers"].sum() == len(per)
+    assert result.groups["alive"].sum() == pytest.approx(result.purchases.p_alive(*args).sum(), rel=1e-10)
+    assert result.groups["expected_purchases"].sum() == pytest.approx(
+        result.purchases.expected_purchases(52, *args).sum(), rel=1e-10)
+    assert result.groups["clv"].sum() == pytest.approx(
+        clv.customer_value(result.purchases, result.spend, *args, per["monetary"]).sum(), rel=1e-10)
+    # and the grouped fit is the per-customer fit
+    direct = clv.fit_bgnbd(*args)
+    assert result.purchases.r == pytest.approx(direct.r, rel=1e-9)
+    assert result.purchases.log_likelihood == pytest.approx(direct.log_likelihood, rel=1e-12)

@@ -42,33 +42,71 @@ class NotEnoughRepeatData(WorkbookError):
     """Too few customers bought more than once to fit a repeat-purchase model."""
 
 
+def _per_customer_sql() -> str:
+    """CTEs `days` and `per`: one row per customer with a first purchase on or before $cal:
+    customer_id, first_day, x, t_x, T (weeks), monetary (NaN when x = 0), x_holdout (purchase
+    days in ($cal, $end]). Orders after $end are ignored. Bound parameters: $cal, $end."""
+    return f"""{purchase_days_sql("$end")},
+        firsts AS (SELECT customer_id, min(day) AS first_day FROM days WHERE purchase GROUP BY 1),
+        per AS (
+            SELECT customer_id, first_day,
+                   count(*) FILTER (WHERE purchase AND day > first_day AND day <= $cal) AS x,
+                   date_diff('day', first_day,
+                             max(day) FILTER (WHERE purchase AND day <= $cal)) / 7.0 AS t_x,
+                   date_diff('day', first_day, CAST($cal AS DATE)) / 7.0 AS "T",
+                   sum(revenue) FILTER (WHERE day > first_day AND day <= $cal)
+                       / nullif(count(*) FILTER (WHERE purchase AND day > first_day AND day <= $cal), 0)
+                       AS monetary,
+                   count(*) FILTER (WHERE purchase AND day > $cal) AS x_holdout
+            FROM firsts JOIN days USING (customer_id)
+            WHERE first_day <= $cal
+            GROUP BY customer_id, first_day)"""
+
+
 def summary(con: duckdb.DuckDBPyConnection, calibration_end: dt.date | str,
             holdout_end: dt.date | str | None = None) -> pd.DataFrame:
     """Per customer with a first purchase on or before `calibration_end`: x, t_x, T (weeks),
     monetary (NaN when x = 0) and, when `holdout_end` is given, x_holdout = purchase days in
     (calibration_end, holdout_end]. Columns: customer_id, first_day, x, t_x, T, monetary,
-    x_holdout. Orders after `holdout_end` (or `calibration_end`) are ignored."""
-    end = holdout_end or calibration_end
-    return con.execute(
-        f"""
-        WITH {purchase_days_sql("$end")},
-        firsts AS (SELECT customer_id, min(day) AS first_day FROM days WHERE purchase GROUP BY 1)
-        SELECT customer_id, first_day,
-               count(*) FILTER (WHERE purchase AND day > first_day AND day <= $cal) AS x,
-               date_diff('day', first_day,
-                         max(day) FILTER (WHERE purchase AND day <= $cal)) / 7.0 AS t_x,
-               date_diff('day', first_day, CAST($cal AS DATE)) / 7.0 AS "T",
-               sum(revenue) FILTER (WHERE day > first_day AND day <= $cal)
-                   / nullif(count(*) FILTER (WHERE purchase AND day > first_day AND day <= $cal), 0)
-                   AS monetary,
-               count(*) FILTER (WHERE purchase AND day > $cal) AS x_holdout
-        FROM firsts JOIN days USING (customer_id)
-        WHERE first_day <= $cal
-        GROUP BY customer_id, first_day
-        ORDER BY first_day, customer_id
-        """,
-        {"end": end, "cal": calibration_end},
+    x_holdout. Orders after `holdout_end` (or `calibration_end`) are ignored. (The models are
+    fitted on `histories`, the same numbers grouped.)"""
+    return con.execute(f"WITH {_per_customer_sql()} SELECT * FROM per ORDER BY first_day, customer_id",
+                       {"end": holdout_end or calibration_end, "cal": calibration_end}).df()
+
+
+@dataclass
+class Histories:
+    """The customers of `summary`, grouped in DuckDB so that no frame has a row per customer.
+
+    purchases: one row per distinct (x, t_x, T) with its number of customers, their total
+      x_holdout and their mean monetary (negative means and x = 0 counted as 0, as
+      `GammaGamma.expected_spend` takes them): what BG/NBD fits and predicts on.
+    spend: repeat customers with a positive mean spend, one row per distinct (x, monetary)
+      with its number of customers: what Gamma-Gamma fits on.
+    """
+
+    purchases: pd.DataFrame
+    spend: pd.DataFrame
+
+
+def histories(con: duckdb.DuckDBPyConnection, calibration_end: dt.date | str,
+              holdout_end: dt.date | str | None = None) -> Histories:
+    """`summary`'s customers grouped for the models (see `Histories`)."""
+    frame = con.execute(
+        f"""WITH {_per_customer_sql()}
+        SELECT 'purchases' AS part, x, t_x, "T", count(*) AS customers,
+               sum(x_holdout) AS x_holdout, avg(greatest(coalesce(monetary, 0), 0)) AS monetary
+        FROM per GROUP BY x, t_x, "T"
+        UNION ALL
+        SELECT 'spend', x, NULL, NULL, count(*), NULL, monetary
+        FROM per WHERE x > 0 AND monetary > 0 GROUP BY x, monetary
+        ORDER BY part, x, t_x, "T", monetary""",
+        {"end": holdout_end or calibration_end, "cal": calibration_end},
     ).df()
+    purchases = frame[frame["part"] == "purchases"]
+    spend = frame[frame["part"] == "spend"]
+    return Histories(purchases.drop(columns="part").reset_index(drop=True),
+                     spend[["x", "monetary", "customers"]].reset_index(drop=True))
 
 
 def _group(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
@@ -113,11 +151,11 @@ def _fit(negative_ll, start: np.ndarray, what: str, jac: bool = False) -> list[f
     return params
 
 
-def _require_repeaters(x: np.ndarray, what: str) -> None:
-    repeaters = int(np.sum(np.asarray(x) > 0))
+def _require_repeaters(x: np.ndarray, weights: np.ndarray, what: str) -> None:
+    repeaters = int(np.sum(weights[np.asarray(x) > 0]))
     if repeaters < MIN_REPEAT_CUSTOMERS:
         raise NotEnoughRepeatData(
-            f"Only {repeaters} of {len(x)} customers bought again, so {what} cannot be estimated "
+            f"Only {repeaters} of {int(np.sum(weights))} customers bought again, so {what} cannot be estimated "
             f"reliably (it needs at least {MIN_REPEAT_CUSTOMERS} repeat customers). Import a longer "
             "order history, or use the historic cohort value curves instead.")
 
@@ -227,12 +265,16 @@ def bgnbd_log_likelihood(params, x, t_x, T, weights=None, gradient: bool = False
     return _Rows(x, t_x, T, weights).log_likelihood(params, gradient)
 
 
-def fit_bgnbd(x, t_x, T) -> BGNBD:
-    """Maximum-likelihood BG/NBD fit on per-customer arrays (weeks). Identical rows are
-    grouped first, and the optimizer gets the analytic gradient. Raises NotEnoughRepeatData
-    when fewer than MIN_REPEAT_CUSTOMERS bought again."""
-    _require_repeaters(x, "the repeat-purchase model (BG/NBD)")
-    (gx, gt, gT), counts = _group(x, t_x, T)
+def fit_bgnbd(x, t_x, T, weights=None) -> BGNBD:
+    """Maximum-likelihood BG/NBD fit on per-customer arrays (weeks), or on grouped rows when
+    `weights` gives each row's number of customers (identical rows are grouped here
+    otherwise). The optimizer gets the analytic gradient. Raises NotEnoughRepeatData when
+    fewer than MIN_REPEAT_CUSTOMERS bought again."""
+    if weights is None:
+        (gx, gt, gT), counts = _group(x, t_x, T)
+    else:
+        gx, gt, gT, counts = (np.asarray(v, dtype=float) for v in (x, t_x, T, weights))
+    _require_repeaters(gx, counts, "the repeat-purchase model (BG/NBD)")
     rows = _Rows(gx, gt, gT, counts)
 
     def negative(log_params):
@@ -240,9 +282,9 @@ def fit_bgnbd(x, t_x, T) -> BGNBD:
         value, grad = rows.log_likelihood(params, gradient=True)
         return -value, -grad * params  # chain rule: d/d(log p) = p d/dp
 
-    params = _fit(negative, np.array([1.0, max(float(np.mean(T)), 1.0), 1.0, 1.0]), "BG/NBD",
-                  jac=True)
-    return BGNBD(*params, log_likelihood=rows.log_likelihood(params), customers=len(x))
+    mean_age = float(np.average(gT, weights=counts))
+    params = _fit(negative, np.array([1.0, max(mean_age, 1.0), 1.0, 1.0]), "BG/NBD", jac=True)
+    return BGNBD(*params, log_likelihood=rows.log_likelihood(params), customers=int(counts.sum()))
 
 
 @dataclass(frozen=True)
@@ -311,13 +353,17 @@ def gamma_gamma_log_likelihood(params, x, monetary, weights=None, gradient: bool
     return _SpendRows(x, monetary, weights).log_likelihood(params, gradient)
 
 
-def fit_gamma_gamma(x, monetary) -> GammaGamma:
+def fit_gamma_gamma(x, monetary, weights=None) -> GammaGamma:
     """Maximum-likelihood Gamma-Gamma fit on repeat customers (x > 0, monetary > 0), with the
-    analytic gradient."""
+    analytic gradient; `weights` as in `fit_bgnbd`."""
     x, m = np.asarray(x, dtype=float), np.asarray(monetary, dtype=float)
+    w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float)
     keep = (x > 0) & np.isfinite(m) & (m > 0)
-    _require_repeaters(np.where(keep, x, 0), "the spend model (Gamma-Gamma)")
-    (gx, gm), counts = _group(x[keep], m[keep])
+    _require_repeaters(x[keep], w[keep], "the spend model (Gamma-Gamma)")
+    if weights is None:
+        (gx, gm), counts = _group(x[keep], m[keep])
+    else:
+        gx, gm, counts = x[keep], m[keep], w[keep]
     rows = _SpendRows(gx, gm, counts)
 
     def negative(log_params):
@@ -325,9 +371,9 @@ def fit_gamma_gamma(x, monetary) -> GammaGamma:
         value, grad = rows.log_likelihood(params, gradient=True)
         return -value, -grad * params
 
-    params = _fit(negative, np.array([1.0, 1.0, max(float(np.mean(gm)), 1.0)]), "Gamma-Gamma",
-                  jac=True)
-    return GammaGamma(*params, customers=int(keep.sum()))
+    mean_spend = float(np.average(gm, weights=counts))
+    params = _fit(negative, np.array([1.0, 1.0, max(mean_spend, 1.0)]), "Gamma-Gamma", jac=True)
+    return GammaGamma(*params, customers=int(counts.sum()))
 
 
 def customer_value(bg: BGNBD, gg: GammaGamma, x, t_x, T, monetary, months: int = 12,
@@ -385,16 +431,18 @@ def holdout_check(con: duckdb.DuckDBPyConnection, calibration_end: dt.date | str
     by calibration frequency (0, 1, ..., top_bucket+), as in FHL 2005 figure 4."""
     cal = pd.Timestamp(calibration_end).date()
     end = pd.Timestamp(holdout_end).date()
-    data = summary(con, cal, end)
+    data = histories(con, cal, end).purchases
     if data.empty:
         raise NotEnoughRepeatData(f"No customer bought on or before {cal}: nothing to calibrate on.")
-    model = fit_bgnbd(data["x"], data["t_x"], data["T"])
+    args = (data["x"], data["t_x"], data["T"])
+    model = fit_bgnbd(*args, weights=data["customers"])
     weeks = (end - cal).days / 7
-    predicted = model.expected_purchases(weeks, data["x"], data["t_x"], data["T"])
-    buckets = data["x"].clip(upper=top_bucket)
-    table = (pd.DataFrame({"frequency": buckets, "predicted": predicted, "actual": data["x_holdout"]})
-             .groupby("frequency").agg(customers=("actual", "size"), predicted=("predicted", "mean"),
-                                       actual=("actual", "mean")).reset_index())
+    predicted = model.expected_purchases(weeks, *args) * data["customers"]
+    table = (pd.DataFrame({"frequency": data["x"].clip(upper=top_bucket), "customers": data["customers"],
+                           "predicted": predicted, "actual": data["x_holdout"]})
+             .groupby("frequency").sum().reset_index())
+    table["predicted"] /= table["customers"]  # means per customer of the bucket
+    table["actual"] /= table["customers"]
     table["label"] = table["frequency"].astype(str).where(table["frequency"] < top_bucket,
                                                           f"{top_bucket}+")
     return HoldoutCheck(model, cal, end, weeks, float(predicted.sum()), int(data["x_holdout"].sum()),
@@ -403,27 +451,32 @@ def holdout_check(con: duckdb.DuckDBPyConnection, calibration_end: dt.date | str
 
 @dataclass
 class Forecast:
-    """Fitted models on all purchases up to as_of, and per-customer predictions."""
+    """Fitted models on all purchases up to as_of, and their predictions per group of
+    customers with the same history."""
 
     purchases: BGNBD
     spend: GammaGamma
     weeks: float
     months: int
     annual_discount: float
-    customers: pd.DataFrame  # customer_id, first_day, x, t_x, T, monetary, p_alive, expected_purchases, clv
+    groups: pd.DataFrame  # x, t_x, T, customers, then totals over them: alive, expected_purchases, clv
 
 
 def forecast(con: duckdb.DuckDBPyConnection, as_of: dt.date | str, weeks: float = 52,
              months: int = 12, annual_discount: float = 0.10) -> Forecast:
-    """Fit both models on everything up to `as_of`; per customer P(alive), expected purchase
-    days in the next `weeks`, and discounted CLV over `months` (revenue, not margin)."""
-    data = summary(con, pd.Timestamp(as_of).date())
-    if data.empty:
+    """Fit both models on everything up to `as_of`; per group of customers with the same
+    (x, t_x, T): how many are expected to be alive (sum of P(alive)), their expected purchase
+    days in the next `weeks`, and their discounted CLV over `months` (revenue, not margin)."""
+    data = histories(con, pd.Timestamp(as_of).date())
+    groups = data.purchases
+    if groups.empty:
         raise NotEnoughRepeatData("No identified customer has bought yet.")
-    bg = fit_bgnbd(data["x"], data["t_x"], data["T"])
-    gg = fit_gamma_gamma(data["x"], data["monetary"])
-    args = (data["x"], data["t_x"], data["T"])
-    data = data.drop(columns="x_holdout").assign(
-        p_alive=bg.p_alive(*args), expected_purchases=bg.expected_purchases(weeks, *args),
-        clv=customer_value(bg, gg, *args, data["monetary"], months, annual_discount))
-    return Forecast(bg, gg, weeks, months, annual_discount, data)
+    args = (groups["x"], groups["t_x"], groups["T"])
+    bg = fit_bgnbd(*args, weights=groups["customers"])
+    gg = fit_gamma_gamma(data.spend["x"], data.spend["monetary"], weights=data.spend["customers"])
+    n = groups["customers"]
+    # CLV is linear in a customer's mean spend, so the group's mean spend gives its total
+    groups = groups[["x", "t_x", "T", "customers"]].assign(
+        alive=bg.p_alive(*args) * n, expected_purchases=bg.expected_purchases(weeks, *args) * n,
+        clv=customer_value(bg, gg, *args, groups["monetary"], months, annual_discount) * n)
+    return Forecast(bg, gg, weeks, months, annual_discount, groups)

@@ -173,15 +173,15 @@ def holdout(check, currency: str) -> str:
 
 def forecast(result, check, currency: str) -> tuple[str, str]:
     """Expected purchases and value of today's customers, with the holdout error as the band."""
-    data = result.customers
+    data = result.groups
     band = abs(check.error) if check is not None and not math.isnan(check.error) else float("nan")
     purchases, clv = data["expected_purchases"].sum(), data["clv"].sum()
-    alive = data["p_alive"].sum()
+    alive = data["alive"].sum()
     margin = (f" On the test period the model was off by {fmt.pct(band)}, so read these as "
               f"{fmt.interval(purchases * (1 - band), purchases * (1 + band), fmt.num)} purchases and "
               f"{fmt.interval(clv * (1 - band), clv * (1 + band), lambda v: fmt.money(v, currency))}."
               if not math.isnan(band) else "")
-    text = (f"Of {fmt.num(len(data))} customers so far, the model estimates about **{fmt.num(alive)}** "
+    text = (f"Of {fmt.num(data['customers'].sum())} customers so far, the model estimates about **{fmt.num(alive)}** "
             f"are still active (would buy again). Together they are expected to make "
             f"**{fmt.num(purchases)}** repeat purchases in the next {result.weeks:.0f} weeks, worth "
             f"**{fmt.money(clv, currency)}** of revenue over {result.months} months "
