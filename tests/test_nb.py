@@ -30,3 +30,10 @@ def test_report_kernels_get_no_duckdb_progress_widget(client, kernel_like, monke
 def test_live_sessions_keep_the_progress_bar(client, kernel_like, monkeypatch):
     monkeypatch.delenv(offline_charts.RENDER_ENV, raising=False)
     assert progress_bar(nb.open_context(client)) is True
+
+
+def test_batch_kernels_share_the_cores(client, monkeypatch):
+    threads = lambda ctx: ctx.con.execute("SELECT current_setting('threads')").fetchone()[0]
+    default = threads(nb.open_context(client))
+    monkeypatch.setenv(nb.THREADS_ENV, str(default + 1))  # any count other than the default
+    assert threads(nb.open_context(client)) == default + 1

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -70,6 +71,10 @@ def test_healthy_client_renders_every_file_beside_a_broken_one(probe_reports):
     executed = nbformat.read(folder / "01_probe.ipynb", as_version=4)
     assert executed.metadata.papermill.parameters == {"client": "good-shop", "db_path": None,
                                                       "as_of": probe_reports.as_of}
+    # two kernels at once (--jobs 2) share the cores: DuckDB gets half of them in each
+    printed = "".join(o.text for c in executed.cells for o in c.get("outputs", [])
+                      if o.output_type == "stream")
+    assert f"DuckDB threads: {max(1, (os.cpu_count() or 1) // 2)}" in printed
     assert not (probe_reports.out / "broken-shop").exists()
 
 

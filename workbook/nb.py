@@ -9,6 +9,7 @@ the client actually sent. Notebooks only ever read (see `store.read`).
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,12 +50,18 @@ def parse_date(value: str | dt.date | None) -> dt.date | None:
         raise WorkbookError(f"as_of {value!r} is not a date: write it as YYYY-MM-DD.") from err
 
 
+THREADS_ENV = "WORKBOOK_DUCKDB_THREADS"  # DuckDB threads per notebook kernel; unset: one per core
+
+
 def open_context(client: str, db_path: str | None = None, as_of: str | dt.date | None = None) -> Context:
     path = Path(db_path) if db_path else paths.db_path(client)
     con = store.read(client if not db_path else None, db_path=path)
     if offline_charts.rendering_offline():
         # DuckDB shows long queries' progress as an ipywidget, which a static report prints as text
         con.execute("SET enable_progress_bar = false")
+    if os.environ.get(THREADS_ENV):
+        # set by a batch running several kernels at once: their threads share the cores
+        con.execute(f"SET threads = {max(1, int(os.environ[THREADS_ENV]))}")
     config = config_from_file(client, path.parent / CONFIG_FILE)
     day = parse_date(as_of) or store.latest_activity(con) or dt.date.today()
     return Context(client, config, con, day, path)

@@ -526,6 +526,8 @@ def _worker_notebook(client: str, notebook: Path, tmp: Path, parameters: dict, e
 
 def _render_in_processes(clients, as_of, out, notebooks, jobs, progress) -> list[ClientReport]:
     """Every (client, notebook) pair on a pool of `jobs` processes; finish each client in turn."""
+    from .nb import THREADS_ENV
+
     started = {c: _safe_start(c, as_of, out, progress) for c in clients}  # reads, before forking
     running = {c: job for c, job in started.items() if job.tmp is not None}
     results: dict[str, list] = {c: [None] * len(notebooks) for c in running}
@@ -537,8 +539,10 @@ def _render_in_processes(clients, as_of, out, notebooks, jobs, progress) -> list
         with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context,
                                                     initializer=_init_worker,
                                                     initargs=(queue,)) as pool:
-            futures = {pool.submit(_worker_notebook, c, nb, job.tmp, job.parameters, job.env,
-                                   job.page): (c, i)
+            # kernels running side by side share the cores instead of each taking them all
+            threads = ((THREADS_ENV, str(max(1, (os.cpu_count() or 1) // jobs))),)
+            futures = {pool.submit(_worker_notebook, c, nb, job.tmp, job.parameters,
+                                   job.env + threads, job.page): (c, i)
                        for c, job in running.items() for i, nb in enumerate(notebooks)}
             printer = threading.Thread(target=_drain, args=(queue, progress), daemon=True)
             printer.start()
