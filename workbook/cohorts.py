@@ -80,7 +80,7 @@ def members_sql(grain: str, by: str | None) -> str:
     join = (f"LEFT JOIN (SELECT customer_id, max({by}) AS grp FROM customers GROUP BY 1) c "
             "USING (customer_id)") if by else ""
     return f"""
-    purchases AS (
+    purchases AS NOT MATERIALIZED (  -- read twice: scanning orders again is cheaper than storing it
         SELECT customer_id, ordered_at::DATE AS day, revenue::DOUBLE AS revenue,
                revenue > 0 AS is_purchase
         FROM orders
@@ -349,11 +349,12 @@ def repeat_hazard(con: duckdb.DuckDBPyConnection, by: str = "acquisition_channel
             JOIN by_age USING (grp)
             GROUP BY ALL
         ),
-        events AS (
+        events AS (  -- each purchase day is in one (group, stratum): count the distinct days
             SELECT m.grp, least(floor(date_diff('day', m.first_day, p.day) / {DAYS_PER_MONTH})::INT, $2)
-                       AS stratum, count(DISTINCT (p.customer_id, p.day)) AS repeat_purchases
-            FROM purchases p JOIN members m USING (customer_id)
-            WHERE p.is_purchase AND p.day > m.first_day
+                       AS stratum, count(*) AS repeat_purchases
+            FROM (SELECT DISTINCT customer_id, day FROM purchases WHERE is_purchase) p
+            JOIN members m USING (customer_id)
+            WHERE p.day > m.first_day
             GROUP BY ALL
         )
         SELECT grp AS "group", stratum, customers, exposure_months,
