@@ -137,6 +137,13 @@ def test_layer_cake_by_hand(con):
             r.revenue, r.complete) for r in cake.itertuples()]
     assert got == [(JAN, JAN, 3, 255.0, True), (FEB, JAN, 1, -50.0, True), (FEB, FEB, 1, 60.0, True),
                    (MAR, JAN, 1, 20.0, False), (MAR, FEB, 1, 40.0, False)]
+    # by quarter: the January and February cohorts are one layer (Q1), their counts add up
+    quarters = cohorts.layer_cake(con, "month", cohort_grain="quarter", as_of=AS_OF)
+    got = [(pd.Timestamp(r.period).date(), pd.Timestamp(r.cohort).date(), r.active_customers,
+            r.revenue, r.complete) for r in quarters.itertuples()]
+    assert got == [(JAN, JAN, 3, 255.0, True), (FEB, JAN, 2, 10.0, True), (MAR, JAN, 2, 60.0, False)]
+    with pytest.raises(WorkbookError, match="not by month"):
+        cohorts.layer_cake(con, "week", cohort_grain="month", as_of=AS_OF)
 
 
 def test_anonymous_share(con):

@@ -279,7 +279,7 @@ def channel_section(ctx, by: str = "acquisition_channel") -> None:
 
 
 def layer_cake_section(ctx) -> None:
-    cake = cohorts.layer_cake(ctx.con, "month", cohort_grain="quarter", as_of=ctx.as_of)
+    cake = cohorts.layers(_activity(ctx), cohort_grain="quarter")
     text = layer_cake(cake, ctx.currency)
     if text is None:
         return nb.not_enough_data("the layer cake", "no complete month of identified sales yet")

@@ -265,29 +265,46 @@ def pooled_curves(activity: pd.DataFrame, z: float = 1.96) -> pd.DataFrame:
     return frame
 
 
+# layer-cake cohorts per activity grain: made of whole periods of it
+_LAYERS = {"week": ("week",), "month": ("month", "quarter"), "quarter": ("quarter",)}
+
+
 def layer_cake(con: duckdb.DuckDBPyConnection, grain: str = "month", cohort_grain: str = "quarter",
                as_of: dt.date | str | None = None) -> pd.DataFrame:
-    """The layer cake: per calendar period, active customers and net revenue split by the cohort
-    (at `cohort_grain`) the customers were acquired in.
+    """The layer cake (`layers` of `cohort_activity`; see there)."""
+    return layers(cohort_activity(con, grain, None, as_of), cohort_grain)
+
+
+def layers(activity: pd.DataFrame, cohort_grain: str = "quarter") -> pd.DataFrame:
+    """The layer cake from an overall `cohort_activity` frame: per calendar period, active
+    customers and net revenue split by the cohort (at `cohort_grain`, the activity's grain or
+    quarters of months) the customers were acquired in. A customer belongs to one cohort, so
+    the finer cohorts' counts add up.
 
     Columns: period (start date), cohort (start date), active_customers, revenue, complete
-    (False for the period containing `as_of` when it has not ended). Only identified customers.
+    (False for the period containing `as_of` when it has not ended). Only identified
+    customers; periods in which a cohort had no sales are left out.
     """
-    _check(grain, None)
-    _check(cohort_grain, None)
-    day = resolve_as_of(con, as_of)
-    return con.execute(
-        f"""WITH {members_sql(cohort_grain, None)}
-        SELECT date_trunc('{grain}', p.day)::DATE AS period, m.cohort,
-               count(DISTINCT p.customer_id) FILTER (WHERE p.is_purchase) AS active_customers,
-               sum(p.revenue) AS revenue,
-               date_trunc('{grain}', p.day)::DATE + {_STEP[grain].format(n=1)}
-                   <= CAST(? AS DATE) + 1 AS complete
-        FROM purchases p JOIN members m USING (customer_id)
-        WHERE p.day >= m.first_day
-        GROUP BY ALL ORDER BY period, cohort""",
-        [day, day],
-    ).df()
+    grain = activity.attrs["grain"]
+    if cohort_grain not in _LAYERS[grain]:
+        raise WorkbookError(f"A layer cake of {grain}s can split customers by the {grain} they were "
+                            f"won{' or its quarter' if grain == 'month' else ''}, not by {cohort_grain}.")
+    cohort = pd.to_datetime(activity["cohort"])
+    if grain == "week":
+        period = cohort + pd.to_timedelta(7 * activity["period"], unit="D")
+    else:
+        months = activity["period"] * (3 if grain == "quarter" else 1)
+        period = pd.to_datetime({"year": cohort.dt.year + (cohort.dt.month - 1 + months) // 12,
+                                 "month": (cohort.dt.month - 1 + months) % 12 + 1, "day": 1})
+    if cohort_grain != grain:  # quarters of monthly cohorts
+        cohort = cohort.dt.to_period("Q").dt.start_time
+    frame = pd.DataFrame({"period": period, "cohort": cohort,
+                          "active_customers": activity["active_customers"],
+                          "revenue": activity["revenue"], "complete": activity["complete"]})
+    frame = frame[(frame["active_customers"] > 0) | (frame["revenue"] != 0)]
+    return (frame.groupby(["period", "cohort"], as_index=False)
+            .agg(active_customers=("active_customers", "sum"), revenue=("revenue", "sum"),
+                 complete=("complete", "all")))
 
 
 def anonymous_share(con: duckdb.DuckDBPyConnection, as_of: dt.date | str | None = None) -> dict:
