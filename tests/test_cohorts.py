@@ -265,3 +265,12 @@ def test_activity_with_spread_has_the_same_numbers_plus_squares(con):
     # email January = A alone: cumulative 150, then 180, then 200 (squares of one customer)
     email_jan = spread[(spread["acquisition_channel"] == "email") & (spread["cohort"] == pd.Timestamp(JAN))]
     assert list(email_jan["cumulative_revenue_sq"]) == [150.0 ** 2, 180.0 ** 2, 200.0 ** 2]
+
+
+def test_overall_activity_is_the_sum_of_a_split(con):
+    for spread in (False, True):
+        split = cohorts.cohort_activity(con, "month", "acquisition_channel", as_of=AS_OF, spread=spread)
+        direct = cohorts.cohort_activity(con, "month", as_of=AS_OF, spread=spread)
+        summed = cohorts.overall(split)
+        pd.testing.assert_frame_equal(summed, direct, check_dtype=False)
+        assert summed.attrs == direct.attrs

@@ -217,16 +217,21 @@ def _show(*charts_) -> None:
         display(chart)
 
 
+SPLIT = "acquisition_channel"  # the split the notebook shows; the overall figures are its sums
+
+
 @functools.lru_cache(maxsize=8)
-def _cached_activity(con, as_of, by: str | None) -> pd.DataFrame:
+def _cached_activity(con, as_of, by: str) -> pd.DataFrame:
     return cohorts.cohort_activity(con, "month", by=by, as_of=as_of, spread=True)
 
 
 def _activity(ctx, by: str | None = None) -> pd.DataFrame:
-    """The monthly cohort x period aggregate (overall, or split `by`), computed once per
-    connection and as_of: the matrices and curves of several sections are built from it. The
-    connection is read-only, so its data cannot change."""
-    return _cached_activity(ctx.con, ctx.as_of, by).copy()
+    """The monthly cohort x period aggregate, split `by` or overall, computed once per
+    connection and as_of (the overall one is the sum of the split one): the matrices, curves
+    and layer cake of several sections are built from it. The connection is read-only, so its
+    data cannot change."""
+    split = _cached_activity(ctx.con, ctx.as_of, by or SPLIT)
+    return split.copy() if by else cohorts.overall(split)
 
 
 def _curves(ctx, by: str | None = None) -> pd.DataFrame:
@@ -260,7 +265,7 @@ def revenue_section(ctx) -> None:
                                 value_title="of month 0"))
 
 
-def channel_section(ctx, by: str = "acquisition_channel") -> None:
+def channel_section(ctx, by: str = SPLIT) -> None:
     curves = _curves(ctx, by)
     if curves.empty or curves[by].nunique() < 2:
         return nb.not_enough_data(
@@ -288,7 +293,7 @@ def layer_cake_section(ctx) -> None:
                                                         "were won", ctx.currency))
 
 
-def value_section(ctx, by: str = "acquisition_channel") -> None:
+def value_section(ctx, by: str = SPLIT) -> None:
     overall = _curves(ctx)
     text, finding = value(overall, ctx.currency)
     if text is None:

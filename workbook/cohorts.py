@@ -180,6 +180,20 @@ def cohort_activity(con: duckdb.DuckDBPyConnection, grain: str = "month", by: st
     return frame
 
 
+def overall(activity: pd.DataFrame) -> pd.DataFrame:
+    """A split `cohort_activity` frame summed over its groups: the unsplit frame. Every
+    customer is in exactly one group, so counts, revenue and squared-revenue sums add up."""
+    by = activity.attrs["by"]
+    if by is None:
+        return activity.copy()
+    sums = [c for c in ("cohort_customers", "active_customers", "revenue", "cumulative_revenue",
+                        "cumulative_revenue_sq") if c in activity.columns]
+    frame = (activity.groupby(["cohort", "period"], as_index=False)
+             .agg(**{c: (c, "sum") for c in sums}, complete=("complete", "all")))
+    frame.attrs = {**activity.attrs, "by": None}
+    return frame
+
+
 def retention(con: duckdb.DuckDBPyConnection, grain: str = "month", measure: str = "customers",
               by: str | None = None, as_of: dt.date | str | None = None) -> pd.DataFrame:
     """Cohort matrix: rows are cohorts (period start dates), columns are period offsets 0, 1, ...
