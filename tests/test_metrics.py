@@ -156,3 +156,9 @@ def test_churn_is_the_90_day_lapse_rate(client, rw):
     # week 2 (end 12 Jan) and 3 (end 19 Jan): base a, b, d; only d lapsed -> 1/3
     assert frame["value"].tolist() == pytest.approx([1 / 2, 1 / 3, 1 / 3])
     assert frame["den"].tolist() == [2, 3, 3]
+    # a second (and third) order on the same day changes nothing
+    rw.execute("""INSERT INTO orders (order_id, customer_id, ordered_at, revenue) VALUES
+        ('a3', 'a', '2025-07-01 18:00', 1), ('d2', 'd', '2025-06-01 09:00', 1), ('d3', 'd', '2025-06-01 10:00', 1),
+        ('b3', 'b', '2026-01-07 12:00', 1)""")
+    again = metrics.series(rw, "churn_rate", "week", as_of=AS_OF, since=WEEKS[0])
+    assert again[["num", "den"]].equals(frame[["num", "den"]])

@@ -45,6 +45,14 @@ def test_duplicates(con):
     assert dup.loc["leads", "duplicate_rows"] == 0
 
 
+def test_duplicates_of_keys_with_several_columns_and_nulls(rw):
+    rw.execute("INSERT INTO spend VALUES ('2026-01-06', 'ads', NULL, 100, NULL), ('2026-01-06', 'ads', NULL, 50, NULL), "
+               "('2026-01-06', 'ads', 'c1', 20, NULL), ('2026-01-07', 'ads', NULL, 10, NULL)")
+    rw.execute("INSERT INTO order_items (order_id, line_no) VALUES ('o1', 1), ('o1', 1), ('o1', 1), ('o1', 2), ('o2', 1)")
+    dup = quality.duplicates(rw).set_index("table")["duplicate_rows"]
+    assert (dup["spend"], dup["order_items"], dup["orders"]) == (1, 2, 0)
+
+
 def test_outliers_match_numpy_quartiles(con):
     values = np.array(REVENUES + [13], dtype=float)
     q1, q3 = np.percentile(values, [25, 75])                   # linear interpolation, like DuckDB

@@ -1,6 +1,7 @@
 """The KPI registry: every KPI declared once, computed in DuckDB as a series per day/week/month.
 
-Each KPI's SQL returns one row per period with a numerator `num` and a denominator `den`:
+Each KPI's SQL returns one row per period with its numerator and denominator (columns `num`
+and `den` unless the KPI names others):
 
 - `flow` KPIs (revenue, orders, leads...) are amounts per period: `den` is 1 and an empty
   period is 0. Over a window their value is the average per period ("per week").
@@ -14,11 +15,16 @@ The SQL sees named parameters: `$start` and `$end` (timestamps; the window is
 (a `customers.segment`, or NULL for everyone), plus the CTE `spine(period)` holding every
 period of the window. A KPI whose source rows do not exist for this client is *unavailable*
 (`available()` is False), never reported as zero.
+
+KPIs from the same rows share one SQL (the order KPIs one scan of orders, the email rates one of
+campaign_sends), and on a read-only connection, whose data cannot change, each result is kept
+for the life of the connection: a notebook asking for six order KPIs runs one query.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 from dataclasses import dataclass, field
@@ -46,6 +52,8 @@ class KPI:
     description: str
     segmentable: bool = True
     suggest: tuple[str, float] = ("pct", 10.0)  # default SMART step: ("pct", 10) or ("abs", 5)
+    num: str = "num"     # the columns of `sql` holding the numerator and the denominator
+    den: str = "den"
     tables: tuple[str, ...] = field(init=False)
 
     def __post_init__(self):
@@ -63,25 +71,52 @@ def _seg(column: str) -> str:
 
 _PERIOD = "date_trunc($grain, {ts}::TIMESTAMP)"
 _WINDOW = "{ts} >= $start AND {ts} < $end"
-_FIRSTS = ("firsts AS (SELECT customer_id, min(ordered_at) AS t FROM orders "
-           f"WHERE customer_id IS NOT NULL AND ordered_at < $end AND {_seg('customer_id')} GROUP BY 1)")
-_NEW = (f"new AS (SELECT {_PERIOD.format(ts='t')} AS period, count(*) AS n FROM firsts "
-        f"WHERE {_WINDOW.format(ts='t')} GROUP BY 1)")
 _SPEND = (f"sp AS (SELECT {_PERIOD.format(ts='spent_on')} AS period, sum(amount) AS amount FROM spend "
           "WHERE spent_on >= $start::DATE AND spent_on < $end::DATE GROUP BY 1)")
+# The order KPIs (and CAC, historic CLTV) in one statement, one row per spine period. Per known
+# customer: the first order t (before $end), the first order in the window w, and what came
+# before the window. A customer who ordered in a period had ordered before it unless t falls in
+# that period, and t falls in a period they ordered in exactly when t and w share a period: so a
+# period's returning customers are its active ones minus those whose t and w share it (no join
+# of customer-periods to first orders). To-date sums add the window's periods to what came before.
+_ORDER_STATS = (
+    "WITH known AS (SELECT min(ordered_at) AS t, min(ordered_at) FILTER (WHERE ordered_at >= $start) AS w "
+    f"FROM orders WHERE customer_id IS NOT NULL AND ordered_at < $end AND {_seg('customer_id')} "
+    "GROUP BY customer_id), "
+    "before AS (SELECT count(*) AS orders_before, coalesce(sum(revenue), 0) AS revenue_before, "
+    "(SELECT count(*) FROM known WHERE t < $start) AS customers_before FROM orders "
+    f"WHERE customer_id IS NOT NULL AND ordered_at < $start AND {_seg('customer_id')}), "
+    f"sales AS (SELECT {_PERIOD.format(ts='ordered_at')} AS period, sum(revenue) AS revenue, count(*) AS orders, "
+    "count(customer_id) AS known_orders, sum(revenue) FILTER (WHERE customer_id IS NOT NULL) AS known_revenue "
+    f"FROM orders WHERE {_WINDOW.format(ts='ordered_at')} AND {_seg('customer_id')} GROUP BY 1), "
+    # its own scan: beside other aggregates, count(DISTINCT) makes DuckDB buffer the orders
+    f"act AS (SELECT period, count(*) AS active FROM (SELECT DISTINCT {_PERIOD.format(ts='ordered_at')} AS period, "
+    f"customer_id FROM orders WHERE customer_id IS NOT NULL AND {_WINDOW.format(ts='ordered_at')} "
+    f"AND {_seg('customer_id')}) GROUP BY 1), "
+    f"new AS (SELECT {_PERIOD.format(ts='t')} AS period, count(*) AS new FROM known WHERE t >= $start GROUP BY 1), "
+    f"began AS (SELECT {_PERIOD.format(ts='w')} AS period, count(*) AS began FROM known "
+    f"WHERE {_PERIOD.format(ts='t')} = {_PERIOD.format(ts='w')} GROUP BY 1), "
+    f"{_SPEND} "
+    "SELECT s.period, revenue, orders, active, new, active - coalesce(began, 0) AS returning, "
+    "coalesce(sp.amount, 0) AS spend, coalesce(new, 0) AS acquired, "
+    "CASE WHEN orders_before + sum(coalesce(known_orders, 0)) OVER w > 0 "
+    "THEN revenue_before + sum(coalesce(known_revenue, 0)) OVER w END AS revenue_to_date, "
+    "nullif(customers_before + sum(coalesce(new, 0)) OVER w, 0) AS customers_to_date "
+    "FROM spine s CROSS JOIN before LEFT JOIN sales USING (period) LEFT JOIN act USING (period) "
+    "LEFT JOIN new USING (period) "
+    "LEFT JOIN began USING (period) LEFT JOIN sp USING (period) WINDOW w AS (ORDER BY s.period)")
 
 
-def _orders(num: str, den: str = "NULL", where: str = "TRUE") -> str:
+def _orders(num: str, den: str) -> str:
     return (f"SELECT {_PERIOD.format(ts='ordered_at')} AS period, {num} AS num, {den} AS den "
-            f"FROM orders WHERE {_WINDOW.format(ts='ordered_at')} AND {where} "
-            f"AND {_seg('customer_id')} GROUP BY 1")
+            f"FROM orders WHERE {_WINDOW.format(ts='ordered_at')} AND {_seg('customer_id')} GROUP BY 1")
 
 
-def _email_rate(event: str) -> str:
-    """Share of email recipients (by send date) for whom `event` happened."""
-    return (f"SELECT {_PERIOD.format(ts='sent_at')} AS period, count(*) FILTER (WHERE {event}) AS num, "
-            f"count(*) AS den FROM campaign_sends WHERE {_WINDOW.format(ts='sent_at')} "
-            f"AND {_seg('customer_id')} GROUP BY 1")
+# Recipients (by send date) for whom each email event happened: the email rates' one statement.
+_EMAIL_STATS = (f"SELECT {_PERIOD.format(ts='sent_at')} AS period, count(*) AS sends, "
+                "count(opened_at) AS opened, count(clicked_at) AS clicked, count(converted_at) AS converted, "
+                "count(*) FILTER (WHERE unsubscribed) AS unsubscribed FROM campaign_sends "
+                f"WHERE {_WINDOW.format(ts='sent_at')} AND {_seg('customer_id')} GROUP BY 1")
 
 
 def _feedback_mean(column: str) -> str:
@@ -98,27 +133,22 @@ _SEND_CLOCK = ("campaign_sends", "sent_at")
 _FEEDBACK_CLOCK = ("feedback", "submitted_at")
 
 _KPI_LIST = [
-    KPI("revenue", "Revenue", "money", "up", "flow", _orders("sum(revenue)"), _ORDERS, _ORDER_CLOCK,
-        "Net sales (after discounts and refunds)."),
-    KPI("orders", "Orders", "count", "up", "flow", _orders("count(*)"), _ORDERS, _ORDER_CLOCK,
-        "Number of orders or sales."),
-    KPI("aov", "Average order value", "money", "up", "ratio", _orders("sum(revenue)", "count(*)"),
-        _ORDERS, _ORDER_CLOCK, "Revenue divided by orders."),
-    KPI("active_customers", "Active customers", "count", "up", "flow",
-        _orders("count(DISTINCT customer_id)", where="customer_id IS NOT NULL"),
-        _CUSTOMER_ORDERS, _ORDER_CLOCK, "Known customers who ordered in the period."),
-    KPI("new_customers", "New customers", "count", "up", "flow",
-        f"WITH {_FIRSTS}, {_NEW} SELECT period, n AS num, NULL AS den FROM new",
-        _CUSTOMER_ORDERS, _ORDER_CLOCK, "Customers whose first order falls in the period."),
-    KPI("repeat_purchase_rate", "Repeat purchase rate", "share", "up", "ratio",
-        f"WITH {_FIRSTS}, act AS (SELECT DISTINCT {_PERIOD.format(ts='ordered_at')} AS period, customer_id "
-        f"FROM orders WHERE customer_id IS NOT NULL AND {_WINDOW.format(ts='ordered_at')} "
-        f"AND {_seg('customer_id')}) SELECT a.period, count(*) FILTER (WHERE f.t < a.period) AS num, "
-        "count(*) AS den FROM act a JOIN firsts f USING (customer_id) GROUP BY 1",
+    KPI("revenue", "Revenue", "money", "up", "flow", _ORDER_STATS, _ORDERS, _ORDER_CLOCK,
+        "Net sales (after discounts and refunds).", num="revenue"),
+    KPI("orders", "Orders", "count", "up", "flow", _ORDER_STATS, _ORDERS, _ORDER_CLOCK,
+        "Number of orders or sales.", num="orders"),
+    KPI("aov", "Average order value", "money", "up", "ratio", _ORDER_STATS, _ORDERS, _ORDER_CLOCK,
+        "Revenue divided by orders.", num="revenue", den="orders"),
+    KPI("active_customers", "Active customers", "count", "up", "flow", _ORDER_STATS,
+        _CUSTOMER_ORDERS, _ORDER_CLOCK, "Known customers who ordered in the period.", num="active"),
+    KPI("new_customers", "New customers", "count", "up", "flow", _ORDER_STATS,
+        _CUSTOMER_ORDERS, _ORDER_CLOCK, "Customers whose first order falls in the period.", num="new"),
+    KPI("repeat_purchase_rate", "Repeat purchase rate", "share", "up", "ratio", _ORDER_STATS,
         _CUSTOMER_ORDERS, _ORDER_CLOCK,
-        "Of the customers who ordered in the period, the share who had ordered before it."),
+        "Of the customers who ordered in the period, the share who had ordered before it.",
+        num="returning", den="active"),
     KPI("churn_rate", "Churn rate (90-day lapse)", "share", "down", "ratio",
-        "WITH o AS (SELECT DISTINCT customer_id, ordered_at::DATE AS t FROM orders "
+        "WITH o AS (SELECT customer_id, ordered_at::DATE AS t FROM orders "
         f"WHERE customer_id IS NOT NULL AND ordered_at < $end AND {_seg('customer_id')}), "
         "ends AS (SELECT period, least(period + ('1 ' || $grain)::INTERVAL, $end)::DATE AS e FROM spine), "
         # Without a period x order join. Period ends are midnights, so only an order's day t
@@ -126,7 +156,8 @@ _KPI_LIST = [
         # the base for period ends e in (t + 90, t + 365], counted once as the part prev's
         # does not cover, and lapsed (base, no order since) for e in (t + 90, min(next, t + 365)].
         # Customers counted at e = pieces begun before e minus pieces ended before e: a running
-        # sum read by an ASOF join.
+        # sum read by an ASOF join. A customer's second order on a day adds an empty base piece
+        # (prev = t) and no lapse piece (the first has next = t), so orders need no DISTINCT.
         "seq AS (SELECT t, lag(t) OVER w AS prev, lead(t) OVER w AS next "
         "FROM o WINDOW w AS (PARTITION BY customer_id ORDER BY t)), "
         "pieces AS (SELECT greatest(t + 90, coalesce(prev + 365, t)) AS lo, t + 365 AS hi, 0 AS lapsed "
@@ -153,17 +184,17 @@ _KPI_LIST = [
         f"FROM leads WHERE {_WINDOW.format(ts='created_at')} AND {_seg('customer_id')} GROUP BY 1",
         {"leads": "TRUE"}, ("leads", "created_at"),
         "Share of the period's leads that became paying jobs (recent leads may still convert)."),
-    KPI("cac", "Customer acquisition cost", "money", "down", "ratio",
-        f"WITH {_FIRSTS}, {_NEW}, {_SPEND} SELECT s.period, coalesce(sp.amount, 0) AS num, "
-        "coalesce(new.n, 0) AS den FROM spine s LEFT JOIN sp USING (period) LEFT JOIN new USING (period)",
+    KPI("cac", "Customer acquisition cost", "money", "down", "ratio", _ORDER_STATS,
         {"spend": "TRUE", **_CUSTOMER_ORDERS}, ("spend", "spent_on"),
-        "Ad spend divided by new customers.", segmentable=False, suggest=("pct", -10.0)),
+        "Ad spend divided by new customers.", segmentable=False, suggest=("pct", -10.0),
+        num="spend", den="acquired"),
     KPI("romi", "Return on marketing investment", "ratio", "up", "ratio",
         f"WITH {_SPEND}, att AS (SELECT {_PERIOD.format(ts='o.ordered_at')} AS period, sum(o.revenue) AS revenue "
-        f"FROM orders o WHERE {_WINDOW.format(ts='o.ordered_at')} AND EXISTS (SELECT 1 FROM touches t "
-        "WHERE t.customer_id = o.customer_id AND t.touched_at <= o.ordered_at "
-        "AND t.touched_at > o.ordered_at - INTERVAL 7 DAY "
-        "AND t.channel IN (SELECT DISTINCT channel FROM spend)) GROUP BY 1) "
+        # a semi join, not EXISTS: DuckDB would first group the orders by (customer, time)
+        "FROM orders o SEMI JOIN (SELECT customer_id, touched_at FROM touches "
+        "WHERE channel IN (SELECT channel FROM spend)) t ON t.customer_id = o.customer_id "
+        "AND t.touched_at <= o.ordered_at AND t.touched_at > o.ordered_at - INTERVAL 7 DAY "
+        f"WHERE {_WINDOW.format(ts='o.ordered_at')} GROUP BY 1) "
         "SELECT s.period, coalesce(att.revenue, 0) - coalesce(sp.amount, 0) AS num, sp.amount AS den "
         "FROM spine s LEFT JOIN sp USING (period) LEFT JOIN att USING (period)",
         {"spend": "TRUE", "touches": "TRUE", **_CUSTOMER_ORDERS}, ("spend", "spent_on"),
@@ -171,23 +202,20 @@ _KPI_LIST = [
         "/ ad spend. Only channels with spend count, so free email and organic visits do not "
         "inflate it.",
         segmentable=False),
-    KPI("historic_cltv", "Historic customer lifetime value", "money", "up", "stock",
-        f"WITH {_FIRSTS}, rev AS (SELECT {_PERIOD.format(ts='ordered_at')} AS period, sum(revenue) AS r "
-        f"FROM orders WHERE customer_id IS NOT NULL AND ordered_at < $end AND {_seg('customer_id')} GROUP BY 1), "
-        f"cust AS (SELECT {_PERIOD.format(ts='t')} AS period, count(*) AS n FROM firsts GROUP BY 1) "
-        "SELECT s.period, (SELECT sum(r) FROM rev WHERE rev.period <= s.period) AS num, "
-        "(SELECT sum(n) FROM cust WHERE cust.period <= s.period) AS den FROM spine s",
+    KPI("historic_cltv", "Historic customer lifetime value", "money", "up", "stock", _ORDER_STATS,
         _CUSTOMER_ORDERS, _ORDER_CLOCK,
-        "Revenue per known customer so far: all their revenue to date / customers to date."),
-    KPI("email_open_rate", "Email open rate", "share", "up", "ratio", _email_rate("opened_at IS NOT NULL"),
-        _SENDS, _SEND_CLOCK, "Share of email recipients who opened."),
-    KPI("email_click_rate", "Email click rate", "share", "up", "ratio", _email_rate("clicked_at IS NOT NULL"),
-        _SENDS, _SEND_CLOCK, "Share of email recipients who clicked."),
-    KPI("email_conversion_rate", "Email conversion rate", "share", "up", "ratio",
-        _email_rate("converted_at IS NOT NULL"), _SENDS, _SEND_CLOCK,
-        "Share of email recipients who ordered after the email."),
-    KPI("unsubscribe_rate", "Unsubscribe rate", "share", "down", "ratio", _email_rate("unsubscribed"),
-        _SENDS, _SEND_CLOCK, "Share of email recipients who unsubscribed.", suggest=("pct", -10.0)),
+        "Revenue per known customer so far: all their revenue to date / customers to date.",
+        num="revenue_to_date", den="customers_to_date"),
+    KPI("email_open_rate", "Email open rate", "share", "up", "ratio", _EMAIL_STATS,
+        _SENDS, _SEND_CLOCK, "Share of email recipients who opened.", num="opened", den="sends"),
+    KPI("email_click_rate", "Email click rate", "share", "up", "ratio", _EMAIL_STATS,
+        _SENDS, _SEND_CLOCK, "Share of email recipients who clicked.", num="clicked", den="sends"),
+    KPI("email_conversion_rate", "Email conversion rate", "share", "up", "ratio", _EMAIL_STATS,
+        _SENDS, _SEND_CLOCK, "Share of email recipients who ordered after the email.",
+        num="converted", den="sends"),
+    KPI("unsubscribe_rate", "Unsubscribe rate", "share", "down", "ratio", _EMAIL_STATS,
+        _SENDS, _SEND_CLOCK, "Share of email recipients who unsubscribed.", suggest=("pct", -10.0),
+        num="unsubscribed", den="sends"),
     KPI("nps", "Net Promoter Score", "score", "up", "ratio",
         f"SELECT {_PERIOD.format(ts='submitted_at')} AS period, "
         "100 * (count(*) FILTER (WHERE nps >= 9) - count(*) FILTER (WHERE nps <= 6)) AS num, count(*) AS den "
@@ -247,6 +275,20 @@ def _as_ts(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time())
 
 
+def _run(con: duckdb.DuckDBPyConnection, sql: str, params: tuple) -> pd.DataFrame:
+    return con.execute(sql, dict(params)).df()
+
+
+_run_cached = functools.lru_cache(maxsize=128)(_run)
+
+
+def _fetch(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> pd.DataFrame:
+    """The statement's result; on a read-only connection (data that cannot change) computed once
+    per connection, so KPIs sharing a statement and repeated calls do not rerun it."""
+    read_only = con.execute("SELECT current_setting('access_mode') = 'read_only'").fetchone()[0]
+    return (_run_cached if read_only else _run)(con, sql, tuple(sorted(params.items()))).copy()
+
+
 def series(con: duckdb.DuckDBPyConnection, kpi: KPI | str, grain: str = "week",
            as_of: dt.date | None = None, segment: str | None = None,
            since: dt.date | None = None) -> pd.DataFrame:
@@ -276,15 +318,18 @@ def series(con: duckdb.DuckDBPyConnection, kpi: KPI | str, grain: str = "week",
                                           $end::TIMESTAMP - INTERVAL 1 MICROSECOND,
                                           ('1 ' || $grain)::INTERVAL)) AS period),
         k AS ({kpi.sql})
-        SELECT s.period::DATE AS period, k.num::DOUBLE AS num, k.den::DOUBLE AS den,
+        SELECT s.period::DATE AS period, COLUMNS(k.* EXCLUDE (period))::DOUBLE,
                s.period + ('1 ' || $grain)::INTERVAL <= $end AS complete,
                s.period + ('1 ' || $grain)::INTERVAL > $first AS started
         FROM spine s LEFT JOIN k USING (period) ORDER BY s.period"""
     values = {"grain": grain, "start": _as_ts(since), "end": end, "segment": segment, "first": _as_ts(first)}
-    df = con.execute(sql, _params(sql, values)).df()
+    frame = _fetch(con, sql, _params(sql, values))
+    df = frame[["period", "complete", "started"]].assign(num=frame[kpi.num])
     if kpi.kind == "flow":   # an empty period is 0, but only once the data has started
         df.loc[df["started"], "num"] = df.loc[df["started"], "num"].fillna(0.0)
         df["den"] = df["started"].map({True: 1.0, False: math.nan})
+    else:
+        df["den"] = frame[kpi.den]
     df["value"] = df["num"] / df["den"].where(df["den"] > 0)
     return df[["period", "value", "num", "den", "complete"]]
 
