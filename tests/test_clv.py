@@ -208,18 +208,23 @@ def test_predictions_on_many_customers_match_one_at_a_time(cdnow):
 
 def test_histories_are_the_summary_grouped(cdnow_con):
     per = clv.summary(cdnow_con, "1997-09-30", "1998-06-30")
-    groups = clv.histories(cdnow_con, "1997-09-30", "1998-06-30")
+    groups = clv.histories(cdnow_con, "1998-06-30", "1997-09-30")
     expected = (per.assign(spend=per["monetary"].fillna(0).clip(lower=0))
                 .groupby(["x", "t_x", "T"]).agg(customers=("x", "size"), x_holdout=("x_holdout", "sum"),
                                                  monetary=("spend", "mean")).reset_index())
-    got = groups.purchases
+    got = groups.calibration
     assert got["customers"].sum() == len(per)
     np.testing.assert_allclose(got[["x", "t_x", "T", "customers", "x_holdout", "monetary"]].to_numpy(float),
                                expected[["x", "t_x", "T", "customers", "x_holdout", "monetary"]].to_numpy(float),
                                rtol=1e-12)
-    repeat = per[(per["x"] > 0) & (per["monetary"] > 0)]
+    # and as of the holdout end: every customer by then, with their spend
+    everyone = clv.summary(cdnow_con, "1998-06-30")
+    assert groups.purchases["customers"].sum() == len(everyone)
+    assert (groups.purchases["x"] * groups.purchases["customers"]).sum() == everyone["x"].sum()
+    repeat = everyone[(everyone["x"] > 0) & (everyone["monetary"] > 0)]
     assert groups.spend["customers"].sum() == len(repeat)
     assert (groups.spend["x"] * groups.spend["customers"]).sum() == repeat["x"].sum()
+    assert clv.histories(cdnow_con, "1998-06-30").calibration is None
 
 
 def test_forecast_totals_equal_the_sum_over_customers(cdnow_con):

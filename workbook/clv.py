@@ -42,24 +42,28 @@ class NotEnoughRepeatData(WorkbookError):
     """Too few customers bought more than once to fit a repeat-purchase model."""
 
 
+def _history_sql(cutoff: str, suffix: str = "") -> str:
+    """Per-customer columns x, t_x, T (weeks) and monetary (NaN when x = 0) as of the date
+    `cutoff` (an SQL parameter), each name ending in `suffix`."""
+    repeat = f"purchase AND day > first_day AND day <= {cutoff}"
+    return f"""count(*) FILTER (WHERE {repeat}) AS x{suffix},
+        date_diff('day', first_day, max(day) FILTER (WHERE purchase AND day <= {cutoff})) / 7.0 AS t_x{suffix},
+        date_diff('day', first_day, CAST({cutoff} AS DATE)) / 7.0 AS "T{suffix}",
+        sum(revenue) FILTER (WHERE day > first_day AND day <= {cutoff})
+            / nullif(count(*) FILTER (WHERE {repeat}), 0) AS monetary{suffix}"""
+
+
 def _per_customer_sql() -> str:
-    """CTEs `days` and `per`: one row per customer with a first purchase on or before $cal:
-    customer_id, first_day, x, t_x, T (weeks), monetary (NaN when x = 0), x_holdout (purchase
-    days in ($cal, $end]). Orders after $end are ignored. Bound parameters: $cal, $end."""
+    """CTEs `days` and `per`: one row per customer with a first purchase on or before $end:
+    customer_id, first_day, x, t_x, T, monetary as of $end; the same as of $cal with names
+    ending in _cal; x_holdout (purchase days in ($cal, $end]). Orders after $end are ignored.
+    Bound parameters: $cal, $end."""
     return f"""{purchase_days_sql("$end")},
         firsts AS (SELECT customer_id, min(day) AS first_day FROM days WHERE purchase GROUP BY 1),
         per AS (
-            SELECT customer_id, first_day,
-                   count(*) FILTER (WHERE purchase AND day > first_day AND day <= $cal) AS x,
-                   date_diff('day', first_day,
-                             max(day) FILTER (WHERE purchase AND day <= $cal)) / 7.0 AS t_x,
-                   date_diff('day', first_day, CAST($cal AS DATE)) / 7.0 AS "T",
-                   sum(revenue) FILTER (WHERE day > first_day AND day <= $cal)
-                       / nullif(count(*) FILTER (WHERE purchase AND day > first_day AND day <= $cal), 0)
-                       AS monetary,
+            SELECT customer_id, first_day, {_history_sql("$end")}, {_history_sql("$cal", "_cal")},
                    count(*) FILTER (WHERE purchase AND day > $cal) AS x_holdout
             FROM firsts JOIN days USING (customer_id)
-            WHERE first_day <= $cal
             GROUP BY customer_id, first_day)"""
 
 
@@ -70,43 +74,56 @@ def summary(con: duckdb.DuckDBPyConnection, calibration_end: dt.date | str,
     (calibration_end, holdout_end]. Columns: customer_id, first_day, x, t_x, T, monetary,
     x_holdout. Orders after `holdout_end` (or `calibration_end`) are ignored. (The models are
     fitted on `histories`, the same numbers grouped.)"""
-    return con.execute(f"WITH {_per_customer_sql()} SELECT * FROM per ORDER BY first_day, customer_id",
-                       {"end": holdout_end or calibration_end, "cal": calibration_end}).df()
+    return con.execute(
+        f"""WITH {_per_customer_sql()}
+        SELECT customer_id, first_day, x_cal AS x, t_x_cal AS t_x, "T_cal" AS "T",
+               monetary_cal AS monetary, x_holdout
+        FROM per WHERE first_day <= $cal ORDER BY first_day, customer_id""",
+        {"end": holdout_end or calibration_end, "cal": calibration_end}).df()
 
 
 @dataclass
 class Histories:
     """The customers of `summary`, grouped in DuckDB so that no frame has a row per customer.
 
-    purchases: one row per distinct (x, t_x, T) with its number of customers, their total
-      x_holdout and their mean monetary (negative means and x = 0 counted as 0, as
+    purchases: customers up to as_of, one row per distinct (x, t_x, T) with its number of
+      customers and their mean monetary (negative means and x = 0 counted as 0, as
       `GammaGamma.expected_spend` takes them): what BG/NBD fits and predicts on.
-    spend: repeat customers with a positive mean spend, one row per distinct (x, monetary)
-      with its number of customers: what Gamma-Gamma fits on.
+    spend: repeat customers up to as_of with a positive mean spend, one row per distinct
+      (x, monetary) with its number of customers: what Gamma-Gamma fits on.
+    calibration: like purchases, for the customers and purchases up to the calibration end,
+      with their total x_holdout (purchase days after it, up to as_of); None without one.
     """
 
     purchases: pd.DataFrame
     spend: pd.DataFrame
+    calibration: pd.DataFrame | None
 
 
-def histories(con: duckdb.DuckDBPyConnection, calibration_end: dt.date | str,
-              holdout_end: dt.date | str | None = None) -> Histories:
-    """`summary`'s customers grouped for the models (see `Histories`)."""
+def histories(con: duckdb.DuckDBPyConnection, as_of: dt.date | str,
+              calibration_end: dt.date | str | None = None) -> Histories:
+    """The customers grouped for the models (see `Histories`), in one pass over the orders."""
     frame = con.execute(
         f"""WITH {_per_customer_sql()}
-        SELECT 'purchases' AS part, x, t_x, "T", count(*) AS customers,
-               sum(x_holdout) AS x_holdout, avg(greatest(coalesce(monetary, 0), 0)) AS monetary
+        SELECT 'purchases' AS part, x, t_x, "T", count(*) AS customers, NULL AS x_holdout,
+               avg(greatest(coalesce(monetary, 0), 0)) AS monetary
         FROM per GROUP BY x, t_x, "T"
         UNION ALL
         SELECT 'spend', x, NULL, NULL, count(*), NULL, monetary
         FROM per WHERE x > 0 AND monetary > 0 GROUP BY x, monetary
+        UNION ALL
+        SELECT 'calibration', x_cal, t_x_cal, "T_cal", count(*), sum(x_holdout),
+               avg(greatest(coalesce(monetary_cal, 0), 0))
+        FROM per WHERE $calibrate AND first_day <= $cal GROUP BY x_cal, t_x_cal, "T_cal"
         ORDER BY part, x, t_x, "T", monetary""",
-        {"end": holdout_end or calibration_end, "cal": calibration_end},
+        {"end": as_of, "cal": calibration_end or as_of, "calibrate": calibration_end is not None},
     ).df()
-    purchases = frame[frame["part"] == "purchases"]
-    spend = frame[frame["part"] == "spend"]
-    return Histories(purchases.drop(columns="part").reset_index(drop=True),
-                     spend[["x", "monetary", "customers"]].reset_index(drop=True))
+    part = {name: rows.drop(columns="part").reset_index(drop=True)
+            for name, rows in frame.groupby("part", sort=False)}
+    empty = frame.drop(columns="part").iloc[:0]
+    calibration = part.get("calibration", empty) if calibration_end is not None else None
+    return Histories(part.get("purchases", empty).drop(columns="x_holdout"),
+                     part.get("spend", empty)[["x", "monetary", "customers"]], calibration)
 
 
 def _group(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
@@ -425,13 +442,15 @@ def holdout_window(con: duckdb.DuckDBPyConnection, as_of: dt.date | str,
 
 
 def holdout_check(con: duckdb.DuckDBPyConnection, calibration_end: dt.date | str,
-                  holdout_end: dt.date | str, top_bucket: int = 7) -> HoldoutCheck:
+                  holdout_end: dt.date | str, top_bucket: int = 7,
+                  data: Histories | None = None) -> HoldoutCheck:
     """Fit BG/NBD on purchases up to `calibration_end` and compare its predictions for the
     customers acquired by then with what they actually did up to `holdout_end`, in total and
-    by calibration frequency (0, 1, ..., top_bucket+), as in FHL 2005 figure 4."""
+    by calibration frequency (0, 1, ..., top_bucket+), as in FHL 2005 figure 4. `data`:
+    `histories(con, holdout_end, calibration_end)` when the caller already has it."""
     cal = pd.Timestamp(calibration_end).date()
     end = pd.Timestamp(holdout_end).date()
-    data = histories(con, cal, end).purchases
+    data = (data or histories(con, end, cal)).calibration
     if data.empty:
         raise NotEnoughRepeatData(f"No customer bought on or before {cal}: nothing to calibrate on.")
     args = (data["x"], data["t_x"], data["T"])
@@ -463,11 +482,13 @@ class Forecast:
 
 
 def forecast(con: duckdb.DuckDBPyConnection, as_of: dt.date | str, weeks: float = 52,
-             months: int = 12, annual_discount: float = 0.10) -> Forecast:
+             months: int = 12, annual_discount: float = 0.10,
+             data: Histories | None = None) -> Forecast:
     """Fit both models on everything up to `as_of`; per group of customers with the same
     (x, t_x, T): how many are expected to be alive (sum of P(alive)), their expected purchase
-    days in the next `weeks`, and their discounted CLV over `months` (revenue, not margin)."""
-    data = histories(con, pd.Timestamp(as_of).date())
+    days in the next `weeks`, and their discounted CLV over `months` (revenue, not margin).
+    `data`: `histories(con, as_of, ...)` when the caller already has it."""
+    data = data or histories(con, pd.Timestamp(as_of).date())
     groups = data.purchases
     if groups.empty:
         raise NotEnoughRepeatData("No identified customer has bought yet.")

@@ -318,8 +318,9 @@ def rfm_section(ctx) -> None:
 def clv_section(ctx) -> None:
     try:
         calibration_end, holdout_end = clv.holdout_window(ctx.con, ctx.as_of)
-        check = clv.holdout_check(ctx.con, calibration_end, holdout_end)
-        result = clv.forecast(ctx.con, ctx.as_of)
+        data = clv.histories(ctx.con, ctx.as_of, calibration_end)  # one pass for both fits
+        check = clv.holdout_check(ctx.con, calibration_end, holdout_end, data=data)
+        result = clv.forecast(ctx.con, ctx.as_of, data=data)
     except WorkbookError as why:
         return nb.not_enough_data("predicted customer value", str(why))
     nb.say(holdout(check, ctx.currency))
