@@ -46,6 +46,72 @@ def test_paths_cut_at_previous_order_and_lookback(rw):
     assert att.conversions == 3 and att.untouched_orders == 1
 
 
+def _reference_paths(touches, orders, start, end, lookback, half_life):
+    """The journey rules of the module docstring, one customer at a time in plain Python."""
+    low, high = start - dt.timedelta(days=lookback), end
+    out = {}
+
+    def add(steps, end_at, revenue, converted):
+        steps = sorted(steps)
+        w = np.array([2 ** (-((end_at - t).total_seconds() / 86400) / half_life) for t, _ in steps])
+        share = w / w.sum()
+        path = tuple(c for _, c in steps)
+        conv, rev, nulls, decay, decay_rev = out.get(path, (0, 0.0, 0, np.zeros(len(path)), np.zeros(len(path))))
+        out[path] = (conv + converted, rev + revenue * converted, nulls + 1 - converted,
+                     decay + share * converted, decay_rev + share * revenue * converted)
+
+    for cust in {c for c, _, _ in touches} | {c for _, c, _, _ in orders}:
+        mine = sorted((at, oid, rev) for oid, c, at, rev in orders if c == cust and low <= at < high)
+        tch = [(t, ch) for c, t, ch in touches if c == cust and low <= t < high]
+        prev = None
+        for at, _, rev in mine:
+            steps = [(t, ch) for t, ch in tch if t <= at and (prev is None or t > prev)
+                     and t >= at - dt.timedelta(days=lookback)]
+            if at >= start and rev > 0 and steps:
+                add(steps, at, float(rev), 1)
+            prev = at
+        tail = [(t, ch) for t, ch in tch if not mine or t > mine[-1][0]]
+        if tail:
+            last = max(t for t, _ in tail)
+            steps = [(t, ch) for t, ch in tail if t >= last - dt.timedelta(days=lookback)]
+            if last >= start:
+                add(steps, last, 0.0, 0)
+    return out
+
+
+def test_paths_match_a_plain_python_reading_of_the_rules_with_ties(rw):
+    """Random touches and orders on a coarse clock, so that touches and orders share times,
+    a customer has two orders at once, some orders are refunds (revenue <= 0) and some
+    journeys reach past the lookback or the window's start."""
+    rng = np.random.default_rng(5)
+    base = dt.datetime(2025, 12, 1)
+    def when():
+        return base + dt.timedelta(days=int(rng.integers(0, 70)), hours=int(rng.choice([9, 12])))
+    touches = {(f"c{rng.integers(0, 12)}", when(), str(rng.choice(["email", "search", "social"])))
+               for _ in range(150)}
+    orders = [(f"o{i}", f"c{rng.integers(0, 12)}", when(), float(rng.choice([-5, 0, 20, 35, 60])))
+              for i in range(60)]
+    tie = base + dt.timedelta(days=40, hours=12)   # two orders at once; the first (t1) gets the touches
+    orders += [("t1", "edge", tie, 15.0), ("t2", "edge", tie, 25.0)]
+    touches |= {("edge", tie - dt.timedelta(days=10), "display"),   # exactly the lookback before
+                ("edge", tie, "email")}                              # at the orders' time
+    _insert(rw, sorted(touches), orders)
+    start, end = dt.date(2026, 1, 1), dt.date(2026, 1, 31)
+    df = at.paths(rw, start, end, lookback_days=10, half_life_days=3)
+    expected = _reference_paths(sorted(touches), orders, dt.datetime(2026, 1, 1), dt.datetime(2026, 2, 1), 10, 3)
+    assert set(df["path"]) == set(expected)
+    for path, conv, rev, nulls, decay, decay_rev in zip(df["path"], df["conversions"], df["revenue"],
+                                                         df["nulls"], df["decay"], df["decay_revenue"]):
+        e = expected[path]
+        assert (conv, nulls) == (e[0], e[2])
+        assert rev == pytest.approx(e[1], abs=TOL)
+        assert decay == pytest.approx(tuple(e[3]), abs=TOL)
+        assert decay_rev == pytest.approx(tuple(e[4]), abs=TOL)
+    eligible = sum(1 for _, c, t, r in orders if dt.datetime(2026, 1, 1) <= t < dt.datetime(2026, 2, 1) and r > 0)
+    att = at.attribute(rw, as_of=end, since=start, lookback_days=10, half_life_days=3, n_boot=20)
+    assert att.untouched_orders == eligible - sum(e[0] for e in expected.values())
+
+
 # Four converting paths, five conversions; credits worked out by hand:
 #   P1 A>B>C x2 (ages 14, 7, 0 days: time-decay weights 1/4, 1/2, 1 -> 1/7, 2/7, 4/7)
 #   P2 B x1;  P3 A>B x1 (ages 7, 0 -> 1/3, 2/3);  P4 C>A>A>B x1 (same day: 1/4 each)

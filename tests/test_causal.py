@@ -99,6 +99,27 @@ def test_weekly_series_and_means_are_per_customer(rw):
     assert any("zero" in s for s in result.sentences())
 
 
+def test_only_a_customers_very_first_order_is_not_a_repeat_order(rw):
+    """t1's first two orders share a timestamp: one of them is its first order, the other a
+    repeat order (in the first week, and in the placebo's before-period)."""
+    pre_start = dt.datetime.combine(START, dt.time()) - dt.timedelta(weeks=PRE)
+    long_ago = pre_start - dt.timedelta(days=30)
+    rw.executemany("INSERT INTO customers (customer_id, customer_key, region) VALUES (?, ?, ?)",
+                   [("t1", "T1", "CA"), ("t2", "T2", "CA"), ("c1", "C1", "NY"), ("c2", "C2", "NY")])
+    rw.executemany("INSERT INTO orders (order_id, customer_id, ordered_at, revenue) VALUES (?, ?, ?, 10)", [
+        ("a", "t1", pre_start + dt.timedelta(days=1)), ("b", "t1", pre_start + dt.timedelta(days=1)),
+        ("t2-0", "t2", long_ago), ("t2-1", "t2", pre_start + dt.timedelta(weeks=PRE, days=2)),
+        ("c1-0", "c1", long_ago), ("c1-1", "c1", pre_start + dt.timedelta(weeks=PRE - 1)),
+        ("c2-0", "c2", long_ago)])
+    result = causal.did(rw, ROLLOUT, as_of=dt.date(2026, 6, 30), pre_weeks=PRE, post_weeks=POST)
+    weekly = result.weekly.pivot(index="week", columns="group", values="orders_per_customer")
+    assert weekly["treated"].to_dict() == {w: 0.5 if w in (-PRE, 0) else 0.0 for w in range(-PRE, POST)}
+    assert weekly["comparison"].to_dict() == {w: 0.5 if w == -1 else 0.0 for w in range(-PRE, POST)}
+    assert result.means.loc["treated", "before"] == pytest.approx(1 / PRE / 2, abs=TOL)
+    assert result.means.loc["treated", "after"] == pytest.approx(1 / POST / 2, abs=TOL)
+    assert (result.n_treated, result.n_control) == (2, 2)
+
+
 def test_planted_lift_is_recovered_on_a_large_panel(rw):
     """1,500 customers, +30% planted: the relative interval covers it and excludes zero."""
     _panel(rw, seed=11, n_treated=600, n_control=900, lift=1.3)

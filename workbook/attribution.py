@@ -47,86 +47,70 @@ MODEL_LABELS = {
     "markov": "Markov removal effect",
 }
 
+# One sort of each customer's orders and touches (newest first) gives every touch the next
+# order at or after it: the first by (time, order_id), so an order's journey is the touches
+# after the previous order, and a touch with no next order is in the customer's lost journey.
+# A journey is (customer, time of its order): orders at the same time get one journey, the
+# first one's. Its touches are listed unordered and sorted per journey (cheaper than an
+# ordered aggregate), then unnested by position for the time-decay sums per path.
 PATHS_SQL = """
-WITH ords AS (
-    SELECT order_id, customer_id, ordered_at, revenue::DOUBLE AS revenue,
-           lag(ordered_at) OVER (PARTITION BY customer_id ORDER BY ordered_at, order_id) AS prev_at
+WITH events AS (
+    SELECT customer_id, ordered_at AS event_at, true AS is_order, order_id, revenue::DOUBLE AS revenue,
+           NULL::VARCHAR AS channel
     FROM orders
     WHERE customer_id IS NOT NULL AND ordered_at < $end
       AND ordered_at >= $start - to_days($lookback)  -- older orders cannot bound a journey
-),
-tch AS (
-    SELECT customer_id, touched_at, channel FROM touches
+    UNION ALL
+    SELECT customer_id, touched_at, false, NULL, NULL, channel FROM touches
     WHERE touched_at < $end AND touched_at >= $start - to_days($lookback)
 ),
-conv AS (
-    SELECT 'c:' || o.order_id AS journey, 1 AS converted, o.revenue, t.channel, t.touched_at,
-           date_diff('second', t.touched_at, o.ordered_at) / 86400.0 AS age_days
-    FROM ords o
-    JOIN tch t ON t.customer_id = o.customer_id
-     AND t.touched_at <= o.ordered_at
-     AND (o.prev_at IS NULL OR t.touched_at > o.prev_at)
-     AND t.touched_at >= o.ordered_at - to_days($lookback)
-    WHERE o.ordered_at >= $start AND o.revenue > 0
-),
-tail AS (
-    SELECT t.customer_id, t.channel, t.touched_at,
-           max(t.touched_at) OVER (PARTITION BY t.customer_id) AS end_at
-    FROM tch t
-    LEFT JOIN (SELECT customer_id, max(ordered_at) AS last_at FROM ords GROUP BY 1) l
-      USING (customer_id)
-    WHERE l.last_at IS NULL OR t.touched_at > l.last_at
-),
-lost AS (
-    SELECT 'n:' || customer_id AS journey, 0 AS converted, 0.0 AS revenue, channel, touched_at,
-           date_diff('second', touched_at, end_at) / 86400.0 AS age_days
-    FROM tail
-    WHERE touched_at >= end_at - to_days($lookback) AND end_at >= $start
+linked AS (
+    SELECT customer_id, event_at AS touched_at, channel, is_order,
+           last_value(CASE WHEN is_order THEN {'at': event_at, 'revenue': revenue} END IGNORE NULLS)
+               OVER newest_first AS next_order,
+           first_value(event_at) OVER newest_first AS last_touch  -- (for touches after the last order)
+    FROM events
+    WINDOW newest_first AS (PARTITION BY customer_id ORDER BY event_at DESC, is_order DESC, order_id DESC
+                            ROWS UNBOUNDED PRECEDING)
 ),
 steps AS (
-    SELECT *, row_number() OVER (PARTITION BY journey ORDER BY touched_at, channel) AS pos,
-           pow(2.0, -age_days / $half_life) AS w
-    FROM (SELECT * FROM conv UNION ALL SELECT * FROM lost)
-),
-weighted AS (
-    SELECT *, w / sum(w) OVER (PARTITION BY journey) AS share FROM steps
+    SELECT customer_id, next_order.at AS journey_end, (next_order IS NOT NULL)::INTEGER AS converted,
+           coalesce(next_order.revenue, 0.0) AS revenue, channel, touched_at,
+           pow(2.0, -(date_diff('second', touched_at, coalesce(next_order.at, last_touch)) / 86400.0)
+                    / $half_life) AS w
+    FROM linked
+    WHERE NOT is_order AND CASE WHEN next_order IS NULL  -- lost: the last `lookback` days of touches
+        THEN touched_at >= last_touch - to_days($lookback) AND last_touch >= $start
+        ELSE next_order.at >= $start AND next_order.revenue > 0
+             AND touched_at >= next_order.at - to_days($lookback) END
 ),
 journeys AS (
-    SELECT journey, any_value(converted) AS converted, any_value(revenue) AS revenue,
-           list(channel ORDER BY pos) AS path
-    FROM weighted GROUP BY journey
+    SELECT any_value(converted) AS converted, any_value(revenue) AS revenue,
+           list_sort(list({'at': touched_at, 'channel': channel, 'w': w})) AS touches, sum(w) AS total_w
+    FROM steps GROUP BY customer_id, journey_end
 ),
-decay AS (
-    SELECT path, list(weight ORDER BY pos) AS decay, list(weight_rev ORDER BY pos) AS decay_revenue
-    FROM (
-        SELECT j.path, w.pos, sum(w.share * w.converted) AS weight,
-               sum(w.share * w.revenue * w.converted) AS weight_rev
-        FROM weighted w JOIN journeys j USING (journey)
-        GROUP BY j.path, w.pos
-    ) GROUP BY path
+positions AS (
+    SELECT path, pos, sum(share * converted) AS weight, sum(share * revenue * converted) AS weight_rev,
+           count(*) FILTER (WHERE pos = 1 AND converted = 1) AS conversions,
+           sum(revenue * converted) FILTER (WHERE pos = 1) AS revenue,
+           count(*) FILTER (WHERE pos = 1 AND converted = 0) AS nulls
+    FROM (SELECT list_transform(touches, lambda t: t.channel) AS path, converted, revenue,
+                 unnest(list_transform(touches, lambda t: t.w / total_w)) AS share,
+                 generate_subscripts(touches, 1) AS pos
+          FROM journeys)
+    GROUP BY path, pos
 )
-SELECT j.path, sum(j.converted)::BIGINT AS conversions, sum(j.revenue * j.converted) AS revenue,
-       (count(*) - sum(j.converted))::BIGINT AS nulls,
-       any_value(d.decay) AS decay, any_value(d.decay_revenue) AS decay_revenue
-FROM journeys j JOIN decay d ON d.path = j.path
-GROUP BY j.path
-ORDER BY conversions DESC, nulls DESC
+SELECT path, sum(conversions)::BIGINT AS conversions, sum(revenue) AS revenue, sum(nulls)::BIGINT AS nulls,
+       list(weight ORDER BY pos) AS decay, list(weight_rev ORDER BY pos) AS decay_revenue
+FROM positions GROUP BY path
+ORDER BY conversions DESC, nulls DESC, path  -- a fixed order: the seeded bootstrap repeats
 """
 
-UNTOUCHED_SQL = """
-WITH ords AS (
-    SELECT order_id, customer_id, ordered_at, revenue,
-           lag(ordered_at) OVER (PARTITION BY customer_id ORDER BY ordered_at, order_id) AS prev_at
-    FROM orders WHERE customer_id IS NOT NULL AND ordered_at < $end
-)
-SELECT count(*) AS orders, coalesce(sum(revenue), 0)::DOUBLE AS revenue
-FROM ords o
-WHERE o.ordered_at >= $start AND o.revenue > 0
-  AND NOT EXISTS (
-    SELECT 1 FROM touches t
-    WHERE t.customer_id = o.customer_id AND t.touched_at <= o.ordered_at
-      AND (o.prev_at IS NULL OR t.touched_at > o.prev_at)
-      AND t.touched_at >= o.ordered_at - to_days($lookback))
+# Orders in the window that a journey could end in. Each becomes one conversion when a touch
+# precedes it (order_id is the orders' natural key), so the rest had no touch at all.
+ELIGIBLE_SQL = """
+SELECT count(*) FROM orders
+WHERE customer_id IS NOT NULL AND ordered_at >= $start AND ordered_at < $end AND revenue > 0
 """
 
 
@@ -173,11 +157,10 @@ def attribute(con: duckdb.DuckDBPyConnection, as_of: dt.date | None = None,
     end = as_of or store.latest_activity(con) or dt.date.today()
     start = since or end - dt.timedelta(days=364)
     df = paths(con, start, end, lookback_days, half_life_days)
-    untouched = con.execute(UNTOUCHED_SQL, {"start": _ts(start), "end": _ts(end + dt.timedelta(days=1)),
-                                            "lookback": int(lookback_days)}).fetchone()[0]
+    conversions = int(df["conversions"].sum()) if len(df) else 0
+    eligible = con.execute(ELIGIBLE_SQL, {"start": _ts(start), "end": _ts(end + dt.timedelta(days=1))}).fetchone()[0]
     table = credit_table(df, n_boot=n_boot, seed=seed)
-    return Attribution(table, df, int(df["conversions"].sum()) if len(df) else 0, int(untouched),
-                       start, end, lookback_days, half_life_days)
+    return Attribution(table, df, conversions, eligible - conversions, start, end, lookback_days, half_life_days)
 
 
 def _ts(day: dt.date) -> dt.datetime:

@@ -179,45 +179,54 @@ ASSUMPTION = (
     "the two lines should move in step."
 )
 
-UNITS_CTE = """
-did_units AS (
-SELECT c.customer_id, bool_or(list_contains($treated, c.{col})) AS treated
-FROM customers c
-JOIN (SELECT customer_id, min(ordered_at) AS first_at FROM orders
-      WHERE customer_id IS NOT NULL GROUP BY 1) f USING (customer_id)
-WHERE f.first_at < $start AND c.{col} IS NOT NULL
-GROUP BY c.customer_id
+# One pass over orders per customer: the first order ever (a repeat order is any other), the
+# orders in the placebo's before-period [pre_start, fake), in the rest of the real before-period
+# [fake, start) and after [start, post_end), and the week of each order in [pre_start, post_end).
+# Subtracting the first order where it falls gives repeat orders without ranking every order.
+# `panel` is one row per unit and design: the real rollout (units who bought before `start`)
+# and the placebo at `fake` (units who bought before `fake`). The result holds each design's
+# two group sums and, as design 'weekly', the real units' repeat orders per group and week.
+DID_SQL = """
+WITH per_customer AS (
+    SELECT customer_id, min(ordered_at) AS first_at,
+           count(*) FILTER (WHERE ordered_at >= $pre_start AND ordered_at < $fake) AS a,
+           count(*) FILTER (WHERE ordered_at >= $fake AND ordered_at < $start) AS b,
+           count(*) FILTER (WHERE ordered_at >= $start AND ordered_at < $post_end) AS c,
+           list(floor(date_diff('day', $start, ordered_at) / 7)::INTEGER)
+               FILTER (WHERE ordered_at >= $pre_start AND ordered_at < $post_end) AS weeks
+    FROM orders WHERE customer_id IS NOT NULL GROUP BY 1
 ),
-repeat_orders AS (
-    SELECT customer_id, order_id, ordered_at FROM (
-        SELECT customer_id, order_id, ordered_at,
-               row_number() OVER (PARTITION BY customer_id ORDER BY ordered_at, order_id) AS k
-        FROM orders WHERE customer_id IS NOT NULL AND ordered_at < $post_end)
-    WHERE k > 1 AND ordered_at >= $pre_start
-)"""
-
-GROUPS_SQL = "WITH " + UNITS_CTE + """,
-per_unit AS (
-    SELECT u.customer_id, u.treated,
-           count(o.order_id) FILTER (WHERE o.ordered_at >= $pre_start AND o.ordered_at < $start)
-               / $pre_weeks AS pre,
-           count(o.order_id) FILTER (WHERE o.ordered_at >= $start AND o.ordered_at < $post_end)
-               / $post_weeks AS post
-    FROM did_units u LEFT JOIN repeat_orders o ON o.customer_id = u.customer_id
-    GROUP BY u.customer_id, u.treated
+units AS (
+    SELECT p.customer_id, g.treated, p.first_at, p.c, p.weeks,
+           p.a - (p.first_at >= $pre_start AND p.first_at < $fake)::INTEGER AS a,
+           p.b - (p.first_at >= $fake)::INTEGER AS b
+    FROM per_customer p
+    JOIN (SELECT customer_id, bool_or(list_contains($treated, {col})) AS treated FROM customers
+          WHERE {col} IS NOT NULL GROUP BY 1) g USING (customer_id)
+    WHERE p.first_at < $start
+),
+panel AS (
+    SELECT 'estimate' AS design, treated, (a + b) / $pre_weeks AS pre, c / $post_weeks AS post FROM units
+    UNION ALL
+    SELECT 'placebo', treated, a / $placebo_pre_weeks, b / $placebo_post_weeks FROM units
+    WHERE first_at < $fake
+),
+weekly AS (
+    SELECT treated, week, sum(n)::BIGINT AS orders FROM (
+        SELECT treated, unnest(weeks) AS week, 1 AS n FROM units
+        UNION ALL
+        SELECT treated, floor(date_diff('day', $start, first_at) / 7)::INTEGER, -1 FROM units
+        WHERE first_at >= $pre_start
+    ) GROUP BY treated, week
 )
-SELECT treated, count(*) AS n, avg(pre) AS pre, avg(post) AS post, avg(post - pre) AS d,
+SELECT design, treated, count(*) AS n, avg(pre) AS pre, avg(post) AS post, avg(post - pre) AS d,
        coalesce(var_pop(post - pre), 0) * count(*) AS ss_d,
        coalesce(var_pop(pre), 0) * count(*) AS ss_pre,
-       coalesce(covar_pop(post - pre, pre), 0) * count(*) AS sp_d_pre
-FROM per_unit GROUP BY treated
-"""
-
-WEEKLY_SQL = "WITH " + UNITS_CTE + """
-SELECT u.treated, floor(date_diff('day', $start, o.ordered_at) / 7)::INTEGER AS week,
-       count(*) AS orders
-FROM did_units u JOIN repeat_orders o ON o.customer_id = u.customer_id
-GROUP BY 1, 2
+       coalesce(covar_pop(post - pre, pre), 0) * count(*) AS sp_d_pre,
+       NULL::INTEGER AS week, NULL::BIGINT AS orders
+FROM panel GROUP BY design, treated
+UNION ALL
+SELECT 'weekly', treated, NULL, NULL, NULL, NULL, NULL, NULL, NULL, week, orders FROM weekly
 """
 
 
@@ -250,9 +259,9 @@ def _effect(groups: pd.DataFrame, weeks: int, confidence: float) -> Effect:
                   float(rel), float(rel - q * rel_se), float(rel + q * rel_se), float(counterfactual), df)
 
 
-def _groups(con, rollout: Rollout, params: dict) -> pd.DataFrame:
-    sql = GROUPS_SQL.format(col=rollout.column)
-    groups = con.execute(sql, {"treated": list(rollout.treated), **params}).df().set_index("treated")
+def _groups(result: pd.DataFrame, design: str) -> pd.DataFrame:
+    """One design's two groups (treated True / False) from the `DID_SQL` result."""
+    groups = result[result["design"] == design].astype({"n": "int64"}).set_index("treated")
     if set(groups.index) != {True, False} or (groups["n"] < 2).any():
         raise NotEnoughData("the rollout needs at least two existing customers in the treated "
                             "group and two in the comparison group")
@@ -270,20 +279,18 @@ def did(con: duckdb.DuckDBPyConnection, rollout: Rollout, as_of: dt.date | None 
                             f"rollout started on {rollout.start:%d %B %Y}")
     pre_start = rollout.start - dt.timedelta(weeks=pre_weeks)
     post_end = rollout.start + dt.timedelta(weeks=post)
-    params = {"pre_start": _ts(pre_start), "start": _ts(rollout.start), "post_end": _ts(post_end),
-              "pre_weeks": float(pre_weeks), "post_weeks": float(post)}
-    groups = _groups(con, rollout, params)
+    half = pre_weeks // 2  # the placebo starts halfway through the before-period
+    fake = rollout.start - dt.timedelta(weeks=pre_weeks - half)
+    result = con.execute(DID_SQL.format(col=rollout.column), {
+        "treated": list(rollout.treated), "pre_start": _ts(pre_start), "fake": _ts(fake),
+        "start": _ts(rollout.start), "post_end": _ts(post_end), "pre_weeks": float(pre_weeks),
+        "post_weeks": float(post), "placebo_pre_weeks": float(half),
+        "placebo_post_weeks": float(pre_weeks - half)}).df()
+    groups = _groups(result, "estimate")
     estimate = _effect(groups, pre_weeks + post, confidence)
-    half = pre_weeks // 2
-    placebo = None
-    if half >= 2:
-        fake = rollout.start - dt.timedelta(weeks=pre_weeks - half)
-        placebo = _effect(_groups(con, rollout, {**params, "start": _ts(fake), "post_end": _ts(rollout.start),
-                                                 "pre_weeks": float(half), "post_weeks": float(pre_weeks - half)}),
-                          pre_weeks, confidence)
-    weekly = con.execute(WEEKLY_SQL.format(col=rollout.column),
-                         {"treated": list(rollout.treated),
-                          **{k: params[k] for k in ("pre_start", "start", "post_end")}}).df()
+    placebo = _effect(_groups(result, "placebo"), pre_weeks, confidence) if half >= 2 else None
+    weekly = result.loc[result["design"] == "weekly", ["treated", "week", "orders"]]
+    weekly = weekly.astype({"week": "int64", "orders": "int64"})
     means = pd.DataFrame({"before": groups["pre"], "after": groups["post"]})
     means["change"] = means["after"] - means["before"]
     means.index = means.index.map({True: "treated", False: "comparison"})

@@ -205,20 +205,18 @@ def customer_experience(con: duckdb.DuckDBPyConnection, as_of: dt.date | None = 
 
 
 RELATIONSHIP_SQL = """
-WITH active AS (
-    SELECT customer_id, count(*) AS n FROM orders
-    WHERE customer_id IS NOT NULL AND ordered_at >= $start AND ordered_at < $end AND revenue > 0
-    GROUP BY 1
+WITH buyers AS (  -- one pass over orders: each customer's first order ever, their paid orders in the window
+    SELECT customer_id, min(ordered_at) AS first_at,
+           count(*) FILTER (WHERE ordered_at >= $start AND ordered_at < $end AND revenue > 0) AS n
+    FROM orders WHERE customer_id IS NOT NULL GROUP BY 1
 ),
 newcomers AS (
-    SELECT f.customer_id, any_value(c.acquisition_channel) AS channel
-    FROM (SELECT customer_id, min(ordered_at) AS first_at FROM orders
-          WHERE customer_id IS NOT NULL GROUP BY 1) f
-    LEFT JOIN customers c USING (customer_id)
-    WHERE f.first_at >= $start AND f.first_at < $end
-    GROUP BY f.customer_id
+    SELECT b.customer_id, any_value(c.acquisition_channel) AS channel
+    FROM buyers b LEFT JOIN customers c USING (customer_id)
+    WHERE b.first_at >= $start AND b.first_at < $end
+    GROUP BY b.customer_id
 )
-SELECT (SELECT count(*) FROM active) AS active, (SELECT count(*) FROM active WHERE n >= 2) AS repeat,
+SELECT (SELECT count(*) FROM buyers WHERE n >= 1) AS active, (SELECT count(*) FROM buyers WHERE n >= 2) AS repeat,
        (SELECT count(*) FROM newcomers WHERE channel IS NOT NULL) AS new_known,
        (SELECT count(*) FROM newcomers WHERE lower(channel) LIKE '%referr%') AS referred,
        (SELECT count(*) FROM campaign_sends WHERE sent_at >= $start AND sent_at < $end) AS sends,
@@ -255,9 +253,9 @@ WITH recipients AS (
     FROM campaign_sends WHERE sent_at >= $start AND sent_at < $end GROUP BY 1
 )
 SELECT (SELECT count(*) FROM recipients) AS recipients,
-       (SELECT count(*) FROM recipients r LEFT JOIN
-            (SELECT customer_id, bool_or(marketing_consent) AS consent FROM customers GROUP BY 1) c USING (customer_id)
-        WHERE coalesce(c.consent, false) OR r.unsubscribed_here) AS covered,
+       (SELECT count(*) FROM recipients r
+        WHERE r.unsubscribed_here OR EXISTS (SELECT 1 FROM customers c
+                                             WHERE c.customer_id = r.customer_id AND c.marketing_consent)) AS covered,
        (SELECT count(*) FROM campaign_sends WHERE sent_at >= $start AND sent_at < $end) AS sends,
        (SELECT count(*) FROM campaign_sends WHERE sent_at >= $start AND sent_at < $end AND unsubscribed) AS unsubscribes,
        (SELECT coalesce(sum(coalesce(r.delivered, r.recipients)), 0) FROM campaign_results r

@@ -51,50 +51,59 @@ ASSUMED_COST_PER_SEND = {"generic": 0.010, "personalized": 0.020}
 ARM_SQL = ("CASE WHEN lower(s.variant) LIKE '%personalized%' OR lower(s.variant) LIKE '%personalised%' "
            "THEN 'personalized' ELSE 'generic' END")
 
-BASE_CTE = """
-tests AS (
+# One query. Sends are first added up per recipient and arm (their segment joined once, on
+# that smaller table); the arm of each recipient's first test email and the value and survey
+# answers after it come from the same rows. A send's recorded cost is the campaign's cost
+# shared out over all its recipients; a converting recipient is new when no order of theirs
+# came before the conversion.
+ECONOMICS_SQL = """
+WITH tests AS (
     SELECT s.campaign_id FROM campaign_sends s
     WHERE s.sent_at >= $start AND s.sent_at < $end
     GROUP BY s.campaign_id
     HAVING count(DISTINCT {arm}) = 2
 ),
-sends AS (
-    SELECT s.*, {arm} AS arm, coalesce(c.{by}, '(unknown)') AS seg,
-           s.converted_at IS NOT NULL AND s.converted_at < $end AS converted,
-           count(*) OVER (PARTITION BY s.campaign_id) AS campaign_recipients
-    FROM campaign_sends s JOIN tests USING (campaign_id)
-    LEFT JOIN (SELECT customer_id, any_value({by}) AS {by} FROM customers GROUP BY 1) c
-      USING (customer_id)
+sizes AS (  -- all recipients of a campaign share its cost
+    SELECT campaign_id, count(*) AS campaign_recipients FROM campaign_sends GROUP BY 1
 ),
-first_test AS (
-    SELECT customer_id, arg_min(arm, sent_at) AS arm, arg_min(seg, sent_at) AS seg,
-           min(sent_at) AS first_sent
-    FROM sends GROUP BY customer_id
-)"""
-
-SENDS_SQL = """
-WITH {base},
 first_orders AS (
     SELECT customer_id, min(ordered_at) AS first_order FROM orders
-    WHERE customer_id IS NOT NULL GROUP BY 1
-)
-SELECT coalesce(s.seg, '{all}') AS seg, s.arm, count(*) AS recipients,
-       count(*) FILTER (WHERE s.converted) AS conversions,
-       count(*) FILTER (WHERE s.unsubscribed) AS unsubscribes,
-       coalesce(sum(CASE WHEN s.converted THEN s.revenue ELSE 0 END), 0)::DOUBLE AS revenue,
-       coalesce(sum(CASE WHEN s.converted THEN s.revenue ELSE 0 END ^ 2), 0)::DOUBLE AS revenue_sq,
-       count(*) FILTER (WHERE s.converted AND (f.first_order IS NULL OR f.first_order >= s.converted_at))
-           AS new_customers,
-       coalesce(sum(m.cost::DOUBLE / s.campaign_recipients), 0) AS recorded_cost,
-       count(*) FILTER (WHERE m.cost IS NULL) AS sends_without_cost
-FROM sends s
-LEFT JOIN first_orders f USING (customer_id)
-LEFT JOIN (SELECT campaign_id, sum(cost) AS cost FROM campaigns GROUP BY 1) m USING (campaign_id)
-GROUP BY GROUPING SETS ((s.seg, s.arm), (s.arm))
-"""
-
-CUSTOMERS_SQL = """
-WITH {base},
+    WHERE customer_id IN (SELECT customer_id FROM campaign_sends WHERE converted_at < $end)
+    GROUP BY 1
+),
+sends AS (
+    SELECT s.customer_id, s.sent_at, {arm} AS arm, s.unsubscribed, s.converted_at,
+           s.converted_at IS NOT NULL AND s.converted_at < $end AS converted,
+           CASE WHEN s.converted_at IS NOT NULL AND s.converted_at < $end THEN s.revenue ELSE 0 END AS rev,
+           m.cost::DOUBLE / t.campaign_recipients AS cost_share, m.cost IS NULL AS no_cost
+    FROM campaign_sends s JOIN tests USING (campaign_id) JOIN sizes t USING (campaign_id)
+    LEFT JOIN (SELECT campaign_id, sum(cost) AS cost FROM campaigns GROUP BY 1) m USING (campaign_id)
+),
+recipients AS (
+    SELECT a.*, coalesce(c.{by}, '(unknown)') AS seg
+    FROM (SELECT s.customer_id, s.arm, min(s.sent_at) AS first_sent, count(*) AS recipients,
+                 count(*) FILTER (WHERE s.converted) AS conversions,
+                 count(*) FILTER (WHERE s.unsubscribed) AS unsubscribes,
+                 sum(s.rev) AS revenue, sum(s.rev ^ 2) AS revenue_sq,
+                 count(*) FILTER (WHERE s.converted AND (f.first_order IS NULL OR f.first_order >= s.converted_at))
+                     AS new_customers,
+                 sum(s.cost_share) AS recorded_cost, count(*) FILTER (WHERE s.no_cost) AS sends_without_cost
+          FROM sends s LEFT JOIN first_orders f USING (customer_id)
+          GROUP BY s.customer_id, s.arm) a
+    LEFT JOIN (SELECT customer_id, any_value({by}) AS {by} FROM customers GROUP BY 1) c USING (customer_id)
+),
+send_totals AS (
+    SELECT coalesce(seg, '{all}') AS seg, arm, sum(recipients)::BIGINT AS recipients,
+           sum(conversions)::BIGINT AS conversions, sum(unsubscribes)::BIGINT AS unsubscribes,
+           coalesce(sum(revenue), 0)::DOUBLE AS revenue, coalesce(sum(revenue_sq), 0)::DOUBLE AS revenue_sq,
+           sum(new_customers)::BIGINT AS new_customers, coalesce(sum(recorded_cost), 0) AS recorded_cost,
+           sum(sends_without_cost)::BIGINT AS sends_without_cost
+    FROM recipients GROUP BY GROUPING SETS ((seg, arm), (arm))
+),
+first_test AS (
+    SELECT customer_id, any_value(seg) AS seg, arg_min(arm, first_sent) AS arm, min(first_sent) AS first_sent
+    FROM recipients GROUP BY customer_id
+),
 value AS (
     SELECT t.customer_id, any_value(t.seg) AS seg, any_value(t.arm) AS arm,
            coalesce(sum(o.revenue), 0)::DOUBLE AS v
@@ -119,7 +128,7 @@ scores AS (
            count(ces) AS ces_n, sum(ces) AS ces_sum, sum(ces * ces) AS ces_sq
     FROM answers GROUP BY GROUPING SETS ((seg, arm), (arm))
 )
-SELECT * FROM vals LEFT JOIN scores USING (seg, arm)
+SELECT * FROM send_totals LEFT JOIN vals USING (seg, arm) LEFT JOIN scores USING (seg, arm)
 """
 
 
@@ -198,18 +207,16 @@ def economics(con: duckdb.DuckDBPyConnection, as_of: dt.date | None = None, by: 
     start = since or end - dt.timedelta(days=364)
     costs = dict(ASSUMED_COST_PER_SEND if cost_per_send is None else cost_per_send)
     params = {"start": _ts(start), "end": _ts(end + dt.timedelta(days=1))}
-    base = BASE_CTE.format(arm=ARM_SQL, by=by)
-    sends = con.execute(SENDS_SQL.format(base=base, all=ALL), params).df()
-    people = con.execute(CUSTOMERS_SQL.format(base=base, all=ALL), params).df()
-    table = _table(sends, people, costs)
+    sums = con.execute(ECONOMICS_SQL.format(arm=ARM_SQL, by=by, all=ALL), params).df()
+    table = _table(sums, costs)
     return SegmentEconomics(by, start, end, table, _comparison(table),
-                            bool(len(sends)) and bool(sends["sends_without_cost"].sum()), costs)
+                            bool(len(sums)) and bool(sums["sends_without_cost"].sum()), costs)
 
 
-def _table(sends: pd.DataFrame, people: pd.DataFrame, costs: Mapping[str, float]) -> pd.DataFrame:
-    if sends.empty:
+def _table(sums: pd.DataFrame, costs: Mapping[str, float]) -> pd.DataFrame:
+    if sums.empty:
         return pd.DataFrame()
-    t = sends.merge(people, on=["seg", "arm"], how="left").rename(columns={"seg": "segment"})
+    t = sums.rename(columns={"seg": "segment"})
     t[["customers", "nps_n", "promoters", "detractors", "ces_n"]] = (
         t[["customers", "nps_n", "promoters", "detractors", "ces_n"]].fillna(0).astype(int))
     rows = []
