@@ -100,6 +100,19 @@ def test_segment_filter(con):
         values(con, "cac", segment="std")
 
 
+def test_repeat_rate_when_the_window_starts_mid_week(client, rw):
+    # window from Wed 14 Jan: x first ordered on Mon 12 Jan (same week, before the window),
+    # y in December, z only on 15 Jan; all three order on Thu 15 Jan
+    rw.execute("""INSERT INTO orders (order_id, customer_id, ordered_at, revenue) VALUES
+        ('x1', 'x', '2026-01-12 10:00', 1), ('x2', 'x', '2026-01-15 10:00', 1), ('y1', 'y', '2025-12-30', 1),
+        ('y2', 'y', '2026-01-15 11:00', 1), ('z1', 'z', '2026-01-15 12:00', 1)""")
+    since = dt.date(2026, 1, 14)
+    rate = metrics.series(rw, "repeat_purchase_rate", "week", as_of=AS_OF, since=since)
+    assert (rate["num"].tolist(), rate["den"].tolist()) == ([1], [3])    # only y ordered before the week
+    new = metrics.series(rw, "new_customers", "week", as_of=AS_OF, since=since)
+    assert new["num"].tolist() == [1]                                    # z: x's first order is before the window
+
+
 def test_month_grain_and_partial_period(con):
     frame = metrics.series(con, "revenue", "month", as_of=AS_OF, since=dt.date(2025, 12, 1))
     assert list(frame["value"]) == [10, 145]
