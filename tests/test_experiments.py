@@ -174,6 +174,25 @@ def test_pooled_revenue_is_tested_when_every_campaign_has_per_recipient_rows(sim
     assert rev.bootstrap[0] <= 0.010 * order_value <= rev.bootstrap[1]
 
 
+def test_revenue_bootstrap_runs_only_when_an_interval_is_read(sim, monkeypatch):
+    """10,000 resamples per revenue comparison: a conversion report must not pay for them, and
+    the interval read later is the one the seeded bootstrap gives."""
+    calls = []
+    real = ex.stats.bootstrap_mean_difference
+    monkeypatch.setattr(ex.stats, "bootstrap_mean_difference", lambda *a, **k: calls.append(1) or real(*a, **k))
+    tests = ex.campaign_tests(sim[0])
+    pooled = ex.pooled_personalization_test(sim[0], tests=[t for t in tests if t.source == "campaign_sends"])
+    ex.report_table(tests + [pooled], "conversion")
+    ex.verdict(pooled, "conversion")
+    assert calls == []
+    rev = pooled.comparison("revenue")
+    generic, personalized = pooled.arm("generic"), pooled.arm("personalized")
+    expected = real(personalized.nonzero_revenue, personalized.recipients, generic.nonzero_revenue,
+                    generic.recipients, seed=20261031)
+    assert rev.bootstrap == expected and rev.bootstrap == expected
+    assert calls == [1]
+
+
 def test_as_of_leaves_out_later_sends_and_events(sim):
     con, sends = sim
     tests = ex.campaign_tests(con, "2026-09-30")
