@@ -93,10 +93,11 @@ def outliers(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Tukey far-out values per numeric column: low/high fence, count below/above, rows."""
     rows = []
     for table, col in OUTLIER_COLUMNS:
-        n, q1, q3 = con.execute(f"SELECT count({col}), quantile_cont({col}, 0.25), quantile_cont({col}, 0.75) "
-                                f"FROM {table}").fetchone()
+        n, quartiles = con.execute(f"SELECT count({col}), quantile_cont({col}, [0.25, 0.75]) "
+                                   f"FROM {table}").fetchone()
         if not n:
             continue
+        q1, q3 = quartiles   # one sort for both
         iqr = float(q3) - float(q1)
         low, high = float(q1) - TUKEY_K * iqr, float(q3) + TUKEY_K * iqr
         below, above = con.execute(f"SELECT count(*) FILTER (WHERE {col} < ?), count(*) FILTER (WHERE {col} > ?) "
