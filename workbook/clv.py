@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 from scipy.special import betaln, digamma, gammaln, hyp2f1
+from threadpoolctl import threadpool_limits
 
 from .cohorts import purchase_days_sql
 from .errors import WorkbookError
@@ -158,7 +159,11 @@ def _fit(negative_ll, start: np.ndarray, what: str, jac: bool = False) -> list[f
     runaway optimizer. L-BFGS-B with tight tolerances.
     """
     bounds = [(-LOG_BOUND, LOG_BOUND)] * len(start)
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+    # one BLAS thread: the likelihoods' long dot products and the optimizer's tiny vector
+    # operations are several times slower when OpenBLAS wakes its threads, worst when other
+    # processes share the cores (a batch of reports)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"), \
+            threadpool_limits(1, user_api="blas"):
         result = optimize.minimize(negative_ll, np.log(start), method="L-BFGS-B", bounds=bounds,
                                    jac=jac, options={"ftol": 1e-12, "gtol": 1e-8})
     params = [float(v) for v in np.exp(result.x)]

@@ -540,7 +540,9 @@ def _render_in_processes(clients, as_of, out, notebooks, jobs, progress) -> list
                                                     initializer=_init_worker,
                                                     initargs=(queue,)) as pool:
             # kernels running side by side share the cores instead of each taking them all
-            threads = ((THREADS_ENV, str(max(1, (os.cpu_count() or 1) // jobs))),)
+            # (DuckDB's threads, and OpenBLAS's, which would otherwise wait on each other)
+            share = str(max(1, (os.cpu_count() or 1) // jobs))
+            threads = ((THREADS_ENV, share), ("OPENBLAS_NUM_THREADS", share))
             futures = {pool.submit(_worker_notebook, c, nb, job.tmp, job.parameters,
                                    job.env + threads, job.page): (c, i)
                        for c, job in running.items() for i, nb in enumerate(notebooks)}
