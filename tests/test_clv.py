@@ -243,3 +243,26 @@ def test_forecast_totals_equal_the_sum_over_customers(cdnow_con):
     direct = clv.fit_bgnbd(*args)
     assert result.purchases.r == pytest.approx(direct.r, rel=1e-9)
     assert result.purchases.log_likelihood == pytest.approx(direct.log_likelihood, rel=1e-12)
+
+
+def test_summary_by_hand_with_refunds_and_same_day_orders():
+    # Customer a: a refund before buying (not spend after the first purchase), first purchase
+    # day 5 Jan (two orders that day count once), a refund-only day, purchases on 19 Jan and
+    # 2 Feb. Customer b: only a zero-value order and a refund: never bought, not a customer here.
+    con = duckdb.connect()
+    store.migrate(con)
+    con.executemany("INSERT INTO orders (order_id, customer_id, ordered_at, revenue) VALUES (?, ?, ?, ?)", [
+        ["o1", "a", "2026-01-01 10:00", -15], ["o2", "a", "2026-01-05 09:00", 40],
+        ["o3", "a", "2026-01-05 17:00", 10], ["o4", "a", "2026-01-10 12:00", -5],
+        ["o5", "a", "2026-01-19 12:00", 30], ["o6", "a", "2026-02-02 12:00", 50],
+        ["o7", "b", "2026-01-03 12:00", 0], ["o8", "b", "2026-01-04 12:00", -20]])
+    at_end = clv.summary(con, "2026-02-09")
+    assert list(at_end["customer_id"]) == ["a"]
+    a = at_end.iloc[0]
+    assert (a["x"], a["t_x"], a["T"]) == (2, 4.0, 5.0)      # 19 Jan, 2 Feb; weeks from 5 Jan
+    assert a["monetary"] == pytest.approx((-5 + 30 + 50) / 2)  # refund after day 1 counts
+    held = clv.summary(con, "2026-01-20", "2026-02-09").iloc[0]
+    assert (held["x"], held["t_x"], held["x_holdout"]) == (1, 2.0, 1)
+    assert held["monetary"] == pytest.approx(-5 + 30)
+    groups = clv.histories(con, "2026-02-09", "2026-01-20")
+    assert groups.calibration[["x", "customers", "x_holdout"]].values.tolist() == [[1, 1, 1]]

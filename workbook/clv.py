@@ -44,28 +44,46 @@ class NotEnoughRepeatData(WorkbookError):
 
 
 def _history_sql(cutoff: str, suffix: str = "") -> str:
-    """Per-customer columns x, t_x, T (weeks) and monetary (NaN when x = 0) as of the date
-    `cutoff` (an SQL parameter), each name ending in `suffix`."""
-    repeat = f"purchase AND day > first_day AND day <= {cutoff}"
-    return f"""count(*) FILTER (WHERE {repeat}) AS x{suffix},
-        date_diff('day', first_day, max(day) FILTER (WHERE purchase AND day <= {cutoff})) / 7.0 AS t_x{suffix},
-        date_diff('day', first_day, CAST({cutoff} AS DATE)) / 7.0 AS "T{suffix}",
-        sum(revenue) FILTER (WHERE day > first_day AND day <= {cutoff})
-            / nullif(count(*) FILTER (WHERE {repeat}), 0) AS monetary{suffix}"""
+    """Per-customer aggregates of `days` up to the date `cutoff` (an SQL parameter), names
+    ending in `suffix`: x (purchase days after the first), last (last purchase day) and
+    total (net revenue of every day)."""
+    return f"""count(*) FILTER (WHERE purchase AND day <= {cutoff}) - 1 AS x{suffix},
+           max(day) FILTER (WHERE purchase AND day <= {cutoff}) AS last{suffix},
+           sum(revenue) FILTER (WHERE day <= {cutoff}) AS total{suffix}"""
 
 
 def _per_customer_sql() -> str:
-    """CTEs `days` and `per`: one row per customer with a first purchase on or before $end:
-    customer_id, first_day, x, t_x, T, monetary as of $end; the same as of $cal with names
-    ending in _cal; x_holdout (purchase days in ($cal, $end]). Orders after $end are ignored.
-    Bound parameters: $cal, $end."""
+    """CTEs ending in `per`: one row per customer with a first purchase on or before $end:
+    customer_id, first_day, x, t_x, T (weeks), monetary (NaN when x = 0) as of $end; the same
+    as of $cal with names ending in _cal (for customers with first_day <= $cal); x_holdout
+    (purchase days in ($cal, $end]). Orders after $end are ignored. Bound: $cal, $end.
+
+    One pass over the customer-days: spend after the first purchase day is the net revenue of
+    all days less that of the first purchase day, less refunds dated before it (a second, small
+    join, for the rare customers with such a refund)."""
     return f"""{purchase_days_sql("$end")},
-        firsts AS (SELECT customer_id, min(day) AS first_day FROM days WHERE purchase GROUP BY 1),
-        per AS (
-            SELECT customer_id, first_day, {_history_sql("$end")}, {_history_sql("$cal", "_cal")},
+        agg AS (
+            SELECT customer_id, min(day) FILTER (WHERE purchase) AS first_day,
+                   arg_min(revenue, day) FILTER (WHERE purchase) AS first_revenue,
+                   min(day) FILTER (WHERE revenue < 0) AS first_refund,
+                   {_history_sql("$end")}, {_history_sql("$cal", "_cal")},
                    count(*) FILTER (WHERE purchase AND day > $cal) AS x_holdout
-            FROM firsts JOIN days USING (customer_id)
-            GROUP BY customer_id, first_day)"""
+            FROM days GROUP BY customer_id HAVING bool_or(purchase)),
+        before AS (
+            SELECT customer_id, sum(o.revenue)::DOUBLE AS revenue
+            FROM agg JOIN orders o USING (customer_id)
+            WHERE agg.first_refund < agg.first_day AND o.ordered_at < agg.first_day AND o.revenue < 0
+            GROUP BY 1),
+        per AS (
+            SELECT customer_id, first_day,
+                   x, date_diff('day', first_day, last) / 7.0 AS t_x,
+                   date_diff('day', first_day, CAST($end AS DATE)) / 7.0 AS "T",
+                   (total - first_revenue - coalesce(b.revenue, 0)) / nullif(x, 0) AS monetary,
+                   x_cal, date_diff('day', first_day, last_cal) / 7.0 AS t_x_cal,
+                   date_diff('day', first_day, CAST($cal AS DATE)) / 7.0 AS "T_cal",
+                   (total_cal - first_revenue - coalesce(b.revenue, 0)) / nullif(x_cal, 0) AS monetary_cal,
+                   x_holdout
+            FROM agg LEFT JOIN before b USING (customer_id))"""
 
 
 def summary(con: duckdb.DuckDBPyConnection, calibration_end: dt.date | str,
