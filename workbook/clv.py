@@ -124,25 +124,23 @@ def histories(con: duckdb.DuckDBPyConnection, as_of: dt.date | str,
     """The customers grouped for the models (see `Histories`), in one pass over the orders."""
     frame = con.execute(
         f"""WITH {_per_customer_sql()}
-        SELECT 'purchases' AS part, x, t_x, "T", count(*) AS customers, NULL AS x_holdout,
+        SELECT 0 AS part, x, t_x, "T", count(*) AS customers, NULL AS x_holdout,
                avg(greatest(coalesce(monetary, 0), 0)) AS monetary
         FROM per GROUP BY x, t_x, "T"
         UNION ALL
-        SELECT 'spend', x, NULL, NULL, count(*), NULL, monetary
+        SELECT 1, x, NULL, NULL, count(*), NULL, monetary
         FROM per WHERE x > 0 AND monetary > 0 GROUP BY x, monetary
         UNION ALL
-        SELECT 'calibration', x_cal, t_x_cal, "T_cal", count(*), sum(x_holdout),
+        SELECT 2, x_cal, t_x_cal, "T_cal", count(*), sum(x_holdout),
                avg(greatest(coalesce(monetary_cal, 0), 0))
         FROM per WHERE $calibrate AND first_day <= $cal GROUP BY x_cal, t_x_cal, "T_cal"
         ORDER BY part, x, t_x, "T", monetary""",
         {"end": as_of, "cal": calibration_end or as_of, "calibrate": calibration_end is not None},
     ).df()
-    part = {name: rows.drop(columns="part").reset_index(drop=True)
-            for name, rows in frame.groupby("part", sort=False)}
-    empty = frame.drop(columns="part").iloc[:0]
-    calibration = part.get("calibration", empty) if calibration_end is not None else None
-    return Histories(part.get("purchases", empty).drop(columns="x_holdout"),
-                     part.get("spend", empty)[["x", "monetary", "customers"]], calibration)
+    purchases, spend, calibration = (frame[frame["part"] == i].drop(columns="part").reset_index(drop=True)
+                                     for i in range(3))  # part: 0, 1, 2 as in the query
+    return Histories(purchases.drop(columns="x_holdout"), spend[["x", "monetary", "customers"]],
+                     calibration if calibration_end is not None else None)
 
 
 def _group(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
