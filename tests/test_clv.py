@@ -266,3 +266,33 @@ def test_summary_by_hand_with_refunds_and_same_day_orders():
     assert held["monetary"] == pytest.approx(-5 + 30)
     groups = clv.histories(con, "2026-02-09", "2026-01-20")
     assert groups.calibration[["x", "customers", "x_holdout"]].values.tolist() == [[1, 1, 1]]
+
+
+def _simulate_bgnbd(n, r, alpha, a, b, seed=0):
+    """Customers of a BG/NBD process (FHL 2005, section 2) over ages T of 10 to 80 weeks."""
+    rng = np.random.default_rng(seed)
+    rate, drop = rng.gamma(r, 1 / alpha, n), rng.beta(a, b, n)
+    T = rng.uniform(10, 80, n)
+    x, t_x, t, alive = np.zeros(n), np.zeros(n), np.zeros(n), np.ones(n, bool)
+    while alive.any():
+        t = t + rng.exponential(1 / rate)
+        bought = alive & (t <= T)
+        x[bought] += 1
+        t_x[bought] = t[bought]
+        alive = bought & (rng.random(n) >= drop)
+    return x, t_x, T
+
+
+def test_fit_from_a_sample_start_reaches_the_direct_optimum():
+    # Many distinct histories: the fit starts from a fit on a sample; it must end where the
+    # optimizer ends from the default start (log-likelihood to 1e-9, r and alpha to 1e-3),
+    # and find the simulated parameters (r, alpha to 15%; a and b to 30%).
+    x, t_x, T = _simulate_bgnbd(20_000, r=0.8, alpha=6.0, a=0.7, b=2.5)
+    assert len(np.unique(np.column_stack([x, t_x, T]), axis=0)) > 2 * clv.WARM_START_ROWS
+    fit = clv.fit_bgnbd(x, t_x, T)
+    rows = clv._Rows(x, t_x, T)
+    direct = clv._fit_rows(rows, np.array([1.0, np.mean(T), 1.0, 1.0]))
+    assert fit.log_likelihood == pytest.approx(rows.log_likelihood(direct), rel=1e-9)
+    assert [fit.r, fit.alpha] == pytest.approx(direct[:2], rel=1e-3)
+    assert [fit.r, fit.alpha] == pytest.approx([0.8, 6.0], rel=0.15)
+    assert [fit.a, fit.b] == pytest.approx([0.7, 2.5], rel=0.3)

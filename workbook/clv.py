@@ -37,6 +37,7 @@ from .errors import WorkbookError
 
 MIN_REPEAT_CUSTOMERS = 30  # below this the four BG/NBD parameters are not identified in practice
 WEEKS_PER_MONTH = 52 / 12
+WARM_START_ROWS = 3_000  # BG/NBD on over twice this many distinct histories: start from a sample
 
 
 class NotEnoughRepeatData(WorkbookError):
@@ -309,23 +310,34 @@ def bgnbd_log_likelihood(params, x, t_x, T, weights=None, gradient: bool = False
 def fit_bgnbd(x, t_x, T, weights=None) -> BGNBD:
     """Maximum-likelihood BG/NBD fit on per-customer arrays (weeks), or on grouped rows when
     `weights` gives each row's number of customers (identical rows are grouped here
-    otherwise). The optimizer gets the analytic gradient. Raises NotEnoughRepeatData when
+    otherwise). The optimizer gets the analytic gradient and, with many distinct rows, starts
+    from the fit on an evenly spread sample of them (weighted up), so that the full data only
+    polishes it (20 instead of 45 evaluations on 1M orders). Raises NotEnoughRepeatData when
     fewer than MIN_REPEAT_CUSTOMERS bought again."""
     if weights is None:
         (gx, gt, gT), counts = _group(x, t_x, T)
     else:
         gx, gt, gT, counts = (np.asarray(v, dtype=float) for v in (x, t_x, T, weights))
     _require_repeaters(gx, counts, "the repeat-purchase model (BG/NBD)")
+    mean_age = float(np.average(gT, weights=counts))
+    start = np.array([1.0, max(mean_age, 1.0), 1.0, 1.0])
+    step = len(gx) // WARM_START_ROWS
+    if step > 1:  # the fit on every step-th row lands near the optimum in a fraction of the time
+        start = _fit_rows(_Rows(gx[::step], gt[::step], gT[::step], counts[::step] * step), start)
     rows = _Rows(gx, gt, gT, counts)
+    params = _fit_rows(rows, start)
+    return BGNBD(*params, log_likelihood=rows.log_likelihood(params), customers=int(counts.sum()))
+
+
+def _fit_rows(rows: _Rows, start: np.ndarray) -> list[float]:
+    """BG/NBD parameters maximising the likelihood of `rows`, from `start` (parameters)."""
 
     def negative(log_params):
         params = np.exp(log_params)
         value, grad = rows.log_likelihood(params, gradient=True)
         return -value, -grad * params  # chain rule: d/d(log p) = p d/dp
 
-    mean_age = float(np.average(gT, weights=counts))
-    params = _fit(negative, np.array([1.0, max(mean_age, 1.0), 1.0, 1.0]), "BG/NBD", jac=True)
-    return BGNBD(*params, log_likelihood=rows.log_likelihood(params), customers=int(counts.sum()))
+    return _fit(negative, np.asarray(start, dtype=float), "BG/NBD", jac=True)
 
 
 @dataclass(frozen=True)
