@@ -465,3 +465,39 @@ def test_a_bad_file_after_good_ones_says_which_were_imported(client, tmp_path):
     assert str(err.value).endswith("(Before it, these files were imported or already there: good.csv. "
                                    "Running the same command again skips them.)")
     assert rows(client, "SELECT file_name FROM imports") == [("good.csv",)]
+
+
+def test_pseudonyms_computed_in_duckdb_equal_pythons_for_every_kind_of_value(client, tmp_path):
+    # Printable-ASCII identifiers are normalized and HMAC'd in DuckDB, the rest in Python:
+    # both must give exactly `Pseudonymizer`'s pseudonym, or one person would become two.
+    mapping = tmp_path / "people.yaml"
+    mapping.write_text("""
+name: crm-leads
+table: leads
+columns: {ID: lead_id, Created: created_at}
+identity:
+  - {column: Email, kind: email, ignore: ["Nobody@Example.com"]}
+  - {column: Phone, kind: phone}
+  - {column: Customer, kind: id}
+  - {column: Name, kind: name, ignore: ["A Google user"]}
+""")
+    people = [  # Email, Phone, Customer, Name -> the identifier that names the row
+        [" Ann.Lee@Example.COM ", "", "", "", ("email", " Ann.Lee@Example.COM ")],
+        ["josé@example.com", "", "", "", ("email", "josé@example.com")],
+        ["STRASSE@X.de", "", "", "", ("email", "STRASSE@X.de")],
+        ["straße@x.de", "", "", "", ("email", "straße@x.de")],
+        ["no-at-sign", "+1 (555) 010-0000", "", "", ("phone", "+1 (555) 010-0000")],
+        ["nobody@example.com", "00555 123", "", "", ("phone", "00555 123")],
+        ["", "", "C-77  ", "", ("id", "crm:C-77  ")],
+        ["", "", "Ünal-9", "", ("id", "crm:Ünal-9")],
+        ["", "", "", "  Ann   LEE ", ("name", "  Ann   LEE ")],
+        ["", "", "", "Ñandú\u00a0Pérez", ("name", "Ñandú\u00a0Pérez")],
+        ["", "", "", "a google USER", None],
+        ["", "---", "", "", None],
+    ]
+    f = write_csv(tmp_path / "people.csv", ["ID", "Created", "Email", "Phone", "Customer", "Name"],
+                  [[f"L{i}", "2026-04-03 10:00", *row[:4]] for i, row in enumerate(people)])
+    import_files(client, [f], str(mapping))
+    p = privacy.pseudonymizer(client)
+    got = dict(rows(client, "SELECT lead_id, customer_id FROM leads"))
+    assert got == {f"L{i}": p(*row[4]) if row[4] else None for i, row in enumerate(people)}

@@ -42,6 +42,15 @@ class Pseudonymizer:
         message = f"{kind}:{normalize(kind, value)}".encode()
         return hmac.new(self._salt, message, hashlib.sha256).hexdigest()[:ID_HEX]
 
+    def sql(self, message: str) -> tuple[str, dict[str, bytes]]:
+        """The same pseudonym computed in DuckDB: an SQL expression of the VARCHAR expression
+        `message` (the "kind:normalized value" text) and its bound parameters ($ipad, $opad).
+        HMAC (RFC 2104) from SQL's sha256: H((K ^ opad) || H((K ^ ipad) || m)), K padded to
+        SHA-256's 64-byte block."""
+        key = (hashlib.sha256(self._salt).digest() if len(self._salt) > 64 else self._salt).ljust(64, b"\0")
+        pads = {"ipad": bytes(b ^ 0x36 for b in key), "opad": bytes(b ^ 0x5C for b in key)}
+        return f"left(sha256($opad || unhex(sha256($ipad || encode({message})))), {ID_HEX})", pads
+
     @staticmethod
     def display_key(customer_id: str) -> str:
         """A short label safe to show in reports (C-xxxxxxxx)."""

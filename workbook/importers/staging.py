@@ -159,7 +159,11 @@ class Stage:
         return list(dict.fromkeys(cols))
 
     def _pseudonymize(self) -> None:
-        """HMAC of each DISTINCT identifier in Python, joined back as customer_id (first wins)."""
+        """Pseudonyms of each DISTINCT identifier, joined back as customer_id (first wins).
+
+        Values of printable ASCII are normalized and HMAC'd in DuckDB (`_pseudonym_sql`, the
+        same pseudonyms as `Pseudonymizer`); the others (accents, other scripts, control
+        characters) in Python, whose Unicode case folding and whitespace rules SQL lacks."""
         joins, ids = [], []
         for i, (spec, cols) in enumerate(self.identity):
             if spec.kind == "name":
@@ -168,19 +172,43 @@ class Stage:
                 expr = (parsing.ident if spec.kind in ("phone", "id") else parsing.text)(f"r.{q(cols[0])}")
             # only rows that no earlier (stronger) identifier named need this one
             unnamed = f"coalesce({', '.join(ids)}) IS NULL AND " if ids else ""
-            values = [v for (v,) in self.con.execute(
-                f"SELECT DISTINCT {expr} FROM raw r {' '.join(joins)} "
-                f"WHERE {unnamed}{expr} IS NOT NULL").fetchall()]
-            ignore = {v.casefold() for v in spec.ignore}
-            hashed = [self._hash(spec.kind, v, ignore) for v in values]
-            self.con.register(f"ids_arrow_{i}", pa.table({"v": pa.array(values, pa.string()),
+            ignore = sorted({v.casefold() for v in spec.ignore})
+            pseudonym, params = self._pseudonym_sql(spec.kind)
+            self.con.execute(
+                f"CREATE TABLE ids_{i} AS SELECT v, CASE WHEN regexp_full_match(v, '[ -~]*') "
+                f"THEN {pseudonym} END AS cid FROM (SELECT DISTINCT {expr} AS v FROM raw r "
+                f"{' '.join(joins)} WHERE {unnamed}{expr} IS NOT NULL)",
+                {**params, "ignore": ignore})
+            others = [v for (v,) in self.con.execute(
+                f"SELECT v FROM ids_{i} WHERE NOT regexp_full_match(v, '[ -~]*')").fetchall()]
+            if others:
+                hashed = [self._hash(spec.kind, v, set(ignore)) for v in others]
+                self.con.register("ids_python", pa.table({"v": pa.array(others, pa.string()),
                                                           "cid": pa.array(hashed, pa.string())}))
-            self.con.execute(f"CREATE TABLE ids_{i} AS SELECT * FROM ids_arrow_{i}")
-            self.con.unregister(f"ids_arrow_{i}")
+                self.con.execute(f"UPDATE ids_{i} SET cid = p.cid FROM ids_python p WHERE ids_{i}.v = p.v")
+                self.con.unregister("ids_python")
             joins.append(f"LEFT JOIN ids_{i} ON ids_{i}.v = {expr}")
             ids.append(f"ids_{i}.cid")
         self._id_joins = " ".join(joins)
         self._customer_id = f"coalesce({', '.join(ids)})" if len(ids) > 1 else ids[0] if ids else "CAST(NULL AS VARCHAR)"
+
+    def _pseudonym_sql(self, kind: str) -> tuple[str, dict]:
+        """`_hash` for a printable-ASCII value `v` as SQL (there, strip() and casefold() are
+        trim() and lower(), and whitespace is the space): NULL for ignored or empty values and
+        emails without '@', else the HMAC of "kind:normalized". Returns it and its parameters
+        but $ignore: the HMAC pads, and $prefix (the source) for ids."""
+        normalized = {
+            "email": "lower(trim(v))",
+            "phone": "ltrim(regexp_replace(v, '[^0-9]', '', 'g'), '0')",
+            "name": "regexp_replace(lower(trim(v)), ' +', ' ', 'g')",
+            "id": "$prefix || rtrim(v)",  # normalize("id", prefix + v): only v's end can strip
+        }[kind]
+        empty = "trim(v) = ''" if kind == "id" else f"{normalized} = ''"
+        hmac_sql, pads = self.pseudonymizer.sql(f"'{kind}:' || {normalized}")
+        no_at = " OR NOT contains(v, '@')" if kind == "email" else ""
+        prefix = {"prefix": f"{self.mapping.name.split('-')[0]}:"} if kind == "id" else {}
+        return (f"CASE WHEN lower(v) IN (SELECT unnest($ignore::VARCHAR[])) OR {empty}{no_at} "
+                f"THEN NULL ELSE {hmac_sql} END"), {**pads, **prefix}
 
     def _hash(self, kind: str, value: str, ignore: set[str]) -> str | None:
         if value.casefold() in ignore or not normalize(kind, value):
