@@ -151,14 +151,19 @@ def test_bgnbd_gradient_matches_finite_differences(cdnow, params):
     # (near the optimum the gradient is close to 0).
     args = (cdnow["x"], cdnow["t_x"], cdnow["T"])
     _, grad = clv.bgnbd_log_likelihood(params, *args, gradient=True)
+    numeric = _central_differences(lambda p: clv.bgnbd_log_likelihood(p, *args), params)
+    np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-4)
+
+
+def _central_differences(func, params, step=1e-5):
+    """d func / d params[i] by central differences with a relative step."""
     numeric = []
     for i, value in enumerate(params):
-        h = value * 1e-5
+        h = value * step
         up, down = list(params), list(params)
         up[i], down[i] = value + h, value - h
-        numeric.append((clv.bgnbd_log_likelihood(up, *args) - clv.bgnbd_log_likelihood(down, *args))
-                       / (2 * h))
-    np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-4)
+        numeric.append((func(up) - func(down)) / (2 * h))
+    return numeric
 
 
 def test_gamma_gamma_likelihood_matches_numerical_integration():
@@ -181,13 +186,7 @@ def test_gamma_gamma_gradient_matches_finite_differences(cdnow):
     args = (repeaters["x"], repeaters["zbar"])
     params = (6.25, 3.74, 15.44)
     _, grad = clv.gamma_gamma_log_likelihood(params, *args, gradient=True)
-    numeric = []
-    for i, value in enumerate(params):
-        h = value * 1e-5
-        up, down = list(params), list(params)
-        up[i], down[i] = value + h, value - h
-        numeric.append((clv.gamma_gamma_log_likelihood(up, *args)
-                        - clv.gamma_gamma_log_likelihood(down, *args)) / (2 * h))
+    numeric = _central_differences(lambda p: clv.gamma_gamma_log_likelihood(p, *args), params)
     np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-4)
 
 
