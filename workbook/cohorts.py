@@ -1,6 +1,7 @@
 """Acquisition cohorts: retention, revenue retention, cumulative value and the layer cake.
 
-Everything is computed in DuckDB SQL; pandas only pivots the small cohort x period aggregate.
+Everything per customer is computed in DuckDB SQL (`cohort_activity`, one query); pandas only
+pivots, pools and regroups the small cohort x period aggregate it returns.
 
 Definitions (the same in every function here):
 
