@@ -113,3 +113,26 @@ def test_transaction_commits_or_rolls_back_everything(rw):
             rw.execute("INSERT INTO services (service) VALUES ('Install')")
             raise ValueError("stop half-way")
     assert rw.execute("SELECT list(service) FROM services").fetchone()[0] == ["Repair"]
+
+
+def test_results_are_shared_per_read_only_connection_only(client):
+    calls = []
+
+    @store.once_per_read_only
+    def orders(con, since):
+        calls.append(since)
+        return con.execute("SELECT count(*) FROM orders WHERE ordered_at >= ?", [since]).fetchone()[0]
+
+    reader = store.read(client)
+    assert orders(reader, "2026-01-01") == orders(reader, "2026-01-01")
+    orders(reader, "2026-02-01")
+    assert len(calls) == 2                      # once per arguments on a read-only connection
+    other = store.read(client)
+    orders(other, "2026-01-01")
+    assert len(calls) == 3                      # and per connection
+    reader.close()
+    other.close()
+    with store.write(client) as writer:         # data that can change is never reused
+        orders(writer, "2026-01-01")
+        orders(writer, "2026-01-01")
+    assert len(calls) == 5

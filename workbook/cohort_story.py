@@ -4,12 +4,11 @@
 
 from __future__ import annotations
 
-import functools
 import math
 
 import pandas as pd
 
-from . import clv, cohorts, fmt, nb
+from . import clv, cohorts, fmt, nb, store
 from . import cohort_charts as charts
 from . import rfm as rfm_
 from .errors import WorkbookError
@@ -220,16 +219,15 @@ def _show(*charts_) -> None:
 SPLIT = "acquisition_channel"  # the split the notebook shows; the overall figures are its sums
 
 
-@functools.lru_cache(maxsize=8)
+@store.once_per_read_only
 def _cached_activity(con, as_of, by: str) -> pd.DataFrame:
     return cohorts.cohort_activity(con, "month", by=by, as_of=as_of, spread=True)
 
 
 def _activity(ctx, by: str | None = None) -> pd.DataFrame:
     """The monthly cohort x period aggregate, split `by` or overall, computed once per
-    connection and as_of (the overall one is the sum of the split one): the matrices, curves
-    and layer cake of several sections are built from it. The connection is read-only, so its
-    data cannot change."""
+    read-only connection and as_of (the overall one is the sum of the split one): the
+    matrices, curves and layer cake of several sections are built from it."""
     split = _cached_activity(ctx.con, ctx.as_of, by or SPLIT)
     return split.copy() if by else cohorts.overall(split)
 

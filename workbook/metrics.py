@@ -24,7 +24,6 @@ for the life of the connection: a notebook asking for six order KPIs runs one qu
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import math
 import re
 from dataclasses import dataclass, field
@@ -275,18 +274,15 @@ def _as_ts(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time())
 
 
+@store.once_per_read_only
 def _run(con: duckdb.DuckDBPyConnection, sql: str, params: tuple) -> pd.DataFrame:
     return con.execute(sql, dict(params)).df()
 
 
-_run_cached = functools.lru_cache(maxsize=128)(_run)
-
-
 def _fetch(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> pd.DataFrame:
-    """The statement's result; on a read-only connection (data that cannot change) computed once
-    per connection, so KPIs sharing a statement and repeated calls do not rerun it."""
-    read_only = con.execute("SELECT current_setting('access_mode') = 'read_only'").fetchone()[0]
-    return (_run_cached if read_only else _run)(con, sql, tuple(sorted(params.items()))).copy()
+    """The statement's result, computed once per read-only connection, so KPIs sharing a
+    statement and repeated calls do not rerun it."""
+    return _run(con, sql, tuple(sorted(params.items()))).copy()
 
 
 def series(con: duckdb.DuckDBPyConnection, kpi: KPI | str, grain: str = "week",

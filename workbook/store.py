@@ -7,14 +7,17 @@ every other process (see STACK-NOTES), so writers open one briefly with `write()
 from __future__ import annotations
 
 import contextlib
+import functools
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator, TypeVar
 
 import duckdb
 
 from . import paths
 from .errors import WorkbookError
 from .schema import LATEST_VERSION, MIGRATIONS
+
+T = TypeVar("T")
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
@@ -138,3 +141,17 @@ def latest_activity(con: duckdb.DuckDBPyConnection):
     """The date of the newest imported activity: the default `as_of` of a report."""
     union = " UNION ALL ".join(f'SELECT max("{c}")::DATE AS d FROM "{t}"' for t, c in ACTIVITY_COLUMNS)
     return con.execute(f"SELECT max(d) FROM ({union})").fetchone()[0]
+
+
+def once_per_read_only(func: Callable[..., T]) -> Callable[..., T]:
+    """Decorator for `func(con, *hashable_args)`: on a read-only connection, whose data cannot
+    change, the result is computed once per connection and arguments and then shared (callers
+    copy it before changing it); on a writable one it is computed every time."""
+    cached = functools.lru_cache(maxsize=128)(func)
+
+    @functools.wraps(func)
+    def wrapper(con: duckdb.DuckDBPyConnection, *args) -> T:
+        read_only = con.execute("SELECT current_setting('access_mode') = 'read_only'").fetchone()[0]
+        return (cached if read_only else func)(con, *args)
+
+    return wrapper
