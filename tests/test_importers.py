@@ -103,6 +103,15 @@ def test_overlapping_exports_upsert_without_double_counting(client, tmp_path):
     assert rows(client, "SELECT count(*) FROM customers") == [(3,)]
 
 
+def test_each_import_writes_orders_grouped_by_customer(client, tmp_path):
+    people = ["zoe", "ann", "max", "bob"]
+    orders = [dict(name=f"#{1000 + i}", email=f"{people[i % 4]}@example.com", lines=[("Tea", 1, "5.00")],
+                   created=f"2025-12-{1 + i:02d} 10:00:00 +0000", subtotal="5.00") for i in range(12)]
+    import_files(client, [shopify_orders_file(tmp_path / "o.csv", orders)], "shopify-orders")
+    stored = rows(client, "SELECT customer_id, ordered_at FROM orders ORDER BY rowid")
+    assert stored == sorted(stored) and len(stored) == 12
+
+
 def test_customer_sources_merge_instead_of_erasing_each_other(client, tmp_path):
     customers = write_csv(tmp_path / "customers_export.csv", SHOPIFY_CUSTOMER_HEADERS, [
         {"Customer ID": "'9980001", "First Name": "Ann", "Last Name": "Lee", "Email": "ANN@example.com",

@@ -1,3 +1,7 @@
+import hashlib
+import hmac
+import re
+
 import duckdb
 import pytest
 
@@ -80,7 +84,34 @@ def test_pseudonyms_are_keyed_and_normalized():
     assert p("email", "ann@example.com") != q("email", "ann@example.com")
     assert p("phone", "+1 (555) 010-2000") == p("phone", "15550102000")
     assert p("email", "") is None and p("email", None) is None
-    assert len(p("name", "Ann Lee")) == privacy.ID_HEX
+    assert re.fullmatch(r"[A-Za-z0-9_-]{12}", p("name", "Ann Lee"))  # inline in DuckDB: <= 12 bytes
+
+
+def test_schema_2_turns_schema_1_pseudonyms_into_todays(tmp_path):
+    """Ids written by schema 1 (the HMAC's first 32 hex digits) become the ids `privacy`
+    computes now, so later imports and `forget` still find those people."""
+    salt = b"client-salt"
+    old = {who: hmac.new(salt, f"email:{who}".encode(), hashlib.sha256).hexdigest()[:32]
+           for who in ["ann@example.com", "bob@example.com"]}
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    store.migrate(con, MIGRATIONS[:1])
+    for who, cid in old.items():
+        con.execute("INSERT INTO customers (customer_id, customer_key) VALUES (?, ?)", [cid, f"C-{cid[:8]}"])
+        con.execute("INSERT INTO feedback (feedback_id, customer_id, submitted_at) VALUES (?, ?, '2025-01-01')",
+                    [who, cid])
+    orders = [("o1", old["bob@example.com"], "2025-01-01"), ("o2", "walk-in-id", "2025-01-02"),
+              ("o3", old["ann@example.com"], "2025-01-03"), ("o4", old["bob@example.com"], "2025-01-04")]
+    con.executemany("INSERT INTO orders (order_id, customer_id, ordered_at, revenue) VALUES (?, ?, ?, 1)", orders)
+    assert store.migrate(con, MIGRATIONS[:2]) == [2]
+
+    now = {who: privacy.Pseudonymizer(salt)("email", who) for who in old}
+    assert con.execute("SELECT customer_id, customer_key FROM customers ORDER BY 1").fetchall() == sorted(
+        (cid, f"C-{cid[:8]}") for cid in now.values())
+    assert dict(con.execute("SELECT feedback_id, customer_id FROM feedback").fetchall()) == now
+    stored = con.execute("SELECT order_id, customer_id FROM orders ORDER BY rowid").fetchall()
+    assert sorted(stored, key=lambda r: (r[1], r[0])) == stored  # grouped by customer
+    assert dict(stored) == {"o1": now["bob@example.com"], "o2": "walk-in-id",  # not a pseudonym: kept
+                            "o3": now["ann@example.com"], "o4": now["bob@example.com"]}
 
 
 def test_forget_erases_one_person_everywhere(rw, client):

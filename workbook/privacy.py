@@ -1,13 +1,15 @@
 """Pseudonyms instead of personal data, and erasure on request.
 
 Emails, phones and names never enter the database: each becomes HMAC-SHA256(salt, kind:value)
-of its normalized form (RFC 2104 keyed hash; without the salt a guess cannot be checked).
+of its normalized form (RFC 2104 keyed hash; without the salt a guess cannot be checked), cut
+to its first ID_BYTES bytes and written in URL-safe base64.
 The same person gets the same `customer_id` in every import of one client and a different
 one in every other client.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import re
@@ -16,7 +18,10 @@ from . import client as client_mod
 from . import store
 from .schema import PERSON_COLUMNS
 
-ID_HEX = 32  # 128 bits: collisions are out of reach for any small business
+# 72 bits: a collision among even 10 million identities has odds below 1 in 10^7; and 12
+# base64 characters fit in DuckDB's 12-byte inline strings, which group and join 1.4x faster
+# than the longer ids of schema 1 (bench/README.md)
+ID_BYTES = 9
 
 
 def normalize(kind: str, value: str) -> str:
@@ -40,7 +45,8 @@ class Pseudonymizer:
         if value is None or str(value).strip() == "":
             return None
         message = f"{kind}:{normalize(kind, value)}".encode()
-        return hmac.new(self._salt, message, hashlib.sha256).hexdigest()[:ID_HEX]
+        digest = hmac.new(self._salt, message, hashlib.sha256).digest()[:ID_BYTES]
+        return base64.urlsafe_b64encode(digest).decode()
 
     def sql(self, message: str) -> tuple[str, dict[str, bytes]]:
         """The same pseudonym computed in DuckDB: an SQL expression of the VARCHAR expression
@@ -49,7 +55,8 @@ class Pseudonymizer:
         SHA-256's 64-byte block."""
         key = (hashlib.sha256(self._salt).digest() if len(self._salt) > 64 else self._salt).ljust(64, b"\0")
         pads = {"ipad": bytes(b ^ 0x36 for b in key), "opad": bytes(b ^ 0x5C for b in key)}
-        return f"left(sha256($opad || unhex(sha256($ipad || encode({message})))), {ID_HEX})", pads
+        digest = f"unhex(left(sha256($opad || unhex(sha256($ipad || encode({message})))), {2 * ID_BYTES}))"
+        return f"translate(to_base64({digest}), '+/', '-_')", pads
 
     @staticmethod
     def display_key(customer_id: str) -> str:

@@ -28,6 +28,9 @@ NATURAL_KEYS: dict[str, tuple[str, ...]] = {
     "services": ("service",),
 }
 REPLACE_BY: dict[str, tuple[str, ...]] = {"order_items": ("order_id",)}
+# Rows written in this order: every analysis groups orders by customer, and DuckDB groups
+# rows that arrive clustered by their key about 20% faster (bench/README.md).
+STORED_ORDER: dict[str, tuple[str, ...]] = {"orders": ("customer_id", "ordered_at")}
 
 
 def _match(keys: tuple[str, ...], left: str, right: str) -> str:
@@ -48,8 +51,9 @@ def upsert(con: duckdb.DuckDBPyConnection, table: str, rows: pa.Table, import_id
     con.execute(f"DELETE FROM {q(table)} t WHERE EXISTS "
                 f"(SELECT 1 FROM {source} i WHERE {_match(gone, 't', 'i')})")
     names = ", ".join(q(c) for c in con.sql(f"SELECT * FROM {source} LIMIT 0").columns)
-    con.execute(f"INSERT INTO {q(table)} ({names}, import_id) SELECT {names}, ? FROM {source}",
-                [import_id])
+    order = ", ".join(q(c) for c in STORED_ORDER.get(table, ()))
+    con.execute(f"INSERT INTO {q(table)} ({names}, import_id) SELECT {names}, ? FROM {source}"
+                + (f" ORDER BY {order}" if order else ""), [import_id])
     # on failure the caller rolls back and closes the connection, which drops these too
     con.unregister("incoming")
     con.execute("DROP TABLE IF EXISTS merged")
