@@ -261,10 +261,11 @@ def orders_export(sample: Path) -> Path:
 
 def ensure_data(scale: int, fresh: bool, rows: list) -> tuple[Path, Path]:
     """bench/data/scale-N/{sample,home}: the exports at that scale and the sample clients built
-    from them (through the importers, as `workbook demo` does); reused when already there."""
-    from workbook.sample import SAMPLE_CLIENTS
-
+    from them (through the importers, as `workbook demo` does); reused when already there and
+    built with the current schema."""
     from workbook.paths import sample_dir
+    from workbook.sample import SAMPLE_CLIENTS
+    from workbook.schema import LATEST_VERSION
 
     folder = DATA / f"scale-{scale}"
     sample, home = folder / "sample", folder / "home"
@@ -280,6 +281,7 @@ def ensure_data(scale: int, fresh: bool, rows: list) -> tuple[Path, Path]:
         run = child("generate", scale=scale, sample=str(sample))
         rows.append(row(f"generate samples, scale {scale}", run, note="workbook sample --scale"))
     stamp = {str(f.relative_to(sample)): [f.stat().st_size, f.stat().st_mtime] for f in files}
+    stamp["schema version"] = LATEST_VERSION  # a new schema may store the data differently
     marker = home / "built.json"
     if not marker.exists() or json.loads(marker.read_text()) != stamp:
         shutil.rmtree(home, ignore_errors=True)
