@@ -350,9 +350,11 @@ def analytics(rows: list, home: Path, orders_file: Path, orders: int) -> dict:
              "rfm": "analytics: RFM segments", "clv": "analytics: CLV fit and 12-month forecast"}
     for key, figure in names.items():
         rows.append(row(figure, a[key], b[key]))
-    limit_note = "" if orders >= 950_000 else "judged at 1M orders"
-    rows.append(row("analytics: total (load + 4 analyses)", ours, theirs, "<= 0.10x (10x faster)", 0.10,
-                    project_seconds=sum(a.values()), reference_seconds=sum(b.values()), note=limit_note))
+    judged = orders >= 950_000  # the target is set at 1M orders; smaller runs only show the ratio
+    rows.append(row("analytics: total (load + 4 analyses)", ours, theirs,
+                    "<= 0.10x (10x faster)" if judged else "0.10x at 1M orders", 0.10 if judged else None,
+                    project_seconds=sum(a.values()), reference_seconds=sum(b.values()),
+                    note="" if judged else "judged at 1M orders"))
     rows.append(row("analytics: the 4 analyses, data already loaded", sum(a.values()) - a["load"],
                     sum(b.values()) - b["load"], note="information"))
     return agreement(ours.result, theirs.result)
