@@ -362,6 +362,35 @@ def test_a_bad_row_late_in_the_file_writes_nothing(client, tmp_path):
     assert counts(client) == before
 
 
+def test_staging_memory_is_capped_and_its_spill_folder_removed(client, tmp_path, monkeypatch):
+    """Staging spills to a private temporary folder beyond its memory cap (its files can hold
+    raw identifiers), and the folder is gone when the import ends, whether it worked or not."""
+    import tempfile
+
+    from workbook.importers import staging
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    seen = []
+    real = staging.Stage._pseudonymize
+
+    def spy(stage):
+        seen.append(stage.con.execute("SELECT current_setting('memory_limit'), "
+                                      "current_setting('temp_directory')").fetchone())
+        return real(stage)
+
+    monkeypatch.setattr(staging.Stage, "_pseudonymize", spy)
+    monkeypatch.setattr(staging, "STAGING_MEMORY_LIMIT", "300MB")
+    import_files(client, [shopify_orders_file(tmp_path / "a.csv", [ANN, BOB])], "shopify-orders")
+    bad = shopify_orders_file(tmp_path / "b.csv", [{**ANN, "subtotal": "12..5"}])
+    with pytest.raises(ImportError_) as failure:
+        import_files(client, [bad], "shopify-orders")
+    # removed at once, though the error's traceback still holds the failed stage
+    assert list((tmp_path / "tmp").iterdir()) == [] and failure.traceback
+    assert [limit for limit, _ in seen] == ["286.1 MiB"] * 2  # 300 MB
+    assert all(folder.startswith(str(tmp_path / "tmp" / "workbook-stage-")) for _, folder in seen)
+
+
 def test_no_raw_personal_data_reaches_the_database(client, tmp_path):
     people = [("Ann", "Lee", "ann.lee@example.com", "+1 555 010 2000"),
               ("Björn", "Ödegaard", "bjorn@example.org", "(555) 777-1234"),
