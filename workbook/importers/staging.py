@@ -31,7 +31,7 @@ SQL_TYPES = {"text": "VARCHAR", "id": "VARCHAR", "money": "DECIMAL(18,2)", "numb
              "time": "TIME", "stars": "DOUBLE"}
 PARSED = {"money", "number", "int", "bool", "timestamp", "date", "time", "stars"}
 # Staging memory cap: beyond it DuckDB spills to disk. Uncapped, a 5M-order Shopify export
-# peaked at 7.2 GB; capped at 2 GB, 3.5 GB in 2.6% more time (bench/README.md).
+# peaked at 7.2 GB; capped at 2 GB, 3.5 GB in about 7% more time (bench/README.md).
 STAGING_MEMORY_LIMIT = "2GB"
 _COUNTS = "counts and money of a campaign cannot be negative"
 RANGES: dict[tuple[str, str], tuple[float | None, float | None, str]] = {
