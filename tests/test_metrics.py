@@ -78,8 +78,9 @@ EXPECTED = {
     "ces": [None, 3, None],
     "csat": [None, None, 4.5],
     "avg_rating": [None, round(11 / 3, 4), None],
-    # busiest two hours 7-9 (7h: 5, 8h: 70); wk1 10/10, wk2 (20 + 5)/55, wk3 40/90
-    "peak_hour_share": [1, round(25 / 55, 4), round(40 / 90, 4)],
+    # each week's busiest two hours: wk1 8h 10/10; wk2 (7h 5, 8h 20, 12h 30) 12h 30/55;
+    # wk3 (8h 40, 16h 50) 16h 50/90
+    "peak_hour_share": [1, round(30 / 55, 4), round(50 / 90, 4)],
 }
 
 
@@ -111,6 +112,19 @@ def test_repeat_rate_when_the_window_starts_mid_week(client, rw):
     assert (rate["num"].tolist(), rate["den"].tolist()) == ([1], [3])    # only y ordered before the week
     new = metrics.series(rw, "new_customers", "week", as_of=AS_OF, since=since)
     assert new["num"].tolist() == [1]                                    # z: x's first order is before the window
+
+
+def test_peak_hour_share_of_a_week_does_not_depend_on_later_weeks(rw):
+    # week of 5 Jan: 10 at 8h and 5 at 12h (peak 8-10: 10/15); week of 12 Jan: 100 at 16h.
+    # A goal's baseline (series ending with the first week) and a later report (ending with
+    # the second) must measure the first week alike.
+    rw.execute("""INSERT INTO orders (order_id, customer_id, ordered_at, revenue) VALUES
+        ('p1', 'a', '2026-01-06 08:00', 10), ('p2', 'b', '2026-01-07 12:00', 5),
+        ('p3', 'c', '2026-01-13 16:00', 100)""")
+    first_week = dt.date(2026, 1, 5)
+    for as_of in [dt.date(2026, 1, 11), dt.date(2026, 1, 18)]:
+        frame = metrics.series(rw, "peak_hour_share", "week", as_of=as_of, since=first_week)
+        assert frame["value"].iloc[0] == pytest.approx(10 / 15)
 
 
 def test_month_grain_and_partial_period(con):

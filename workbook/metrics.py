@@ -231,15 +231,17 @@ _KPI_LIST = [
     KPI("avg_rating", "Average review rating", "scale", "up", "ratio", _feedback_mean("rating"),
         {"feedback": "rating IS NOT NULL"}, _FEEDBACK_CLOCK, "Average star rating, 1 to 5.",
         suggest=("abs", 0.2)),
+    # Each period's own busiest two hours: a measure of how concentrated that period's sales
+    # are, so a baseline and a later window are always measured the same way.
     KPI("peak_hour_share", "Peak-hour share of sales", "share", "down", "ratio",
-        f"WITH hourly AS (SELECT hour(ordered_at) AS h, sum(revenue) AS r FROM orders "
-        f"WHERE ordered_at < $end AND {_seg('customer_id')} GROUP BY 1), "
-        "peak AS (SELECT a.h FROM hourly a LEFT JOIN hourly b ON b.h = a.h + 1 "
-        "ORDER BY a.r + coalesce(b.r, 0) DESC, a.h LIMIT 1) "
-        + _orders("sum(revenue) FILTER (WHERE hour(ordered_at) - (SELECT h FROM peak) IN (0, 1))",
-                  "sum(revenue)"),
+        f"WITH hourly AS (SELECT {_PERIOD.format(ts='ordered_at')} AS period, hour(ordered_at) AS h, "
+        f"sum(revenue) AS r FROM orders WHERE {_WINDOW.format(ts='ordered_at')} "
+        f"AND {_seg('customer_id')} GROUP BY 1, 2) "
+        "SELECT a.period, max(a.r + coalesce(b.r, 0)) AS num, sum(a.r) AS den "
+        "FROM hourly a LEFT JOIN hourly b ON b.period = a.period AND b.h = a.h + 1 GROUP BY 1",
         _ORDERS, _ORDER_CLOCK,
-        "Share of sales in the busiest two-hour window of the day (lower = sales spread more evenly).",
+        "Share of the period's sales in its busiest two-hour window of the day (lower = sales "
+        "spread more evenly over the day).",
         suggest=("abs", -0.03)),
 ]
 
