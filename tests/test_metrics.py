@@ -7,6 +7,7 @@ import math
 
 import pytest
 from scipy import stats
+from statsmodels.stats.proportion import proportion_confint
 
 from workbook import metrics, store
 from workbook.errors import WorkbookError
@@ -162,6 +163,19 @@ def test_pooled_ratio_is_not_a_mean_of_ratios():
     resid = [n - 0.75 * d for n, d in zip(num, den)]
     se = stats.sem(resid) / (16 / 3)
     assert got.high - got.value == pytest.approx(stats.t.ppf(0.975, 2) * se, rel=1e-9)
+
+
+def test_churn_interval_rests_on_one_weeks_customers_not_on_the_weeks_spread(client, rw):
+    # 40 customers who ordered in July 2025, 10 of whom came back in December: in every week of
+    # January the base is the same 40 and 30 have lapsed, so the weeks do not vary at all
+    rows = [(f"o{i}", f"c{i}", "2025-07-01", 1) for i in range(40)]
+    rows += [(f"r{i}", f"c{i}", "2025-12-20", 1) for i in range(10)]
+    rw.executemany("INSERT INTO orders (order_id, customer_id, ordered_at, revenue) VALUES (?, ?, ?, ?)", rows)
+    got = metrics.value(rw, "churn_rate", WEEKS[1], AS_OF + dt.timedelta(days=1))
+    assert (got.value, got.periods) == (0.75, 2)
+    # reference: statsmodels' Wilson interval for 30 of 40 (not the zero-width spread of 2 weeks)
+    low, high = proportion_confint(30, 40, alpha=0.05, method="wilson")
+    assert (got.low, got.high) == pytest.approx((low, high), rel=1e-9)
 
 
 def test_format_value():

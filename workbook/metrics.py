@@ -10,6 +10,11 @@ and `den` unless the KPI names others):
 - `stock` KPIs (historic CLTV) are a state at the end of each period; over a window their
   value is the last period's.
 
+A ratio's 95% interval over a window comes from how its periods vary (`pooled`), unless the
+KPI is `overlapping`: churn counts nearly the same customers in every week (a 90-day lapse),
+so its weeks barely vary and their spread would understate the uncertainty several times;
+its interval is a Wilson interval on one period's customer base instead.
+
 The SQL sees named parameters: `$start` and `$end` (timestamps; the window is
 [start, end)), `$grain` ('day', 'week' or 'month'; weeks start on Monday) and `$segment`
 (a `customers.segment`, or NULL for everyone), plus the CTE `spine(period)` holding every
@@ -34,6 +39,7 @@ from scipy import stats
 
 from . import fmt, store
 from .errors import WorkbookError
+from .stats import wilson_interval
 
 GRAINS = ("day", "week", "month")
 
@@ -53,6 +59,7 @@ class KPI:
     suggest: tuple[str, float] = ("pct", 10.0)  # default SMART step: ("pct", 10) or ("abs", 5)
     num: str = "num"     # the columns of `sql` holding the numerator and the denominator
     den: str = "den"
+    overlapping: bool = False  # consecutive periods count mostly the same units (module docstring)
     tables: tuple[str, ...] = field(init=False)
 
     def __post_init__(self):
@@ -173,7 +180,7 @@ _KPI_LIST = [
         _CUSTOMER_ORDERS, _ORDER_CLOCK,
         "Of the customers who ordered 3 to 12 months before the end of the period, the share with no "
         "order in the last 90 days (as of the period's end or as_of).",
-        suggest=("pct", -10.0)),
+        suggest=("pct", -10.0), overlapping=True),
     KPI("leads", "Leads", "count", "up", "flow",
         f"SELECT {_PERIOD.format(ts='created_at')} AS period, count(*) AS num, NULL AS den FROM leads "
         f"WHERE {_WINDOW.format(ts='created_at')} AND {_seg('customer_id')} GROUP BY 1",
@@ -372,6 +379,9 @@ def window_value(frame: pd.DataFrame, kpi: KPI, start: dt.date, end: dt.date) ->
         rows = rows.dropna(subset=["value"])
         return WindowValue(rows["value"].iloc[-1] if len(rows) else math.nan, None, None, len(rows))
     result = pooled(rows["num"], rows["den"])
+    if kpi.overlapping and result.periods:
+        base = float(rows["den"][rows["den"] > 0].mean())  # customers in one period's base
+        result.low, result.high = wilson_interval(result.value * base, base)
     if kpi.unit == "share" and result.low is not None:
         result.low, result.high = max(result.low, 0.0), min(result.high, 1.0)
     return result
