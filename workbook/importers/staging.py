@@ -3,8 +3,9 @@
 Raw identifiers live only in this connection (and, for files too big for its memory cap, in
 its spill files in a private temporary folder deleted when staging ends): distinct
 emails/phones/ids/names are hashed (HMAC, `privacy.Pseudonymizer`; in SQL for printable ASCII,
-else in Python) and joined back as `customer_id`; only canonical rows leave (as Arrow tables). Parsing and validation are set-based SQL; a validation query finds the
-first bad row and the message names file, row, line, column, value and the fix.
+else in Python) and joined back as `customer_id`; only canonical rows leave (as Arrow tables).
+Parsing and validation are set-based SQL; a validation query finds the first bad row and the
+message names file, row, line, column, value and the fix.
 """
 
 from __future__ import annotations
