@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from workbook import clv
+from workbook.analytics import clv
 
 TZ = "America/Los_Angeles"  # the online store's timezone (timestamps are compared in local time)
 COLUMNS = ["Name", "Email", "Created at", "Subtotal", "Refunded Amount", "Financial Status"]
@@ -24,8 +24,11 @@ def load(path) -> pd.DataFrame:
     """One row per order: email, local timestamp, net revenue (Subtotal - Refunded Amount)."""
     lines = pd.read_csv(path, usecols=COLUMNS)
     orders = lines[lines["Subtotal"].notna()].copy()  # order fields are on the first line only
-    orders["at"] = (pd.to_datetime(orders["Created at"], format="%Y-%m-%d %H:%M:%S %z", utc=True)
-                    .dt.tz_convert(TZ).dt.tz_localize(None))
+    orders["at"] = (
+        pd.to_datetime(orders["Created at"], format="%Y-%m-%d %H:%M:%S %z", utc=True)
+        .dt.tz_convert(TZ)
+        .dt.tz_localize(None)
+    )
     voided = orders["Financial Status"].str.lower() == "voided"
     orders["revenue"] = np.where(voided, 0.0, orders["Subtotal"] - orders["Refunded Amount"].fillna(0))
     return orders[["Name", "Email", "at", "revenue"]].rename(columns={"Email": "email"})
@@ -40,22 +43,23 @@ def kpis(orders: pd.DataFrame) -> pd.DataFrame:
     weekly["aov"] = weekly["revenue"] / weekly["orders"]
     active = known[["week", "email"]].drop_duplicates()
     active["returning"] = first.reindex(active["email"]).to_numpy() < active["week"].to_numpy()
-    per_week = active.groupby("week").agg(active_customers=("email", "size"),
-                                          returning=("returning", "sum"))
+    per_week = active.groupby("week").agg(active_customers=("email", "size"), returning=("returning", "sum"))
     weekly = weekly.join(per_week)
     weekly["repeat_purchase_rate"] = weekly["returning"] / weekly["active_customers"]
     weekly["new_customers"] = first.dt.to_period("W-SUN").dt.start_time.value_counts()
     weeks = pd.date_range(weekly.index.min(), weekly.index.max(), freq="W-MON")
-    return weekly.reindex(weeks).fillna({"revenue": 0, "orders": 0, "active_customers": 0,
-                                         "new_customers": 0})
+    return weekly.reindex(weeks).fillna(
+        {"revenue": 0, "orders": 0, "active_customers": 0, "new_customers": 0}
+    )
 
 
 def _purchase_days(orders: pd.DataFrame) -> pd.DataFrame:
     """Per customer and day: net revenue and whether there was a purchase (revenue > 0)."""
     known = orders[orders["email"].notna()]
     days = known.assign(day=known["at"].dt.normalize(), purchase=known["revenue"] > 0)
-    return days.groupby(["email", "day"], as_index=False).agg(revenue=("revenue", "sum"),
-                                                               purchase=("purchase", "any"))
+    return days.groupby(["email", "day"], as_index=False).agg(
+        revenue=("revenue", "sum"), purchase=("purchase", "any")
+    )
 
 
 def retention(orders: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
@@ -68,22 +72,28 @@ def retention(orders: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     counts = active.drop_duplicates().groupby(["cohort", "period"]).size().unstack("period", fill_value=0)
     matrix = counts.div(counts[0], axis=0)
     after = as_of + pd.Timedelta(days=1)  # a month is complete once it ended by as_of
-    complete = (matrix.index.to_numpy()[:, None] + matrix.columns.to_numpy()[None, :]
-                < after.year * 12 + after.month - 1)
+    complete = (
+        matrix.index.to_numpy()[:, None] + matrix.columns.to_numpy()[None, :]
+        < after.year * 12 + after.month - 1
+    )
     matrix = matrix.where(complete)
-    matrix.index = pd.to_datetime(pd.DataFrame({"year": matrix.index // 12,
-                                                "month": matrix.index % 12 + 1, "day": 1}))
+    matrix.index = pd.to_datetime(
+        pd.DataFrame({"year": matrix.index // 12, "month": matrix.index % 12 + 1, "day": 1})
+    )
     return matrix
 
 
 SEGMENT_RULES = [  # the same grid as workbook.rfm.SEGMENT_RULES
-    ("champions", lambda r, f: (r == 5) & (f >= 4)), ("loyal", lambda r, f: (r >= 3) & (f >= 4)),
+    ("champions", lambda r, f: (r == 5) & (f >= 4)),
+    ("loyal", lambda r, f: (r >= 3) & (f >= 4)),
     ("potential loyalists", lambda r, f: (r >= 4) & (f >= 2)),
-    ("new customers", lambda r, f: (r == 5) & (f == 1)), ("promising", lambda r, f: (r == 4) & (f == 1)),
+    ("new customers", lambda r, f: (r == 5) & (f == 1)),
+    ("promising", lambda r, f: (r == 4) & (f == 1)),
     ("need attention", lambda r, f: (r == 3) & (f == 3)),
     ("about to sleep", lambda r, f: (r == 3) & (f <= 2)),
     ("can't lose them", lambda r, f: (r <= 2) & (f == 5)),
-    ("at risk", lambda r, f: (r <= 2) & (f >= 3)), ("hibernating", lambda r, f: (r <= 2) & (f <= 2)),
+    ("at risk", lambda r, f: (r <= 2) & (f >= 3)),
+    ("hibernating", lambda r, f: (r <= 2) & (f <= 2)),
 ]
 
 
@@ -97,17 +107,24 @@ def rfm(orders: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     """RFM scores per customer, then customers, revenue and medians per segment."""
     days = _purchase_days(orders)
     bought = days[days["purchase"]]
-    per = pd.DataFrame({
-        "recency_days": (as_of - bought.groupby("email")["day"].max()).dt.days,
-        "frequency": bought.groupby("email").size(),
-        "monetary": days.groupby("email")["revenue"].sum(),
-    }).dropna(subset=["frequency"])
+    per = pd.DataFrame(
+        {
+            "recency_days": (as_of - bought.groupby("email")["day"].max()).dt.days,
+            "frequency": bought.groupby("email").size(),
+            "monetary": days.groupby("email")["revenue"].sum(),
+        }
+    ).dropna(subset=["frequency"])
     r, f = _score(-per["recency_days"]), _score(per["frequency"])
-    per["segment"] = np.select([rule(r, f) for _, rule in SEGMENT_RULES],
-                               [name for name, _ in SEGMENT_RULES], default="")
-    table = per.groupby("segment").agg(customers=("frequency", "size"), revenue=("monetary", "sum"),
-                                       recency_days=("recency_days", "median"),
-                                       frequency=("frequency", "mean"), monetary=("monetary", "mean"))
+    per["segment"] = np.select(
+        [rule(r, f) for _, rule in SEGMENT_RULES], [name for name, _ in SEGMENT_RULES], default=""
+    )
+    table = per.groupby("segment").agg(
+        customers=("frequency", "size"),
+        revenue=("monetary", "sum"),
+        recency_days=("recency_days", "median"),
+        frequency=("frequency", "mean"),
+        monetary=("monetary", "mean"),
+    )
     table["customer_share"] = table["customers"] / table["customers"].sum()
     table["revenue_share"] = table["revenue"] / table["revenue"].sum()
     return table
@@ -126,9 +143,14 @@ def clv_forecast(orders: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     last = days[days["purchase"]].groupby("email")["day"].max()
     per["t_x"] = (last - per["first"]).dt.days / 7.0
     per["T"] = (as_of - per["first"]).dt.days / 7.0
-    per["monetary"] = later.groupby("email")["revenue"].sum().reindex(per.index) / per["x"].where(per["x"] > 0)
+    per["monetary"] = later.groupby("email")["revenue"].sum().reindex(per.index) / per["x"].where(
+        per["x"] > 0
+    )
     bg = clv.fit_bgnbd(per["x"], per["t_x"], per["T"])
     gg = clv.fit_gamma_gamma(per["x"], per["monetary"])
     args = (per["x"], per["t_x"], per["T"])
-    return per.assign(p_alive=bg.p_alive(*args), expected_purchases=bg.expected_purchases(52, *args),
-                      clv=clv.customer_value(bg, gg, *args, per["monetary"]))
+    return per.assign(
+        p_alive=bg.p_alive(*args),
+        expected_purchases=bg.expected_purchases(52, *args),
+        clv=clv.customer_value(bg, gg, *args, per["monetary"]),
+    )

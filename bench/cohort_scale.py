@@ -22,8 +22,8 @@ SECTIONS = ["coverage", "retention", "revenue", "channel", "layer_cake", "value"
 def main(scale: int) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-cohorts-") as tmp:
         os.environ["WORKBOOK_HOME"] = str(Path(tmp) / "clients")
-        from workbook.demo import build_clients
         from workbook.sample import write_samples
+        from workbook.sample.demo import build_clients
 
         start = time.perf_counter()
         write_samples(Path(tmp) / "sample", scale=scale)
@@ -33,11 +33,11 @@ def main(scale: int) -> None:
 
 
 def run(client: str = "online-store") -> None:
-    from workbook import cohort_story, nb
+    from workbook.story import cohort_analysis as cohort_story
+    from workbook.story import nb
 
     ctx = nb.open_context(client)
-    orders, customers = ctx.con.execute(
-        "SELECT count(*), count(DISTINCT customer_id) FROM orders").fetchone()
+    orders, customers = ctx.con.execute("SELECT count(*), count(DISTINCT customer_id) FROM orders").fetchone()
     print(f"{client}: {orders:,} orders, {customers:,} customers")
     nb.setup()
     times = {}
@@ -50,8 +50,10 @@ def run(client: str = "online-store") -> None:
             print(f"  {name:<11} {times[name][0]:6.2f}s {times[name][1]:6.2f}s")
     wall = sum(v[0] for k, v in times.items() if k != "clv")
     cpu = sum(v[1] for k, v in times.items() if k != "clv")
-    print(f"cohort and RFM sections: {wall:.2f} s wall, {cpu:.2f} s cpu; "
-          f"predictive CLV: {times['clv'][0]:.2f} s wall, {times['clv'][1]:.2f} s cpu")
+    print(
+        f"cohort and RFM sections: {wall:.2f} s wall, {cpu:.2f} s cpu; "
+        f"predictive CLV: {times['clv'][0]:.2f} s wall, {times['clv'][1]:.2f} s cpu"
+    )
 
 
 if __name__ == "__main__":

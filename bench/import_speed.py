@@ -25,8 +25,11 @@ def build(rows: int, out: Path) -> None:
     con.execute("CREATE TABLE one AS SELECT * FROM read_csv(?, all_varchar=true)", [str(SAMPLE)])
     n = con.execute("SELECT count(*) FROM one").fetchall()[0][0]
     copies = -(-rows // n)
-    con.execute("CREATE TABLE big AS SELECT * REPLACE (\"Name\" || '-' || c AS \"Name\") "
-                "FROM range(?) r(c), one ORDER BY c LIMIT ?", [copies, rows])
+    con.execute(
+        'CREATE TABLE big AS SELECT * REPLACE ("Name" || \'-\' || c AS "Name") '
+        "FROM range(?) r(c), one ORDER BY c LIMIT ?",
+        [copies, rows],
+    )
     con.execute(f"COPY big TO '{out}' (HEADER, DELIMITER ',')")
     con.close()
 
@@ -38,8 +41,8 @@ def main(rows: int) -> None:
 
 def run(rows: int, work: Path) -> None:
     os.environ["WORKBOOK_HOME"] = str(work / "clients")
-    from workbook.client import init_client
     from workbook.importers import import_files
+    from workbook.store.clients import init_client
 
     big = work / "orders_export_1.csv"
     build(rows, big)

@@ -54,6 +54,7 @@ MB = 1024 * 1024
 
 # ------------------------------------------------------------------- steps (child processes)
 
+
 def step_generate(scale: int, sample: str) -> dict:
     from workbook.sample import write_samples
 
@@ -63,27 +64,30 @@ def step_generate(scale: int, sample: str) -> dict:
 
 
 def step_build(sample: str) -> dict:
-    from workbook.demo import build_clients
+    from workbook.sample.demo import build_clients
 
     start = time.perf_counter()
     built = build_clients(Path(sample), progress=False)
-    return {"seconds": time.perf_counter() - start,
-            "rows": {d.client.slug: d.rows for d in built}}
+    return {"seconds": time.perf_counter() - start, "rows": {d.client.slug: d.rows for d in built}}
 
 
 def step_import(orders_file: str) -> dict:
     """The project's importer, into a fresh client of the online store's settings."""
-    from workbook.client import init_client
     from workbook.importers import import_files
     from workbook.sample import SAMPLE_CLIENTS
+    from workbook.store.clients import init_client
 
     settings = SAMPLE_CLIENTS[CLIENT]
-    init_client("bench-import", settings.display_name, settings.industry, settings.currency,
-                settings.timezone)
+    init_client(
+        "bench-import", settings.display_name, settings.industry, settings.currency, settings.timezone
+    )
     start = time.perf_counter()
     [result] = import_files("bench-import", [Path(orders_file)], "shopify-orders", progress=False)
-    return {"seconds": time.perf_counter() - start, "rows": result.rows_read,
-            "orders": result.inserted.get("orders", 0)}
+    return {
+        "seconds": time.perf_counter() - start,
+        "rows": result.rows_read,
+        "orders": result.inserted.get("orders", 0),
+    }
 
 
 def step_read_csv(orders_file: str, db: str) -> dict:
@@ -107,7 +111,8 @@ def _timed(times: dict, name: str, func, *args, **kwargs):
 
 def step_analytics_workbook() -> dict:
     """What the notebooks run: open the client, then each analysis in DuckDB."""
-    from workbook import clv, cohorts, metrics, nb, rfm
+    from workbook.analytics import clv, cohorts, metrics, rfm
+    from workbook.story import nb
 
     t: dict[str, float] = {}
     ctx = _timed(t, "load", nb.open_context, CLIENT)
@@ -116,18 +121,22 @@ def step_analytics_workbook() -> dict:
     segments = _timed(t, "rfm", rfm.segments, ctx.con, ctx.as_of)
     forecast = _timed(t, "clv", clv.forecast, ctx.con, ctx.as_of)
     bg = forecast.purchases
-    return {"times": t, "as_of": str(ctx.as_of), "check": {
-        "revenue": float(series["revenue"]["num"].sum()),
-        "orders": float(series["orders"]["num"].sum()),
-        "new_customers": float(series["new_customers"]["num"].sum()),
-        "active_customers": float(series["active_customers"]["num"].sum()),
-        "repeat_rate_mean": float(series["repeat_purchase_rate"]["value"].mean()),
-        "retention_cells": int(matrix.notna().sum().sum()),
-        "retention_sum": float(matrix.sum().sum()),
-        "rfm": {str(s): int(n) for s, n in zip(segments["segment"], segments["customers"])},
-        "clv_params": [bg.r, bg.alpha, bg.a, bg.b],
-        "clv_total": float(forecast.groups["clv"].sum()),
-    }}
+    return {
+        "times": t,
+        "as_of": str(ctx.as_of),
+        "check": {
+            "revenue": float(series["revenue"]["num"].sum()),
+            "orders": float(series["orders"]["num"].sum()),
+            "new_customers": float(series["new_customers"]["num"].sum()),
+            "active_customers": float(series["active_customers"]["num"].sum()),
+            "repeat_rate_mean": float(series["repeat_purchase_rate"]["value"].mean()),
+            "retention_cells": int(matrix.notna().sum().sum()),
+            "retention_sum": float(matrix.sum().sum()),
+            "rfm": {str(s): int(n) for s, n in zip(segments["segment"], segments["customers"])},
+            "clv_params": [bg.r, bg.alpha, bg.a, bg.b],
+            "clv_total": float(forecast.groups["clv"].sum()),
+        },
+    }
 
 
 def step_analytics_pandas(orders_file: str) -> dict:
@@ -142,20 +151,25 @@ def step_analytics_pandas(orders_file: str) -> dict:
     matrix = _timed(t, "retention", baseline.retention, orders, as_of)
     segments = _timed(t, "rfm", baseline.rfm, orders, as_of)
     per = _timed(t, "clv", baseline.clv_forecast, orders, as_of)
-    from workbook import clv
+    from workbook.analytics import clv
 
     bg = clv.fit_bgnbd(per["x"], per["t_x"], per["T"])  # for the agreement check, not timed
-    return {"times": t, "as_of": str(as_of.date()), "check": {
-        "revenue": float(weekly["revenue"].sum()), "orders": float(weekly["orders"].sum()),
-        "new_customers": float(weekly["new_customers"].sum()),
-        "active_customers": float(weekly["active_customers"].sum()),
-        "repeat_rate_mean": float(weekly["repeat_purchase_rate"].mean()),
-        "retention_cells": int(matrix.notna().sum().sum()),
-        "retention_sum": float(matrix.sum().sum()),
-        "rfm": {str(s): int(n) for s, n in segments["customers"].items()},
-        "clv_params": [bg.r, bg.alpha, bg.a, bg.b],
-        "clv_total": float(per["clv"].sum()),
-    }}
+    return {
+        "times": t,
+        "as_of": str(as_of.date()),
+        "check": {
+            "revenue": float(weekly["revenue"].sum()),
+            "orders": float(weekly["orders"].sum()),
+            "new_customers": float(weekly["new_customers"].sum()),
+            "active_customers": float(weekly["active_customers"].sum()),
+            "repeat_rate_mean": float(weekly["repeat_purchase_rate"].mean()),
+            "retention_cells": int(matrix.notna().sum().sum()),
+            "retention_sum": float(matrix.sum().sum()),
+            "rfm": {str(s): int(n) for s, n in segments["customers"].items()},
+            "clv_params": [bg.r, bg.alpha, bg.a, bg.b],
+            "clv_total": float(per["clv"].sum()),
+        },
+    }
 
 
 def step_floor(out: str) -> dict:
@@ -164,7 +178,9 @@ def step_floor(out: str) -> dict:
     import nbformat
     import papermill
 
-    from workbook import offline_charts, paths, store
+    from workbook import store
+    from workbook.core import paths
+    from workbook.story import offline_charts
 
     os.environ[offline_charts.RENDER_ENV] = offline_charts.OFFLINE  # as the report's kernels
     con = store.read(CLIENT)
@@ -176,21 +192,32 @@ def step_floor(out: str) -> dict:
         nb = nbformat.read(notebook, as_version=4)
         params = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
         setup = next(i for i, c in enumerate(nb.cells) if i > params and c.cell_type == "code")
-        nb.cells = nb.cells[:setup + 1]
+        nb.cells = nb.cells[: setup + 1]
         cut = folder / f"floor-{notebook.name}"
         nbformat.write(nb, cut)
-        papermill.execute_notebook(str(cut), str(folder / notebook.name), progress_bar=False,
-                                   parameters={"client": CLIENT, "db_path": None, "as_of": as_of},
-                                   cwd=str(notebook.parent))
+        papermill.execute_notebook(
+            str(cut),
+            str(folder / notebook.name),
+            progress_bar=False,
+            parameters={"client": CLIENT, "db_path": None, "as_of": as_of},
+            cwd=str(notebook.parent),
+        )
     return {}
 
 
-STEPS = {"generate": step_generate, "build": step_build, "import": step_import,
-         "read_csv": step_read_csv, "analytics_workbook": step_analytics_workbook,
-         "analytics_pandas": step_analytics_pandas, "floor": step_floor}
+STEPS = {
+    "generate": step_generate,
+    "build": step_build,
+    "import": step_import,
+    "read_csv": step_read_csv,
+    "analytics_workbook": step_analytics_workbook,
+    "analytics_pandas": step_analytics_pandas,
+    "floor": step_floor,
+}
 
 
 # ------------------------------------------------------------------- measuring a child process
+
 
 class Run:
     """One child process: its wall time, peak memory, load average before it, and result."""
@@ -201,8 +228,14 @@ class Run:
         self.load = os.getloadavg()[0]
         self.peak = 0
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, env={**os.environ, **(env or {})}, cwd=ROOT,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            cmd,
+            env={**os.environ, **(env or {})},
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         done = threading.Event()
         sampler = threading.Thread(target=self._sample, args=(psutil.Process(proc.pid), done))
         sampler.start()
@@ -213,7 +246,7 @@ class Run:
         if proc.returncode:
             raise SystemExit(f"step failed ({' '.join(cmd[1:])}):\n{err[-3000:]}")
         lines = [ln for ln in out.splitlines() if ln.startswith(RESULT_MARK)]
-        self.result = json.loads(lines[-1][len(RESULT_MARK):]) if lines else {}
+        self.result = json.loads(lines[-1][len(RESULT_MARK) :]) if lines else {}
 
     def _sample(self, proc, done: threading.Event) -> None:
         import psutil
@@ -246,11 +279,14 @@ def report(clients: list[str], home: Path, out: Path, jobs: int | None = 1) -> R
     """`workbook report` as a user runs it (jobs None: its default, one worker per core)."""
     shutil.rmtree(out, ignore_errors=True)
     jobs_arg = ["--jobs", str(jobs)] if jobs else []
-    return Run([str(BIN / "workbook"), "report", *clients, *jobs_arg, "--out", str(out)],
-               {"WORKBOOK_HOME": str(home)})
+    return Run(
+        [str(BIN / "workbook"), "report", *clients, *jobs_arg, "--out", str(out)],
+        {"WORKBOOK_HOME": str(home)},
+    )
 
 
 # ------------------------------------------------------------------- cached data
+
 
 def orders_export(sample: Path) -> Path:
     from workbook.sample import SAMPLE_CLIENTS
@@ -263,9 +299,9 @@ def ensure_data(scale: int, fresh: bool, rows: list) -> tuple[Path, Path]:
     """bench/data/scale-N/{sample,home}: the exports at that scale and the sample clients built
     from them (through the importers, as `workbook demo` does); reused when already there and
     built with the current schema."""
-    from workbook.paths import sample_dir
+    from workbook.core.paths import sample_dir
     from workbook.sample import SAMPLE_CLIENTS
-    from workbook.schema import LATEST_VERSION
+    from workbook.store.schema import LATEST_VERSION
 
     folder = DATA / f"scale-{scale}"
     sample, home = folder / "sample", folder / "home"
@@ -294,22 +330,45 @@ def ensure_data(scale: int, fresh: bool, rows: list) -> tuple[Path, Path]:
 
 # ------------------------------------------------------------------- rows and the table
 
-def row(figure: str, project: Run | float, reference: Run | float | None = None,
-        target: str = "", limit: float | None = None, unit: str = "s", note: str = "",
-        project_seconds: float | None = None, reference_seconds: float | None = None) -> dict:
+
+def row(
+    figure: str,
+    project: Run | float,
+    reference: Run | float | None = None,
+    target: str = "",
+    limit: float | None = None,
+    unit: str = "s",
+    note: str = "",
+    project_seconds: float | None = None,
+    reference_seconds: float | None = None,
+) -> dict:
     """A figure beside its reference; ratio = project / reference; holds = ratio <= limit
     (or, without a reference, project <= limit)."""
-    p = project_seconds if project_seconds is not None else (
-        project.seconds if isinstance(project, Run) else project)
-    r = reference_seconds if reference_seconds is not None else (
-        reference.seconds if isinstance(reference, Run) else reference)
+    p = (
+        project_seconds
+        if project_seconds is not None
+        else (project.seconds if isinstance(project, Run) else project)
+    )
+    r = (
+        reference_seconds
+        if reference_seconds is not None
+        else (reference.seconds if isinstance(reference, Run) else reference)
+    )
     ratio = p / r if r else None
     judged = ratio if r is not None else p
-    return {"figure": figure, "project": p, "reference": r, "unit": unit, "ratio": ratio,
-            "target": target, "holds": None if limit is None else bool(judged <= limit),
-            "project_peak_mb": project.peak_mb if isinstance(project, Run) else None,
-            "reference_peak_mb": reference.peak_mb if isinstance(reference, Run) else None,
-            "load_avg": project.load if isinstance(project, Run) else None, "note": note}
+    return {
+        "figure": figure,
+        "project": p,
+        "reference": r,
+        "unit": unit,
+        "ratio": ratio,
+        "target": target,
+        "holds": None if limit is None else bool(judged <= limit),
+        "project_peak_mb": project.peak_mb if isinstance(project, Run) else None,
+        "reference_peak_mb": reference.peak_mb if isinstance(reference, Run) else None,
+        "load_avg": project.load if isinstance(project, Run) else None,
+        "note": note,
+    }
 
 
 def fmt_value(v, unit: str) -> str:
@@ -322,14 +381,25 @@ def table(rows: list[dict]) -> str:
     head = ["figure", "project", "reference", "ratio", "target", "holds", "peak MB (proj/ref)"]
     body = []
     for r in rows:
-        peak = "/".join("-" if v is None else f"{v:,.0f}" for v in (r["project_peak_mb"], r["reference_peak_mb"]))
+        peak = "/".join(
+            "-" if v is None else f"{v:,.0f}" for v in (r["project_peak_mb"], r["reference_peak_mb"])
+        )
         holds = {None: "", True: "yes", False: "NO"}[r["holds"]]
-        body.append([r["figure"], fmt_value(r["project"], r["unit"]), fmt_value(r["reference"], r["unit"]),
-                     "-" if r["ratio"] is None else f"{r['ratio']:.2f}x", r["target"], holds,
-                     peak if peak != "-/-" else ""])
+        body.append(
+            [
+                r["figure"],
+                fmt_value(r["project"], r["unit"]),
+                fmt_value(r["reference"], r["unit"]),
+                "-" if r["ratio"] is None else f"{r['ratio']:.2f}x",
+                r["target"],
+                holds,
+                peak if peak != "-/-" else "",
+            ]
+        )
     widths = [max(len(str(x)) for x in col) for col in zip(head, *body)]
-    line = lambda cells: "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w)
-                                   for i, (c, w) in enumerate(zip(cells, widths)))
+    line = lambda cells: "  ".join(
+        str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(cells, widths))
+    )
     return "\n".join([line(head), line(["-" * w for w in widths]), *map(line, body)])
 
 
@@ -339,24 +409,43 @@ def say(text: str) -> None:
 
 # ------------------------------------------------------------------- the benchmark
 
+
 def analytics(rows: list, home: Path, orders_file: Path, orders: int) -> dict:
     say("analytics: workbook (DuckDB) ...")
     ours = child("analytics_workbook", home)
     say("analytics: naive pandas ...")
     theirs = child("analytics_pandas", orders_file=str(orders_file))
     a, b = ours.result["times"], theirs.result["times"]
-    names = {"load": "analytics: load (open the database / read the CSV)",
-             "kpi": f"analytics: {len(KPIS)} KPI series, weekly", "retention": "analytics: cohort retention, monthly",
-             "rfm": "analytics: RFM segments", "clv": "analytics: CLV fit and 12-month forecast"}
+    names = {
+        "load": "analytics: load (open the database / read the CSV)",
+        "kpi": f"analytics: {len(KPIS)} KPI series, weekly",
+        "retention": "analytics: cohort retention, monthly",
+        "rfm": "analytics: RFM segments",
+        "clv": "analytics: CLV fit and 12-month forecast",
+    }
     for key, figure in names.items():
         rows.append(row(figure, a[key], b[key]))
     judged = orders >= 950_000  # the target is set at 1M orders; smaller runs only show the ratio
-    rows.append(row("analytics: total (load + 4 analyses)", ours, theirs,
-                    "<= 0.10x (10x faster)" if judged else "0.10x at 1M orders", 0.10 if judged else None,
-                    project_seconds=sum(a.values()), reference_seconds=sum(b.values()),
-                    note="" if judged else "judged at 1M orders"))
-    rows.append(row("analytics: the 4 analyses, data already loaded", sum(a.values()) - a["load"],
-                    sum(b.values()) - b["load"], note="information"))
+    rows.append(
+        row(
+            "analytics: total (load + 4 analyses)",
+            ours,
+            theirs,
+            "<= 0.10x (10x faster)" if judged else "0.10x at 1M orders",
+            0.10 if judged else None,
+            project_seconds=sum(a.values()),
+            reference_seconds=sum(b.values()),
+            note="" if judged else "judged at 1M orders",
+        )
+    )
+    rows.append(
+        row(
+            "analytics: the 4 analyses, data already loaded",
+            sum(a.values()) - a["load"],
+            sum(b.values()) - b["load"],
+            note="information",
+        )
+    )
     return agreement(ours.result, theirs.result)
 
 
@@ -382,40 +471,58 @@ def agreement(ours: dict, theirs: dict) -> dict:
 
 
 def html_sizes(out: Path) -> dict[str, float]:
-    return {str(p.relative_to(out)): p.stat().st_size / MB for p in sorted(out.rglob("*.html"))
-            if p.name != "index.html"}
+    return {
+        str(p.relative_to(out)): p.stat().st_size / MB
+        for p in sorted(out.rglob("*.html"))
+        if p.name != "index.html"
+    }
 
 
 def notebook_seconds(out: Path) -> dict[str, float]:
     """Each notebook's own time (kernel start to last cell), from the reports' report.json."""
-    return {f"{facts['client']}/{n['notebook']}": round(n["seconds"], 1)
-            for path in sorted(out.rglob("report.json"))
-            for facts in [json.loads(path.read_text())] for n in facts["notebooks"]}
+    return {
+        f"{facts['client']}/{n['notebook']}": round(n["seconds"], 1)
+        for path in sorted(out.rglob("report.json"))
+        for facts in [json.loads(path.read_text())]
+        for n in facts["notebooks"]
+    }
 
 
 def machine() -> dict:
     import psutil
 
-    return {"cores": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 1024**3, 1),
-            "cpu": platform.processor() or platform.machine(), "system": platform.platform()}
+    return {
+        "cores": os.cpu_count(),
+        "memory_gb": round(psutil.virtual_memory().total / 1024**3, 1),
+        "cpu": platform.processor() or platform.machine(),
+        "system": platform.platform(),
+    }
 
 
 def versions() -> dict:
     from importlib.metadata import version
 
-    return {"python": platform.python_version(),
-            **{name: version(name) for name in ("duckdb", "pandas", "numpy", "altair", "papermill",
-                                                "nbconvert", "scipy")}}
+    return {
+        "python": platform.python_version(),
+        **{
+            name: version(name)
+            for name in ("duckdb", "pandas", "numpy", "altair", "papermill", "nbconvert", "scipy")
+        },
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help=f"about 100k orders (--scale {QUICK_SCALE})")
     parser.add_argument("--scale", type=int, help=f"online store scale (default {FULL_SCALE}, ~1M orders)")
     parser.add_argument("--orders", type=int, help=f"orders wanted; scale = orders / {ORDERS_PER_SCALE:,}")
-    parser.add_argument("--skip", default="", help="comma-separated groups to leave out: "
-                        "import, analytics, render, batch, scaled")
+    parser.add_argument(
+        "--skip",
+        default="",
+        help="comma-separated groups to leave out: import, analytics, render, batch, scaled",
+    )
     parser.add_argument("--fresh", action="store_true", help="regenerate and rebuild the cached data")
     parser.add_argument("--out", default=str(RESULTS), help="results file (default bench/results.json)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -426,10 +533,15 @@ def main(argv: list[str] | None = None) -> int:
         print(RESULT_MARK + json.dumps(result, default=str), flush=True)
         return 0
 
-    scale = opts.scale or (max(1, round(opts.orders / ORDERS_PER_SCALE)) if opts.orders else
-                           QUICK_SCALE if opts.quick else FULL_SCALE)
+    scale = opts.scale or (
+        max(1, round(opts.orders / ORDERS_PER_SCALE))
+        if opts.orders
+        else QUICK_SCALE
+        if opts.quick
+        else FULL_SCALE
+    )
     skip = {s.strip() for s in opts.skip.split(",") if s.strip()}
-    began, started = time.perf_counter(), dt.datetime.now(dt.timezone.utc)
+    began, started = time.perf_counter(), dt.datetime.now(dt.UTC)
     rows: list[dict] = []
     extra: dict = {}
     work = Path(tempfile.mkdtemp(prefix="workbook-bench-"))
@@ -437,14 +549,24 @@ def main(argv: list[str] | None = None) -> int:
         sample, home = ensure_data(scale, opts.fresh, rows)
         orders_file = orders_export(sample)
         orders = rows_of(home)
-        say(f"online store at scale {scale}: {orders:,} orders ({orders_file.name}, "
-            f"{orders_file.stat().st_size / MB:,.0f} MB)")
+        say(
+            f"online store at scale {scale}: {orders:,} orders ({orders_file.name}, "
+            f"{orders_file.stat().st_size / MB:,.0f} MB)"
+        )
         if "import" not in skip:
             say("import: workbook vs DuckDB read_csv ...")
             ours = child("import", work / "import-home", orders_file=str(orders_file))
             floor = child("read_csv", orders_file=str(orders_file), db=str(work / "bare.duckdb"))
-            rows.append(row(f"import: Shopify orders export, {ours.result['rows']:,} lines", ours, floor,
-                            "<= 2x", 2.0, note="vs DuckDB read_csv into a bare table"))
+            rows.append(
+                row(
+                    f"import: Shopify orders export, {ours.result['rows']:,} lines",
+                    ours,
+                    floor,
+                    "<= 2x",
+                    2.0,
+                    note="vs DuckDB read_csv into a bare table",
+                )
+            )
         if "analytics" not in skip:
             extra["agreement"] = analytics(rows, home, orders_file, orders)
         if not {"render", "batch"} <= skip:
@@ -453,8 +575,16 @@ def main(argv: list[str] | None = None) -> int:
             say("render: online-store sample, workbook report vs the kernel floor ...")
             ours = report([CLIENT], small, work / "render")
             floor = child("floor", small, out=str(work / "floor"))
-            rows.append(row("render: 4 notebooks, online-store sample", ours, floor, "<= 1.5x", 1.5,
-                            note="--jobs 1 vs papermill of the notebooks cut after setup"))
+            rows.append(
+                row(
+                    "render: 4 notebooks, online-store sample",
+                    ours,
+                    floor,
+                    "<= 1.5x",
+                    1.5,
+                    note="--jobs 1 vs papermill of the notebooks cut after setup",
+                )
+            )
             extra["html_sample"] = html_sizes(work / "render")
             extra["notebooks_sample"] = notebook_seconds(work / "render")
         if "batch" not in skip:
@@ -471,41 +601,82 @@ def main(argv: list[str] | None = None) -> int:
             extra["html_scaled"] = sizes
             extra["notebooks_scaled"] = notebook_seconds(work / "scaled")
             big = orders >= 4_500_000
-            rows.append(row(f"render: 4 notebooks, {orders:,} orders", ours, floor,
-                            "< 90 s" if big else "", None,
-                            note="workbook report defaults (--jobs = cores); floor run one by one"))
+            rows.append(
+                row(
+                    f"render: 4 notebooks, {orders:,} orders",
+                    ours,
+                    floor,
+                    "< 90 s" if big else "",
+                    None,
+                    note="workbook report defaults (--jobs = cores); floor run one by one",
+                )
+            )
             if big:
                 rows[-1]["holds"] = ours.seconds < 90
-            rows.append(row(f"render: peak memory, {orders:,} orders", ours.peak_mb, unit="MB",
-                            target="< 3 GB" if big else "", limit=3 * 1024 if big else None))
+            rows.append(
+                row(
+                    f"render: peak memory, {orders:,} orders",
+                    ours.peak_mb,
+                    unit="MB",
+                    target="< 3 GB" if big else "",
+                    limit=3 * 1024 if big else None,
+                )
+            )
             largest = max(sizes.values())
             sample_largest = max(extra.get("html_sample", {}).values(), default=None)
-            rows.append(row(f"render: largest HTML page, {orders:,} orders", largest, sample_largest,
-                            unit="MB", target="< 3 MB", limit=None, note="reference: the sample client's"))
+            rows.append(
+                row(
+                    f"render: largest HTML page, {orders:,} orders",
+                    largest,
+                    sample_largest,
+                    unit="MB",
+                    target="< 3 MB",
+                    limit=None,
+                    note="reference: the sample client's",
+                )
+            )
             rows[-1]["holds"] = largest < 3
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    print(f"\nDelta Workbook benchmark: online store at scale {scale} ({orders:,} orders), "
-          f"{machine()['cores']} cores, {machine()['memory_gb']} GB, {started:%Y-%m-%d %H:%M} UTC")
+    print(
+        f"\nDelta Workbook benchmark: online store at scale {scale} ({orders:,} orders), "
+        f"{machine()['cores']} cores, {machine()['memory_gb']} GB, {started:%Y-%m-%d %H:%M} UTC"
+    )
     print(table(rows))
     print("ratio = project / reference; peak MB = largest summed RSS of the process tree.")
     if "agreement" in extra:
         a = extra["agreement"]
-        print("pandas and workbook results agree." if a["agree"] else
-              "pandas and workbook results DIFFER: " + "; ".join(a["problems"]))
+        print(
+            "pandas and workbook results agree."
+            if a["agree"]
+            else "pandas and workbook results DIFFER: " + "; ".join(a["problems"])
+        )
     for key, label in (("html_sample", "sample client"), ("html_scaled", f"{orders:,} orders")):
         if extra.get(key):
-            print(f"HTML pages, {label}: " + ", ".join(f"{Path(k).name} {v:.2f} MB" for k, v in extra[key].items()))
+            print(
+                f"HTML pages, {label}: "
+                + ", ".join(f"{Path(k).name} {v:.2f} MB" for k, v in extra[key].items())
+            )
     for key, label in (("notebooks_sample", "sample client"), ("notebooks_scaled", f"{orders:,} orders")):
         if extra.get(key):
-            print(f"seconds per notebook, {label}: " + ", ".join(f"{k.split('/')[-1]} {v:.1f}"
-                                                               for k, v in extra[key].items()))
+            print(
+                f"seconds per notebook, {label}: "
+                + ", ".join(f"{k.split('/')[-1]} {v:.1f}" for k, v in extra[key].items())
+            )
     total = time.perf_counter() - began
     print(f"benchmark wall time: {total:.0f} s")
-    results = {"started": started.isoformat(timespec="seconds"), "seconds": round(total, 1),
-               "mode": "quick" if opts.quick else "full", "scale": scale, "orders": orders,
-               "machine": machine(), "versions": versions(), "rows": rows, **extra}
+    results = {
+        "started": started.isoformat(timespec="seconds"),
+        "seconds": round(total, 1),
+        "mode": "quick" if opts.quick else "full",
+        "scale": scale,
+        "orders": orders,
+        "machine": machine(),
+        "versions": versions(),
+        "rows": rows,
+        **extra,
+    }
     Path(opts.out).write_text(json.dumps(results, indent=1, default=str) + "\n")
     print(f"written: {Path(opts.out).relative_to(ROOT) if Path(opts.out).is_relative_to(ROOT) else opts.out}")
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from workbook import store
-from workbook.client import init_client
+from workbook.store.clients import init_client
 
 
 @pytest.fixture
@@ -40,7 +40,7 @@ def sample_home(tmp_path_factory):
     folder = tmp_path_factory.mktemp("sample-home")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("WORKBOOK_HOME", str(folder))
-        from workbook.demo import build_demo
+        from workbook.sample.demo import build_demo
 
         build_demo(quiet=True)
     return folder

@@ -20,8 +20,9 @@ from types import SimpleNamespace
 import nbformat
 import pytest
 
-from workbook import cli, paths, store
-from workbook.client import init_client
+from workbook import cli, store
+from workbook.core import paths
+from workbook.store.clients import init_client
 
 PROBE = Path(__file__).parent / "data" / "render_probe"
 SAMPLE_CLIENTS = ["coffee-shop", "online-store", "home-services"]
@@ -33,8 +34,9 @@ def _failing_notebook() -> nbformat.NotebookNode:
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.cells = [
         nbformat.v4.new_markdown_cell("# Planted failure"),
-        nbformat.v4.new_code_cell('client = "test-shop"\ndb_path = None\nas_of = None',
-                                  metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(
+            'client = "test-shop"\ndb_path = None\nas_of = None', metadata={"tags": ["parameters"]}
+        ),
         nbformat.v4.new_markdown_cell("## Before the failure\n\nThis section renders."),
         nbformat.v4.new_code_cell('if client == "test-shop":\n    raise ValueError("planted failure")'),
         nbformat.v4.new_markdown_cell("## After the failure"),
@@ -48,7 +50,8 @@ def _shop(slug: str, name: str, orders: int) -> None:
         con.executemany(
             "INSERT INTO orders (order_id, customer_id, ordered_at, revenue) "
             "VALUES (?, ?, TIMESTAMP '2026-01-05' + to_days(?), ?)",
-            [[f"o{i}", f"c{i % 7}", i * 5, 20 + i] for i in range(orders)])
+            [[f"o{i}", f"c{i % 7}", i * 5, 20 + i] for i in range(orders)],
+        )
 
 
 def _report(argv: list[str]) -> tuple[int, str]:

@@ -8,15 +8,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workbook import attribution as at
+from workbook.analytics import attribution as at
 
 TOL = 1e-9  # the hand-worked credits are exact fractions: only float rounding may differ
 
 
 def _insert(rw, touches, orders):
     rw.executemany("INSERT INTO touches (customer_id, touched_at, channel) VALUES (?, ?, ?)", touches)
-    rw.executemany("INSERT INTO orders (order_id, customer_id, ordered_at, revenue) VALUES (?, ?, ?, ?)",
-                   orders)
+    rw.executemany(
+        "INSERT INTO orders (order_id, customer_id, ordered_at, revenue) VALUES (?, ?, ?, ?)", orders
+    )
 
 
 def T(day, hour=10):
@@ -24,20 +25,32 @@ def T(day, hour=10):
 
 
 def test_paths_cut_at_previous_order_and_lookback(rw):
-    _insert(rw,
-            touches=[("a", dt.datetime(2025, 11, 20, 10), "display"),  # > 30 days before o1: dropped
-                     ("a", T(1), "email"), ("a", T(2), "social"),        # -> o1
-                     ("a", T(4), "search"),                              # after o1 -> o2 only
-                     ("b", T(10), "email"),                              # never orders: lost journey
-                     ("d", T(2), "social"),                              # -> o4
-                     ("d", T(20), "email")],                             # after d's last order: lost
-            orders=[("o1", "a", T(3), 100), ("o2", "a", T(5), 50),
-                    ("o3", "c", T(6), 70),                               # no touch at all
-                    ("o4", "d", T(3), 80)])
+    _insert(
+        rw,
+        touches=[
+            ("a", dt.datetime(2025, 11, 20, 10), "display"),  # > 30 days before o1: dropped
+            ("a", T(1), "email"),
+            ("a", T(2), "social"),  # -> o1
+            ("a", T(4), "search"),  # after o1 -> o2 only
+            ("b", T(10), "email"),  # never orders: lost journey
+            ("d", T(2), "social"),  # -> o4
+            ("d", T(20), "email"),
+        ],  # after d's last order: lost
+        orders=[
+            ("o1", "a", T(3), 100),
+            ("o2", "a", T(5), 50),
+            ("o3", "c", T(6), 70),  # no touch at all
+            ("o4", "d", T(3), 80),
+        ],
+    )
     df = at.paths(rw, dt.date(2026, 1, 1), dt.date(2026, 1, 31), lookback_days=30, half_life_days=7)
     got = {p: (c, r, n) for p, c, r, n in zip(df["path"], df["conversions"], df["revenue"], df["nulls"])}
-    assert got == {("email", "social"): (1, 100.0, 0), ("search",): (1, 50.0, 0),
-                   ("social",): (1, 80.0, 0), ("email",): (0, 0.0, 2)}
+    assert got == {
+        ("email", "social"): (1, 100.0, 0),
+        ("search",): (1, 50.0, 0),
+        ("social",): (1, 80.0, 0),
+        ("email",): (0, 0.0, 2),
+    }
     # time decay of o1: ages 2 and 1 days, weights 2^(-2/7) and 2^(-1/7), normalised
     decay = df.loc[df["path"] == ("email", "social"), "decay"].iloc[0]
     w = np.array([2 ** (-2 / 7), 2 ** (-1 / 7)])
@@ -56,17 +69,27 @@ def _reference_paths(touches, orders, start, end, lookback, half_life):
         w = np.array([2 ** (-((end_at - t).total_seconds() / 86400) / half_life) for t, _ in steps])
         share = w / w.sum()
         path = tuple(c for _, c in steps)
-        conv, rev, nulls, decay, decay_rev = out.get(path, (0, 0.0, 0, np.zeros(len(path)), np.zeros(len(path))))
-        out[path] = (conv + converted, rev + revenue * converted, nulls + 1 - converted,
-                     decay + share * converted, decay_rev + share * revenue * converted)
+        conv, rev, nulls, decay, decay_rev = out.get(
+            path, (0, 0.0, 0, np.zeros(len(path)), np.zeros(len(path)))
+        )
+        out[path] = (
+            conv + converted,
+            rev + revenue * converted,
+            nulls + 1 - converted,
+            decay + share * converted,
+            decay_rev + share * revenue * converted,
+        )
 
     for cust in {c for c, _, _ in touches} | {c for _, c, _, _ in orders}:
         mine = sorted((at, oid, rev) for oid, c, at, rev in orders if c == cust and low <= at < high)
         tch = [(t, ch) for c, t, ch in touches if c == cust and low <= t < high]
         prev = None
         for at, _, rev in mine:
-            steps = [(t, ch) for t, ch in tch if t <= at and (prev is None or t > prev)
-                     and t >= at - dt.timedelta(days=lookback)]
+            steps = [
+                (t, ch)
+                for t, ch in tch
+                if t <= at and (prev is None or t > prev) and t >= at - dt.timedelta(days=lookback)
+            ]
             if at >= start and rev > 0 and steps:
                 add(steps, at, float(rev), 1)
             prev = at
@@ -85,29 +108,42 @@ def test_paths_match_a_plain_python_reading_of_the_rules_with_ties(rw):
     journeys reach past the lookback or the window's start."""
     rng = np.random.default_rng(5)
     base = dt.datetime(2025, 12, 1)
+
     def when():
         return base + dt.timedelta(days=int(rng.integers(0, 70)), hours=int(rng.choice([9, 12])))
-    touches = {(f"c{rng.integers(0, 12)}", when(), str(rng.choice(["email", "search", "social"])))
-               for _ in range(150)}
-    orders = [(f"o{i}", f"c{rng.integers(0, 12)}", when(), float(rng.choice([-5, 0, 20, 35, 60])))
-              for i in range(60)]
-    tie = base + dt.timedelta(days=40, hours=12)   # two orders at once; the first (t1) gets the touches
+
+    touches = {
+        (f"c{rng.integers(0, 12)}", when(), str(rng.choice(["email", "search", "social"])))
+        for _ in range(150)
+    }
+    orders = [
+        (f"o{i}", f"c{rng.integers(0, 12)}", when(), float(rng.choice([-5, 0, 20, 35, 60])))
+        for i in range(60)
+    ]
+    tie = base + dt.timedelta(days=40, hours=12)  # two orders at once; the first (t1) gets the touches
     orders += [("t1", "edge", tie, 15.0), ("t2", "edge", tie, 25.0)]
-    touches |= {("edge", tie - dt.timedelta(days=10), "display"),   # exactly the lookback before
-                ("edge", tie, "email")}                              # at the orders' time
+    touches |= {
+        ("edge", tie - dt.timedelta(days=10), "display"),  # exactly the lookback before
+        ("edge", tie, "email"),
+    }  # at the orders' time
     _insert(rw, sorted(touches), orders)
     start, end = dt.date(2026, 1, 1), dt.date(2026, 1, 31)
     df = at.paths(rw, start, end, lookback_days=10, half_life_days=3)
-    expected = _reference_paths(sorted(touches), orders, dt.datetime(2026, 1, 1), dt.datetime(2026, 2, 1), 10, 3)
+    expected = _reference_paths(
+        sorted(touches), orders, dt.datetime(2026, 1, 1), dt.datetime(2026, 2, 1), 10, 3
+    )
     assert set(df["path"]) == set(expected)
-    for path, conv, rev, nulls, decay, decay_rev in zip(df["path"], df["conversions"], df["revenue"],
-                                                         df["nulls"], df["decay"], df["decay_revenue"]):
+    for path, conv, rev, nulls, decay, decay_rev in zip(
+        df["path"], df["conversions"], df["revenue"], df["nulls"], df["decay"], df["decay_revenue"]
+    ):
         e = expected[path]
         assert (conv, nulls) == (e[0], e[2])
         assert rev == pytest.approx(e[1], abs=TOL)
         assert decay == pytest.approx(tuple(e[3]), abs=TOL)
         assert decay_rev == pytest.approx(tuple(e[4]), abs=TOL)
-    eligible = sum(1 for _, c, t, r in orders if dt.datetime(2026, 1, 1) <= t < dt.datetime(2026, 2, 1) and r > 0)
+    eligible = sum(
+        1 for _, c, t, r in orders if dt.datetime(2026, 1, 1) <= t < dt.datetime(2026, 2, 1) and r > 0
+    )
     att = at.attribute(rw, as_of=end, since=start, lookback_days=10, half_life_days=3, n_boot=20)
     assert att.untouched_orders == eligible - sum(e[0] for e in expected.values())
 
@@ -121,14 +157,21 @@ def test_paths_match_a_plain_python_reading_of_the_rules_with_ties(rw):
 # position 40/20/40: P1 each conversion A .4, B .2, C .4; P3 two touches .5/.5; P4 C .4, A .1+.1, B .4
 #                 A = .8 + .5 + .2 = 1.5;  B = .4 + 1 + .5 + .4 = 2.3;  C = .8 + .4 = 1.2
 # time decay:     A = 2/7 + 1/3 + 1/2;  B = 4/7 + 1 + 2/3 + 1/4;  C = 8/7 + 1/4
-HAND = pd.DataFrame({
-    "path": [("A", "B", "C"), ("B",), ("A", "B"), ("C", "A", "A", "B")],
-    "conversions": [2, 1, 1, 1],
-    "revenue": [300.0, 50.0, 100.0, 40.0],
-    "nulls": [0, 0, 0, 0],
-    "decay": [(2 / 7, 4 / 7, 8 / 7), (1.0,), (1 / 3, 2 / 3), (0.25, 0.25, 0.25, 0.25)],
-    "decay_revenue": [(300 / 7, 600 / 7, 1200 / 7), (50.0,), (100 / 3, 200 / 3), (10.0, 10.0, 10.0, 10.0)],
-})
+HAND = pd.DataFrame(
+    {
+        "path": [("A", "B", "C"), ("B",), ("A", "B"), ("C", "A", "A", "B")],
+        "conversions": [2, 1, 1, 1],
+        "revenue": [300.0, 50.0, 100.0, 40.0],
+        "nulls": [0, 0, 0, 0],
+        "decay": [(2 / 7, 4 / 7, 8 / 7), (1.0,), (1 / 3, 2 / 3), (0.25, 0.25, 0.25, 0.25)],
+        "decay_revenue": [
+            (300 / 7, 600 / 7, 1200 / 7),
+            (50.0,),
+            (100 / 3, 200 / 3),
+            (10.0, 10.0, 10.0, 10.0),
+        ],
+    }
+)
 EXPECTED = {
     "first_touch": {"A": 3, "B": 1, "C": 1},
     "last_touch": {"A": 0, "B": 3, "C": 2},
@@ -157,11 +200,18 @@ def test_revenue_credit_follows_the_model():
 def test_markov_matches_published_example(rw):
     """Bryl's worked example of Anderl et al.'s removal effect (C1>C2>C3 converts; C1 and C2>C3
     are lost): removal effects 0.5, 1, 1 -> credits 0.2, 0.4, 0.4 of the one conversion."""
-    _insert(rw,
-            touches=[("a", T(1), "C1"), ("a", T(2), "C2"), ("a", T(3), "C3"),
-                     ("b", T(5), "C1"),
-                     ("c", T(6), "C2"), ("c", T(7), "C3")],
-            orders=[("o1", "a", T(3, 12), 100)])
+    _insert(
+        rw,
+        touches=[
+            ("a", T(1), "C1"),
+            ("a", T(2), "C2"),
+            ("a", T(3), "C3"),
+            ("b", T(5), "C1"),
+            ("c", T(6), "C2"),
+            ("c", T(7), "C3"),
+        ],
+        orders=[("o1", "a", T(3, 12), 100)],
+    )
     att = at.attribute(rw, as_of=dt.date(2026, 1, 31), since=dt.date(2026, 1, 1), n_boot=50)
     markov = att.table[att.table["model"] == "markov"].set_index("channel")
     assert markov["conversions"].to_dict() == pytest.approx({"C1": 0.2, "C2": 0.4, "C3": 0.4}, abs=TOL)
@@ -186,8 +236,8 @@ def _absorb_by_iteration(counts, removed=None, steps=2000):
 
 def test_markov_solver_agrees_with_step_by_step_propagation():
     rng = np.random.default_rng(3)
-    counts = rng.integers(0, 20, size=(5, 7)).astype(float)   # start + 4 channels, with loops
-    counts[:, 0] = 0                                           # nothing returns to start
+    counts = rng.integers(0, 20, size=(5, 7)).astype(float)  # start + 4 channels, with loops
+    counts[:, 0] = 0  # nothing returns to start
     effects = at.markov_removal_effects(counts)
     base = _absorb_by_iteration(counts)
     expected = [1 - _absorb_by_iteration(counts, c) / base for c in range(1, 5)]
@@ -195,8 +245,11 @@ def test_markov_solver_agrees_with_step_by_step_propagation():
 
 
 def test_wide_table_and_chart(rw):
-    _insert(rw, touches=[("a", T(1), "email"), ("a", T(2), "social"), ("b", T(3), "email")],
-            orders=[("o1", "a", T(2, 12), 60)])
+    _insert(
+        rw,
+        touches=[("a", T(1), "email"), ("a", T(2), "social"), ("b", T(3), "email")],
+        orders=[("o1", "a", T(2, 12), 60)],
+    )
     att = at.attribute(rw, as_of=dt.date(2026, 1, 31), since=dt.date(2026, 1, 1), n_boot=30)
     wide = att.wide()
     assert list(wide.columns) == [at.MODEL_LABELS[m] for m in at.MODELS]
@@ -206,7 +259,8 @@ def test_wide_table_and_chart(rw):
 
 
 def test_no_touches_gives_an_empty_result(rw):
-    rw.execute("INSERT INTO orders (order_id, customer_id, ordered_at, revenue) VALUES ('o1', 'a', ?, 10)",
-               [T(3)])
+    rw.execute(
+        "INSERT INTO orders (order_id, customer_id, ordered_at, revenue) VALUES ('o1', 'a', ?, 10)", [T(3)]
+    )
     att = at.attribute(rw, as_of=dt.date(2026, 1, 31))
     assert att.empty and att.table.empty

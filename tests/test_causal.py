@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
 
-from workbook import causal
-from workbook.errors import WorkbookError
+from workbook.analytics import causal
+from workbook.core.errors import WorkbookError
 
 START = dt.date(2026, 5, 1)
 PRE, POST = 6, 4
@@ -39,8 +39,10 @@ def _panel(rw, seed=7, n_treated=15, n_control=25, lift=1.3):
     customers.append(("late", "KL", "CA"))
     orders.append(("late-1", "late", pre_start + dt.timedelta(days=3), 10))
     orders.append(("late-2", "late", pre_start + dt.timedelta(weeks=PRE, days=2), 10))
-    panel += [{"unit": "late", "treated": 1, "post": int(week >= 0), "y": int(week == 0), "week": week}
-              for week in range(-PRE, POST)]
+    panel += [
+        {"unit": "late", "treated": 1, "post": int(week >= 0), "y": int(week == 0), "week": week}
+        for week in range(-PRE, POST)
+    ]
     new_customers = pd.DataFrame(customers, columns=["customer_id", "customer_key", "region"])
     new_orders = pd.DataFrame(orders, columns=["order_id", "customer_id", "ordered_at", "revenue"])
     rw.execute("INSERT INTO customers BY NAME SELECT * FROM new_customers")
@@ -55,7 +57,8 @@ def test_did_matches_statsmodels_ols_with_interaction_and_clustered_errors(rw):
     assert (result.n_treated, result.n_control, result.post_weeks) == (16, 25, POST)
 
     fit = smf.ols("y ~ treated * post", data=panel).fit(
-        cov_type="cluster", cov_kwds={"groups": pd.factorize(panel["unit"])[0]}, use_t=True)
+        cov_type="cluster", cov_kwds={"groups": pd.factorize(panel["unit"])[0]}, use_t=True
+    )
     est = result.estimate
     assert est.effect == pytest.approx(fit.params["treated:post"], abs=TOL)
     assert est.se == pytest.approx(fit.bse["treated:post"], abs=TOL)
@@ -67,7 +70,7 @@ def test_did_matches_statsmodels_ols_with_interaction_and_clustered_errors(rw):
     names = ["Intercept", "treated", "post", "treated:post"]
     a, b, c, d = (fit.params[n] for n in names)
     cf = a + b + c
-    grad = np.array([-d / cf ** 2] * 3 + [1 / cf])
+    grad = np.array([-d / cf**2] * 3 + [1 / cf])
     se_rel = float(np.sqrt(grad @ fit.cov_params().loc[names, names].to_numpy() @ grad))
     assert est.counterfactual == pytest.approx(cf, abs=TOL)
     assert est.relative == pytest.approx(d / cf, abs=TOL)
@@ -77,7 +80,8 @@ def test_did_matches_statsmodels_ols_with_interaction_and_clustered_errors(rw):
     # the placebo uses the pre-period only: OLS on those weeks with post = second half
     pre = panel[panel["week"] < 0].assign(post=lambda p: (p["week"] >= -PRE + PRE // 2).astype(int))
     fit_p = smf.ols("y ~ treated * post", data=pre).fit(
-        cov_type="cluster", cov_kwds={"groups": pd.factorize(pre["unit"])[0]}, use_t=True)
+        cov_type="cluster", cov_kwds={"groups": pd.factorize(pre["unit"])[0]}, use_t=True
+    )
     assert result.placebo.effect == pytest.approx(fit_p.params["treated:post"], abs=TOL)
     assert result.placebo.se == pytest.approx(fit_p.bse["treated:post"], abs=TOL)
 
@@ -90,7 +94,8 @@ def test_weekly_series_and_means_are_per_customer(rw):
     assert weekly["treated"].to_numpy() == pytest.approx(expected[1].to_numpy(), abs=TOL)
     assert weekly["comparison"].to_numpy() == pytest.approx(expected[0].to_numpy(), abs=TOL)
     assert result.means.loc["treated", "after"] == pytest.approx(
-        panel.query("treated == 1 and post == 1")["y"].mean(), abs=TOL)
+        panel.query("treated == 1 and post == 1")["y"].mean(), abs=TOL
+    )
     cf = weekly["treated without the rollout (estimate)"].dropna()
     assert list(cf.index) == list(range(POST))
     assert cf.mean() == pytest.approx(result.estimate.counterfactual, abs=TOL)
@@ -104,13 +109,22 @@ def test_only_a_customers_very_first_order_is_not_a_repeat_order(rw):
     repeat order (in the first week, and in the placebo's before-period)."""
     pre_start = dt.datetime.combine(START, dt.time()) - dt.timedelta(weeks=PRE)
     long_ago = pre_start - dt.timedelta(days=30)
-    rw.executemany("INSERT INTO customers (customer_id, customer_key, region) VALUES (?, ?, ?)",
-                   [("t1", "T1", "CA"), ("t2", "T2", "CA"), ("c1", "C1", "NY"), ("c2", "C2", "NY")])
-    rw.executemany("INSERT INTO orders (order_id, customer_id, ordered_at, revenue) VALUES (?, ?, ?, 10)", [
-        ("a", "t1", pre_start + dt.timedelta(days=1)), ("b", "t1", pre_start + dt.timedelta(days=1)),
-        ("t2-0", "t2", long_ago), ("t2-1", "t2", pre_start + dt.timedelta(weeks=PRE, days=2)),
-        ("c1-0", "c1", long_ago), ("c1-1", "c1", pre_start + dt.timedelta(weeks=PRE - 1)),
-        ("c2-0", "c2", long_ago)])
+    rw.executemany(
+        "INSERT INTO customers (customer_id, customer_key, region) VALUES (?, ?, ?)",
+        [("t1", "T1", "CA"), ("t2", "T2", "CA"), ("c1", "C1", "NY"), ("c2", "C2", "NY")],
+    )
+    rw.executemany(
+        "INSERT INTO orders (order_id, customer_id, ordered_at, revenue) VALUES (?, ?, ?, 10)",
+        [
+            ("a", "t1", pre_start + dt.timedelta(days=1)),
+            ("b", "t1", pre_start + dt.timedelta(days=1)),
+            ("t2-0", "t2", long_ago),
+            ("t2-1", "t2", pre_start + dt.timedelta(weeks=PRE, days=2)),
+            ("c1-0", "c1", long_ago),
+            ("c1-1", "c1", pre_start + dt.timedelta(weeks=PRE - 1)),
+            ("c2-0", "c2", long_ago),
+        ],
+    )
     result = causal.did(rw, ROLLOUT, as_of=dt.date(2026, 6, 30), pre_weeks=PRE, post_weeks=POST)
     weekly = result.weekly.pivot(index="week", columns="group", values="orders_per_customer")
     assert weekly["treated"].to_dict() == {w: 0.5 if w in (-PRE, 0) else 0.0 for w in range(-PRE, POST)}
@@ -130,7 +144,7 @@ def test_planted_lift_is_recovered_on_a_large_panel(rw):
 
 
 def test_not_enough_data_is_explained(rw):
-    _panel(rw, n_treated=0, n_control=5)   # only 'late' is treated
+    _panel(rw, n_treated=0, n_control=5)  # only 'late' is treated
     with pytest.raises(causal.NotEnoughData, match="two existing customers"):
         causal.did(rw, ROLLOUT, as_of=dt.date(2026, 6, 30), pre_weeks=PRE)
     with pytest.raises(causal.NotEnoughData, match="full week"):
@@ -139,8 +153,10 @@ def test_not_enough_data_is_explained(rw):
 
 def test_rollouts_are_read_from_client_toml(tmp_path):
     path = tmp_path / "client.toml"
-    path.write_text('slug = "x"\n[[rollouts]]\nname = "Recs"\nstart = 2026-05-01\n'
-                    'column = "region"\ntreated = ["CA"]\n', encoding="utf-8")
+    path.write_text(
+        'slug = "x"\n[[rollouts]]\nname = "Recs"\nstart = 2026-05-01\ncolumn = "region"\ntreated = ["CA"]\n',
+        encoding="utf-8",
+    )
     assert causal.configured_rollouts(path) == [causal.Rollout("Recs", START, "region", ("CA",))]
     assert causal.configured_rollouts(tmp_path / "missing.toml") == []
     path.write_text('[[rollouts]]\nstart = 2026-05-01\ncolumn = "email"\ntreated = ["x"]\n', encoding="utf-8")
@@ -163,12 +179,14 @@ def test_online_store_sample_recovers_the_planted_rollout_lift(samples):
     from workbook.sample import online_store
 
     con = store.read("online-store")
-    rollout = causal.Rollout("Recommendations", online_store.ROLLOUT_DAY.date(), "region",
-                             (online_store.ROLLOUT_REGION,))
+    rollout = causal.Rollout(
+        "Recommendations", online_store.ROLLOUT_DAY.date(), "region", (online_store.ROLLOUT_REGION,)
+    )
     assert causal.configured_rollouts(samples / "online-store" / "client.toml") == [
-        causal.Rollout("Personalized recommendations", rollout.start, "region", rollout.treated)]
+        causal.Rollout("Personalized recommendations", rollout.start, "region", rollout.treated)
+    ]
     result = causal.did(con, rollout)
     est = result.estimate
-    assert est.low > 0                                                    # right sign, clear
-    assert est.relative_low <= online_store.ROLLOUT_LIFT - 1 <= est.relative_high   # covers +20%
-    assert result.placebo.low <= 0 <= result.placebo.high                 # no pre-period gap
+    assert est.low > 0  # right sign, clear
+    assert est.relative_low <= online_store.ROLLOUT_LIFT - 1 <= est.relative_high  # covers +20%
+    assert result.placebo.low <= 0 <= result.placebo.high  # no pre-period gap

@@ -5,14 +5,16 @@ import sys
 
 import pytest
 
-from workbook import cli, paths
+from workbook import cli
+from workbook.core import paths
 
 COMMANDS = ["init", "import", "forget", "sample", "demo", "report", "open"]
 
 
 def run(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "workbook.cli", *args], capture_output=True,
-                          text=True, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "workbook.cli", *args], capture_output=True, text=True, env=env
+    )
 
 
 def test_top_level_help_lists_every_command():

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workbook import clv, store
+from workbook import store
+from workbook.analytics import clv
 
 DATA = Path(__file__).parent / "data"
 
@@ -23,9 +24,12 @@ def cdnow_con():
     """The raw CDNOW sample as orders in an in-memory client database."""
     con = duckdb.connect()
     store.migrate(con)
-    con.execute("INSERT INTO orders (order_id, customer_id, ordered_at, revenue) "
-                "SELECT row_number() OVER ()::VARCHAR, customer::VARCHAR, date, amount "
-                "FROM read_csv(?)", [str(DATA / "cdnow_transactions.csv")])
+    con.execute(
+        "INSERT INTO orders (order_id, customer_id, ordered_at, revenue) "
+        "SELECT row_number() OVER ()::VARCHAR, customer::VARCHAR, date, amount "
+        "FROM read_csv(?)",
+        [str(DATA / "cdnow_transactions.csv")],
+    )
     yield con
     con.close()
 
@@ -75,7 +79,8 @@ def test_summary_in_duckdb_matches_published_cdnow_summary(cdnow, cdnow_con):
     missing = set(cdnow["ID"]) - set(ours["ID"])
     assert len(missing) == 8 and len(both) == 2349
     zero_only = cdnow_con.execute(
-        "SELECT customer_id::INT FROM orders GROUP BY 1 HAVING max(revenue) = 0").fetchall()
+        "SELECT customer_id::INT FROM orders GROUP BY 1 HAVING max(revenue) = 0"
+    ).fetchall()
     assert missing == {row[0] for row in zero_only}
     assert (both["x_published"] == both["x"]).all()
     assert np.allclose(both["t_x_published"], both["t_x"], atol=0.005)
@@ -90,7 +95,8 @@ def test_holdout_check_on_cdnow(cdnow_con):
     # Actual repeat purchase days in weeks 40-78, counted independently in SQL.
     actual = cdnow_con.execute(
         "SELECT count(DISTINCT (customer_id, ordered_at::DATE)) FROM orders "
-        "WHERE ordered_at > '1997-09-30' AND revenue > 0").fetchone()[0]
+        "WHERE ordered_at > '1997-09-30' AND revenue > 0"
+    ).fetchone()[0]
     assert check.actual == actual
     # A sanity bound, not a published figure: on CDNOW our fit predicts 1,653 repeat purchase
     # days for the 39 holdout weeks against 1,882 actual (-12%). The by-frequency means add
@@ -143,8 +149,9 @@ def test_fit_without_dropout_heterogeneity_stays_finite():
     assert predicted == pytest.approx(rates.sum() * 26, rel=0.05)
 
 
-@pytest.mark.parametrize("params", [(0.243, 4.414, 0.793, 2.426), (2.0, 30.0, 1.5, 0.8),
-                                    (8.0, 130.0, 500.0, 5000.0)])
+@pytest.mark.parametrize(
+    "params", [(0.243, 4.414, 0.793, 2.426), (2.0, 30.0, 1.5, 0.8), (8.0, 130.0, 500.0, 5000.0)]
+)
 def test_bgnbd_gradient_matches_finite_differences(cdnow, params):
     # The analytic gradient the optimizer uses, against central differences of the
     # log-likelihood itself (step 1e-5 relative); tolerance 1e-5 relative plus 1e-4 absolute
@@ -174,9 +181,16 @@ def test_gamma_gamma_likelihood_matches_numerical_integration():
 
     p, q, gamma = 6.25, 3.74, 15.44
     for x, m in [(1, 20.0), (3, 35.5), (12, 8.0)]:
-        density, _ = integrate.quad(lambda nu: stats.gamma.pdf(m, p * x, scale=1 / (nu * x))
-                                    * stats.gamma.pdf(nu, q, scale=1 / gamma), 0, np.inf,
-                                    epsabs=0, epsrel=1e-12, limit=200)
+        density, _ = integrate.quad(
+            lambda nu: (
+                stats.gamma.pdf(m, p * x, scale=1 / (nu * x)) * stats.gamma.pdf(nu, q, scale=1 / gamma)
+            ),
+            0,
+            np.inf,
+            epsabs=0,
+            epsrel=1e-12,
+            limit=200,
+        )
         ours = clv.gamma_gamma_log_likelihood((p, q, gamma), [x], [m])
         assert ours == pytest.approx(np.log(density), rel=1e-7), (x, m)
 
@@ -201,21 +215,27 @@ def test_predictions_on_many_customers_match_one_at_a_time(cdnow):
     value = clv.customer_value(model, spend, *args, some["zbar"])
     for i, (x, t_x, T, m) in enumerate(zip(*args, some["zbar"])):
         assert together[i] == pytest.approx(float(model.expected_purchases(39, x, t_x, T)), rel=1e-12)
-        assert value[i] == pytest.approx(float(clv.customer_value(model, spend, [x], [t_x], [T], [m])[0]),
-                                         rel=1e-12)
+        assert value[i] == pytest.approx(
+            float(clv.customer_value(model, spend, [x], [t_x], [T], [m])[0]), rel=1e-12
+        )
 
 
 def test_histories_are_the_summary_grouped(cdnow_con):
     per = clv.summary(cdnow_con, "1997-09-30", "1998-06-30")
     groups = clv.histories(cdnow_con, "1998-06-30", "1997-09-30")
-    expected = (per.assign(spend=per["monetary"].fillna(0).clip(lower=0))
-                .groupby(["x", "t_x", "T"]).agg(customers=("x", "size"), x_holdout=("x_holdout", "sum"),
-                                                 monetary=("spend", "mean")).reset_index())
+    expected = (
+        per.assign(spend=per["monetary"].fillna(0).clip(lower=0))
+        .groupby(["x", "t_x", "T"])
+        .agg(customers=("x", "size"), x_holdout=("x_holdout", "sum"), monetary=("spend", "mean"))
+        .reset_index()
+    )
     got = groups.calibration
     assert got["customers"].sum() == len(per)
-    np.testing.assert_allclose(got[["x", "t_x", "T", "customers", "x_holdout", "monetary"]].to_numpy(float),
-                               expected[["x", "t_x", "T", "customers", "x_holdout", "monetary"]].to_numpy(float),
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        got[["x", "t_x", "T", "customers", "x_holdout", "monetary"]].to_numpy(float),
+        expected[["x", "t_x", "T", "customers", "x_holdout", "monetary"]].to_numpy(float),
+        rtol=1e-12,
+    )
     # and as of the holdout end: every customer by then, with their spend
     everyone = clv.summary(cdnow_con, "1998-06-30")
     assert groups.purchases["customers"].sum() == len(everyone)
@@ -235,9 +255,11 @@ def test_forecast_totals_equal_the_sum_over_customers(cdnow_con):
     assert result.groups["customers"].sum() == len(per)
     assert result.groups["alive"].sum() == pytest.approx(result.purchases.p_alive(*args).sum(), rel=1e-10)
     assert result.groups["expected_purchases"].sum() == pytest.approx(
-        result.purchases.expected_purchases(52, *args).sum(), rel=1e-10)
+        result.purchases.expected_purchases(52, *args).sum(), rel=1e-10
+    )
     assert result.groups["clv"].sum() == pytest.approx(
-        clv.customer_value(result.purchases, result.spend, *args, per["monetary"]).sum(), rel=1e-10)
+        clv.customer_value(result.purchases, result.spend, *args, per["monetary"]).sum(), rel=1e-10
+    )
     # and the grouped fit is the per-customer fit
     direct = clv.fit_bgnbd(*args)
     assert result.purchases.r == pytest.approx(direct.r, rel=1e-9)
@@ -250,15 +272,23 @@ def test_summary_by_hand_with_refunds_and_same_day_orders():
     # 2 Feb. Customer b: only a zero-value order and a refund: never bought, not a customer here.
     con = duckdb.connect()
     store.migrate(con)
-    con.executemany("INSERT INTO orders (order_id, customer_id, ordered_at, revenue) VALUES (?, ?, ?, ?)", [
-        ["o1", "a", "2026-01-01 10:00", -15], ["o2", "a", "2026-01-05 09:00", 40],
-        ["o3", "a", "2026-01-05 17:00", 10], ["o4", "a", "2026-01-10 12:00", -5],
-        ["o5", "a", "2026-01-19 12:00", 30], ["o6", "a", "2026-02-02 12:00", 50],
-        ["o7", "b", "2026-01-03 12:00", 0], ["o8", "b", "2026-01-04 12:00", -20]])
+    con.executemany(
+        "INSERT INTO orders (order_id, customer_id, ordered_at, revenue) VALUES (?, ?, ?, ?)",
+        [
+            ["o1", "a", "2026-01-01 10:00", -15],
+            ["o2", "a", "2026-01-05 09:00", 40],
+            ["o3", "a", "2026-01-05 17:00", 10],
+            ["o4", "a", "2026-01-10 12:00", -5],
+            ["o5", "a", "2026-01-19 12:00", 30],
+            ["o6", "a", "2026-02-02 12:00", 50],
+            ["o7", "b", "2026-01-03 12:00", 0],
+            ["o8", "b", "2026-01-04 12:00", -20],
+        ],
+    )
     at_end = clv.summary(con, "2026-02-09")
     assert list(at_end["customer_id"]) == ["a"]
     a = at_end.iloc[0]
-    assert (a["x"], a["t_x"], a["T"]) == (2, 4.0, 5.0)      # 19 Jan, 2 Feb; weeks from 5 Jan
+    assert (a["x"], a["t_x"], a["T"]) == (2, 4.0, 5.0)  # 19 Jan, 2 Feb; weeks from 5 Jan
     assert a["monetary"] == pytest.approx((-5 + 30 + 50) / 2)  # refund after day 1 counts
     held = clv.summary(con, "2026-01-20", "2026-02-09").iloc[0]
     assert (held["x"], held["t_x"], held["x_holdout"]) == (1, 2.0, 1)

@@ -7,25 +7,25 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workbook import cohorts
-from workbook.errors import WorkbookError
+from workbook.analytics import cohorts
+from workbook.core.errors import WorkbookError
 
 # as_of 2026-03-15: January and February are complete months, March is in progress.
 AS_OF = "2026-03-15"
 ORDERS = [  # order_id, customer_id, ordered_at, revenue
     ("a1", "A", "2026-01-05 09:00", 100),  # A buys twice on one day: one active customer,
-    ("a2", "A", "2026-01-05 17:00", 50),   # revenue 150
+    ("a2", "A", "2026-01-05 17:00", 50),  # revenue 150
     ("a3", "A", "2026-02-10 12:00", 30),
-    ("a4", "A", "2026-03-02 12:00", 20),   # in March, still in progress on as_of
+    ("a4", "A", "2026-03-02 12:00", 20),  # in March, still in progress on as_of
     ("b1", "B", "2026-01-20 12:00", 80),
     ("b2", "B", "2026-02-03 12:00", -80),  # refund: revenue -80, but B is not active in Feb
     ("c1", "C", "2026-02-14 12:00", 60),
     ("c2", "C", "2026-03-10 12:00", 40),
-    ("d0", "D", "2026-01-15 12:00", -5),   # refund before D's first purchase: ignored
+    ("d0", "D", "2026-01-15 12:00", -5),  # refund before D's first purchase: ignored
     ("d1", "D", "2026-01-31 23:00", 25),
     ("x1", None, "2026-01-10 12:00", 500),  # anonymous: left out of cohorts
-    ("e1", "E", "2026-03-20 12:00", 70),   # after as_of: ignored (E has no cohort)
-    ("f1", "F", "2026-02-01 12:00", 0),    # zero-value order only: not a purchase, no cohort
+    ("e1", "E", "2026-03-20 12:00", 70),  # after as_of: ignored (E has no cohort)
+    ("f1", "F", "2026-02-01 12:00", 0),  # zero-value order only: not a purchase, no cohort
 ]
 CUSTOMERS = [("A", "email"), ("B", "paid_social"), ("C", "email")]  # D has no customers row
 JAN, FEB, MAR = dt.date(2026, 1, 1), dt.date(2026, 2, 1), dt.date(2026, 3, 1)
@@ -33,10 +33,13 @@ JAN, FEB, MAR = dt.date(2026, 1, 1), dt.date(2026, 2, 1), dt.date(2026, 3, 1)
 
 @pytest.fixture
 def con(rw):
-    rw.executemany("INSERT INTO orders (order_id, customer_id, ordered_at, revenue) VALUES (?, ?, ?, ?)",
-                   ORDERS)
-    rw.executemany("INSERT INTO customers (customer_id, customer_key, acquisition_channel) "
-                   "VALUES (?, ?, ?)", [(c, f"K-{c}", ch) for c, ch in CUSTOMERS])
+    rw.executemany(
+        "INSERT INTO orders (order_id, customer_id, ordered_at, revenue) VALUES (?, ?, ?, ?)", ORDERS
+    )
+    rw.executemany(
+        "INSERT INTO customers (customer_id, customer_key, acquisition_channel) VALUES (?, ?, ?)",
+        [(c, f"K-{c}", ch) for c, ch in CUSTOMERS],
+    )
     return rw
 
 
@@ -49,8 +52,18 @@ def test_cohort_activity_by_hand(con):
     # January cohort = A, B, D (3 customers); February cohort = C (1). Nobody starts in March
     # (E's order is after as_of). Periods run from 0 to the one containing as_of.
     long = cohort_rows = cohorts.cohort_activity(con, "month", as_of=AS_OF)
-    got = [(pd.Timestamp(r.cohort).date(), r.period, r.cohort_customers, r.active_customers,
-            r.revenue, r.cumulative_revenue, r.complete) for r in cohort_rows.itertuples()]
+    got = [
+        (
+            pd.Timestamp(r.cohort).date(),
+            r.period,
+            r.cohort_customers,
+            r.active_customers,
+            r.revenue,
+            r.cumulative_revenue,
+            r.complete,
+        )
+        for r in cohort_rows.itertuples()
+    ]
     assert got == [
         # Jan p0: A, B, D active; 150 + 80 + 25 = 255 (D's earlier refund ignored)
         (JAN, 0, 3, 3, 255.0, 255.0, True),
@@ -81,8 +94,10 @@ def test_retention_matrices_by_hand(con):
 def test_last_day_of_a_period_completes_it(con):
     # On 31 March, March is complete: E (20 March) starts a March cohort, A's March counts.
     matrix = cohorts.retention(con, "month", "customers", as_of="2026-03-31")
-    np.testing.assert_equal(_rows(matrix), {JAN: [1.0, 1 / 3, 1 / 3], FEB: [1.0, 1.0, float("nan")],
-                                            MAR: [1.0, float("nan"), float("nan")]})
+    np.testing.assert_equal(
+        _rows(matrix),
+        {JAN: [1.0, 1 / 3, 1 / 3], FEB: [1.0, 1.0, float("nan")], MAR: [1.0, float("nan"), float("nan")]},
+    )
 
 
 def test_weekly_cohorts_by_hand(con):
@@ -90,8 +105,7 @@ def test_weekly_cohorts_by_hand(con):
     # as_of Sunday 15 March ends the week of Mon 9 March, so that week is complete.
     matrix = cohorts.retention(con, "week", "customers", as_of=AS_OF)
     cohorts_ = [pd.Timestamp(c).date() for c in matrix.index]
-    assert cohorts_ == [dt.date(2026, 1, 5), dt.date(2026, 1, 19), dt.date(2026, 1, 26),
-                        dt.date(2026, 2, 9)]
+    assert cohorts_ == [dt.date(2026, 1, 5), dt.date(2026, 1, 19), dt.date(2026, 1, 26), dt.date(2026, 2, 9)]
     # A (cohort 5 Jan) buys again on Tue 10 Feb (week 5) and Mon 2 Mar (week 8).
     a_row = matrix.loc[pd.Timestamp("2026-01-05")]
     assert a_row[5] == 1.0 and a_row[8] == 1.0 and a_row[[1, 2, 3, 4, 6, 7, 9]].sum() == 0
@@ -114,7 +128,8 @@ def test_split_by_channel(con):
 
 def test_curves_pool_complete_periods_only(con):
     frame = cohorts.curves(con, "month", by="acquisition_channel", as_of=AS_OF).set_index(
-        ["acquisition_channel", "period"])
+        ["acquisition_channel", "period"]
+    )
     # email period 0: A (Jan) and C (Feb) both complete: 2 of 2 active, value (150 + 60) / 2.
     email0 = frame.loc[("email", 0)]
     assert (email0["customers"], email0["active"], email0["value_per_customer"]) == (2, 2, 105.0)
@@ -133,14 +148,35 @@ def test_curves_pool_complete_periods_only(con):
 
 def test_layer_cake_by_hand(con):
     cake = cohorts.layer_cake(con, "month", cohort_grain="month", as_of=AS_OF)
-    got = [(pd.Timestamp(r.period).date(), pd.Timestamp(r.cohort).date(), r.active_customers,
-            r.revenue, r.complete) for r in cake.itertuples()]
-    assert got == [(JAN, JAN, 3, 255.0, True), (FEB, JAN, 1, -50.0, True), (FEB, FEB, 1, 60.0, True),
-                   (MAR, JAN, 1, 20.0, False), (MAR, FEB, 1, 40.0, False)]
+    got = [
+        (
+            pd.Timestamp(r.period).date(),
+            pd.Timestamp(r.cohort).date(),
+            r.active_customers,
+            r.revenue,
+            r.complete,
+        )
+        for r in cake.itertuples()
+    ]
+    assert got == [
+        (JAN, JAN, 3, 255.0, True),
+        (FEB, JAN, 1, -50.0, True),
+        (FEB, FEB, 1, 60.0, True),
+        (MAR, JAN, 1, 20.0, False),
+        (MAR, FEB, 1, 40.0, False),
+    ]
     # by quarter: the January and February cohorts are one layer (Q1), their counts add up
     quarters = cohorts.layer_cake(con, "month", cohort_grain="quarter", as_of=AS_OF)
-    got = [(pd.Timestamp(r.period).date(), pd.Timestamp(r.cohort).date(), r.active_customers,
-            r.revenue, r.complete) for r in quarters.itertuples()]
+    got = [
+        (
+            pd.Timestamp(r.period).date(),
+            pd.Timestamp(r.cohort).date(),
+            r.active_customers,
+            r.revenue,
+            r.complete,
+        )
+        for r in quarters.itertuples()
+    ]
     assert got == [(JAN, JAN, 3, 255.0, True), (FEB, JAN, 2, 10.0, True), (MAR, JAN, 2, 60.0, False)]
     with pytest.raises(WorkbookError, match="not by month"):
         cohorts.layer_cake(con, "week", cohort_grain="month", as_of=AS_OF)
@@ -157,8 +193,10 @@ def test_repeat_hazard_by_hand(con):
     # One more repeat purchase each for B and D; max_age_months=0 pools all ages into one
     # stratum, where the Poisson model's hazard ratio is the ratio of crude rates and the
     # Wald standard error of its log is sqrt(1/a + 1/b).
-    con.executemany("INSERT INTO orders (order_id, customer_id, ordered_at, revenue) VALUES (?, ?, ?, ?)",
-                    [("b3", "B", "2026-03-05 12:00", 40), ("d2", "D", "2026-02-20 12:00", 10)])
+    con.executemany(
+        "INSERT INTO orders (order_id, customer_id, ordered_at, revenue) VALUES (?, ?, ?, ?)",
+        [("b3", "B", "2026-03-05 12:00", 40), ("d2", "D", "2026-02-20 12:00", 10)],
+    )
     frame = cohorts.repeat_hazard(con, as_of=AS_OF, reference="email", max_age_months=0)
     rows = frame.set_index("acquisition_channel")
     # exposure from first purchase to as_of: A 69 days + C 29 days; B 54 days; D 43 days.
@@ -224,8 +262,9 @@ def test_value_spread_and_exposure_match_brute_force(rw):
         for i, day in enumerate(days):
             amount = float(rng.choice([-20.0, 15.0, 40.0, 90.0])) if i else 50.0
             rows.append((f"o{c}-{i}", f"C{c}", day.to_pydatetime(), amount))
-    rw.executemany("INSERT INTO orders (order_id, customer_id, ordered_at, revenue) VALUES (?, ?, ?, ?)",
-                   rows)
+    rw.executemany(
+        "INSERT INTO orders (order_id, customer_id, ordered_at, revenue) VALUES (?, ?, ?, ?)", rows
+    )
     as_of = pd.Timestamp("2025-12-31")
     orders = pd.DataFrame(rows, columns=["order", "customer", "day", "revenue"])
     orders = orders[orders["day"] <= as_of]
@@ -248,10 +287,11 @@ def test_value_spread_and_exposure_match_brute_force(rw):
     assert len(common) >= 10
     np.testing.assert_allclose(got.loc[common, "value_per_customer"], expected.loc[common, "mean"])
     has_spread = expected.loc[common, "size"] > 1
-    np.testing.assert_allclose(got.loc[common, "value_se"][has_spread],
-                               expected.loc[common, "sem"][has_spread], rtol=1e-9)
+    np.testing.assert_allclose(
+        got.loc[common, "value_se"][has_spread], expected.loc[common, "sem"][has_spread], rtol=1e-9
+    )
     # exposure: every customer's age in months, summed, is the total exposure
-    ages = ((as_of - first["first"]).dt.days / 30.4375)
+    ages = (as_of - first["first"]).dt.days / 30.4375
     hazard = cohorts.repeat_hazard(rw, by="acquisition_channel", as_of=as_of.date())
     assert hazard["exposure_months"].sum() == pytest.approx(ages.sum())
     repeat_days = orders[(orders["revenue"] > 0) & (orders["day"] > orders["first"])]
@@ -264,7 +304,7 @@ def test_activity_with_spread_has_the_same_numbers_plus_squares(con):
     pd.testing.assert_frame_equal(spread.drop(columns="cumulative_revenue_sq"), plain)
     # email January = A alone: cumulative 150, then 180, then 200 (squares of one customer)
     email_jan = spread[(spread["acquisition_channel"] == "email") & (spread["cohort"] == pd.Timestamp(JAN))]
-    assert list(email_jan["cumulative_revenue_sq"]) == [150.0 ** 2, 180.0 ** 2, 200.0 ** 2]
+    assert list(email_jan["cumulative_revenue_sq"]) == [150.0**2, 180.0**2, 200.0**2]
 
 
 def test_overall_activity_is_the_sum_of_a_split(con):

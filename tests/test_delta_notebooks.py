@@ -6,16 +6,22 @@ import datetime as dt
 
 import papermill
 import pytest
-
 from render_fixtures import executed_notebook, findings_of
-from workbook import goals, paths, store
-from workbook.goals import Goal
+
+from workbook import store
+from workbook.analytics import goals
+from workbook.analytics.goals import Goal
+from workbook.core import paths
 
 
 def _run(notebook: str, client: str, tmp_path) -> list[dict]:
     """Execute a notebook; return the `nb.finding` facts it emitted."""
-    executed = papermill.execute_notebook(str(paths.notebooks_dir() / notebook), str(tmp_path / notebook),
-                                          parameters={"client": client}, progress_bar=False)
+    executed = papermill.execute_notebook(
+        str(paths.notebooks_dir() / notebook),
+        str(tmp_path / notebook),
+        parameters={"client": client},
+        progress_bar=False,
+    )
     outputs = [o for cell in executed.cells for o in cell.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
     return [o["metadata"]["workbook"] for o in outputs if "workbook" in o.get("metadata", {})]
@@ -44,15 +50,17 @@ def test_improvement_delta_tracks_stored_goals(samples, tmp_path, monkeypatch):
         if f.is_file():
             (home / "coffee-shop" / f.name).write_bytes(f.read_bytes())
     monkeypatch.setenv("WORKBOOK_HOME", str(home))
-    goals.save_goal("coffee-shop", Goal("avg_rating", "increase", target_value=4.8, deadline=dt.date(2027, 3, 31)))
-    with store.write("coffee-shop") as con:   # a vague goal typed in by hand: no target, no deadline
+    goals.save_goal(
+        "coffee-shop", Goal("avg_rating", "increase", target_value=4.8, deadline=dt.date(2027, 3, 31))
+    )
+    with store.write("coffee-shop") as con:  # a vague goal typed in by hand: no target, no deadline
         con.execute("INSERT INTO goals (metric, direction) VALUES ('orders', 'increase')")
     found = _run("02_improvement_delta.ipynb", "coffee-shop", tmp_path)
     cards = {f["goal"]: f for f in found if "goal" in f}
     assert list(cards) == ["avg_rating", "orders"]
     assert cards["orders"]["status"] == "undefined" and "SMART" in cards["orders"]["finding"]
     con = store.read("coffee-shop")
-    assert len(goals.load_goals(con)) == 2        # the report run wrote nothing
+    assert len(goals.load_goals(con)) == 2  # the report run wrote nothing
     con.close()
 
 

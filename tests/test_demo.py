@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from workbook import paths
-from workbook.client import list_clients, load_config
-from workbook.demo import build_clients, build_demo
+from workbook.core import paths
+from workbook.sample.demo import build_clients, build_demo
+from workbook.store.clients import list_clients, load_config
 
 
 def snapshot(folder):
@@ -16,7 +16,9 @@ def snapshot(folder):
 def test_demo_builds_three_clients_then_changes_nothing(home, capsys):
     checkout_data = paths.project_root() / "data"
     before = snapshot(checkout_data / "sample")
-    checkout_clients = set(snapshot(checkout_data / "clients")) if (checkout_data / "clients").exists() else set()
+    checkout_clients = (
+        set(snapshot(checkout_data / "clients")) if (checkout_data / "clients").exists() else set()
+    )
 
     build_demo(quiet=True)
     first_line = capsys.readouterr().out.strip()
@@ -33,9 +35,18 @@ def test_demo_builds_three_clients_then_changes_nothing(home, capsys):
     assert rows["online-store"]["campaign_sends"] > 20_000
     assert rows["coffee-shop"]["orders"] > 10_000
     assert rows["home-services"]["leads"] > 3_000
-    assert set(rows["online-store"]) >= {"customers", "orders", "order_items", "campaigns",
-                                         "campaign_results", "campaign_sends", "touches",
-                                         "feedback", "spend", "web_sessions"}
+    assert set(rows["online-store"]) >= {
+        "customers",
+        "orders",
+        "order_items",
+        "campaigns",
+        "campaign_results",
+        "campaign_sends",
+        "touches",
+        "feedback",
+        "spend",
+        "web_sessions",
+    }
     assert set(rows["home-services"]) >= {"leads", "orders", "services", "feedback", "touches"}
 
     build_demo(quiet=False)
@@ -60,7 +71,7 @@ def test_changed_sample_rebuilds_the_client_without_stale_rows(home, tmp_path):
     build_clients(sample, progress=False)
     reviews = sample / "home-services" / "google_reviews.json"
     data = json.loads(reviews.read_text())
-    data["reviews"] = data["reviews"][:10]          # a new sample version with fewer reviews
+    data["reviews"] = data["reviews"][:10]  # a new sample version with fewer reviews
     reviews.write_text(json.dumps(data))
     again = {d.client.slug: d for d in build_clients(sample, progress=False)}
     assert again["home-services"].rebuilt and not again["online-store"].rebuilt

@@ -17,8 +17,8 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import proportion_effectsize, proportions_ztest
 
-from workbook import experiments as ex
 from workbook import store
+from workbook.analytics import experiments as ex
 
 START = dt.datetime(2026, 3, 2, 9)
 RATES = {  # open, click, conversion per arm: the planted personalization lift of the sample
@@ -33,11 +33,19 @@ def _arm_rows(rng, campaign, variant, n, rates, sent_at):
     converted = rng.random(n) < rates[2]
     revenue = np.where(converted, np.round(rng.lognormal(np.log(60), 0.7, n), 2), np.nan)
     stamp = lambda hit, hours: [sent_at + dt.timedelta(hours=hours) if h else None for h in hit]  # noqa: E731
-    return pd.DataFrame({
-        "campaign_id": campaign, "customer_id": [f"{campaign}-{variant}-{i}" for i in range(n)],
-        "variant": variant, "sent_at": sent_at, "opened_at": stamp(opened, 1), "clicked_at": stamp(clicked, 2),
-        "converted_at": stamp(converted, 30), "revenue": revenue, "unsubscribed": False,
-    })
+    return pd.DataFrame(
+        {
+            "campaign_id": campaign,
+            "customer_id": [f"{campaign}-{variant}-{i}" for i in range(n)],
+            "variant": variant,
+            "sent_at": sent_at,
+            "opened_at": stamp(opened, 1),
+            "clicked_at": stamp(clicked, 2),
+            "converted_at": stamp(converted, 30),
+            "revenue": revenue,
+            "unsubscribed": False,
+        }
+    )
 
 
 def simulate(rng) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -49,11 +57,16 @@ def simulate(rng) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         frames += [_arm_rows(rng, cid, v, 2500, RATES[v], sent) for v in RATES]
     broken = START + dt.timedelta(days=3)  # personalized arm lost 20% of its recipients
     campaigns.append(("BROKEN", "Broken split", broken))
-    frames += [_arm_rows(rng, "BROKEN", "Generic", 3000, RATES["Generic"], broken),
-               _arm_rows(rng, "BROKEN", "Personalized", 2400, RATES["Generic"], broken)]
+    frames += [
+        _arm_rows(rng, "BROKEN", "Generic", 3000, RATES["Generic"], broken),
+        _arm_rows(rng, "BROKEN", "Personalized", 2400, RATES["Generic"], broken),
+    ]
     abn = START + dt.timedelta(days=5)  # subject-line A/B/n test, no personalization, no effect
     campaigns.append(("SUBJ", "Subject lines", abn))
-    frames += [_arm_rows(rng, "SUBJ", v, 1500, RATES["Generic"], abn) for v in ("B: question", "A: plain", "C: emoji")]
+    frames += [
+        _arm_rows(rng, "SUBJ", v, 1500, RATES["Generic"], abn)
+        for v in ("B: question", "A: plain", "C: emoji")
+    ]
     single = START + dt.timedelta(days=6)  # one variant only: not a test
     campaigns.append(("SOLO", "Solo send", single))
     frames.append(_arm_rows(rng, "SOLO", "Generic", 500, RATES["Generic"], single))
@@ -61,9 +74,18 @@ def simulate(rng) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     campaigns.append(("LATE", "Late campaign", late))
     frames += [_arm_rows(rng, "LATE", v, 400, RATES[v], late) for v in RATES]
     campaigns.append(("KLAVIYO", "Totals only", START + dt.timedelta(days=8)))
-    results = pd.DataFrame({"campaign_id": "KLAVIYO", "variant": ["Generic", "Personalized"],
-                            "recipients": [4000, 4000], "delivered": [3950, 3960], "opens": [1000, 1100],
-                            "clicks": [120, 180], "orders": [80, 120], "revenue": [4800.0, 7300.0]})
+    results = pd.DataFrame(
+        {
+            "campaign_id": "KLAVIYO",
+            "variant": ["Generic", "Personalized"],
+            "recipients": [4000, 4000],
+            "delivered": [3950, 3960],
+            "opens": [1000, 1100],
+            "clicks": [120, 180],
+            "orders": [80, 120],
+            "revenue": [4800.0, 7300.0],
+        }
+    )
     meta = pd.DataFrame(campaigns, columns=["campaign_id", "name", "started_at"])
     return pd.concat(frames, ignore_index=True), results, meta
 
@@ -88,21 +110,42 @@ def tests(sim):
 
 def test_arm_counts_match_a_groupby_of_the_rows(sim):
     con, sends = sim
-    got = ex.arm_counts(con).query("source == 'campaign_sends'").set_index(["campaign_id", "variant"]).sort_index()
+    got = (
+        ex.arm_counts(con)
+        .query("source == 'campaign_sends'")
+        .set_index(["campaign_id", "variant"])
+        .sort_index()
+    )
     rev = sends.revenue.fillna(0)
-    ref = (sends.assign(opens=sends.opened_at.notna(), clicks=sends.clicked_at.notna(),
-                        conversions=sends.converted_at.notna(), rev=rev, rev_sq=rev ** 2)
-           .groupby(["campaign_id", "variant"])
-           .agg(recipients=("customer_id", "size"), opens=("opens", "sum"), clicks=("clicks", "sum"),
-                conversions=("conversions", "sum"), revenue=("rev", "sum"), revenue_sq=("rev_sq", "sum"))
-           .drop(index="SOLO", level=0).sort_index())
+    ref = (
+        sends.assign(
+            opens=sends.opened_at.notna(),
+            clicks=sends.clicked_at.notna(),
+            conversions=sends.converted_at.notna(),
+            rev=rev,
+            rev_sq=rev**2,
+        )
+        .groupby(["campaign_id", "variant"])
+        .agg(
+            recipients=("customer_id", "size"),
+            opens=("opens", "sum"),
+            clicks=("clicks", "sum"),
+            conversions=("conversions", "sum"),
+            revenue=("rev", "sum"),
+            revenue_sq=("rev_sq", "sum"),
+        )
+        .drop(index="SOLO", level=0)
+        .sort_index()
+    )
     assert list(got.index) == list(ref.index)
     for col in ["recipients", "opens", "clicks", "conversions"]:
         assert (got[col].to_numpy() == ref[col].to_numpy()).all(), col
     np.testing.assert_allclose(got.revenue, ref.revenue, rtol=1e-9)
     np.testing.assert_allclose(got.revenue_sq, ref.revenue_sq, rtol=1e-9)
     nonzero = got.loc[("AB00", "Generic"), "nonzero_revenue"]
-    assert sorted(nonzero) == sorted(rev[(sends.campaign_id == "AB00") & (sends.variant == "Generic") & (rev != 0)])
+    assert sorted(nonzero) == sorted(
+        rev[(sends.campaign_id == "AB00") & (sends.variant == "Generic") & (rev != 0)]
+    )
 
 
 def test_every_campaign_with_variants_is_a_test_with_the_right_control(tests):
@@ -121,10 +164,15 @@ def test_comparisons_match_statsmodels_and_holm(tests):
         if c.metric == "revenue":
             continue
         arm = t.arm(c.arm)
-        z, p = proportions_ztest([arm.count(c.metric), ctrl.count(c.metric)], [arm.recipients, ctrl.recipients])
+        z, p = proportions_ztest(
+            [arm.count(c.metric), ctrl.count(c.metric)], [arm.recipients, ctrl.recipients]
+        )
         assert c.p_value == pytest.approx(p, rel=1e-9)
-    np.testing.assert_allclose([c.p_holm for c in t.comparisons],
-                               multipletests([c.p_value for c in t.comparisons], method="holm")[1], rtol=1e-9)
+    np.testing.assert_allclose(
+        [c.p_holm for c in t.comparisons],
+        multipletests([c.p_value for c in t.comparisons], method="holm")[1],
+        rtol=1e-9,
+    )
     assert len(t.comparisons) == 8  # 2 arms x (open, click, conversion, revenue)
 
 
@@ -135,7 +183,9 @@ def test_totals_only_campaign_says_revenue_cannot_be_tested(tests):
     assert c.value == pytest.approx(7300 / 4000) and c.control_value == pytest.approx(4800 / 4000)
     assert ex.verdict(t, "revenue").startswith("No test possible")
     assert "per-variant totals" in t.notes[0]
-    assert t.comparison("conversion").p_value == pytest.approx(proportions_ztest([120, 80], [4000, 4000])[1], rel=1e-9)
+    assert t.comparison("conversion").p_value == pytest.approx(
+        proportions_ztest([120, 80], [4000, 4000])[1], rel=1e-9
+    )
 
 
 def test_broken_split_is_flagged_before_anything_else(tests):
@@ -169,7 +219,7 @@ def test_pooled_revenue_is_tested_when_every_campaign_has_per_recipient_rows(sim
     rev = pooled.comparison("revenue")
     assert pooled.has_revenue_test and not math.isnan(rev.p_value)
     # revenue per recipient = conversion x order value: 0.030 x E[lognormal] vs 0.020 x E[lognormal]
-    order_value = 60 * math.exp(0.7 ** 2 / 2)
+    order_value = 60 * math.exp(0.7**2 / 2)
     assert rev.lift.low <= 0.010 * order_value <= rev.lift.high
     assert rev.bootstrap[0] <= 0.010 * order_value <= rev.bootstrap[1]
 
@@ -179,7 +229,9 @@ def test_revenue_bootstrap_runs_only_when_an_interval_is_read(sim, monkeypatch):
     the interval read later is the one the seeded bootstrap gives."""
     calls = []
     real = ex.stats.bootstrap_mean_difference
-    monkeypatch.setattr(ex.stats, "bootstrap_mean_difference", lambda *a, **k: calls.append(1) or real(*a, **k))
+    monkeypatch.setattr(
+        ex.stats, "bootstrap_mean_difference", lambda *a, **k: calls.append(1) or real(*a, **k)
+    )
     tests = ex.campaign_tests(sim[0])
     pooled = ex.pooled_personalization_test(sim[0], tests=[t for t in tests if t.source == "campaign_sends"])
     ex.report_table(tests + [pooled], "conversion")
@@ -187,8 +239,13 @@ def test_revenue_bootstrap_runs_only_when_an_interval_is_read(sim, monkeypatch):
     assert calls == []
     rev = pooled.comparison("revenue")
     generic, personalized = pooled.arm("generic"), pooled.arm("personalized")
-    expected = real(personalized.nonzero_revenue, personalized.recipients, generic.nonzero_revenue,
-                    generic.recipients, seed=20261031)
+    expected = real(
+        personalized.nonzero_revenue,
+        personalized.recipients,
+        generic.nonzero_revenue,
+        generic.recipients,
+        seed=20261031,
+    )
     assert rev.bootstrap == expected and rev.bootstrap == expected
     assert calls == [1]
 
@@ -215,13 +272,18 @@ def test_client_without_campaigns_gets_empty_results(tmp_path):
 
 
 def _test(control, arm, n=10_000, n_arm=None):
-    arms = [ex.Arm("Generic", n, n // 4, n // 30, control, 0.0), ex.Arm("Personalized", n_arm or n, n // 4, n // 30, arm, 0.0)]
+    arms = [
+        ex.Arm("Generic", n, n // 4, n // 30, control, 0.0),
+        ex.Arm("Personalized", n_arm or n, n // 4, n // 30, arm, 0.0),
+    ]
     return ex.build_test("T", "Hand-made", "campaign_sends", arms)
 
 
 def test_verdict_significant_win():
     text = ex.verdict(_test(200, 300))
-    assert text.startswith("Win: conversion rate 3.0% for Personalized vs 2.0% for Generic (+1.0 pp, +50% relative)")
+    assert text.startswith(
+        "Win: conversion rate 3.0% for Personalized vs 2.0% for Generic (+1.0 pp, +50% relative)"
+    )
     assert "plausibly between +0.6 pp and +1.4 pp" in text  # Newcombe: 0.56 to 1.44 pp
     assert "Chance that Personalized truly beats Generic: >99%" in text  # never rounded to 100%
 
@@ -312,7 +374,10 @@ def test_tiny_arms_and_empty_variants_are_not_passed_off_as_tests(tmp_path):
 
 
 def _one_each():
-    arms = [ex.Arm("Generic", 1, 0, 0, 0, 0.0, 0.0, ()), ex.Arm("Personalized", 1, 0, 0, 1, 20.0, 400.0, (20.0,))]
+    arms = [
+        ex.Arm("Generic", 1, 0, 0, 0, 0.0, 0.0, ()),
+        ex.Arm("Personalized", 1, 0, 0, 1, 20.0, 400.0, (20.0,)),
+    ]
     return ex.build_test("T", "One each", "campaign_sends", arms)
 
 
@@ -336,7 +401,11 @@ def test_report_table_puts_the_numbers_in_words(tests):
     broken = table[table.Campaign == "Broken split"].iloc[0]
     assert broken.Result == "not trustworthy"
     klaviyo = ex.report_table([t for t in tests if t.campaign_id == "KLAVIYO"], "revenue").iloc[0]
-    assert klaviyo["Version result"] == "$1.82" and klaviyo["95% interval"] == "n/a" and klaviyo.Result == "no test"
+    assert (
+        klaviyo["Version result"] == "$1.82"
+        and klaviyo["95% interval"] == "n/a"
+        and klaviyo.Result == "no test"
+    )
     assert ex.report_table([]).empty
 
 
@@ -355,17 +424,29 @@ def test_events_after_as_of_are_not_counted(tmp_path):
                           ('N', 'b', 'Personalized', '2026-05-01 22:00', '2026-05-01 23:30', '2026-05-01 23:40', '2026-05-01 23:50', 25),
                           ('N', 'c', 'Personalized', '2026-05-02 09:00', NULL, NULL, NULL, NULL)""")
     t = ex.campaign_tests(con, "2026-05-01")[0]
-    assert (t.arm("Generic").recipients, t.arm("Generic").opens, t.arm("Generic").clicks, t.arm("Generic").conversions) == (1, 0, 0, 0)
-    assert (t.arm("Personalized").recipients, t.arm("Personalized").opens, t.arm("Personalized").clicks) == (1, 1, 1)
+    assert (
+        t.arm("Generic").recipients,
+        t.arm("Generic").opens,
+        t.arm("Generic").clicks,
+        t.arm("Generic").conversions,
+    ) == (1, 0, 0, 0)
+    assert (t.arm("Personalized").recipients, t.arm("Personalized").opens, t.arm("Personalized").clicks) == (
+        1,
+        1,
+        1,
+    )
     assert t.arm("Generic").revenue == 0 and t.arm("Personalized").revenue == 25
     later = ex.campaign_tests(con, "2026-05-02")[0]
     assert later.arm("Generic").opens == 1 and later.arm("Personalized").recipients == 2
 
 
-@pytest.mark.parametrize("variants,control", [
-    (["B personalized picks", "Z generic bestsellers"], "Z generic bestsellers"),
-    (["Personalized", "Variant A", "Control group"], "Control group"),
-    (["Subject b", "Subject a"], "Subject a"),
-])
+@pytest.mark.parametrize(
+    "variants,control",
+    [
+        (["B personalized picks", "Z generic bestsellers"], "Z generic bestsellers"),
+        (["Personalized", "Variant A", "Control group"], "Control group"),
+        (["Subject b", "Subject a"], "Subject a"),
+    ],
+)
 def test_control_follows_the_naming_convention(variants, control):
     assert ex.control_variant(variants) == control

@@ -8,24 +8,27 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from workbook import goals, store
-from workbook.errors import WorkbookError
-from workbook.goals import Goal
+from workbook import store
+from workbook.analytics import goals
+from workbook.analytics.goals import Goal
+from workbook.core.errors import WorkbookError
 
-AS_OF = dt.date(2026, 6, 28)                 # a Sunday: the week of 22 June is the last complete one
-FIRST = dt.date(2025, 12, 29)                # week 0 of the 26-week trend window
+AS_OF = dt.date(2026, 6, 28)  # a Sunday: the week of 22 June is the last complete one
+FIRST = dt.date(2025, 12, 29)  # week 0 of the 26-week trend window
 DEADLINE = AS_OF + dt.timedelta(weeks=13)
 WEEKS = np.arange(26)
 # a straight line, fixed noise between -5 and +5, and one freak week (+500 in week 10)
 REVENUE = 100 + 5 * WEEKS + ((WEEKS * 7) % 11 - 5) + np.where(WEEKS == 10, 500, 0)
-BASE = REVENUE[14:26].mean()               # 197.9167: the 12 weeks before as_of
-NOW = REVENUE[22:26].mean()                # 217.5: the last 4 weeks
+BASE = REVENUE[14:26].mean()  # 197.9167: the 12 weeks before as_of
+NOW = REVENUE[22:26].mean()  # 217.5: the last 4 weeks
 
 
 @pytest.fixture
 def con(client, rw):
-    rows = [(f"o{w}", (FIRST + dt.timedelta(weeks=int(w), days=2)).isoformat(), float(r))
-            for w, r in zip(WEEKS, REVENUE)]
+    rows = [
+        (f"o{w}", (FIRST + dt.timedelta(weeks=int(w), days=2)).isoformat(), float(r))
+        for w, r in zip(WEEKS, REVENUE)
+    ]
     rw.executemany("INSERT INTO orders (order_id, ordered_at, revenue) VALUES (?, ?, ?)", rows)
     rw.close()
     read = store.read(client)
@@ -37,8 +40,8 @@ def test_increase_goal_relative_target(con):
     d = goals.delta(con, Goal("revenue", "increase", target_change_pct=20, deadline=DEADLINE), AS_OF)
     assert d.baseline.value == pytest.approx(BASE)
     assert d.current.value == pytest.approx(NOW)
-    assert d.target == pytest.approx(BASE * 1.2)             # 237.5
-    assert d.gap == pytest.approx(BASE * 1.2 - NOW)          # 20.0
+    assert d.target == pytest.approx(BASE * 1.2)  # 237.5
+    assert d.gap == pytest.approx(BASE * 1.2 - NOW)  # 20.0
     assert d.gap_pct == pytest.approx(20 / 217.5)
     assert d.progress == pytest.approx((NOW - BASE) / (BASE * 0.2))
     assert d.weeks_left == 13
@@ -57,28 +60,31 @@ def test_increase_goal_relative_target(con):
 
 def test_decrease_goal_relative_target(con):
     d = goals.delta(con, Goal("revenue", "decrease", target_change_pct=-10, deadline=DEADLINE), AS_OF)
-    assert d.target == pytest.approx(BASE * 0.9)             # 178.125
+    assert d.target == pytest.approx(BASE * 0.9)  # 178.125
     assert d.required_per_week == pytest.approx((BASE * 0.9 - NOW) / 13)
-    assert d.status == "off track"                           # revenue keeps rising by ~5 a week
+    assert d.status == "off track"  # revenue keeps rising by ~5 a week
 
 
 def test_absolute_target_at_risk_when_only_the_band_reaches_it(con):
     ref = stats.theilslopes(REVENUE, WEEKS, 0.95)
     t_d, t_mid, y_mid = (DEADLINE - FIRST).days / 7, np.median(WEEKS), np.median(REVENUE)
-    between = y_mid + (ref.slope + ref.high_slope) / 2 * (t_d - t_mid)   # above the line, inside the band
+    between = y_mid + (ref.slope + ref.high_slope) / 2 * (t_d - t_mid)  # above the line, inside the band
     d = goals.delta(con, Goal("revenue", "increase", target_value=between, deadline=DEADLINE), AS_OF)
     assert d.projected < between <= d.projected_high
     assert d.status == "at risk"
 
 
-@pytest.mark.parametrize("direction,projected,low,high,expected", [
-    ("increase", 110, 100, 120, "on track"),
-    ("increase", 90, 80, 105, "at risk"),
-    ("increase", 90, 80, 95, "off track"),
-    ("decrease", 90, 80, 110, "on track"),
-    ("decrease", 110, 95, 120, "at risk"),
-    ("decrease", 110, 105, 120, "off track"),
-])
+@pytest.mark.parametrize(
+    "direction,projected,low,high,expected",
+    [
+        ("increase", 110, 100, 120, "on track"),
+        ("increase", 90, 80, 105, "at risk"),
+        ("increase", 90, 80, 95, "off track"),
+        ("decrease", 90, 80, 110, "on track"),
+        ("decrease", 110, 95, 120, "at risk"),
+        ("decrease", 110, 105, 120, "off track"),
+    ],
+)
 def test_status_rule(direction, projected, low, high, expected):
     goal = Goal("revenue", direction, target_value=100, deadline=DEADLINE)
     assert goals.status(goal, 100, 100, projected, low, high, deadline_passed=False) == expected
@@ -107,8 +113,10 @@ def test_undefined_goal_gets_a_smart_proposal(con):
 
 
 def test_not_enough_weeks(client, rw):
-    rw.execute("INSERT INTO orders (order_id, ordered_at, revenue) VALUES ('a', '2026-06-10', 5), "
-               "('b', '2026-06-17', 6)")
+    rw.execute(
+        "INSERT INTO orders (order_id, ordered_at, revenue) VALUES ('a', '2026-06-10', 5), "
+        "('b', '2026-06-17', 6)"
+    )
     d = goals.delta(rw, Goal("revenue", "increase", target_value=10, deadline=DEADLINE), AS_OF)
     assert d.status == "not enough data" and "fewer than 8" in d.why
 
@@ -120,9 +128,9 @@ def test_unavailable_kpi(con):
 
 def test_save_and_load_roundtrip(con, client):
     goal = goals.suggest(con, "revenue", AS_OF)
-    con.close()   # the same process may not hold a read-only and a read-write connection at once
+    con.close()  # the same process may not hold a read-only and a read-write connection at once
     goal_id = goals.save_goal(client, goal)
-    read = store.read(client)        # the write connection was closed again: reading works
+    read = store.read(client)  # the write connection was closed again: reading works
     loaded = goals.load_goals(read)
     read.close()
     assert [g.goal_id for g in loaded] == [goal_id]
@@ -147,8 +155,11 @@ def test_verdict_when_the_target_is_already_met(con):
 
 def test_suggested_share_target_stays_below_100_percent(rw):
     # 12 weeks of 10 leads each, 9 converted: baseline 90%; +10% would be 99%, capped half-way to 100%
-    rows = [(f"l{w}-{i}", dt.date(2026, 4, 6) + dt.timedelta(weeks=w, days=1), "2026-06-01" if i < 9 else None)
-            for w in range(12) for i in range(10)]
+    rows = [
+        (f"l{w}-{i}", dt.date(2026, 4, 6) + dt.timedelta(weeks=w, days=1), "2026-06-01" if i < 9 else None)
+        for w in range(12)
+        for i in range(10)
+    ]
     rw.executemany("INSERT INTO leads (lead_id, created_at, converted_at) VALUES (?, ?, ?)", rows)
     goal = goals.suggest(rw, "lead_conversion_rate", AS_OF)
     assert goal.baseline_value == pytest.approx(0.9)
@@ -159,17 +170,32 @@ def test_needed_in_words(con):
     ahead = goals.delta(con, Goal("revenue", "increase", target_value=150, deadline=DEADLINE), AS_OF)
     behind = goals.delta(con, Goal("revenue", "increase", target_value=243, deadline=DEADLINE), AS_OF)
     assert goals.needed(ahead) == "none: already at the target"
-    assert goals.needed(behind) == "+$1.96 per week"          # (243 - 217.5) / 13
-    assert goals.summary_table([ahead, behind])["Needed"].tolist() == [goals.needed(ahead), goals.needed(behind)]
+    assert goals.needed(behind) == "+$1.96 per week"  # (243 - 217.5) / 13
+    assert goals.summary_table([ahead, behind])["Needed"].tolist() == [
+        goals.needed(ahead),
+        goals.needed(behind),
+    ]
 
 
 def test_segment_goal(client, rw):
-    rw.execute("INSERT INTO customers (customer_id, customer_key, segment) VALUES ('a', 'C-a', 'vip'), ('b', 'C-b', 'std')")
-    rows = [(f"o{w}{c}", c, FIRST + dt.timedelta(weeks=int(w), days=2), float(r if c == "a" else 1000))
-            for w, r in zip(WEEKS, REVENUE) for c in "ab"]
-    rw.executemany("INSERT INTO orders (order_id, customer_id, ordered_at, revenue) VALUES (?, ?, ?, ?)", rows)
-    d = goals.delta(rw, Goal("revenue", "increase", target_change_pct=20, deadline=DEADLINE, segment="vip"), AS_OF)
-    assert (d.baseline.value, d.current.value) == (pytest.approx(BASE), pytest.approx(NOW))   # b's 1000s left out
+    rw.execute(
+        "INSERT INTO customers (customer_id, customer_key, segment) VALUES ('a', 'C-a', 'vip'), ('b', 'C-b', 'std')"
+    )
+    rows = [
+        (f"o{w}{c}", c, FIRST + dt.timedelta(weeks=int(w), days=2), float(r if c == "a" else 1000))
+        for w, r in zip(WEEKS, REVENUE)
+        for c in "ab"
+    ]
+    rw.executemany(
+        "INSERT INTO orders (order_id, customer_id, ordered_at, revenue) VALUES (?, ?, ?, ?)", rows
+    )
+    d = goals.delta(
+        rw, Goal("revenue", "increase", target_change_pct=20, deadline=DEADLINE, segment="vip"), AS_OF
+    )
+    assert (d.baseline.value, d.current.value) == (
+        pytest.approx(BASE),
+        pytest.approx(NOW),
+    )  # b's 1000s left out
     assert "(segment vip)" in goals.verdict(d)
 
 

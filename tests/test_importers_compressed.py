@@ -6,8 +6,8 @@ import gzip
 import zipfile
 
 import pytest
-
 from test_importers_input import error, orders, table
+
 from workbook.importers import import_files
 
 

@@ -11,8 +11,8 @@ import pytest
 from scipy import stats as sps
 from statsmodels.stats.weightstats import DescrStatsW
 
-from workbook import indices as ix
-from workbook.segments import ALL, SegmentEconomics
+from workbook.analytics import indices as ix
+from workbook.analytics.segments import ALL, SegmentEconomics
 
 TOL = 1e-9
 AS_OF = dt.date(2026, 6, 30)
@@ -20,8 +20,10 @@ DAY = dt.datetime(2026, 3, 1)
 
 
 def _feedback(rw, rows):
-    rw.executemany("INSERT INTO feedback (feedback_id, submitted_at, nps, ces, csat, rating) VALUES (?, ?, ?, ?, ?, ?)",
-                   [(f"f{i}", DAY, *r) for i, r in enumerate(rows)])
+    rw.executemany(
+        "INSERT INTO feedback (feedback_id, submitted_at, nps, ces, csat, rating) VALUES (?, ?, ?, ?, ?, ?)",
+        [(f"f{i}", DAY, *r) for i, r in enumerate(rows)],
+    )
 
 
 def test_customer_experience_quotient(rw):
@@ -47,7 +49,7 @@ def test_customer_experience_quotient(rw):
 
 
 def test_weights_are_parameters(rw):
-    _feedback(rw, [(10, 7, None, 5)])   # NPS +100 -> 100; CES 7 -> 0; rating 5 -> 100
+    _feedback(rw, [(10, 7, None, 5)])  # NPS +100 -> 100; CES 7 -> 0; rating 5 -> 100
     equal = ix.customer_experience(rw, as_of=AS_OF, weights={"NPS": 1, "CES": 1, "CSAT": 1, "Ratings": 1})
     assert equal.value == pytest.approx(200 / 3, abs=TOL)
     ces_only = ix.customer_experience(rw, as_of=AS_OF, weights={"NPS": 0, "CES": 1, "CSAT": 0, "Ratings": 0})
@@ -58,19 +60,34 @@ def test_relationship_strength_index(rw):
     # buyers in the year: a (3 orders), b (1), c (2), d (1) -> 2 of 4 repeat = 50
     # new customers in the year: b (referral), c (paid_social), d (referral); a bought in 2024 -> 2 of 3 = 66.7
     # promoters: 1 of 2 answers = 50;  engagement: 3 of 4 emails opened = 75
-    rw.executemany("INSERT INTO customers (customer_id, customer_key, acquisition_channel) VALUES (?, ?, ?)",
-                   [("a", "A", "email"), ("b", "B", "referral"), ("c", "C", "paid_social"), ("d", "D", "referral")])
-    orders = [("a", dt.datetime(2024, 5, 1)), ("a", DAY), ("a", DAY), ("a", DAY), ("b", DAY), ("c", DAY),
-              ("c", DAY), ("d", DAY)]
-    rw.executemany("INSERT INTO orders (order_id, customer_id, ordered_at, revenue) VALUES (?, ?, ?, 10)",
-                   [(f"o{i}", c, t) for i, (c, t) in enumerate(orders)])
+    rw.executemany(
+        "INSERT INTO customers (customer_id, customer_key, acquisition_channel) VALUES (?, ?, ?)",
+        [("a", "A", "email"), ("b", "B", "referral"), ("c", "C", "paid_social"), ("d", "D", "referral")],
+    )
+    orders = [
+        ("a", dt.datetime(2024, 5, 1)),
+        ("a", DAY),
+        ("a", DAY),
+        ("a", DAY),
+        ("b", DAY),
+        ("c", DAY),
+        ("c", DAY),
+        ("d", DAY),
+    ]
+    rw.executemany(
+        "INSERT INTO orders (order_id, customer_id, ordered_at, revenue) VALUES (?, ?, ?, 10)",
+        [(f"o{i}", c, t) for i, (c, t) in enumerate(orders)],
+    )
     _feedback(rw, [(9, None, None, None), (7, None, None, None)])
-    rw.executemany("INSERT INTO campaign_sends (campaign_id, customer_id, sent_at, opened_at) VALUES ('k', ?, ?, ?)",
-                   [("a", DAY, DAY), ("b", DAY, DAY), ("c", DAY, DAY), ("d", DAY, None)])
+    rw.executemany(
+        "INSERT INTO campaign_sends (campaign_id, customer_id, sent_at, opened_at) VALUES ('k', ?, ?, ?)",
+        [("a", DAY, DAY), ("b", DAY, DAY), ("c", DAY, DAY), ("d", DAY, None)],
+    )
     rsi = ix.relationship_strength(rw, as_of=AS_OF)
     scores = {c.name: c.score for c in rsi.components}
-    assert scores == pytest.approx({"Repeat buyers": 50, "Referred new customers": 200 / 3,
-                                    "Promoters": 50, "Engagement": 75}, abs=TOL)
+    assert scores == pytest.approx(
+        {"Repeat buyers": 50, "Referred new customers": 200 / 3, "Promoters": 50, "Engagement": 75}, abs=TOL
+    )
     assert rsi.value == pytest.approx(0.40 * 50 + 0.15 * 200 / 3 + 0.15 * 50 + 0.30 * 75, abs=TOL)
 
 
@@ -78,35 +95,66 @@ def test_ethical_personalization_score(rw):
     # recipients a (consent), b (no consent, unsubscribed here: consent withdrawn later), c (no consent)
     # -> coverage 2 of 3;  unsubscribe 1 of 4 sends = 25% -> far above the 1% alarm -> 0
     # complaints 3 of 10,000 delivered = 0.03% -> 100 (1 - 0.0003 / 0.003) = 90
-    rw.executemany("INSERT INTO customers (customer_id, customer_key, marketing_consent) VALUES (?, ?, ?)",
-                   [("a", "A", True), ("b", "B", False), ("c", "C", False)])
-    rw.executemany("INSERT INTO campaign_sends (campaign_id, customer_id, sent_at, unsubscribed) VALUES ('k', ?, ?, ?)",
-                   [("a", DAY, False), ("a", DAY, False), ("b", DAY, True), ("c", DAY, False)])
+    rw.executemany(
+        "INSERT INTO customers (customer_id, customer_key, marketing_consent) VALUES (?, ?, ?)",
+        [("a", "A", True), ("b", "B", False), ("c", "C", False)],
+    )
+    rw.executemany(
+        "INSERT INTO campaign_sends (campaign_id, customer_id, sent_at, unsubscribed) VALUES ('k', ?, ?, ?)",
+        [("a", DAY, False), ("a", DAY, False), ("b", DAY, True), ("c", DAY, False)],
+    )
     rw.execute("INSERT INTO campaigns (campaign_id, started_at) VALUES ('k', ?)", [DAY])
-    rw.execute("INSERT INTO campaign_results (campaign_id, variant, delivered, spam_complaints) VALUES ('k', 'A', 10000, 3)")
+    rw.execute(
+        "INSERT INTO campaign_results (campaign_id, variant, delivered, spam_complaints) VALUES ('k', 'A', 10000, 3)"
+    )
     eps = ix.ethical_personalization(rw, as_of=AS_OF, opt_out_ease=80)
     scores = {c.name: c.score for c in eps.components}
     assert scores["Consent coverage"] == pytest.approx(200 / 3, abs=TOL)
     assert scores["Opt-out rate"] == pytest.approx(0.0, abs=TOL)
     assert scores["Complaint rate"] == pytest.approx(90.0, abs=TOL)
     assert scores["Opt-out ease"] == 80
-    assert math.isnan(scores["Opt-outs under personalization"])   # no A/B tests given
+    assert math.isnan(scores["Opt-outs under personalization"])  # no A/B tests given
     w = ix.EPS_WEIGHTS
     expected = (w["Consent coverage"] * 200 / 3 + w["Opt-out ease"] * 80 + w["Complaint rate"] * 90) / (
-        w["Consent coverage"] + w["Opt-out ease"] + w["Opt-out rate"] + w["Complaint rate"])
+        w["Consent coverage"] + w["Opt-out ease"] + w["Opt-out rate"] + w["Complaint rate"]
+    )
     assert eps.value == pytest.approx(expected, abs=TOL)
     assert "Opt-outs under personalization" in eps.sentence()
 
 
 def _econ(p_unsub=2, g_unsub=4):
     # personalized: 100 recipients, 3 orders of 100 -> revenue 300; generic: 100, 1 order of 100
-    table = pd.DataFrame([
-        {"segment": ALL, "arm": "personalized", "recipients": 100, "revenue": 300.0, "revenue_sq": 30000.0,
-         "cost": 2.0, "unsubscribes": p_unsub},
-        {"segment": ALL, "arm": "generic", "recipients": 100, "revenue": 100.0, "revenue_sq": 10000.0,
-         "cost": 1.0, "unsubscribes": g_unsub}])
-    return SegmentEconomics("segment", dt.date(2025, 7, 1), AS_OF, table, pd.DataFrame(), True,
-                            {"personalized": 0.02, "generic": 0.01})
+    table = pd.DataFrame(
+        [
+            {
+                "segment": ALL,
+                "arm": "personalized",
+                "recipients": 100,
+                "revenue": 300.0,
+                "revenue_sq": 30000.0,
+                "cost": 2.0,
+                "unsubscribes": p_unsub,
+            },
+            {
+                "segment": ALL,
+                "arm": "generic",
+                "recipients": 100,
+                "revenue": 100.0,
+                "revenue_sq": 10000.0,
+                "cost": 1.0,
+                "unsubscribes": g_unsub,
+            },
+        ]
+    )
+    return SegmentEconomics(
+        "segment",
+        dt.date(2025, 7, 1),
+        AS_OF,
+        table,
+        pd.DataFrame(),
+        True,
+        {"personalized": 0.02, "generic": 0.01},
+    )
 
 
 def test_personalization_efficiency_ratio():
@@ -118,7 +166,9 @@ def test_personalization_efficiency_ratio():
     p = np.r_[np.full(3, 100.0), np.zeros(97)]
     g = np.r_[100.0, np.zeros(99)]
     lo, hi = sps.ttest_ind(p, g, equal_var=False).confidence_interval()
-    assert (per.low, per.high) == pytest.approx((100 * lo + 5 * 40 * months, 100 * hi + 5 * 40 * months), abs=1e-9)
+    assert (per.low, per.high) == pytest.approx(
+        (100 * lo + 5 * 40 * months, 100 * hi + 5 * 40 * months), abs=1e-9
+    )
     assert "assumed" in per.sentence()
     assert ix.chart(per).to_dict()["layer"][0]["mark"]["type"] == "bar"
 
@@ -135,13 +185,14 @@ def test_opt_outs_under_personalization_score():
 def test_no_data_gives_unavailable_indices_with_reasons(rw):
     cxq = ix.customer_experience(rw, as_of=AS_OF)
     assert not cxq.available and "not enough data" in cxq.sentence()
-    per = ix.personalization_efficiency(SegmentEconomics("segment", AS_OF, AS_OF, pd.DataFrame(),
-                                                         pd.DataFrame(), False, {}))
+    per = ix.personalization_efficiency(
+        SegmentEconomics("segment", AS_OF, AS_OF, pd.DataFrame(), pd.DataFrame(), False, {})
+    )
     assert not per.available and "A/B" in per.sentence()
 
 
 def test_an_index_needs_half_of_its_weight(rw):
-    _feedback(rw, [(None, None, None, 4)])   # only a star rating: 0.20 of the CXQ weight
+    _feedback(rw, [(None, None, None, 4)])  # only a star rating: 0.20 of the CXQ weight
     cxq = ix.customer_experience(rw, as_of=AS_OF)
     assert not cxq.available
     assert "Only Ratings (4.00 stars from 1 reviews) is known" in cxq.sentence()

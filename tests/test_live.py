@@ -5,8 +5,9 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from workbook import live, paths
 from workbook.cli import main
+from workbook.core import paths
+from workbook.delivery import live
 
 
 @pytest.fixture
@@ -17,11 +18,14 @@ def templates(tmp_path, monkeypatch):
     book.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     params = nbformat.v4.new_code_cell('client = "online-store"\ndb_path = None\nas_of = None')
     params.metadata["tags"] = ["parameters"]
-    book.cells = [nbformat.v4.new_markdown_cell("# Title"), params,
-                  nbformat.v4.new_code_cell("raise SystemExit('must not run')")]
+    book.cells = [
+        nbformat.v4.new_markdown_cell("# Title"),
+        params,
+        nbformat.v4.new_code_cell("raise SystemExit('must not run')"),
+    ]
     for name in ("01_onboarding.ipynb", "02_improvement_delta.ipynb"):
         nbformat.write(book, folder / name)
-    (folder / "scratch.ipynb").write_text("{}")            # not a numbered notebook: ignored
+    (folder / "scratch.ipynb").write_text("{}")  # not a numbered notebook: ignored
     monkeypatch.setattr(paths, "notebooks_dir", lambda: folder)
     return folder
 
@@ -35,7 +39,10 @@ def _injected(path):
 def test_prepare_injects_parameters_without_running(client, templates):
     folder = live.prepare(client, "2026-10-31")
     assert folder == paths.client_dir(client) / "notebooks"
-    assert sorted(p.name for p in folder.glob("*.ipynb")) == ["01_onboarding.ipynb", "02_improvement_delta.ipynb"]
+    assert sorted(p.name for p in folder.glob("*.ipynb")) == [
+        "01_onboarding.ipynb",
+        "02_improvement_delta.ipynb",
+    ]
     book, source = _injected(folder / "02_improvement_delta.ipynb")
     assert f'client = "{client}"' in source
     assert f'db_path = "{paths.db_path(client)}"' in source
@@ -50,7 +57,7 @@ def test_prepare_keeps_an_edited_copy(client, templates):
     live.prepare(client)
     (kept,) = (folder / "previous").glob("01_onboarding.*.ipynb")
     assert "my notes" in kept.read_text() and "my notes" not in edited.read_text()
-    live.prepare(client)                                 # unchanged copies are not backed up again
+    live.prepare(client)  # unchanged copies are not backed up again
     assert len(list((folder / "previous").iterdir())) == 1
 
 
@@ -77,10 +84,13 @@ def test_lab_failure_is_reported(client, templates, monkeypatch):
     import subprocess
 
     calls = []
-    monkeypatch.setattr(subprocess, "run", lambda cmd, env, check: calls.append((cmd, env))
-                        or subprocess.CompletedProcess(cmd, 1))
+    monkeypatch.setattr(
+        subprocess,
+        "run",
+        lambda cmd, env, check: calls.append((cmd, env)) or subprocess.CompletedProcess(cmd, 1),
+    )
     with pytest.raises(live.WorkbookError, match="exit code 1"):
         live.open_client(client)
-    (cmd, env), = calls
+    ((cmd, env),) = calls
     assert cmd[-2:] == ["lab", f"--ServerApp.root_dir={paths.client_dir(client) / 'notebooks'}"]
     assert env["WORKBOOK_LIVE"] == "1"

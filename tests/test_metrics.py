@@ -9,17 +9,20 @@ import pytest
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
-from workbook import metrics, store
-from workbook.errors import WorkbookError
+from workbook import store
+from workbook.analytics import metrics
+from workbook.core.errors import WorkbookError
 
-AS_OF = dt.date(2026, 1, 18)          # a Sunday: weeks start Mon 2025-12-29, 2026-01-05, 2026-01-12
+AS_OF = dt.date(2026, 1, 18)  # a Sunday: weeks start Mon 2025-12-29, 2026-01-05, 2026-01-12
 WEEKS = [dt.date(2025, 12, 29), dt.date(2026, 1, 5), dt.date(2026, 1, 12)]
 
 
 @pytest.fixture
 def con(client, rw):
-    rw.execute("INSERT INTO customers (customer_id, customer_key, segment) VALUES "
-               "('a', 'C-a', 'vip'), ('b', 'C-b', 'std'), ('c', 'C-c', 'std')")
+    rw.execute(
+        "INSERT INTO customers (customer_id, customer_key, segment) VALUES "
+        "('a', 'C-a', 'vip'), ('b', 'C-b', 'std'), ('c', 'C-c', 'std')"
+    )
     # hour of day:  8        8        12       7 (walk-in)  8        16
     rw.execute("""INSERT INTO orders (order_id, customer_id, ordered_at, revenue) VALUES
         ('o1', 'a', '2025-12-30 08:30', 10), ('o2', 'a', '2026-01-06 08:15', 20),
@@ -28,10 +31,14 @@ def con(client, rw):
     rw.execute("""INSERT INTO leads (lead_id, created_at, source, converted_at) VALUES
         ('l1', '2026-01-06', 'A', '2026-01-10'), ('l2', '2026-01-07', 'B', NULL),
         ('l3', '2026-01-13', 'A', '2026-01-15'), ('l4', '2026-01-14', 'A', NULL)""")
-    rw.execute("INSERT INTO spend VALUES ('2026-01-06', 'ads', NULL, 100, NULL), "
-               "('2026-01-13', 'ads', NULL, 60, NULL), ('2026-01-14', 'ads', NULL, 30, NULL)")
-    rw.execute("INSERT INTO touches (customer_id, touched_at, channel) VALUES "
-               "('b', '2026-01-10', 'ads'), ('a', '2025-12-20', 'ads'), ('c', '2026-01-12', 'email')")
+    rw.execute(
+        "INSERT INTO spend VALUES ('2026-01-06', 'ads', NULL, 100, NULL), "
+        "('2026-01-13', 'ads', NULL, 60, NULL), ('2026-01-14', 'ads', NULL, 30, NULL)"
+    )
+    rw.execute(
+        "INSERT INTO touches (customer_id, touched_at, channel) VALUES "
+        "('b', '2026-01-10', 'ads'), ('a', '2025-12-20', 'ads'), ('c', '2026-01-12', 'email')"
+    )
     rw.execute("""INSERT INTO campaign_sends (campaign_id, customer_id, sent_at, opened_at, clicked_at,
                   converted_at, unsubscribed) VALUES
         ('k', 'a', '2026-01-06', '2026-01-06', '2026-01-06', '2026-01-07', FALSE),
@@ -61,21 +68,21 @@ EXPECTED = {
     "revenue": [10, 55, 90],
     "orders": [1, 3, 2],
     "aov": [10, round(55 / 3, 4), 45],
-    "active_customers": [1, 2, 2],                # a | a, b | b, c
-    "new_customers": [1, 1, 1],                   # a | b | c
-    "repeat_purchase_rate": [0, 0.5, 0.5],        # a new | a repeat, b new | b repeat, c new
-    "churn_rate": [None, None, None],             # nobody ordered 3-12 months before (see below)
-    "leads": [None, 2, 2],                        # no leads before 6 Jan: no value, not 0
+    "active_customers": [1, 2, 2],  # a | a, b | b, c
+    "new_customers": [1, 1, 1],  # a | b | c
+    "repeat_purchase_rate": [0, 0.5, 0.5],  # a new | a repeat, b new | b repeat, c new
+    "churn_rate": [None, None, None],  # nobody ordered 3-12 months before (see below)
+    "leads": [None, 2, 2],  # no leads before 6 Jan: no value, not 0
     "lead_conversion_rate": [None, 0.5, 0.5],
-    "cac": [0, 100, 90],                          # spend / new customers
+    "cac": [0, 100, 90],  # spend / new customers
     # o5 (40) within 7 days of b's paid touch; o6 follows only a free email touch: not counted
     "romi": [None, -1, round((40 - 90) / 90, 4)],
-    "historic_cltv": [10, 30, 50],                # 10/1, 60/2, 150/3
+    "historic_cltv": [10, 30, 50],  # 10/1, 60/2, 150/3
     "email_open_rate": [None, 0.75, None],
     "email_click_rate": [None, 0.5, None],
     "email_conversion_rate": [None, 0.25, None],
     "unsubscribe_rate": [None, 0.25, None],
-    "nps": [None, 0, round(100 / 3, 4)],           # 2 promoters - 2 detractors of 5 | 2 - 1 of 3
+    "nps": [None, 0, round(100 / 3, 4)],  # 2 promoters - 2 detractors of 5 | 2 - 1 of 3
     "ces": [None, 3, None],
     "csat": [None, None, 4.5],
     "avg_rating": [None, round(11 / 3, 4), None],
@@ -110,9 +117,9 @@ def test_repeat_rate_when_the_window_starts_mid_week(client, rw):
         ('y2', 'y', '2026-01-15 11:00', 1), ('z1', 'z', '2026-01-15 12:00', 1)""")
     since = dt.date(2026, 1, 14)
     rate = metrics.series(rw, "repeat_purchase_rate", "week", as_of=AS_OF, since=since)
-    assert (rate["num"].tolist(), rate["den"].tolist()) == ([1], [3])    # only y ordered before the week
+    assert (rate["num"].tolist(), rate["den"].tolist()) == ([1], [3])  # only y ordered before the week
     new = metrics.series(rw, "new_customers", "week", as_of=AS_OF, since=since)
-    assert new["num"].tolist() == [1]                                    # z: x's first order is before the window
+    assert new["num"].tolist() == [1]  # z: x's first order is before the window
 
 
 def test_peak_hour_share_of_a_week_does_not_depend_on_later_weeks(rw):
@@ -131,7 +138,7 @@ def test_peak_hour_share_of_a_week_does_not_depend_on_later_weeks(rw):
 def test_month_grain_and_partial_period(con):
     frame = metrics.series(con, "revenue", "month", as_of=AS_OF, since=dt.date(2025, 12, 1))
     assert list(frame["value"]) == [10, 145]
-    assert list(frame["complete"]) == [True, False]   # January is cut short by as_of
+    assert list(frame["complete"]) == [True, False]  # January is cut short by as_of
 
 
 def test_unavailable_is_not_zero(client):
@@ -170,7 +177,9 @@ def test_churn_interval_rests_on_one_weeks_customers_not_on_the_weeks_spread(cli
     # January the base is the same 40 and 30 have lapsed, so the weeks do not vary at all
     rows = [(f"o{i}", f"c{i}", "2025-07-01", 1) for i in range(40)]
     rows += [(f"r{i}", f"c{i}", "2025-12-20", 1) for i in range(10)]
-    rw.executemany("INSERT INTO orders (order_id, customer_id, ordered_at, revenue) VALUES (?, ?, ?, ?)", rows)
+    rw.executemany(
+        "INSERT INTO orders (order_id, customer_id, ordered_at, revenue) VALUES (?, ?, ?, ?)", rows
+    )
     got = metrics.value(rw, "churn_rate", WEEKS[1], AS_OF + dt.timedelta(days=1))
     assert (got.value, got.periods) == (0.75, 2)
     # reference: statsmodels' Wilson interval for 30 of 40 (not the zero-width spread of 2 weeks)
@@ -191,7 +200,7 @@ def test_churn_is_the_90_day_lapse_rate(client, rw):
         ('a1', 'a', '2025-07-01', 1), ('a2', 'a', '2025-12-30', 1),    -- a: old order, back recently
         ('d1', 'd', '2025-06-01', 1),                                    -- d: lapsed
         ('b1', 'b', '2025-10-10', 1), ('b2', 'b', '2026-01-07', 1),    -- b: 3 months old from 8 Jan
-        ('x1', 'x', '2024-06-01', 1)""")                                 # x: over a year ago, not counted
+        ('x1', 'x', '2024-06-01', 1)""")  # x: over a year ago, not counted
     frame = metrics.series(rw, "churn_rate", "week", as_of=AS_OF, since=WEEKS[0])
     # week 1 (end 5 Jan): base a, d (b's 10 Oct order is < 90 days old); d has no recent order -> 1/2
     # week 2 (end 12 Jan) and 3 (end 19 Jan): base a, b, d; only d lapsed -> 1/3

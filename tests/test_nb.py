@@ -2,7 +2,8 @@
 
 import pytest
 
-from workbook import nb, offline_charts, store
+from workbook import store
+from workbook.story import nb, offline_charts
 
 
 @pytest.fixture

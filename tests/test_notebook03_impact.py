@@ -6,22 +6,27 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-
 from render_fixtures import executed_notebook, findings_of, markdown_text, outputs_of
-from workbook import causal, experiments as ex, impact
+
+from workbook.analytics import causal
+from workbook.analytics import experiments as ex
+from workbook.story import impact
 
 
 def _pooled(generic=(10_000, 200), personalized=(10_000, 300)):
-    arms = [ex.Arm("generic", generic[0], 0, 0, generic[1], 0.0),
-            ex.Arm("personalized", personalized[0], 0, 0, personalized[1], 0.0)]
+    arms = [
+        ex.Arm("generic", generic[0], 0, 0, generic[1], 0.0),
+        ex.Arm("personalized", personalized[0], 0, 0, personalized[1], 0.0),
+    ]
     return ex.build_test(ex.POOLED_ID, "All", "pooled", arms, control="generic")
 
 
 def _did(low, high):
     effect = causal.Effect(0.01, 0.004, low, high, 0.01, 0.2, low * 20, high * 20, 0.05, 999)
     rollout = causal.Rollout("Recommendations", dt.date(2026, 5, 1), "region", ("CA",))
-    return causal.DiD(rollout, dt.date(2025, 11, 1), dt.date(2026, 10, 31), 26, 26, 10, 20,
-                      None, effect, None, None)
+    return causal.DiD(
+        rollout, dt.date(2025, 11, 1), dt.date(2026, 10, 31), 26, 26, 10, 20, None, effect, None, None
+    )
 
 
 def test_a_clear_win_says_keep_and_a_clear_rollout_says_extend():
@@ -31,11 +36,14 @@ def test_a_clear_win_says_keep_and_a_clear_rollout_says_extend():
 
 
 def test_no_clear_gain_asks_for_a_bigger_test_not_a_win():
-    steps = impact.next_steps(impact.Results(pooled=_pooled(personalized=(10_000, 210)),
-                                             rollouts=[_did(-0.01, 0.02)]))
+    steps = impact.next_steps(
+        impact.Results(pooled=_pooled(personalized=(10_000, 210)), rollouts=[_did(-0.01, 0.02)])
+    )
     n = ex.plan_sample_size(0.02, ex.EXPECTED_LIFT)
-    assert steps[0] == (f"Personalization has not yet shown a clear gain: run a bigger test (about {n:,} "
-                        f"recipients per version) before paying more for it.")
+    assert steps[0] == (
+        f"Personalization has not yet shown a clear gain: run a bigger test (about {n:,} "
+        f"recipients per version) before paying more for it."
+    )
     assert steps[1].startswith("Keep measuring recommendations")
     assert not any("Keep personalizing" in s for s in steps)
 
@@ -50,9 +58,11 @@ def test_a_broken_split_comes_first():
 def test_no_campaign_data_proposes_a_first_test_sized_by_the_planner():
     steps = impact.next_steps(impact.Results())
     n = ex.plan_sample_size(0.02, ex.EXPECTED_LIFT)
-    assert steps == [f"Start measuring personalization: send the next email campaign as an A/B test, "
-                     f"half personalized and half generic, to about {n:,} recipients per version "
-                     f"(enough to see a 20% lift on a 2% conversion rate), and import its results."]
+    assert steps == [
+        f"Start measuring personalization: send the next email campaign as an A/B test, "
+        f"half personalized and half generic, to about {n:,} recipients per version "
+        f"(enough to see a 20% lift on a 2% conversion rate), and import its results."
+    ]
 
 
 def _run(reports, client):
@@ -67,7 +77,7 @@ def test_online_store_story_has_every_section_and_its_findings(sample_reports):
     assert "Not enough data" not in text
     assert {f["section"] for f in findings} >= {"experiments", "rollout"}
     rollout = next(f for f in findings if f["section"] == "rollout")
-    assert rollout["low"] <= 0.20 <= rollout["high"] and rollout["low"] > 0   # planted +20%
+    assert rollout["low"] <= 0.20 <= rollout["high"] and rollout["low"] > 0  # planted +20%
     assert "parallel trends" in text and "Split check first" in text
     assert "1. Keep personalizing emails" in text
 

@@ -6,9 +6,9 @@ covers the notebooks' default parameters.)
 """
 
 import pytest
-
 from render_fixtures import SAMPLE_CLIENTS, executed_notebook, markdown_text, outputs_of
-from workbook import paths
+
+from workbook.core import paths
 
 NOTEBOOKS = sorted(paths.notebooks_dir().glob("[0-9][0-9]_*.ipynb"))
 

@@ -18,14 +18,18 @@ import nbformat
 import pytest
 from markupsafe import escape
 
-from workbook import nb, offline_charts, paths, render
+from workbook.core import paths
+from workbook.delivery import render
+from workbook.story import nb, offline_charts
 
 # Markup that would make a browser fetch from elsewhere: script/link/img/iframe sources, CSS
 # imports and url()s that are not data: URIs or in-page anchors. (What scripts fetch is
 # checked in a real browser: test_report_browser.py.)
 EXTERNAL = re.compile(
     r"""<(?:script|link|img|iframe|source|video|audio)\b[^>]*\b(?:src|href)\s*=\s*["']?(?!data:|#)"""
-    r"""|@import|url\(\s*["']?(?!data:|#)""", re.I)
+    r"""|@import|url\(\s*["']?(?!data:|#)""",
+    re.I,
+)
 SCRIPT_BODY = re.compile(r"(<script\b[^>]*>).*?(</script>)", re.S | re.I)
 
 
@@ -44,11 +48,12 @@ def facts(out: Path, client: str) -> dict:
 
 # ---------------------------------------------------------------------------- probe batch
 
+
 @pytest.mark.slow
 def test_batch_exits_non_zero_and_the_summary_names_each_failure(probe_reports):
     log = probe_reports.log
     assert probe_reports.code == 1
-    summary = log[log.index("Done in"):]
+    summary = log[log.index("Done in") :]
     assert re.search(r"broken-shop\s+FAILED", summary)
     assert "the database could not be opened" in summary
     assert re.search(r"test-shop\s+FAILED", summary)
@@ -64,16 +69,26 @@ def test_healthy_client_renders_every_file_beside_a_broken_one(probe_reports):
     folder = client_folder(probe_reports.out, "good-shop")
     assert folder.name == probe_reports.as_of  # the client's latest activity
     names = {p.name for p in folder.iterdir()}
-    assert names == {"01_probe.html", "01_probe.ipynb", "02_fails.html", "02_fails.ipynb",
-                     "index.html", "report.json"}
+    assert names == {
+        "01_probe.html",
+        "01_probe.ipynb",
+        "02_fails.html",
+        "02_fails.ipynb",
+        "index.html",
+        "report.json",
+    }
     report = facts(probe_reports.out, "good-shop")
     assert report["ok"] and [n["ok"] for n in report["notebooks"]] == [True, True]
     executed = nbformat.read(folder / "01_probe.ipynb", as_version=4)
-    assert executed.metadata.papermill.parameters == {"client": "good-shop", "db_path": None,
-                                                      "as_of": probe_reports.as_of}
+    assert executed.metadata.papermill.parameters == {
+        "client": "good-shop",
+        "db_path": None,
+        "as_of": probe_reports.as_of,
+    }
     # two kernels at once (--jobs 2) share the cores: DuckDB gets half of them in each
-    printed = "".join(o.text for c in executed.cells for o in c.get("outputs", [])
-                      if o.output_type == "stream")
+    printed = "".join(
+        o.text for c in executed.cells for o in c.get("outputs", []) if o.output_type == "stream"
+    )
     assert f"DuckDB threads: {max(1, (os.cpu_count() or 1) // 2)}" in printed
     assert not (probe_reports.out / "broken-shop").exists()
 
@@ -85,8 +100,7 @@ def test_failed_notebook_is_kept_with_its_error_and_marked(probe_reports):
     assert not report["ok"]
     by_name = {n["notebook"]: n for n in report["notebooks"]}
     assert by_name["01_probe"]["ok"]
-    assert by_name["02_fails"] == {**by_name["02_fails"], "ok": False,
-                                   "error": "ValueError: planted failure"}
+    assert by_name["02_fails"] == {**by_name["02_fails"], "ok": False, "error": "ValueError: planted failure"}
     executed = nbformat.read(folder / "02_fails.ipynb", as_version=4)
     errors = [o for c in executed.cells for o in c.get("outputs", []) if o.output_type == "error"]
     assert [e.ename for e in errors] == ["ValueError"]
@@ -149,7 +163,7 @@ def test_report_page_is_self_contained_with_header_and_contents(probe_reports):
         assert cdn_thing not in page
     assert page.count("window.vegaEmbed=") == 1  # the bundle, once
     assert page.count('class="wb-chart"') == 2
-    header = page[page.index('<header class="wb-bar">'):page.index("</header>")]
+    header = page[page.index('<header class="wb-bar">') : page.index("</header>")]
     assert "Good Shop" in header and "27 October 2026" in header
     toc = re.search(r'<nav[^>]*class="wb-toc".*?</nav>', page, re.S).group()
     assert re.findall(r'href="#([^"]+)"', toc) == ["Sales-by-month", "The-table"]
@@ -164,8 +178,13 @@ def test_report_page_is_self_contained_with_header_and_contents(probe_reports):
 def test_no_secret_or_machine_path_in_any_output(probe_reports):
     salts = [p.read_text().strip() for p in probe_reports.home.glob("*/salt.secret")]
     assert len(salts) == 3
-    leaks = [str(probe_reports.home), str(probe_reports.out), str(paths.project_root()),
-             f"{Path.home()}/", *salts]
+    leaks = [
+        str(probe_reports.home),
+        str(probe_reports.out),
+        str(paths.project_root()),
+        f"{Path.home()}/",
+        *salts,
+    ]
     for file in probe_reports.out.rglob("*"):
         if file.is_file():
             text = file.read_text()
@@ -174,11 +193,15 @@ def test_no_secret_or_machine_path_in_any_output(probe_reports):
 
 # ---------------------------------------------------------------------------- sample clients
 
+
 def pii_values(sample: Path) -> set[str]:
     """Raw emails, phones and full names in the sample exports (what must never be shown)."""
     found: set[str] = set()
-    person = re.compile(r"e-?mail|phone|^name$|billing name|shipping name|customer name|"
-                        r"customer description|full name|display ?name|reviewer", re.I)
+    person = re.compile(
+        r"e-?mail|phone|^name$|billing name|shipping name|customer name|"
+        r"customer description|full name|display ?name|reviewer",
+        re.I,
+    )
 
     def keep(value) -> None:
         text = str(value or "").strip().lstrip("'")
@@ -236,16 +259,23 @@ def pii_hits(text: str, pii: set[str]) -> set[str]:
     phones = {re.sub(r"\D", "", v)[-10:] for v in pii if sum(c.isdigit() for c in v) >= 10}
     for run in re.findall(r"[\d()+. -]{10,}", text):
         digits = re.sub(r"\D", "", run)
-        hits |= {digits[i:i + 10] for i in range(len(digits) - 9)} & phones
+        hits |= {digits[i : i + 10] for i in range(len(digits) - 9)} & phones
     return hits
 
 
 def test_pii_scan_finds_planted_values():
     pii = {"ana.lopez12@example.com", "(231) 555-0101", "+12345550185", "Ana Lopez", "Grace R."}
-    page = ("<td>ana.lopez12@example.com</td> call 231.555.0101 or +1 (234) 555-0185; "
-            "<b>Ana Lopez</b> and Grace R. wrote")
-    assert pii_hits(page, pii) == {"ana.lopez12@example.com", "2315550101", "2345550185",
-                                   "Ana Lopez", "Grace R."}
+    page = (
+        "<td>ana.lopez12@example.com</td> call 231.555.0101 or +1 (234) 555-0185; "
+        "<b>Ana Lopez</b> and Grace R. wrote"
+    )
+    assert pii_hits(page, pii) == {
+        "ana.lopez12@example.com",
+        "2315550101",
+        "2345550185",
+        "Ana Lopez",
+        "Grace R.",
+    }
     assert pii_hits("customer c_9f2e41 spent $1,234,567.00 on 2026-10-31", pii) == set()
 
 
@@ -272,6 +302,7 @@ def test_sample_outputs_are_self_contained_without_secrets_or_paths(sample_repor
 
 
 # ---------------------------------------------------------------------------- units
+
 
 def test_chart_output_only_calls_the_page_bundle_and_escapes_the_spec():
     bundle = offline_charts.embed_html({"title": "</script><script>alert(1)</script>"})
@@ -300,16 +331,27 @@ def test_setup_keeps_altair_renderer_live_and_goes_offline_when_rendering(monkey
 
 
 def test_table_of_contents_lists_h2_headings_in_order():
-    html = ('<nav><!--WORKBOOK-TOC--></nav><h1 id="T">T</h1><h2 id="Sales-&amp;-margin">Sales '
-            '&amp; margin<a class="anchor-link" href="#Sales-&amp;-margin">¶</a></h2><h2 id="B">B</h2>')
+    html = (
+        '<nav><!--WORKBOOK-TOC--></nav><h1 id="T">T</h1><h2 id="Sales-&amp;-margin">Sales '
+        '&amp; margin<a class="anchor-link" href="#Sales-&amp;-margin">¶</a></h2><h2 id="B">B</h2>'
+    )
     out = render._with_toc(html)
-    assert out.startswith('<nav><ol><li><a href="#Sales-&amp;-margin">Sales &amp; margin</a></li>'
-                          '<li><a href="#B">B</a></li></ol></nav>')
+    assert out.startswith(
+        '<nav><ol><li><a href="#Sales-&amp;-margin">Sales &amp; margin</a></li>'
+        '<li><a href="#B">B</a></li></ol></nav>'
+    )
 
 
-@pytest.mark.parametrize("status, tone", [("on track", "good"), ("at risk", "warn"),
-                                          ("off track", "bad"), ("not enough data", "neutral"),
-                                          ("undefined", "neutral")])
+@pytest.mark.parametrize(
+    "status, tone",
+    [
+        ("on track", "good"),
+        ("at risk", "warn"),
+        ("off track", "bad"),
+        ("not enough data", "neutral"),
+        ("undefined", "neutral"),
+    ],
+)
 def test_goal_status_tones(status, tone):
     assert render.status_tone(status) == tone
 
@@ -377,16 +419,27 @@ def test_an_unknown_client_fails_alone_and_is_named(home, tmp_path):
 
 def test_readers_copy_keeps_one_title_and_drops_developer_noise():
     md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
-    header = code("nb.header(ctx, 'Sales')", outputs=[nbformat.v4.new_output(
-        "display_data", {"text/markdown": "# Sales\n\n**Shop** · data as of **1 May 2026**"})])
+    header = code(
+        "nb.header(ctx, 'Sales')",
+        outputs=[
+            nbformat.v4.new_output(
+                "display_data", {"text/markdown": "# Sales\n\n**Shop** · data as of **1 May 2026**"}
+            )
+        ],
+    )
     warning = nbformat.v4.new_output("stream", name="stderr", text="FutureWarning: ...")
     printed = nbformat.v4.new_output("stream", name="stdout", text="42 orders")
     papermill_note = md("An Exception was encountered", metadata={"tags": [render.PAPERMILL_ERROR_TAG]})
-    nb_ = nbformat.v4.new_notebook(cells=[papermill_note, md("# Sales\n\nWhat sold, and where."),
-                                          code("x = 1"), header,
-                                          code("f()", outputs=[warning, printed])])
+    nb_ = nbformat.v4.new_notebook(
+        cells=[
+            papermill_note,
+            md("# Sales\n\nWhat sold, and where."),
+            code("x = 1"),
+            header,
+            code("f()", outputs=[warning, printed]),
+        ]
+    )
     cells = render._for_readers(nb_).cells
-    assert [c.source for c in cells] == ["x = 1", "nb.header(ctx, 'Sales')",
-                                         "\nWhat sold, and where.", "f()"]
+    assert [c.source for c in cells] == ["x = 1", "nb.header(ctx, 'Sales')", "\nWhat sold, and where.", "f()"]
     assert [o.text for o in cells[-1].outputs] == ["42 orders"]
     assert len(nb_.cells) == 5  # the executed notebook itself is untouched

@@ -25,19 +25,42 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser") if shutil.which(n)), None)
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.skipif(
-    CHROMIUM is None, reason="chromium is not installed: `make test` installs it (Makefile "
-                             "target `browser`, apt-get install chromium)")]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        CHROMIUM is None,
+        reason="chromium is not installed: `make test` installs it (Makefile "
+        "target `browser`, apt-get install chromium)",
+    ),
+]
 
-BROWSER_OWN = {"update.googleapis.com", "accounts.google.com", "clients2.google.com",
-               "optimizationguide-pa.googleapis.com", "content-autofill.googleapis.com"}
-SWITCHES = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--disable-extensions", "--disable-default-apps", "--disable-domain-reliability",
-            "--no-default-browser-check", "--disable-breakpad", "--no-pings",
-            "--disable-features=NetworkTimeServiceQuerying,OptimizationHints,MediaRouter,Translate",
-            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-            "--virtual-time-budget=15000"]
+BROWSER_OWN = {
+    "update.googleapis.com",
+    "accounts.google.com",
+    "clients2.google.com",
+    "optimizationguide-pa.googleapis.com",
+    "content-autofill.googleapis.com",
+}
+SWITCHES = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-extensions",
+    "--disable-default-apps",
+    "--disable-domain-reliability",
+    "--no-default-browser-check",
+    "--disable-breakpad",
+    "--no-pings",
+    "--disable-features=NetworkTimeServiceQuerying,OptimizationHints,MediaRouter,Translate",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+    "--virtual-time-budget=15000",
+]
 MARKS = re.compile(r'<svg\b[^>]*class="marks"')
 SCRIPT_BODY = re.compile(r"<script\b.*?</script>", re.S | re.I)
 
@@ -97,10 +120,19 @@ def open_page(page: Path, proxy: CountingProxy) -> str:
     """The DOM of `page` after its scripts ran, from a fresh profile, network cut off."""
     with tempfile.TemporaryDirectory() as profile:
         done = subprocess.run(
-            [CHROMIUM, *SWITCHES, f"--user-data-dir={profile}",
-             f"--proxy-server=http://127.0.0.1:{proxy.port}", "--proxy-bypass-list=<-loopback>",
-             "--dump-dom", page.resolve().as_uri()],
-            capture_output=True, text=True, timeout=120)
+            [
+                CHROMIUM,
+                *SWITCHES,
+                f"--user-data-dir={profile}",
+                f"--proxy-server=http://127.0.0.1:{proxy.port}",
+                "--proxy-bypass-list=<-loopback>",
+                "--dump-dom",
+                page.resolve().as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
 
@@ -125,8 +157,10 @@ def check_pages(out: Path, proxy: CountingProxy, browser_own: set[str]) -> int:
 
 def test_the_proxy_sees_a_page_that_loads_from_a_cdn(tmp_path, proxy, browser_own):
     page = tmp_path / "cdn.html"
-    page.write_text('<html><head><script src="https://cdn.jsdelivr.net/npm/vega@5"></script>'
-                    '</head><body><img src="http://example.com/a.png"></body></html>')
+    page.write_text(
+        '<html><head><script src="https://cdn.jsdelivr.net/npm/vega@5"></script>'
+        '</head><body><img src="http://example.com/a.png"></body></html>'
+    )
     open_page(page, proxy)
     assert {"cdn.jsdelivr.net", "example.com"} <= set(proxy.page_requests(browser_own))
 

@@ -32,8 +32,11 @@ def read(out, slug, name, **kw):
 
 
 def digests(folder):
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_same_bytes_every_run(out, tmp_path):
@@ -55,9 +58,9 @@ def test_shopify_quirks(out):
     stamp = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d -0[78]00$")
     assert orders["Created at"].str.match(stamp).all()
     first = orders["Financial Status"] != ""
-    assert orders.loc[first, "Name"].is_unique                    # order fields once per order
+    assert orders.loc[first, "Name"].is_unique  # order fields once per order
     assert (orders.loc[~first, "Subtotal"] == "").all()
-    assert (orders.loc[~first, "Created at"] != "").all()         # Created at repeats
+    assert (orders.loc[~first, "Created at"] != "").all()  # Created at repeats
     customers = read(out, "online-store", "customers_export.csv.gz")
     assert customers["Customer ID"].str.match(r"^'\d+$").all()
     phones = customers["Phone"][customers["Phone"] != ""]
@@ -88,7 +91,7 @@ def test_ga4_comments_and_reviews_enum(out):
 def test_everything_ends_2026_10_31(out):
     later = re.compile(r"2026-1[12]-\d\d|2027-|1[12]/\d\d/2026")
     for path in out.rglob("*.csv"):
-        if path.name != "unified_payments.csv":   # Stripe writes UTC: checked below
+        if path.name != "unified_payments.csv":  # Stripe writes UTC: checked below
             assert not later.search(path.read_text()), path.name
     stripe = read(out, "home-services", "unified_payments.csv")
     for column in ("Created date (UTC)", "Refunded date (UTC)"):
@@ -107,9 +110,11 @@ def test_ab_personalization_lift(out):
     """Planted 3.0% vs 2.0% orders, 4.5% vs 3.0% clicks; ~8,600 recipients per arm (SE ~0.2 pp)."""
     sends = read(out, "online-store", "klaviyo_recipient_activity.csv.gz")
     ab = sends[sends["Variant"].isin(["Personalized picks", "Generic bestsellers"])]
-    arms = ab.groupby("Variant").agg(n=("Email", "size"),
-                                     orders=("Ordered At", lambda s: (s != "").sum()),
-                                     clicks=("Clicked At", lambda s: (s != "").sum()))
+    arms = ab.groupby("Variant").agg(
+        n=("Email", "size"),
+        orders=("Ordered At", lambda s: (s != "").sum()),
+        clicks=("Clicked At", lambda s: (s != "").sum()),
+    )
     rate = arms["orders"] / arms["n"]
     clicks = arms["clicks"] / arms["n"]
     assert rate["Personalized picks"] == pytest.approx(0.030, abs=0.006)
@@ -117,22 +122,24 @@ def test_ab_personalization_lift(out):
     assert clicks["Personalized picks"] == pytest.approx(0.045, abs=0.007)
     assert clicks["Generic bestsellers"] == pytest.approx(0.030, abs=0.006)
     z, p = proportions_ztest(arms["orders"].to_numpy(), arms["n"].to_numpy())
-    assert p < 0.001   # detectable, as the brief asks
+    assert p < 0.001  # detectable, as the brief asks
 
 
 def test_klaviyo_aggregates_match_recipients_and_orders(out):
     sends = read(out, "online-store", "klaviyo_recipient_activity.csv.gz")
     campaigns = read(out, "online-store", "klaviyo_campaigns.csv")
     per = sends.groupby(["Campaign ID", "Variant"]).agg(
-        n=("Email", "size"), orders=("Ordered At", lambda s: (s != "").sum()),
+        n=("Email", "size"),
+        orders=("Ordered At", lambda s: (s != "").sum()),
         opens=("Opened At", lambda s: (s != "").sum()),
-        revenue=("Order Revenue", lambda s: pd.to_numeric(s).sum()))
+        revenue=("Order Revenue", lambda s: pd.to_numeric(s).sum()),
+    )
     merged = campaigns.join(per, on=["Campaign ID", "Variant Name"])
     assert (merged["Total Recipients"].astype(int) == merged["n"]).all()
     assert (merged["Unique Placed Order"].astype(int) == merged["orders"]).all()
     assert (merged["Unique Opens"].astype(int) == merged["opens"]).all()
     assert np.allclose(merged["Revenue"].astype(float), merged["revenue"], atol=0.01)
-    assert campaigns.groupby("Campaign ID").size().max() == 2   # A/B tests have two variants
+    assert campaigns.groupby("Campaign ID").size().max() == 2  # A/B tests have two variants
     # every attributed order is a Shopify order of that person at that time
     orders = read(out, "online-store", "orders_export_1.csv.gz")
     placed = set(zip(orders["Email"], orders["Created at"].str[:19]))
@@ -168,8 +175,9 @@ def test_retention_email_twice_paid_social(out):
     orders, _ = _orders_with_customers(out)
     first = orders.groupby("Email")["at"].transform("min")
     orders["repeat"] = orders["at"] > first
-    per = orders.groupby("Email").agg(channel=("channel", "first"), first=("at", "min"),
-                                      repeats=("repeat", "sum"))
+    per = orders.groupby("Email").agg(
+        channel=("channel", "first"), first=("at", "min"), repeats=("repeat", "sum")
+    )
     per["months"] = (END - per["first"]) / pd.Timedelta(days=30.4375)
     by = per.groupby("channel")[["repeats", "months"]].sum()
     rate = by["repeats"] / by["months"]
@@ -202,10 +210,10 @@ def test_nextdoor_and_riverton_rise(out):
     month = pd.to_datetime(leads["Created"], format="%m/%d/%Y %H:%M").dt.to_period("M")
     nextdoor = (leads["Source"] == "Nextdoor").groupby(month).mean()
     riverton = (leads["Town"] == "Riverton").groupby(month).mean()
-    assert nextdoor[: "2026-04"].max() == 0
-    assert nextdoor["2026-10"] == pytest.approx(0.25, abs=0.01)   # exact quota up to rounding
+    assert nextdoor[:"2026-04"].max() == 0
+    assert nextdoor["2026-10"] == pytest.approx(0.25, abs=0.01)  # exact quota up to rounding
     assert nextdoor["2026-05"] == pytest.approx(0.05, abs=0.01)
-    assert riverton[: "2025-10"].between(0.04, 0.06).all()
+    assert riverton[:"2025-10"].between(0.04, 0.06).all()
     assert riverton["2026-10"] == pytest.approx(0.25, abs=0.01)
 
 
@@ -218,7 +226,7 @@ def test_unmet_demand_ranking(out):
     assert list(unmet.index[:2]) == ["Heat pump installation", "EV charger installation"]
     assert unmet.iloc[0] > 1.5 * unmet.iloc[1]
     inactive = leads["Service Requested"].isin(listed - offered).sum()
-    assert inactive < unmet.iloc[1]      # the inactive catalogue entry does not outrank them
+    assert inactive < unmet.iloc[1]  # the inactive catalogue entry does not outrank them
 
 
 def test_stripe_jobs_are_won_leads(out):

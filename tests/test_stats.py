@@ -14,10 +14,13 @@ from scipy import stats as sps
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import (
-    confint_proportions_2indep, proportion_confint, proportion_effectsize, proportions_ztest,
+    confint_proportions_2indep,
+    proportion_confint,
+    proportion_effectsize,
+    proportions_ztest,
 )
 
-from workbook import stats
+from workbook.analytics import stats
 
 REL = 1e-9
 CASES = [(30, 1000, 20, 1000), (7, 250, 3, 240), (412, 5000, 388, 5100), (1, 60, 9, 55), (45, 900, 45, 900)]
@@ -87,8 +90,10 @@ def _revenue(rng, n, rate, scale):
 def test_welch_from_sums_matches_scipy():
     rng = np.random.default_rng(7)
     a, b = _revenue(rng, 3000, 0.03, 60), _revenue(rng, 2800, 0.02, 60)
-    res = stats.welch_test(stats.mean_var_from_sums(len(a), a.sum(), (a ** 2).sum()),
-                           stats.mean_var_from_sums(len(b), b.sum(), (b ** 2).sum()))
+    res = stats.welch_test(
+        stats.mean_var_from_sums(len(a), a.sum(), (a**2).sum()),
+        stats.mean_var_from_sums(len(b), b.sum(), (b**2).sum()),
+    )
     ref = sps.ttest_ind(a, b, equal_var=False)
     ci = ref.confidence_interval(0.95)
     assert res.t == pytest.approx(ref.statistic, rel=1e-8)
@@ -109,7 +114,10 @@ def test_bootstrap_matches_a_plain_bootstrap_of_all_rows(method):
     a, b = _revenue(rng, 4000, 0.03, 80), _revenue(rng, 4000, 0.02, 80)
     ours = method.lower()
     low, high = _matches_scipy_bootstrap(a, b, method)
-    assert stats.bootstrap_mean_difference(a[a > 0], len(a), b[b > 0], len(b), seed=3, method=ours) == (low, high)
+    assert stats.bootstrap_mean_difference(a[a > 0], len(a), b[b > 0], len(b), seed=3, method=ours) == (
+        low,
+        high,
+    )
 
 
 @pytest.mark.parametrize("method", ["percentile", "BCa"])
@@ -117,18 +125,26 @@ def test_bootstrap_of_repeated_amounts_matches_a_plain_bootstrap(method):
     """A few prices repeated (the multinomial-counts path): same check and tolerance as above."""
     rng = np.random.default_rng(12)
     prices = np.array([24.0, 39.0, 55.0, 79.0, 135.0, 229.0])
-    a, b = (np.where(rng.random(n) < rate, rng.choice(prices, n), 0.0) for n, rate in ((4000, 0.03), (3500, 0.02)))
+    a, b = (
+        np.where(rng.random(n) < rate, rng.choice(prices, n), 0.0) for n, rate in ((4000, 0.03), (3500, 0.02))
+    )
     _matches_scipy_bootstrap(a, b, method)
 
 
 def _matches_scipy_bootstrap(a, b, method):
     """Our interval of mean(a) - mean(b) vs scipy.stats.bootstrap's on the full vectors: ends
     within 10% of the interval's half-width. Returns ours."""
-    low, high = stats.bootstrap_mean_difference(a[a > 0], len(a), b[b > 0], len(b), n_boot=10_000, seed=3,
-                                                method=method.lower())
-    ref = sps.bootstrap((a, b), lambda x, y, axis=-1: x.mean(axis=axis) - y.mean(axis=axis),
-                        method=method, n_resamples=10_000, rng=np.random.default_rng(5),
-                        vectorized=True).confidence_interval
+    low, high = stats.bootstrap_mean_difference(
+        a[a > 0], len(a), b[b > 0], len(b), n_boot=10_000, seed=3, method=method.lower()
+    )
+    ref = sps.bootstrap(
+        (a, b),
+        lambda x, y, axis=-1: x.mean(axis=axis) - y.mean(axis=axis),
+        method=method,
+        n_resamples=10_000,
+        rng=np.random.default_rng(5),
+        vectorized=True,
+    ).confidence_interval
     half = (ref.high - ref.low) / 2
     assert low == pytest.approx(ref.low, abs=0.1 * half)
     assert high == pytest.approx(ref.high, abs=0.1 * half)
@@ -139,16 +155,24 @@ def test_bca_acceleration_matches_a_brute_force_jackknife():
     """Efron & Tibshirani eq. 15.36 over every leave-one-out mean difference of the full rows."""
     rng = np.random.default_rng(2)
     a, b = _revenue(rng, 300, 0.1, 50), _revenue(rng, 250, 0.08, 50)
-    thetas = [np.array([np.delete(a, i).mean() - b.mean() for i in range(len(a))]),
-              np.array([a.mean() - np.delete(b, i).mean() for i in range(len(b))])]
+    thetas = [
+        np.array([np.delete(a, i).mean() - b.mean() for i in range(len(a))]),
+        np.array([a.mean() - np.delete(b, i).mean() for i in range(len(b))]),
+    ]
     u = [(len(t) - 1) * (t.mean() - t) for t in thetas]
-    ref = sum((ui ** 3).sum() / len(ui) ** 3 for ui in u) / 6 / sum((ui ** 2).sum() / len(ui) ** 2 for ui in u) ** 1.5
+    ref = (
+        sum((ui**3).sum() / len(ui) ** 3 for ui in u)
+        / 6
+        / sum((ui**2).sum() / len(ui) ** 2 for ui in u) ** 1.5
+    )
     assert stats.bca_acceleration(a[a > 0], len(a), b[b > 0], len(b)) == pytest.approx(ref, rel=1e-9)
     assert ref != 0
 
 
-@pytest.mark.parametrize("counts,shares", [([5000, 5000], None), ([5210, 4790], None),
-                                           ([1000, 980, 1090], None), ([900, 2100], [0.3, 0.7])])
+@pytest.mark.parametrize(
+    "counts,shares",
+    [([5000, 5000], None), ([5210, 4790], None), ([1000, 980, 1090], None), ([900, 2100], [0.3, 0.7])],
+)
 def test_srm_matches_scipy_chisquare(counts, shares):
     chi2, p = stats.sample_ratio_mismatch(counts, shares)
     total = sum(counts)
@@ -183,7 +207,9 @@ def test_prob_beat_control_with_other_prior_and_monte_carlo():
 
 
 def test_prob_beat_control_is_symmetric_and_refuses_fractional_priors():
-    assert stats.prob_beat_control(30, 1000, 20, 1000) + stats.prob_beat_control(20, 1000, 30, 1000) == pytest.approx(1, abs=1e-12)
+    assert stats.prob_beat_control(30, 1000, 20, 1000) + stats.prob_beat_control(
+        20, 1000, 30, 1000
+    ) == pytest.approx(1, abs=1e-12)
     assert stats.prob_beat_control(25, 1000, 25, 1000) == pytest.approx(0.5, abs=1e-12)
     with pytest.raises(ValueError, match="whole-number"):
         stats.prob_beat_control(3, 10, 2, 10, prior=(0.5, 0.5))
@@ -201,13 +227,17 @@ def test_holm_leaves_missing_p_values_out_of_the_family():
     assert math.isnan(adjusted[1])
 
 
-@pytest.mark.parametrize("n1,n0,p0,p1", [(2000, 2000, 0.02, 0.03), (500, 800, 0.10, 0.13), (10000, 9000, 0.3, 0.29)])
+@pytest.mark.parametrize(
+    "n1,n0,p0,p1", [(2000, 2000, 0.02, 0.03), (500, 800, 0.10, 0.13), (10000, 9000, 0.3, 0.29)]
+)
 def test_power_matches_statsmodels(n1, n0, p0, p1):
     ref = NormalIndPower().power(proportion_effectsize(p1, p0), nobs1=n1, alpha=0.05, ratio=n0 / n1)
     assert stats.power(n1, n0, p0, p1) == pytest.approx(ref, rel=1e-9)
 
 
-@pytest.mark.parametrize("p0,p1,alpha,pw", [(0.02, 0.03, 0.05, 0.8), (0.2, 0.22, 0.05, 0.9), (0.05, 0.04, 0.01, 0.8)])
+@pytest.mark.parametrize(
+    "p0,p1,alpha,pw", [(0.02, 0.03, 0.05, 0.8), (0.2, 0.22, 0.05, 0.9), (0.05, 0.04, 0.01, 0.8)]
+)
 def test_sample_size_matches_statsmodels(p0, p1, alpha, pw):
     ref = NormalIndPower().solve_power(proportion_effectsize(p1, p0), alpha=alpha, power=pw, ratio=1)
     n = stats.sample_size_per_arm(p0, p1, alpha, pw)
@@ -243,4 +273,5 @@ def test_difference_power_and_mde_match_statsmodels(n, sd):
     d_ref = NormalIndPower().solve_power(effect_size=None, nobs1=n, alpha=0.05, power=0.8, ratio=1)
     assert stats.minimum_detectable_difference(se) == pytest.approx(d_ref * sd, rel=1e-4)
     assert stats.power_for_difference(0.1 * sd, se) == pytest.approx(
-        NormalIndPower().power(0.1, nobs1=n, alpha=0.05, ratio=1), rel=1e-9)
+        NormalIndPower().power(0.1, nobs1=n, alpha=0.05, ratio=1), rel=1e-9
+    )

@@ -5,10 +5,12 @@ import re
 import duckdb
 import pytest
 
-from workbook import paths, privacy, store
-from workbook.client import init_client, list_clients, load_config
-from workbook.errors import InvalidClientName, WorkbookError
-from workbook.schema import DATA_TABLES, LATEST_VERSION, MIGRATIONS
+from workbook import store
+from workbook.core import paths
+from workbook.core.errors import InvalidClientName, WorkbookError
+from workbook.store import privacy
+from workbook.store.clients import init_client, list_clients, load_config
+from workbook.store.schema import DATA_TABLES, LATEST_VERSION, MIGRATIONS
 
 
 @pytest.mark.parametrize("name", ["../etc", "Acme", "a b", "", "a--b", "-a", "a/b", "x" * 65, ".."])
@@ -91,27 +93,42 @@ def test_schema_2_turns_schema_1_pseudonyms_into_todays(tmp_path):
     """Ids written by schema 1 (the HMAC's first 32 hex digits) become the ids `privacy`
     computes now, so later imports and `forget` still find those people."""
     salt = b"client-salt"
-    old = {who: hmac.new(salt, f"email:{who}".encode(), hashlib.sha256).hexdigest()[:32]
-           for who in ["ann@example.com", "bob@example.com"]}
+    old = {
+        who: hmac.new(salt, f"email:{who}".encode(), hashlib.sha256).hexdigest()[:32]
+        for who in ["ann@example.com", "bob@example.com"]
+    }
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
     store.migrate(con, MIGRATIONS[:1])
     for who, cid in old.items():
         con.execute("INSERT INTO customers (customer_id, customer_key) VALUES (?, ?)", [cid, f"C-{cid[:8]}"])
-        con.execute("INSERT INTO feedback (feedback_id, customer_id, submitted_at) VALUES (?, ?, '2025-01-01')",
-                    [who, cid])
-    orders = [("o1", old["bob@example.com"], "2025-01-01"), ("o2", "walk-in-id", "2025-01-02"),
-              ("o3", old["ann@example.com"], "2025-01-03"), ("o4", old["bob@example.com"], "2025-01-04")]
-    con.executemany("INSERT INTO orders (order_id, customer_id, ordered_at, revenue) VALUES (?, ?, ?, 1)", orders)
+        con.execute(
+            "INSERT INTO feedback (feedback_id, customer_id, submitted_at) VALUES (?, ?, '2025-01-01')",
+            [who, cid],
+        )
+    orders = [
+        ("o1", old["bob@example.com"], "2025-01-01"),
+        ("o2", "walk-in-id", "2025-01-02"),
+        ("o3", old["ann@example.com"], "2025-01-03"),
+        ("o4", old["bob@example.com"], "2025-01-04"),
+    ]
+    con.executemany(
+        "INSERT INTO orders (order_id, customer_id, ordered_at, revenue) VALUES (?, ?, ?, 1)", orders
+    )
     assert store.migrate(con, MIGRATIONS[:2]) == [2]
 
     now = {who: privacy.Pseudonymizer(salt)("email", who) for who in old}
     assert con.execute("SELECT customer_id, customer_key FROM customers ORDER BY 1").fetchall() == sorted(
-        (cid, f"C-{cid[:8]}") for cid in now.values())
+        (cid, f"C-{cid[:8]}") for cid in now.values()
+    )
     assert dict(con.execute("SELECT feedback_id, customer_id FROM feedback").fetchall()) == now
     stored = con.execute("SELECT order_id, customer_id FROM orders ORDER BY rowid").fetchall()
     assert sorted(stored, key=lambda r: (r[1], r[0])) == stored  # grouped by customer
-    assert dict(stored) == {"o1": now["bob@example.com"], "o2": "walk-in-id",  # not a pseudonym: kept
-                            "o3": now["ann@example.com"], "o4": now["bob@example.com"]}
+    assert dict(stored) == {
+        "o1": now["bob@example.com"],
+        "o2": "walk-in-id",  # not a pseudonym: kept
+        "o3": now["ann@example.com"],
+        "o4": now["bob@example.com"],
+    }
 
 
 def test_forget_erases_one_person_everywhere(rw, client):
@@ -119,9 +136,15 @@ def test_forget_erases_one_person_everywhere(rw, client):
     other = privacy.pseudonymizer(client)("email", "bob@example.com")
     for who, order in [(me, "1"), (other, "2")]:
         rw.execute("INSERT INTO customers (customer_id, customer_key) VALUES (?, ?)", [who, who[:8]])
-        rw.execute("INSERT INTO orders (order_id, customer_id, ordered_at, revenue) VALUES (?, ?, '2025-01-01', 10)", [order, who])
+        rw.execute(
+            "INSERT INTO orders (order_id, customer_id, ordered_at, revenue) VALUES (?, ?, '2025-01-01', 10)",
+            [order, who],
+        )
         rw.execute("INSERT INTO order_items (order_id, line_no, revenue) VALUES (?, 1, 10)", [order])
-        rw.execute("INSERT INTO feedback (feedback_id, customer_id, submitted_at, nps) VALUES (?, ?, '2025-01-02', 9)", [order, who])
+        rw.execute(
+            "INSERT INTO feedback (feedback_id, customer_id, submitted_at, nps) VALUES (?, ?, '2025-01-02', 9)",
+            [order, who],
+        )
     rw.close()
     deleted = privacy.forget(client, "ANN@example.com")
     assert deleted["customers"] == 1 and deleted["orders"] == 1
@@ -139,10 +162,9 @@ def test_client_dir_never_leaves_home(home):
 def test_transaction_commits_or_rolls_back_everything(rw):
     with store.transaction(rw):
         rw.execute("INSERT INTO services (service) VALUES ('Repair')")
-    with pytest.raises(ValueError):
-        with store.transaction(rw):
-            rw.execute("INSERT INTO services (service) VALUES ('Install')")
-            raise ValueError("stop half-way")
+    with pytest.raises(ValueError), store.transaction(rw):
+        rw.execute("INSERT INTO services (service) VALUES ('Install')")
+        raise ValueError("stop half-way")
     assert rw.execute("SELECT list(service) FROM services").fetchone()[0] == ["Repair"]
 
 
@@ -157,13 +179,13 @@ def test_results_are_shared_per_read_only_connection_only(client):
     reader = store.read(client)
     assert orders(reader, "2026-01-01") == orders(reader, "2026-01-01")
     orders(reader, "2026-02-01")
-    assert len(calls) == 2                      # once per arguments on a read-only connection
+    assert len(calls) == 2  # once per arguments on a read-only connection
     other = store.read(client)
     orders(other, "2026-01-01")
-    assert len(calls) == 3                      # and per connection
+    assert len(calls) == 3  # and per connection
     reader.close()
     other.close()
-    with store.write(client) as writer:         # data that can change is never reused
+    with store.write(client) as writer:  # data that can change is never reused
         orders(writer, "2026-01-01")
         orders(writer, "2026-01-01")
     assert len(calls) == 5

@@ -7,8 +7,9 @@ import json
 
 import pytest
 
-from workbook import kpi_charts, goals, nb, widgets
-from workbook.goals import Goal
+from workbook.analytics import goals
+from workbook.analytics.goals import Goal
+from workbook.story import kpi_charts, nb, widgets
 
 AS_OF = dt.date(2026, 6, 28)
 DEADLINE = AS_OF + dt.timedelta(weeks=10)
@@ -17,9 +18,10 @@ DEADLINE = AS_OF + dt.timedelta(weeks=10)
 @pytest.fixture
 def ctx(client, rw):
     first = dt.date(2025, 12, 29)
-    rw.executemany("INSERT INTO orders (order_id, ordered_at, revenue) VALUES (?, ?, ?)",
-                   [(f"o{w}", first + dt.timedelta(weeks=w, days=2), 100 + 5 * w + (w * 7) % 11)
-                    for w in range(26)])
+    rw.executemany(
+        "INSERT INTO orders (order_id, ordered_at, revenue) VALUES (?, ?, ?)",
+        [(f"o{w}", first + dt.timedelta(weeks=w, days=2), 100 + 5 * w + (w * 7) % 11) for w in range(26)],
+    )
     rw.close()
     context = nb.open_context(client, None, AS_OF)
     yield context
@@ -69,7 +71,9 @@ def test_panel_redraws_and_saves(ctx, client):
     goal_id = panel.save()
     # saved through a short write; the notebook's read-only connection is open again
     stored = goals.load_goals(ctx.con)
-    assert [(g.goal_id, g.metric, g.target_value, g.deadline) for g in stored] == [(goal_id, "revenue", 300.0, DEADLINE)]
+    assert [(g.goal_id, g.metric, g.target_value, g.deadline) for g in stored] == [
+        (goal_id, "revenue", 300.0, DEADLINE)
+    ]
     # the baseline is the 12 weeks before the session's as_of, as shown in the panel
     assert (stored[0].baseline_start, stored[0].baseline_end) == goals.baseline_window(AS_OF)
     assert stored[0].baseline_value == pytest.approx(panel.delta.baseline.value)
@@ -88,4 +92,4 @@ def test_panel_only_in_live_sessions(ctx, monkeypatch, capsys):
 def test_panel_shows_in_a_live_session(ctx, monkeypatch, capsys):
     monkeypatch.setenv(widgets.LIVE_ENV, "1")
     widgets.what_if_panel(ctx)
-    assert "VBox" in capsys.readouterr().out       # outside a kernel, display() prints the widget's repr
+    assert "VBox" in capsys.readouterr().out  # outside a kernel, display() prints the widget's repr

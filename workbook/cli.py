@@ -10,7 +10,7 @@ import os
 import sys
 from pathlib import Path
 
-from .errors import WorkbookError
+from workbook.core.errors import WorkbookError
 
 EPILOG = """\
 typical month:
@@ -25,7 +25,7 @@ Run `workbook <command> --help` for the details of each command.
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from .client import init_client
+    from workbook.store.clients import init_client
 
     folder, created = init_client(args.client, args.name, args.industry, args.currency, args.timezone)
     print(f"{'Created' if created else 'Already there (schema checked)'}: {folder}")
@@ -35,7 +35,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from .importers import import_files
+    from workbook.importers import import_files
 
     results = import_files(args.client, [Path(f) for f in args.files], args.source)
     for result in results:
@@ -44,7 +44,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_forget(args: argparse.Namespace) -> int:
-    from .privacy import forget
+    from workbook.store.privacy import forget
 
     deleted = forget(args.client, args.email)
     total = sum(deleted.values())
@@ -57,8 +57,8 @@ def cmd_forget(args: argparse.Namespace) -> int:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    from .paths import sample_dir
-    from .sample import write_samples
+    from workbook.core.paths import sample_dir
+    from workbook.sample import write_samples
 
     out = Path(args.out) if args.out else sample_dir()
     written = write_samples(out, scale=args.scale)
@@ -68,30 +68,36 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import build_demo
+    from workbook.sample.demo import build_demo
 
     build_demo(quiet=args.quiet)
     return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from .client import list_clients
-    from .paths import reports_dir
-    from .render import run_batch
+    from workbook.core.paths import reports_dir
+    from workbook.delivery.render import run_batch
+    from workbook.store.clients import list_clients
 
     if args.all == bool(args.clients):
         raise WorkbookError("Name one or more clients, or use --all (not both).")
     clients = list_clients() if args.all else args.clients
     if not clients:
-        raise WorkbookError("No clients to report on yet. Create one with `workbook init`, "
-                            "or build the samples with `workbook demo`.")
-    batch = run_batch(clients, as_of=args.as_of, jobs=args.jobs or os.cpu_count() or 1,
-                      out_dir=Path(args.out) if args.out else reports_dir())
+        raise WorkbookError(
+            "No clients to report on yet. Create one with `workbook init`, "
+            "or build the samples with `workbook demo`."
+        )
+    batch = run_batch(
+        clients,
+        as_of=args.as_of,
+        jobs=args.jobs or os.cpu_count() or 1,
+        out_dir=Path(args.out) if args.out else reports_dir(),
+    )
     return 0 if batch.ok else 1
 
 
 def cmd_open(args: argparse.Namespace) -> int:
-    from .live import open_client
+    from workbook.delivery.live import open_client
 
     open_client(args.client, as_of=args.as_of, start_lab=not args.no_lab)
     return 0
@@ -101,77 +107,118 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="workbook",
         description="Delta Workbook: import a small business's exports, agree on goals, "
-                    "and send reports that show how far the business has come.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        "and send reports that show how far the business has come.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", metavar="<command>")
 
     def add(name: str, func, help_: str, description: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_, description=description,
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        p = sub.add_parser(
+            name, help=help_, description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+        )
         p.set_defaults(func=func)
         return p
 
-    p = add("init", cmd_init, "create a client (database, client.toml, secret salt)",
-            "Create $WORKBOOK_HOME/<client>/ with workbook.duckdb, client.toml and a secret salt "
-            "used to pseudonymize emails, phones and names.\nRunning it again on an existing "
-            "client only upgrades its database schema; settings are kept.")
+    p = add(
+        "init",
+        cmd_init,
+        "create a client (database, client.toml, secret salt)",
+        "Create $WORKBOOK_HOME/<client>/ with workbook.duckdb, client.toml and a secret salt "
+        "used to pseudonymize emails, phones and names.\nRunning it again on an existing "
+        "client only upgrades its database schema; settings are kept.",
+    )
     p.add_argument("client", help="client name as a slug, e.g. acme-bakery")
     p.add_argument("--name", help="display name shown in reports (default: from the slug)")
     p.add_argument("--industry", default="other", help="e.g. coffee-shop, online-store, home-services")
     p.add_argument("--currency", default="USD", help="ISO currency code of the client's money (default USD)")
-    p.add_argument("--timezone", default="UTC",
-                   help="IANA timezone of the business, e.g. America/Chicago (default UTC); "
-                        "timestamps are stored as local time there")
+    p.add_argument(
+        "--timezone",
+        default="UTC",
+        help="IANA timezone of the business, e.g. America/Chicago (default UTC); "
+        "timestamps are stored as local time there",
+    )
 
-    p = add("import", cmd_import, "import export files into a client's database",
-            "Import one or more exports. Each file is all-or-nothing: on any error nothing is "
-            "written and the message names the file, row, column and value.\nImporting the same "
-            "file twice changes nothing; overlapping rows are updated, never double-counted.\n"
-            "Emails, phones and names are replaced by keyed pseudonyms before anything is stored."
-            "\n\nCSV (any common delimiter and encoding), .xlsx, .parquet and .json files are read, "
-            "also inside .gz or one-file .zip archives.")
+    p = add(
+        "import",
+        cmd_import,
+        "import export files into a client's database",
+        "Import one or more exports. Each file is all-or-nothing: on any error nothing is "
+        "written and the message names the file, row, column and value.\nImporting the same "
+        "file twice changes nothing; overlapping rows are updated, never double-counted.\n"
+        "Emails, phones and names are replaced by keyed pseudonyms before anything is stored."
+        "\n\nCSV (any common delimiter and encoding), .xlsx, .parquet and .json files are read, "
+        "also inside .gz or one-file .zip archives.",
+    )
     p.add_argument("client", help="client name (created with `workbook init`)")
     p.add_argument("files", nargs="+", help="CSV, TSV, .xlsx, .parquet or .json exports")
-    p.add_argument("--source", required=True,
-                   help="a preset: shopify-orders, shopify-customers, square-items, "
-                        "stripe-payments, mailchimp-audience, klaviyo-campaigns, ga4-traffic, "
-                        "google-reviews, survey; or the path of a mapping .yaml for any other "
-                        "export (format: docs/importing.md)")
+    p.add_argument(
+        "--source",
+        required=True,
+        help="a preset: shopify-orders, shopify-customers, square-items, "
+        "stripe-payments, mailchimp-audience, klaviyo-campaigns, ga4-traffic, "
+        "google-reviews, survey; or the path of a mapping .yaml for any other "
+        "export (format: docs/importing.md)",
+    )
 
-    p = add("forget", cmd_forget, "erase one person everywhere (data-subject request)",
-            "Erase every row about the person with this email from the client's database "
-            "(customers, orders and their lines, email sends, touches, leads, feedback) and "
-            "print how many rows went. The email itself is never stored; it is matched through "
-            "its pseudonym.")
+    p = add(
+        "forget",
+        cmd_forget,
+        "erase one person everywhere (data-subject request)",
+        "Erase every row about the person with this email from the client's database "
+        "(customers, orders and their lines, email sends, touches, leads, feedback) and "
+        "print how many rows went. The email itself is never stored; it is matched through "
+        "its pseudonym.",
+    )
     p.add_argument("client")
     p.add_argument("email")
 
-    p = add("sample", cmd_sample, "(re)write the sample businesses' exports",
-            "Write deterministic, realistic exports for the three sample businesses "
-            "(coffee-shop, online-store, home-services) in their sources' real formats.")
-    p.add_argument("--scale", type=int, default=1,
-                   help="multiply the online store's customers and orders (for benchmarks)")
+    p = add(
+        "sample",
+        cmd_sample,
+        "(re)write the sample businesses' exports",
+        "Write deterministic, realistic exports for the three sample businesses "
+        "(coffee-shop, online-store, home-services) in their sources' real formats.",
+    )
+    p.add_argument(
+        "--scale",
+        type=int,
+        default=1,
+        help="multiply the online store's customers and orders (for benchmarks)",
+    )
     p.add_argument("--out", help="folder to write into (default data/sample)")
 
-    p = add("demo", cmd_demo, "create the sample clients from data/sample/",
-            "Create the sample clients in $WORKBOOK_HOME by importing data/sample/ through the "
-            "same importers a user runs. Idempotent: a second run changes nothing.")
+    p = add(
+        "demo",
+        cmd_demo,
+        "create the sample clients from data/sample/",
+        "Create the sample clients in $WORKBOOK_HOME by importing data/sample/ through the "
+        "same importers a user runs. Idempotent: a second run changes nothing.",
+    )
     p.add_argument("--quiet", action="store_true", help="print only a one-line summary")
 
-    p = add("report", cmd_report, "render clients' HTML reports",
-            "Run the four notebooks for each client with papermill and write "
-            "<out>/<client>/<as_of>/ (one HTML per notebook, the executed notebooks, index.html),"
-            " plus <out>/index.html for the batch.\nA failing notebook does not stop the others;"
-            " the command then exits with 1.")
+    p = add(
+        "report",
+        cmd_report,
+        "render clients' HTML reports",
+        "Run the four notebooks for each client with papermill and write "
+        "<out>/<client>/<as_of>/ (one HTML per notebook, the executed notebooks, index.html),"
+        " plus <out>/index.html for the batch.\nA failing notebook does not stop the others;"
+        " the command then exits with 1.",
+    )
     p.add_argument("clients", nargs="*", help="client names")
     p.add_argument("--all", action="store_true", help="every client in $WORKBOOK_HOME")
     p.add_argument("--as-of", help="report date YYYY-MM-DD (default: each client's latest data)")
     p.add_argument("--jobs", type=int, help="clients rendered in parallel (default: CPU cores)")
     p.add_argument("--out", help="reports folder (default: reports/ in the project)")
 
-    p = add("open", cmd_open, "open a client's notebooks in JupyterLab for a live session",
-            "Prepare this client's copies of the four notebooks with its parameters filled in, "
-            "then start JupyterLab on them.")
+    p = add(
+        "open",
+        cmd_open,
+        "open a client's notebooks in JupyterLab for a live session",
+        "Prepare this client's copies of the four notebooks with its parameters filled in, "
+        "then start JupyterLab on them.",
+    )
     p.add_argument("client")
     p.add_argument("--as-of", help="date YYYY-MM-DD (default: the client's latest data)")
     p.add_argument("--no-lab", action="store_true", help="only prepare the notebooks; print where")

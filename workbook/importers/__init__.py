@@ -15,18 +15,18 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import store
-from ..client import load_config
-from ..privacy import pseudonymizer
-from ..schema import DATA_TABLES
-from .errors import ImportError_
-from .loading import NATURAL_KEYS, upsert
-from .mapping import Mapping, load_mapping
-from .presets import PRESETS, better_preset
-from .reading import open_export
-from .staging import Stage
+from workbook import store
+from workbook.importers.errors import ImportError_
+from workbook.importers.loading import NATURAL_KEYS, upsert
+from workbook.importers.mapping import Mapping, load_mapping
+from workbook.importers.presets import PRESETS, better_preset
+from workbook.importers.reading import open_export
+from workbook.importers.staging import Stage
+from workbook.store.clients import load_config
+from workbook.store.privacy import pseudonymizer
+from workbook.store.schema import DATA_TABLES
 
-__all__ = ["ImportError_", "ImportResult", "PRESETS", "NATURAL_KEYS", "import_files", "resolve_source"]
+__all__ = ["NATURAL_KEYS", "PRESETS", "ImportError_", "ImportResult", "import_files", "resolve_source"]
 
 PROGRESS_ROWS = 100_000
 
@@ -48,9 +48,12 @@ class ImportResult:
         if self.already_imported:
             when = f" on {self.imported_on:%Y-%m-%d}" if self.imported_on else ""
             return f"{self.file} was already imported{when} (same contents): nothing changed"
-        parts = [f"{t}: {self.inserted.get(t, 0):,} new"
-                 + (f", {self.updated[t]:,} updated" if self.updated.get(t) else "")
-                 for t in DATA_TABLES if t in self.inserted]
+        parts = [
+            f"{t}: {self.inserted.get(t, 0):,} new"
+            + (f", {self.updated[t]:,} updated" if self.updated.get(t) else "")
+            for t in DATA_TABLES
+            if t in self.inserted
+        ]
         lines = [f"{self.file}: {self.rows_read:,} rows -> {'; '.join(parts) or 'nothing'}"]
         lines += [f"  warning: {w}" for w in self.warnings]
         return "\n".join(lines)
@@ -64,8 +67,10 @@ def resolve_source(source: str) -> Mapping:
     if path.suffix.lower() in (".yaml", ".yml"):
         return load_mapping(path)
     listing = "\n".join(f"  {name:20} {m.description}" for name, m in PRESETS.items())
-    raise ImportError_(f"Unknown source {source!r}. Use one of the presets:\n{listing}\n"
-                       f"or the path of a mapping .yaml file for any other export.")
+    raise ImportError_(
+        f"Unknown source {source!r}. Use one of the presets:\n{listing}\n"
+        f"or the path of a mapping .yaml file for any other export."
+    )
 
 
 def import_files(slug: str, files: list[Path], source: str, *, progress: bool = True) -> list[ImportResult]:
@@ -86,14 +91,17 @@ def import_files(slug: str, files: list[Path], source: str, *, progress: bool = 
             if not results:
                 raise
             done = ", ".join(r.file for r in results)
-            raise ImportError_(f"{err}\n(Before it, these files were imported or already there: "
-                               f"{done}. Running the same command again skips them.)") from err
+            raise ImportError_(
+                f"{err}\n(Before it, these files were imported or already there: "
+                f"{done}. Running the same command again skips them.)"
+            ) from err
     return results
 
 
 def _already(con, sha256: str):
-    found = con.execute("SELECT imported_at FROM imports WHERE sha256 = ? ORDER BY import_id LIMIT 1",
-                        [sha256]).fetchall()
+    found = con.execute(
+        "SELECT imported_at FROM imports WHERE sha256 = ? ORDER BY import_id LIMIT 1", [sha256]
+    ).fetchall()
     return found[0][0] if found else None
 
 
@@ -107,21 +115,23 @@ def _import_one(slug: str, path: Path, mapping: Mapping, config, pseudo, progres
             raise ImportError_(
                 f"{raw.name} looks like a {other} export ({fit:.0%} of its columns are there), "
                 f"not {mapping.name} ({mine:.0%}). Import it with --source {other}, or check "
-                f"that you picked the right file.")
+                f"that you picked the right file."
+            )
         with store.write(slug) as con:
             result.imported_on = _already(con, raw.sha256)
         if result.imported_on:
             result.already_imported = True
             return result
-        staged = Stage(raw, mapping, config.timezone, pseudo, currency=config.currency,
-                       on_rows=note.rows_read).run()
+        staged = Stage(
+            raw, mapping, config.timezone, pseudo, currency=config.currency, on_rows=note.rows_read
+        ).run()
     result.rows_read, result.warnings = staged.rows, staged.warnings
     note("writing...")
     with store.write(slug) as con, store.transaction(con):
-        result.imported_on = _already(con, raw.sha256)   # another process may have won
+        result.imported_on = _already(con, raw.sha256)  # another process may have won
         if result.imported_on:
             result.already_imported, result.rows_read, result.warnings = True, 0, []
-            return result                                 # nothing was written
+            return result  # nothing was written
         import_id = con.execute("SELECT nextval('import_ids')").fetchall()[0][0]
         for table in DATA_TABLES:
             if table in staged.tables:
@@ -130,9 +140,17 @@ def _import_one(slug: str, path: Path, mapping: Mapping, config, pseudo, progres
         con.execute(
             "INSERT INTO imports (import_id, source, file_name, sha256, rows, inserted, "
             "updated, warnings) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [import_id, mapping.name, path.name, raw.sha256, staged.rows,
-             sum(result.inserted.values()), sum(result.updated.values()),
-             "\n".join(staged.warnings) or None])
+            [
+                import_id,
+                mapping.name,
+                path.name,
+                raw.sha256,
+                staged.rows,
+                sum(result.inserted.values()),
+                sum(result.updated.values()),
+                "\n".join(staged.warnings) or None,
+            ],
+        )
     result.imported_on = None
     note("done.")
     return result

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import WorkbookError
+from workbook.core.errors import WorkbookError
 
 
 class ImportError_(WorkbookError):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
-from .reading import q
+from workbook.importers.reading import q
 
 NATURAL_KEYS: dict[str, tuple[str, ...]] = {
     "customers": ("customer_id",),
@@ -45,15 +45,21 @@ def upsert(con: duckdb.DuckDBPyConnection, table: str, rows: pa.Table, import_id
     if table == "customers":
         source = "merged"
         con.execute(f"CREATE TEMP TABLE merged AS {_merge_customers(con, rows.column_names)}")
-    updated = con.execute(f"SELECT count(*) FROM {source} i WHERE EXISTS "
-                          f"(SELECT 1 FROM {q(table)} t WHERE {_match(keys, 't', 'i')})").fetchall()[0][0]
+    updated = con.execute(
+        f"SELECT count(*) FROM {source} i WHERE EXISTS "
+        f"(SELECT 1 FROM {q(table)} t WHERE {_match(keys, 't', 'i')})"
+    ).fetchall()[0][0]
     gone = REPLACE_BY.get(table, keys)
-    con.execute(f"DELETE FROM {q(table)} t WHERE EXISTS "
-                f"(SELECT 1 FROM {source} i WHERE {_match(gone, 't', 'i')})")
+    con.execute(
+        f"DELETE FROM {q(table)} t WHERE EXISTS (SELECT 1 FROM {source} i WHERE {_match(gone, 't', 'i')})"
+    )
     names = ", ".join(q(c) for c in con.sql(f"SELECT * FROM {source} LIMIT 0").columns)
     order = ", ".join(q(c) for c in STORED_ORDER.get(table, ()))
-    con.execute(f"INSERT INTO {q(table)} ({names}, import_id) SELECT {names}, ? FROM {source}"
-                + (f" ORDER BY {order}" if order else ""), [import_id])
+    con.execute(
+        f"INSERT INTO {q(table)} ({names}, import_id) SELECT {names}, ? FROM {source}"
+        + (f" ORDER BY {order}" if order else ""),
+        [import_id],
+    )
     # on failure the caller rolls back and closes the connection, which drops these too
     con.unregister("incoming")
     con.execute("DROP TABLE IF EXISTS merged")
@@ -75,5 +81,6 @@ def _merge_customers(con: duckdb.DuckDBPyConnection, incoming: list[str]) -> str
             select.append("coalesce(o.source, i.source) AS source")
         else:
             select.append(f"coalesce(i.{q(c)}, o.{q(c)}) AS {q(c)}")
-    return (f"SELECT {', '.join(select)} FROM incoming i "
-            f"LEFT JOIN customers o ON o.customer_id = i.customer_id")
+    return (
+        f"SELECT {', '.join(select)} FROM incoming i LEFT JOIN customers o ON o.customer_id = i.customer_id"
+    )

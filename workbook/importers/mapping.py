@@ -9,22 +9,30 @@ with explicit `types` and a `transform` that turns the typed rows into canonical
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import yaml
 
-from ..schema import DATA_TABLES, MIGRATIONS
-from .errors import ImportError_
+from workbook.importers.errors import ImportError_
+from workbook.store.schema import DATA_TABLES, MIGRATIONS
 
 if TYPE_CHECKING:
-    from .staging import Output, Stage
+    from workbook.importers.staging import Output, Stage
 
 IDENTITY_KINDS = ("email", "phone", "id", "name")
-_SQL_TO_FIELD = {"VARCHAR": "text", "DOUBLE": "number", "INTEGER": "int", "BIGINT": "int",
-                 "BOOLEAN": "bool", "TIMESTAMP": "timestamp", "DATE": "date"}
+_SQL_TO_FIELD = {
+    "VARCHAR": "text",
+    "DOUBLE": "number",
+    "INTEGER": "int",
+    "BIGINT": "int",
+    "BOOLEAN": "bool",
+    "TIMESTAMP": "timestamp",
+    "DATE": "date",
+}
 
 
 @functools.cache
@@ -34,9 +42,10 @@ def table_columns() -> dict[str, dict[str, tuple[str, bool]]]:
     try:
         for migration in MIGRATIONS:
             con.execute(migration)
-        rows = con.execute("SELECT table_name, column_name, data_type, is_nullable = 'YES' "
-                           "FROM information_schema.columns ORDER BY table_name, ordinal_position"
-                           ).fetchall()
+        rows = con.execute(
+            "SELECT table_name, column_name, data_type, is_nullable = 'YES' "
+            "FROM information_schema.columns ORDER BY table_name, ordinal_position"
+        ).fetchall()
     finally:
         con.close()
     out: dict[str, dict[str, tuple[str, bool]]] = {}
@@ -55,31 +64,31 @@ class Identity:
 
     columns: list[str]
     kind: str
-    ignore: list[str] = field(default_factory=list)   # placeholder values, e.g. "A Google user"
+    ignore: list[str] = field(default_factory=list)  # placeholder values, e.g. "A Google user"
 
 
 @dataclass
 class Format:
-    date: list[str] = field(default_factory=list)     # strptime formats; empty: ISO 8601 and friends
+    date: list[str] = field(default_factory=list)  # strptime formats; empty: ISO 8601 and friends
     decimal: str = "."
     thousands: str = ","
     currency_symbols: list[str] = field(default_factory=lambda: ["$", "€", "£"])
     parentheses_negative: bool = True
-    timezone: str | None = None                        # zone of offset-less times, if not the client's
+    timezone: str | None = None  # zone of offset-less times, if not the client's
 
 
 @dataclass
 class Mapping:
-    name: str                                          # label in imports.source; namespace of ids
-    table: str                                         # main canonical table
-    columns: dict[str, str]                            # source header -> field (aliases: same field)
+    name: str  # label in imports.source; namespace of ids
+    table: str  # main canonical table
+    columns: dict[str, str]  # source header -> field (aliases: same field)
     identity: list[Identity] = field(default_factory=list)
     defaults: dict[str, Any] = field(default_factory=dict)
     format: Format = field(default_factory=Format)
-    types: dict[str, str] = field(default_factory=dict)          # helper fields' types
-    required: list[str] | None = None                  # fields that must be present (None: derived)
+    types: dict[str, str] = field(default_factory=dict)  # helper fields' types
+    required: list[str] | None = None  # fields that must be present (None: derived)
     may_be_blank: list[str] = field(default_factory=list)  # required columns blank on some rows
-    transform: Callable[["Stage"], list["Output"]] | None = None  # custom step (presets)
+    transform: Callable[[Stage], list[Output]] | None = None  # custom step (presets)
     description: str = ""
 
     def type_of(self, name: str) -> str:
@@ -100,8 +109,11 @@ class Mapping:
         if self.required is not None:
             return self.required
         generated = {"customer_id", "customer_key", "import_id", "line_no", "source"}
-        return [c for c, (_, nullable) in table_columns()[self.table].items()
-                if not nullable and c not in generated and c not in self.defaults]
+        return [
+            c
+            for c, (_, nullable) in table_columns()[self.table].items()
+            if not nullable and c not in generated and c not in self.defaults
+        ]
 
     def needs_identity(self) -> bool:
         cols = table_columns()[self.table]
@@ -109,8 +121,9 @@ class Mapping:
 
 
 def _fail(path: Path, what: str) -> ImportError_:
-    return ImportError_(f"Mapping file {path.name}: {what}. The format is described in "
-                        f"docs/importing.md ('Mapping files').")
+    return ImportError_(
+        f"Mapping file {path.name}: {what}. The format is described in docs/importing.md ('Mapping files')."
+    )
 
 
 def load_mapping(path: Path) -> Mapping:
@@ -118,8 +131,9 @@ def load_mapping(path: Path) -> Mapping:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ImportError_(f"No mapping file {path}. Give a preset name or the path of a mapping "
-                           f".yaml file.") from None
+        raise ImportError_(
+            f"No mapping file {path}. Give a preset name or the path of a mapping .yaml file."
+        ) from None
     except yaml.YAMLError as err:
         raise _fail(path, f"it is not valid YAML ({err})") from err
     if not isinstance(data, dict):
@@ -133,18 +147,28 @@ def load_mapping(path: Path) -> Mapping:
         raise _fail(path, "'columns' must map source headers to canonical columns")
     for header, target in columns.items():
         if target in ("customer_id", "customer_key", "import_id"):
-            raise _fail(path, f"column {header!r} cannot map to {target!r}: people are identified "
-                              f"through 'identity' (e.g. identity: [{{column: {header}, kind: id}}]), "
-                              f"which stores a pseudonym, never the raw value")
+            raise _fail(
+                path,
+                f"column {header!r} cannot map to {target!r}: people are identified "
+                f"through 'identity' (e.g. identity: [{{column: {header}, kind: id}}]), "
+                f"which stores a pseudonym, never the raw value",
+            )
         if target not in tables[table]:
-            raise _fail(path, f"column {header!r} maps to {target!r}, which is not a column of "
-                              f"{table} ({', '.join(c for c in tables[table] if c != 'import_id')})")
+            raise _fail(
+                path,
+                f"column {header!r} maps to {target!r}, which is not a column of "
+                f"{table} ({', '.join(c for c in tables[table] if c != 'import_id')})",
+            )
     identity = []
     for entry in data.get("identity") or []:
-        if not isinstance(entry, dict) or entry.get("kind") not in IDENTITY_KINDS or not (
-                entry.get("column") or entry.get("columns")):
-            raise _fail(path, f"identity entry {entry!r} needs a column and a kind "
-                              f"({', '.join(IDENTITY_KINDS)})")
+        if (
+            not isinstance(entry, dict)
+            or entry.get("kind") not in IDENTITY_KINDS
+            or not (entry.get("column") or entry.get("columns"))
+        ):
+            raise _fail(
+                path, f"identity entry {entry!r} needs a column and a kind ({', '.join(IDENTITY_KINDS)})"
+            )
         cols = entry.get("columns") or [entry["column"]]
         identity.append(Identity([str(c) for c in cols], entry["kind"], list(entry.get("ignore") or [])))
     defaults = data.get("defaults") or {}
@@ -154,13 +178,20 @@ def load_mapping(path: Path) -> Mapping:
     fmt_data = data.get("format") or {}
     unknown = set(fmt_data) - set(Format.__dataclass_fields__)
     if unknown:
-        raise _fail(path, f"unknown format keys {sorted(unknown)}; known: "
-                          f"{', '.join(Format.__dataclass_fields__)}")
+        raise _fail(
+            path, f"unknown format keys {sorted(unknown)}; known: {', '.join(Format.__dataclass_fields__)}"
+        )
     dates = fmt_data.get("date") or []
     fmt = Format(**{**fmt_data, "date": [dates] if isinstance(dates, str) else list(dates)})
     if len({("%z" in d or "%Z" in d) for d in fmt.date}) > 1:
         raise _fail(path, "date formats must all have an offset (%z) or all have none")
     name = str(data.get("name") or path.stem)
-    return Mapping(name=name, table=table, columns={str(k): str(v) for k, v in columns.items()},
-                   identity=identity, defaults=defaults, format=fmt,
-                   description=f"mapping file {path.name}")
+    return Mapping(
+        name=name,
+        table=table,
+        columns={str(k): str(v) for k, v in columns.items()},
+        identity=identity,
+        defaults=defaults,
+        format=fmt,
+        description=f"mapping file {path.name}",
+    )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from .mapping import Format
+from workbook.importers.mapping import Format
 
 OFFSET_RE = r"\d{4}-\d{2}-\d{2}[T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|UTC|[+-]\d{2}(:?\d{2})?)"
 SLASH_RE = r"\d{1,2}[/.-]\d{1,2}[/.-](\d{4}|\d{2})(\s.*)?"
@@ -41,20 +41,26 @@ def format_params(fmt: Format, client_tz: str) -> dict:
     number = f"[+-]?(?:(?:{grouped}\\d+)(?:{d}\\d*)?|{d}\\d+)"
     slash = [f"%d/%m/{y}{s}" for y in ("%Y", "%y") for s in TIME_SUFFIXES]
     return {
-        "num_strip": strip, "num_re": number, "num_exp_re": number + r"(?:[eE][+-]?\d+)?",
-        "thousands": fmt.thousands, "decimal": fmt.decimal, "paren": fmt.parentheses_negative,
-        "client_tz": client_tz, "src_tz": fmt.timezone or client_tz,
+        "num_strip": strip,
+        "num_re": number,
+        "num_exp_re": number + r"(?:[eE][+-]?\d+)?",
+        "thousands": fmt.thousands,
+        "decimal": fmt.decimal,
+        "paren": fmt.parentheses_negative,
+        "client_tz": client_tz,
+        "src_tz": fmt.timezone or client_tz,
         "date_formats": fmt.date or ["%Y-%m-%d"],
-        "dmy": slash, "mdy": [f.replace("%d/%m", "%m/%d") for f in slash],
-        "true_words": TRUE, "false_words": FALSE,
+        "dmy": slash,
+        "mdy": [f.replace("%d/%m", "%m/%d") for f in slash],
+        "true_words": TRUE,
+        "false_words": FALSE,
     }
 
 
 def number_text(col: str) -> str:
     """The cleaned number text: symbols and spaces removed, (12.00) -> -12.00."""
     s = f"regexp_replace({col}, $num_strip, '', 'g')"
-    return (f"CASE WHEN $paren AND {s} LIKE '(%)' THEN '-' || substr({s}, 2, length({s}) - 2) "
-            f"ELSE {s} END")
+    return f"CASE WHEN $paren AND {s} LIKE '(%)' THEN '-' || substr({s}, 2, length({s}) - 2) ELSE {s} END"
 
 
 def number(raw: str, sql_type: str, fmt: Format, allow_exponent: bool = False) -> str:
@@ -77,25 +83,29 @@ def _number(clean: str, sql_type: str, allow_exponent: bool, plain: bool = False
         return f"CASE WHEN {value} = trunc({value}) THEN TRY_CAST({value} AS {sql_type}) END"
     if sql_type == "DOUBLE":
         return value
-    return (f"CASE WHEN regexp_full_match({clean}, {pattern}) THEN "
-            f"TRY_CAST({canon} AS {sql_type}) END")
+    return f"CASE WHEN regexp_full_match({clean}, {pattern}) THEN TRY_CAST({canon} AS {sql_type}) END"
 
 
 def boolean(col: str) -> str:
     low = f"lower({col})"
-    return (f"CASE WHEN list_contains($true_words, {low}) THEN true "
-            f"WHEN list_contains($false_words, {low}) THEN false END")
+    return (
+        f"CASE WHEN list_contains($true_words, {low}) THEN true "
+        f"WHEN list_contains($false_words, {low}) THEN false END"
+    )
 
 
 def stars(col: str) -> str:
     cases = " ".join(f"WHEN '{k}' THEN {v}" for k, v in STARS.items())
-    return (f"CASE upper({col}) {cases} ELSE CASE WHEN TRY_CAST({col} AS DOUBLE) BETWEEN 1 AND 5 "
-            f"THEN TRY_CAST({col} AS DOUBLE) END END")
+    return (
+        f"CASE upper({col}) {cases} ELSE CASE WHEN TRY_CAST({col} AS DOUBLE) BETWEEN 1 AND 5 "
+        f"THEN TRY_CAST({col} AS DOUBLE) END END"
+    )
 
 
 def time_of_day(col: str) -> str:
-    return (f"coalesce(TRY_CAST({col} AS TIME), "
-            f"CAST(try_strptime({col}, ['%I:%M %p', '%I:%M:%S %p']) AS TIME))")
+    return (
+        f"coalesce(TRY_CAST({col} AS TIME), CAST(try_strptime({col}, ['%I:%M %p', '%I:%M:%S %p']) AS TIME))"
+    )
 
 
 def _local(expr: str, converts: bool) -> str:
@@ -120,17 +130,21 @@ def timestamp(col: str, fmt: Format, day_order: str | None, converts: bool) -> s
     if day_order:
         dashed = f"regexp_replace({col}, '{SLASH_PARTS}', '\\1/\\2/')"
         slash = _local(f"try_strptime({dashed}, ${day_order})", converts)
-    return (f"coalesce(timezone($client_tz, try_strptime({col}, '%Y-%m-%d %H:%M:%S %z')), "
-            f"CASE WHEN regexp_full_match({col}, '{OFFSET_RE}') "
-            f"THEN timezone($client_tz, TRY_CAST({no_space} AS TIMESTAMPTZ)) "
-            f"WHEN regexp_full_match({col}, '\\d{{8}}') THEN try_strptime({col}, '%Y%m%d') "
-            f"WHEN regexp_full_match({col}, '{SLASH_RE}') THEN {slash} "
-            f"ELSE {_local(f'TRY_CAST({col} AS TIMESTAMP)', converts)} END)")
+    return (
+        f"coalesce(timezone($client_tz, try_strptime({col}, '%Y-%m-%d %H:%M:%S %z')), "
+        f"CASE WHEN regexp_full_match({col}, '{OFFSET_RE}') "
+        f"THEN timezone($client_tz, TRY_CAST({no_space} AS TIMESTAMPTZ)) "
+        f"WHEN regexp_full_match({col}, '\\d{{8}}') THEN try_strptime({col}, '%Y%m%d') "
+        f"WHEN regexp_full_match({col}, '{SLASH_RE}') THEN {slash} "
+        f"ELSE {_local(f'TRY_CAST({col} AS TIMESTAMP)', converts)} END)"
+    )
 
 
 def slash_parts_query(col: str) -> str:
     """Per row: the two leading numbers of a d/m/y or m/d/y value (to decide the order)."""
     value = text(col)
-    return (f"SELECT rowid + 1 AS _row, CAST(regexp_extract({value}, '{SLASH_PARTS}', 1) AS INT) AS a, "
-            f"CAST(regexp_extract({value}, '{SLASH_PARTS}', 2) AS INT) AS b "
-            f"FROM raw WHERE regexp_full_match({value}, '{SLASH_RE}')")
+    return (
+        f"SELECT rowid + 1 AS _row, CAST(regexp_extract({value}, '{SLASH_PARTS}', 1) AS INT) AS a, "
+        f"CAST(regexp_extract({value}, '{SLASH_PARTS}', 2) AS INT) AS b "
+        f"FROM raw WHERE regexp_full_match({value}, '{SLASH_RE}')"
+    )

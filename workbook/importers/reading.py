@@ -15,31 +15,39 @@ from __future__ import annotations
 
 import codecs
 import csv
-import functools
 import datetime as dt
+import functools
 import gzip
 import hashlib
 import json
 import shutil
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import duckdb
 import pyarrow as pa
 
-from .errors import ImportError_, at_row, shorten
+from workbook.importers.errors import ImportError_, at_row, shorten
 
 CHUNK = 1 << 20
 DELIMITERS = [",", ";", "\t"]
-FORMATS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".parquet": "parquet",
-           ".json": "json"}
-MAGIC = [(b"PK\x03\x04", "a ZIP archive (an .xlsx workbook or a zip file)"),
-         (b"\xd0\xcf\x11\xe0", "an old Excel .xls workbook"),
-         (b"%PDF", "a PDF document"),
-         (b"PAR1", "a Parquet file"),
-         (b"\x1f\x8b", "a gzip archive")]
+FORMATS = {
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".txt": "csv",
+    ".xlsx": "xlsx",
+    ".parquet": "parquet",
+    ".json": "json",
+}
+MAGIC = [
+    (b"PK\x03\x04", "a ZIP archive (an .xlsx workbook or a zip file)"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel .xls workbook"),
+    (b"%PDF", "a PDF document"),
+    (b"PAR1", "a Parquet file"),
+    (b"\x1f\x8b", "a gzip archive"),
+]
 
 
 @dataclass
@@ -53,7 +61,7 @@ class RawFile:
     headers: list[str]
     load: Callable[[duckdb.DuckDBPyConnection, list[str]], int] = field(repr=False)
     line_of: Callable[[int], int | None] = field(repr=False, default=lambda row: None)
-    unit: str = "line"                  # what line_of counts: file line, or sheet row
+    unit: str = "line"  # what line_of counts: file line, or sheet row
 
 
 def q(identifier: str) -> str:
@@ -67,14 +75,18 @@ def open_export(path: Path, workdir: Path) -> RawFile:
     if not path.is_file():
         raise ImportError_(f"{path} does not exist or is not a file. Check the path.")
     if path.stat().st_size == 0:
-        raise ImportError_(f"{name} is empty (0 bytes): nothing to import. Export it again from "
-                           f"the source and check the download finished.")
+        raise ImportError_(
+            f"{name} is empty (0 bytes): nothing to import. Export it again from "
+            f"the source and check the download finished."
+        )
     if path.suffix.lower() in (".gz", ".zip"):
         return open_export(_unpack(path, workdir), workdir)
     kind = FORMATS.get(path.suffix.lower(), "csv")
     if path.suffix.lower() == ".xls":
-        raise ImportError_(f"{name} is an old Excel .xls workbook, which cannot be read. Open it "
-                           f"and save it as .xlsx or CSV, then import that file.")
+        raise ImportError_(
+            f"{name} is an old Excel .xls workbook, which cannot be read. Open it "
+            f"and save it as .xlsx or CSV, then import that file."
+        )
     with path.open("rb") as fh:
         head = fh.read(8)
     sha, encoding = _scan(path, kind, head)
@@ -82,8 +94,10 @@ def open_export(path: Path, workdir: Path) -> RawFile:
         return _open_xlsx(path, sha)
     if kind == "parquet":
         if not head.startswith(b"PAR1"):
-            raise ImportError_(f"{name} is not a Parquet file (it does not start with PAR1). "
-                               f"Export it again, or import the CSV version.")
+            raise ImportError_(
+                f"{name} is not a Parquet file (it does not start with PAR1). "
+                f"Export it again, or import the CSV version."
+            )
         return _open_parquet(path, sha)
     if kind == "json":
         return _open_json(path, sha, encoding)
@@ -100,20 +114,24 @@ def _unpack(path: Path, workdir: Path) -> Path:
                 shutil.copyfileobj(src, dst, CHUNK)
             return inner
         with zipfile.ZipFile(path) as archive:
-            members = [m for m in archive.infolist()
-                       if not m.is_dir() and not m.filename.startswith("__MACOSX/")]
+            members = [
+                m for m in archive.infolist() if not m.is_dir() and not m.filename.startswith("__MACOSX/")
+            ]
             if len(members) != 1:
                 listed = ", ".join(m.filename for m in members) or "nothing"
-                raise ImportError_(f"{name} holds {len(members)} files ({shorten(listed)}); a zip "
-                                   f"must hold exactly one export. Unzip it and import the files "
-                                   f"one by one.")
+                raise ImportError_(
+                    f"{name} holds {len(members)} files ({shorten(listed)}); a zip "
+                    f"must hold exactly one export. Unzip it and import the files "
+                    f"one by one."
+                )
             inner = workdir / Path(members[0].filename).name
             with archive.open(members[0]) as src, inner.open("wb") as dst:
                 shutil.copyfileobj(src, dst, CHUNK)
             return inner
     except (OSError, EOFError, zipfile.BadZipFile) as err:
-        raise ImportError_(f"{name} cannot be unpacked ({err}): the download may be incomplete. "
-                           f"Download the export again.") from err
+        raise ImportError_(
+            f"{name} cannot be unpacked ({err}): the download may be incomplete. Download the export again."
+        ) from err
 
 
 def _scan(path: Path, kind: str, head: bytes) -> tuple[str, str]:
@@ -122,8 +140,10 @@ def _scan(path: Path, kind: str, head: bytes) -> tuple[str, str]:
     if kind in ("csv", "json"):
         for magic, what in MAGIC:
             if head.startswith(magic):
-                raise ImportError_(f"{name} is {what}, not a {kind.upper()} text file. Export the "
-                                   f"data as CSV (or save the workbook as .xlsx and import that).")
+                raise ImportError_(
+                    f"{name} is {what}, not a {kind.upper()} text file. Export the "
+                    f"data as CSV (or save the workbook as .xlsx and import that)."
+                )
     utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")()
@@ -133,8 +153,10 @@ def _scan(path: Path, kind: str, head: bytes) -> tuple[str, str]:
         while chunk := fh.read(CHUNK):
             digest.update(chunk)
             if first and kind in ("csv", "json") and not utf16 and b"\x00" in chunk:
-                raise ImportError_(f"{name} is a binary file, not text (it contains NUL bytes). "
-                                   f"Export the data as CSV and import that file.")
+                raise ImportError_(
+                    f"{name} is a binary file, not text (it contains NUL bytes). "
+                    f"Export the data as CSV and import that file."
+                )
             first = False
             if utf8:
                 try:
@@ -170,21 +192,24 @@ def _open_csv(path: Path, sha: str, encoding: str, workdir: Path) -> RawFile:
     while skip < len(lines) and _is_comment(lines[skip]):
         skip += 1
     if skip >= len(lines):
-        raise ImportError_(f"{name} has no header row (only blank or # comment lines). Export it "
-                           f"again with column headers.")
+        raise ImportError_(
+            f"{name} has no header row (only blank or # comment lines). Export it again with column headers."
+        )
     header_line = lines[skip]
     delim = max(DELIMITERS, key=header_line.count) if any(d in header_line for d in DELIMITERS) else ","
     columns = _unique_headers(next(csv.reader([header_line], delimiter=delim)))
 
     def load(con: duckdb.DuckDBPyConnection, wanted: list[str]) -> int:
         select = ", ".join(q(c) for c in wanted) or "1 AS _none"
-        con.execute(f"CREATE TABLE raw AS SELECT {select} FROM read_csv($path, columns=$columns, "
-                    f"delim=$delim, quote='\"', escape='\"', header=true, skip=$skip, "
-                    f"auto_detect=false, store_rejects=true, strict_mode=true)",
-                    {"path": str(source), "columns": {c: "VARCHAR" for c in columns},
-                     "delim": delim, "skip": skip})
-        reject = con.execute("SELECT line, error_type, csv_line, error_message FROM reject_errors "
-                             "ORDER BY line LIMIT 1").fetchall()
+        con.execute(
+            f"CREATE TABLE raw AS SELECT {select} FROM read_csv($path, columns=$columns, "
+            f"delim=$delim, quote='\"', escape='\"', header=true, skip=$skip, "
+            f"auto_detect=false, store_rejects=true, strict_mode=true)",
+            {"path": str(source), "columns": {c: "VARCHAR" for c in columns}, "delim": delim, "skip": skip},
+        )
+        reject = con.execute(
+            "SELECT line, error_type, csv_line, error_message FROM reject_errors ORDER BY line LIMIT 1"
+        ).fetchall()
         if reject:
             line, kind, text_, message = reject[0]
             where = f"{name}, line {line}"
@@ -192,9 +217,12 @@ def _open_csv(path: Path, sha: str, encoding: str, workdir: Path) -> RawFile:
                 raise ImportError_(
                     f"{where}: the row has a different number of values than the header "
                     f"({message}); row text: {shorten(text_)!r}. The file is ragged: fix that "
-                    f"row (quote values that contain {delim!r}) or export the file again.")
-            raise ImportError_(f"{where}: the row cannot be read ({kind.lower()}: {message}); row "
-                               f"text: {shorten(text_)!r}. Fix the row or export the file again.")
+                    f"row (quote values that contain {delim!r}) or export the file again."
+                )
+            raise ImportError_(
+                f"{where}: the row cannot be read ({kind.lower()}: {message}); row "
+                f"text: {shorten(text_)!r}. Fix the row or export the file again."
+            )
         return con.execute("SELECT count(*) FROM raw").fetchall()[0][0]
 
     @functools.lru_cache(maxsize=64)
@@ -252,12 +280,15 @@ def _unique_headers(cells: list[object]) -> list[str]:
     return out
 
 
-def _register_text_table(con: duckdb.DuckDBPyConnection, headers: list[str], rows: list[list],
-                         wanted: list[str]) -> int:
+def _register_text_table(
+    con: duckdb.DuckDBPyConnection, headers: list[str], rows: list[list], wanted: list[str]
+) -> int:
     index = {h: i for i, h in enumerate(headers)}
-    table = pa.table({c: pa.array([r[index[c]] if index[c] < len(r) else None for r in rows],
-                                  pa.string()) for c in wanted} if wanted else
-                     {"_none": pa.array([None] * len(rows), pa.string())})
+    table = pa.table(
+        {c: pa.array([r[index[c]] if index[c] < len(r) else None for r in rows], pa.string()) for c in wanted}
+        if wanted
+        else {"_none": pa.array([None] * len(rows), pa.string())}
+    )
     con.register("raw_arrow", table)
     con.execute("CREATE TABLE raw AS SELECT * FROM raw_arrow")
     con.unregister("raw_arrow")
@@ -271,30 +302,36 @@ def _open_xlsx(path: Path, sha: str) -> RawFile:
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as err:  # openpyxl raises many kinds for a damaged or renamed file
-        raise ImportError_(f"{name} cannot be opened as an Excel .xlsx workbook ({err}). Open it "
-                           f"in Excel and save it again as .xlsx, or export CSV.") from err
+        raise ImportError_(
+            f"{name} cannot be opened as an Excel .xlsx workbook ({err}). Open it "
+            f"in Excel and save it again as .xlsx, or export CSV."
+        ) from err
     try:
         rows = [list(r) for r in book.active.iter_rows(values_only=True)]
     finally:
         book.close()
     start = next((i for i, r in enumerate(rows) if any(c is not None for c in r)), None)
     if start is None:
-        raise ImportError_(f"{name}: the first sheet is empty. Put the export on the first sheet "
-                           f"with a header row, or export CSV.")
+        raise ImportError_(
+            f"{name}: the first sheet is empty. Put the export on the first sheet "
+            f"with a header row, or export CSV."
+        )
     header_cells = rows[start]
     while header_cells and header_cells[-1] is None:
         header_cells = header_cells[:-1]
     headers = _unique_headers(header_cells)
-    data = [[_cell(c) for c in r] for r in rows[start + 1:]]
+    data = [[_cell(c) for c in r] for r in rows[start + 1 :]]
     while data and all(c is None for c in data[-1]):
         data.pop()
     first_line = start + 2
     for i, r in enumerate(data, start=1):
-        extra = [c for c in r[len(headers):] if c is not None]
+        extra = [c for c in r[len(headers) :] if c is not None]
         if extra:
-            raise ImportError_(f"{at_row(name, i, first_line + i - 1, 'sheet row')}: the row has values beyond the last "
-                               f"header column (e.g. {shorten(extra[0])!r}). Give those columns a "
-                               f"header or delete them, then import again.")
+            raise ImportError_(
+                f"{at_row(name, i, first_line + i - 1, 'sheet row')}: the row has values beyond the last "
+                f"header column (e.g. {shorten(extra[0])!r}). Give those columns a "
+                f"header or delete them, then import again."
+            )
 
     def load(con: duckdb.DuckDBPyConnection, wanted: list[str]) -> int:
         return _register_text_table(con, headers, data, wanted)
@@ -343,15 +380,19 @@ def _open_json(path: Path, sha: str, encoding: str) -> RawFile:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
-        raise ImportError_(f"{name} is not valid JSON (line {err.lineno}, column {err.colno}: "
-                           f"{err.msg}). Download the export again.") from err
+        raise ImportError_(
+            f"{name} is not valid JSON (line {err.lineno}, column {err.colno}: "
+            f"{err.msg}). Download the export again."
+        ) from err
     records = data
     if isinstance(data, dict):
         records = next((v for v in data.values() if isinstance(v, list)), None)
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
-        raise ImportError_(f"{name} does not hold a list of records (expected a JSON list, or an "
-                           f"object with one, like Takeout's {{\"reviews\": [...]}}). Check that "
-                           f"this is the right file.")
+        raise ImportError_(
+            f"{name} does not hold a list of records (expected a JSON list, or an "
+            f'object with one, like Takeout\'s {{"reviews": [...]}}). Check that '
+            f"this is the right file."
+        )
     flat = [_flatten(r) for r in records]
     headers: list[str] = list(dict.fromkeys(k for r in flat for k in r))
     rows = [[r.get(h) for h in headers] for r in flat]

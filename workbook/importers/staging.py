@@ -13,23 +13,32 @@ from __future__ import annotations
 import datetime as dt
 import re
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 from zoneinfo import ZoneInfo
 
 import duckdb
 import pyarrow as pa
 
-from ..privacy import Pseudonymizer, normalize
-from . import parsing
-from .errors import ImportError_, at_row, shorten
-from .loading import NATURAL_KEYS
-from .mapping import Mapping, table_columns
-from .reading import RawFile, q
+from workbook.importers import parsing
+from workbook.importers.errors import ImportError_, at_row, shorten
+from workbook.importers.loading import NATURAL_KEYS
+from workbook.importers.mapping import Mapping, table_columns
+from workbook.importers.reading import RawFile, q
+from workbook.store.privacy import Pseudonymizer, normalize
 
-SQL_TYPES = {"text": "VARCHAR", "id": "VARCHAR", "money": "DECIMAL(18,2)", "number": "DOUBLE",
-             "int": "BIGINT", "bool": "BOOLEAN", "timestamp": "TIMESTAMP", "date": "DATE",
-             "time": "TIME", "stars": "DOUBLE"}
+SQL_TYPES = {
+    "text": "VARCHAR",
+    "id": "VARCHAR",
+    "money": "DECIMAL(18,2)",
+    "number": "DOUBLE",
+    "int": "BIGINT",
+    "bool": "BOOLEAN",
+    "timestamp": "TIMESTAMP",
+    "date": "DATE",
+    "time": "TIME",
+    "stars": "DOUBLE",
+}
 PARSED = {"money", "number", "int", "bool", "timestamp", "date", "time", "stars"}
 # Staging memory cap: beyond it DuckDB spills to disk. Uncapped, a 5M-order Shopify export
 # peaked at 7.2 GB; capped at 2 GB, 3.5 GB in about 7% more time (bench/README.md).
@@ -40,15 +49,31 @@ RANGES: dict[tuple[str, str], tuple[float | None, float | None, str]] = {
     ("feedback", "ces"): (1, 7, "customer effort scores are 1 to 7"),
     ("feedback", "csat"): (1, 5, "satisfaction scores are 1 to 5"),
     ("feedback", "rating"): (1, 5, "star ratings are 1 to 5"),
-    ("spend", "amount"): (0, None, "ad spend cannot be negative; enter credits as a separate row "
-                                   "with a note instead"),
+    ("spend", "amount"): (
+        0,
+        None,
+        "ad spend cannot be negative; enter credits as a separate row with a note instead",
+    ),
     ("campaigns", "cost"): (0, None, "a campaign's cost cannot be negative"),
     ("campaign_sends", "revenue"): (0, None, "revenue of a send cannot be negative"),
-    **{("campaign_results", c): (0, None, _COUNTS) for c in (
-        "recipients", "delivered", "opens", "clicks", "orders", "revenue", "unsubscribes",
-        "bounces", "spam_complaints")},
-    **{("web_sessions", c): (0, None, "traffic counts and revenue cannot be negative")
-       for c in ("sessions", "engaged_sessions", "key_events", "revenue")},
+    **{
+        ("campaign_results", c): (0, None, _COUNTS)
+        for c in (
+            "recipients",
+            "delivered",
+            "opens",
+            "clicks",
+            "orders",
+            "revenue",
+            "unsubscribes",
+            "bounces",
+            "spam_complaints",
+        )
+    },
+    **{
+        ("web_sessions", c): (0, None, "traffic counts and revenue cannot be negative")
+        for c in ("sessions", "engaged_sessions", "key_events", "revenue")
+    },
 }
 FUTURE_SLACK = dt.timedelta(days=1)
 
@@ -78,16 +103,24 @@ class Staged:
 class Stage:
     """One file being staged; transforms read `typed` through it."""
 
-    def __init__(self, raw: RawFile, mapping: Mapping, client_tz: str, pseudonymizer: Pseudonymizer,
-                 currency: str | None = None, on_rows: Callable[[int], None] | None = None):
+    def __init__(
+        self,
+        raw: RawFile,
+        mapping: Mapping,
+        client_tz: str,
+        pseudonymizer: Pseudonymizer,
+        currency: str | None = None,
+        on_rows: Callable[[int], None] | None = None,
+    ):
         self.raw, self.mapping, self.client_tz = raw, mapping, client_tz
         self.currency, self.on_rows = currency, on_rows
         self.pseudonymizer = pseudonymizer
         self._spill = tempfile.TemporaryDirectory(prefix="workbook-stage-")
-        self.con = duckdb.connect(config={"memory_limit": STAGING_MEMORY_LIMIT,
-                                          "temp_directory": self._spill.name})
+        self.con = duckdb.connect(
+            config={"memory_limit": STAGING_MEMORY_LIMIT, "temp_directory": self._spill.name}
+        )
         self.params = {**parsing.format_params(mapping.format, client_tz), "source": mapping.name}
-        self.headers: dict[str, str] = {}          # field -> source header used
+        self.headers: dict[str, str] = {}  # field -> source header used
         self.warnings: list[str] = []
         self.rows = 0
 
@@ -121,8 +154,10 @@ class Stage:
             self._resolve()
             self.rows = self.raw.load(self.con, self._wanted())
             if self.rows == 0:
-                raise ImportError_(f"{self.raw.name} has a header but no data rows: nothing to "
-                                   f"import. Check the export's date range and export it again.")
+                raise ImportError_(
+                    f"{self.raw.name} has a header but no data rows: nothing to "
+                    f"import. Check the export's date range and export it again."
+                )
             if self.on_rows:
                 self.on_rows(self.rows)
             self._pseudonymize()
@@ -150,18 +185,23 @@ class Stage:
                 self.identity.append((spec, cols))
         missing = [f for f in self.mapping.required_fields() if f not in self.headers]
         if missing:
-            wanted = "; ".join(" or ".join(repr(h) for h, f in self.mapping.columns.items() if f == m)
-                               or repr(m) for m in missing)
+            wanted = "; ".join(
+                " or ".join(repr(h) for h, f in self.mapping.columns.items() if f == m) or repr(m)
+                for m in missing
+            )
             raise ImportError_(
                 f"{self.raw.name} lacks required column(s): {wanted} (for "
                 f"{', '.join(missing)}). Its columns are: {shorten(', '.join(self.raw.headers), 300)}. "
                 f"Check that this is a {self.mapping.name} export, or map its columns with a "
-                f"mapping file.")
+                f"mapping file."
+            )
         if self.mapping.needs_identity() and not self.identity:
             names = ", ".join(repr(c) for s in self.mapping.identity for c in s.columns)
-            raise ImportError_(f"{self.raw.name} has no column to identify people (expected one "
-                               f"of {names or 'an identity column in the mapping'}). Add it to "
-                               f"the export or to the mapping's identity list.")
+            raise ImportError_(
+                f"{self.raw.name} has no column to identify people (expected one "
+                f"of {names or 'an identity column in the mapping'}). Add it to "
+                f"the export or to the mapping's identity list."
+            )
 
     def _wanted(self) -> list[str]:
         cols = list(self.headers.values()) + [c for _, cols in self.identity for c in cols]
@@ -187,19 +227,28 @@ class Stage:
                 f"CREATE TABLE ids_{i} AS SELECT v, CASE WHEN regexp_full_match(v, '[ -~]*') "
                 f"THEN {pseudonym} END AS cid FROM (SELECT DISTINCT {expr} AS v FROM raw r "
                 f"{' '.join(joins)} WHERE {unnamed}{expr} IS NOT NULL)",
-                {**params, "ignore": ignore})
-            others = [v for (v,) in self.con.execute(
-                f"SELECT v FROM ids_{i} WHERE NOT regexp_full_match(v, '[ -~]*')").fetchall()]
+                {**params, "ignore": ignore},
+            )
+            others = [
+                v
+                for (v,) in self.con.execute(
+                    f"SELECT v FROM ids_{i} WHERE NOT regexp_full_match(v, '[ -~]*')"
+                ).fetchall()
+            ]
             if others:
                 hashed = [self._hash(spec.kind, v, set(ignore)) for v in others]
-                self.con.register("ids_python", pa.table({"v": pa.array(others, pa.string()),
-                                                          "cid": pa.array(hashed, pa.string())}))
+                self.con.register(
+                    "ids_python",
+                    pa.table({"v": pa.array(others, pa.string()), "cid": pa.array(hashed, pa.string())}),
+                )
                 self.con.execute(f"UPDATE ids_{i} SET cid = p.cid FROM ids_python p WHERE ids_{i}.v = p.v")
                 self.con.unregister("ids_python")
             joins.append(f"LEFT JOIN ids_{i} ON ids_{i}.v = {expr}")
             ids.append(f"ids_{i}.cid")
         self._id_joins = " ".join(joins)
-        self._customer_id = f"coalesce({', '.join(ids)})" if len(ids) > 1 else ids[0] if ids else "CAST(NULL AS VARCHAR)"
+        self._customer_id = (
+            f"coalesce({', '.join(ids)})" if len(ids) > 1 else ids[0] if ids else "CAST(NULL AS VARCHAR)"
+        )
 
     def _pseudonym_sql(self, kind: str) -> tuple[str, dict]:
         """`_hash` for a printable-ASCII value `v` as SQL (there, strip() and casefold() are
@@ -216,15 +265,19 @@ class Stage:
         hmac_sql, pads = self.pseudonymizer.sql(f"'{kind}:' || {normalized}")
         no_at = " OR NOT contains(v, '@')" if kind == "email" else ""
         prefix = {"prefix": f"{self.mapping.name.split('-')[0]}:"} if kind == "id" else {}
-        return (f"CASE WHEN lower(v) IN (SELECT unnest($ignore::VARCHAR[])) OR {empty}{no_at} "
-                f"THEN NULL ELSE {hmac_sql} END"), {**pads, **prefix}
+        return (
+            f"CASE WHEN lower(v) IN (SELECT unnest($ignore::VARCHAR[])) OR {empty}{no_at} "
+            f"THEN NULL ELSE {hmac_sql} END"
+        ), {**pads, **prefix}
 
     def _hash(self, kind: str, value: str, ignore: set[str]) -> str | None:
         if value.casefold() in ignore or not normalize(kind, value):
             return None
         if kind == "email" and "@" not in value:
             return None
-        return self.pseudonymizer(kind, f"{self.mapping.name.split('-')[0]}:{value}" if kind == "id" else value)
+        return self.pseudonymizer(
+            kind, f"{self.mapping.name.split('-')[0]}:{value}" if kind == "id" else value
+        )
 
     def _parse(self) -> None:
         inner = ["r.rowid + 1 AS _row", f"{self._customer_id} AS customer_id"]
@@ -265,7 +318,9 @@ class Stage:
                     expr = parsing.timestamp(raw, self.mapping.format, order, converts)
             if default is not None:
                 self.params[f"default_{name}"] = default
-                expr = f"coalesce({expr}, ${'default_' + name})" if expr != "NULL" else f"${'default_' + name}"
+                expr = (
+                    f"coalesce({expr}, ${'default_' + name})" if expr != "NULL" else f"${'default_' + name}"
+                )
             outer.append(f"CAST({expr} AS {sql_type}) AS {q(name)}")
         self._run(f"CREATE TABLE typed AS SELECT {', '.join(outer)} FROM typed_src", what="defaults")
 
@@ -280,8 +335,10 @@ class Stage:
         try:
             self.execute(sql)
         except duckdb.ConversionException as err:
-            raise ImportError_(f"{self.raw.name}: a value in the mapping's {what} does not fit its "
-                               f"column ({err}). Fix the mapping file.") from err
+            raise ImportError_(
+                f"{self.raw.name}: a value in the mapping's {what} does not fit its "
+                f"column ({err}). Fix the mapping file."
+            ) from err
 
     def _day_order(self, name: str) -> str | None:
         """'dmy' or 'mdy' for a column of d/m/y-like dates, decided from all its values.
@@ -293,7 +350,8 @@ class Stage:
         parts = parsing.slash_parts_query(q(self.headers[name]))
         a12, b12, both, amb = self.con.execute(
             f"SELECT arg_min(_row, _row) FILTER (a > 12), arg_min(_row, _row) FILTER (b > 12), "
-            f"count(*), arg_min(_row, _row) FILTER (a <> b) FROM ({parts})").fetchall()[0]
+            f"count(*), arg_min(_row, _row) FILTER (a <> b) FROM ({parts})"
+        ).fetchall()[0]
         if not both:
             return None
         header = self.header(name)
@@ -301,7 +359,8 @@ class Stage:
             raise ImportError_(
                 f"{self.raw.name}, column {header!r} mixes day-first and month-first dates: "
                 f"{self.where(a12)} has {self._raw_at(name, a12)!r} but {self.where(b12)} has "
-                f"{self._raw_at(name, b12)!r}. Fix the dates so they use one order, then import again.")
+                f"{self._raw_at(name, b12)!r}. Fix the dates so they use one order, then import again."
+            )
         if a12:
             return "dmy"
         if b12:
@@ -315,16 +374,18 @@ class Stage:
         raise ImportError_(
             f"{self.where(row)}, column {header!r}: the date {value!r} could be day/month or "
             f"month/day, and no date in the column has a day above 12 to tell. Import with a "
-            f"mapping file that says which: format: {{date: \"%d/%m/%Y\"}} (day first) or "
-            f"format: {{date: \"%m/%d/%Y\"}} (month first; add \" %H:%M\" if there is a time).")
+            f'mapping file that says which: format: {{date: "%d/%m/%Y"}} (day first) or '
+            f'format: {{date: "%m/%d/%Y"}} (month first; add " %H:%M" if there is a time).'
+        )
 
     def _raw_at(self, name: str, row: int) -> str:
-        return self.con.execute(f"SELECT {parsing.text(q(self.headers[name]))} FROM raw WHERE rowid = ?",
-                                [row - 1]).fetchall()[0][0]
+        return self.con.execute(
+            f"SELECT {parsing.text(q(self.headers[name]))} FROM raw WHERE rowid = ?", [row - 1]
+        ).fetchall()[0][0]
 
     def _validate(self) -> None:
         """Find the first row breaking any rule, in one scan, and explain it."""
-        checks: list[tuple[str, str, str]] = []     # (condition, field, problem kind)
+        checks: list[tuple[str, str, str]] = []  # (condition, field, problem kind)
         table = self.mapping.table
         for name in self.mapping.fields():
             if name not in self.headers:
@@ -338,16 +399,20 @@ class Stage:
             bounds = RANGES.get((table, name))
             if bounds:
                 lo, hi, _ = bounds
-                cond = " OR ".join(([f"{q(name)} < {lo}"] if lo is not None else []) +
-                                   ([f"{q(name)} > {hi}"] if hi is not None else []))
+                cond = " OR ".join(
+                    ([f"{q(name)} < {lo}"] if lo is not None else [])
+                    + ([f"{q(name)} > {hi}"] if hi is not None else [])
+                )
                 checks.append((f"({cond})", name, "range"))
         if self.mapping.needs_identity():
             checks.append(("customer_id IS NULL", "customer_id", "identity"))
         if not checks:
             return
         cases = " ".join(f"WHEN {c} THEN {i}" for i, (c, _, _) in enumerate(checks))
-        bad = self.con.execute(f"SELECT _row, k FROM (SELECT _row, CASE {cases} END AS k FROM typed) "
-                               f"WHERE k IS NOT NULL ORDER BY _row LIMIT 1").fetchall()
+        bad = self.con.execute(
+            f"SELECT _row, k FROM (SELECT _row, CASE {cases} END AS k FROM typed) "
+            f"WHERE k IS NOT NULL ORDER BY _row LIMIT 1"
+        ).fetchall()
         if bad:
             row, k = bad[0]
             _, name, problem = checks[k]
@@ -357,11 +422,15 @@ class Stage:
         where, header = self.where(row), self.header(name)
         if problem == "identity":
             cols = ", ".join(repr(c) for _, cols in self.identity for c in cols)
-            return (f"{where}: no value in {cols} to identify the person, and every "
-                    f"{self.mapping.table} row needs one. Fill one in or remove the row.")
+            return (
+                f"{where}: no value in {cols} to identify the person, and every "
+                f"{self.mapping.table} row needs one. Fill one in or remove the row."
+            )
         if problem == "empty":
-            return (f"{where}, column {header!r} is empty, but every row needs it ({name}). "
-                    f"Fill it in or remove the row, then import again.")
+            return (
+                f"{where}, column {header!r} is empty, but every row needs it ({name}). "
+                f"Fill it in or remove the row, then import again."
+            )
         value = self.value(name, row)
         at = f"{where}, column {header!r}: {shorten(value)!r}"
         fmt = self.mapping.format
@@ -371,18 +440,24 @@ class Stage:
             return f"{at} is out of range (allowed: {limits}; {why}). Fix the value, then import again."
         if problem in ("money", "number", "int"):
             whole = "a whole number" if problem == "int" else "a number"
-            return (f"{at} is not {whole}. Numbers must look like 1234.56 or "
-                    f"1{fmt.thousands}234{fmt.decimal}56 (currency symbols "
-                    f"{' '.join(fmt.currency_symbols)} and (parentheses) for negatives are fine); "
-                    f"for a decimal comma import with a mapping file that sets "
-                    f"format: {{decimal: \",\", thousands: \".\"}}, or fix the value.")
+            return (
+                f"{at} is not {whole}. Numbers must look like 1234.56 or "
+                f"1{fmt.thousands}234{fmt.decimal}56 (currency symbols "
+                f"{' '.join(fmt.currency_symbols)} and (parentheses) for negatives are fine); "
+                f"for a decimal comma import with a mapping file that sets "
+                f'format: {{decimal: ",", thousands: "."}}, or fix the value.'
+            )
         if problem in ("timestamp", "date"):
             if fmt.date:
-                return (f"{at} does not match the date format {' or '.join(fmt.date)} given in the "
-                        f"mapping. Fix the value or the mapping's format.date.")
-            return (f"{at} is not a date we can read. Use ISO dates like 2025-12-06 or "
-                    f"2025-12-06 10:37:33 -0500, or import with a mapping file that gives the "
-                    f"layout, e.g. format: {{date: \"%d.%m.%Y %H:%M\"}} (strptime codes).")
+                return (
+                    f"{at} does not match the date format {' or '.join(fmt.date)} given in the "
+                    f"mapping. Fix the value or the mapping's format.date."
+                )
+            return (
+                f"{at} is not a date we can read. Use ISO dates like 2025-12-06 or "
+                f"2025-12-06 10:37:33 -0500, or import with a mapping file that gives the "
+                f'layout, e.g. format: {{date: "%d.%m.%Y %H:%M"}} (strptime codes).'
+            )
         if problem == "bool":
             return f"{at} is not yes/no (use one of: {', '.join(parsing.TRUE + parsing.FALSE)})."
         if problem == "time":
@@ -398,8 +473,10 @@ class Stage:
             schema = table_columns()[out.table]
             have = [c for c in self.con.sql(f"SELECT * FROM out_{out.table} LIMIT 0").columns if c in schema]
             keys = [k for k in NATURAL_KEYS[out.table] if k not in have]  # absent keys are NULL
-            select = ", ".join([f"CAST({q(c)} AS {schema[c][0]}) AS {q(c)}" for c in have] +
-                               [f"CAST(NULL AS {schema[k][0]}) AS {q(k)}" for k in keys])
+            select = ", ".join(
+                [f"CAST({q(c)} AS {schema[c][0]}) AS {q(c)}" for c in have]
+                + [f"CAST(NULL AS {schema[k][0]}) AS {q(k)}" for k in keys]
+            )
             arrow = self.con.sql(f"SELECT {select} FROM out_{out.table}").to_arrow_table()
             if out.table == "customers":
                 keys = [Pseudonymizer.display_key(c) for c in arrow.column("customer_id").to_pylist()]
@@ -411,22 +488,31 @@ class Stage:
         keys = ", ".join(q(f) for f in out.key_fields)
         dup = self.execute(
             f"SELECT {keys}, list(_row ORDER BY _row)[1:2] FROM ({out.key_rows}) "
-            f"GROUP BY ALL HAVING count(*) > 1 ORDER BY min(_row) LIMIT 1").fetchall()
+            f"GROUP BY ALL HAVING count(*) > 1 ORDER BY min(_row) LIMIT 1"
+        ).fetchall()
         if dup:
             values, (r1, r2) = dup[0][:-1], dup[0][-1]
             cols = ", ".join(repr(self.header(f)) for f in out.key_fields if f in self.headers)
-            shown = ", ".join(self._person(r1, r2) if f == "customer_id" else repr(v)
-                              for f, v in zip(out.key_fields, values))
+            shown = ", ".join(
+                self._person(r1, r2) if f == "customer_id" else repr(v)
+                for f, v in zip(out.key_fields, values)
+            )
             raise ImportError_(
                 f"{self.where(r1)} and {at_row(None, r2, self.raw.line_of(r2), self.raw.unit)} "
                 f"have the same {out.table} key {shown}{f' (column {cols})' if cols else ''}: each must appear once "
-                f"in a file. Remove the duplicate row (or fix its key), then import again.")
+                f"in a file. Remove the duplicate row (or fix its key), then import again."
+            )
 
     def _person(self, r1: int, r2: int) -> str:
         """Which identifier made two rows the same person (shown in the message, never stored)."""
         for _, cols in self.identity:
-            pair = [self.con.execute(f"SELECT concat_ws(' ', {', '.join(q(c) for c in cols)}) FROM raw "
-                                     f"WHERE rowid = ?", [r - 1]).fetchall()[0][0] for r in (r1, r2)]
+            pair = [
+                self.con.execute(
+                    f"SELECT concat_ws(' ', {', '.join(q(c) for c in cols)}) FROM raw WHERE rowid = ?",
+                    [r - 1],
+                ).fetchall()[0][0]
+                for r in (r1, r2)
+            ]
             if all(v and v.strip() for v in pair):
                 return f"(the same person: {' + '.join(cols)} {pair[0]!r} and {pair[1]!r})"
         return "(the same person)"
@@ -435,25 +521,29 @@ class Stage:
         """Money is stored in the client's currency: rows in another one are flagged."""
         if not (self.currency and self.has("currency")):
             return
-        n, row = self.con.execute("SELECT count(*), min(_row) FROM typed WHERE upper(currency) <> ?",
-                                  [self.currency.upper()]).fetchall()[0]
+        n, row = self.con.execute(
+            "SELECT count(*), min(_row) FROM typed WHERE upper(currency) <> ?", [self.currency.upper()]
+        ).fetchall()[0]
         if n:
             self.warnings.append(
                 f"{n:,} row(s) are in another currency than the client's {self.currency} (first: "
                 f"{self.where(row)}, {self.value('currency', row)!r}); their amounts were imported "
-                f"as they are. Convert them, or check the client's currency in client.toml.")
+                f"as they are. Convert them, or check the client's currency in client.toml."
+            )
 
     def _future_warnings(self) -> None:
         now = dt.datetime.now(ZoneInfo(self.client_tz)).replace(tzinfo=None) + FUTURE_SLACK
         for name in self.mapping.fields():
             if name in self.headers and self.mapping.type_of(name) in ("timestamp", "date"):
-                n, row = self.con.execute(f"SELECT count(*), min(_row) FROM typed WHERE {q(name)} > ?",
-                                          [now]).fetchall()[0]
+                n, row = self.con.execute(
+                    f"SELECT count(*), min(_row) FROM typed WHERE {q(name)} > ?", [now]
+                ).fetchall()[0]
                 if n:
                     self.warnings.append(
                         f"{n:,} row(s) have {self.header(name)!r} in the future (first: "
                         f"{self.where(row)}, {self.value(name, row)!r}); imported as they are. "
-                        f"Check the export's dates and the client's timezone ({self.client_tz}).")
+                        f"Check the export's dates and the client's timezone ({self.client_tz})."
+                    )
 
 
 def _norm(header: str) -> str:
@@ -473,10 +563,16 @@ def default_transform(stage: Stage) -> list[Output]:
     if m.table == "order_items" and "line_no" not in cols:
         select.append("row_number() OVER (PARTITION BY order_id ORDER BY _row) AS line_no")
     keys = NATURAL_KEYS[m.table]
-    outputs = [Output(m.table, f"SELECT {', '.join(select)}, _row FROM typed",
-                      key_rows=f"SELECT {', '.join(q(k) for k in keys)}, _row FROM typed"
-                      if set(keys) <= set(cols) | {"customer_id"} else None,
-                      key_fields=keys)]
+    outputs = [
+        Output(
+            m.table,
+            f"SELECT {', '.join(select)}, _row FROM typed",
+            key_rows=f"SELECT {', '.join(q(k) for k in keys)}, _row FROM typed"
+            if set(keys) <= set(cols) | {"customer_id"}
+            else None,
+            key_fields=keys,
+        )
+    ]
     if m.table == "orders":
         outputs.append(customers_from_orders())
     return outputs
@@ -484,5 +580,8 @@ def default_transform(stage: Stage) -> list[Output]:
 
 def customers_from_orders() -> Output:
     """Every buyer is a customer; first_seen_at is their first order (merged with older rows)."""
-    return Output("customers", "SELECT customer_id, min(ordered_at) AS first_seen_at, source "
-                               "FROM out_orders WHERE customer_id IS NOT NULL GROUP BY ALL")
+    return Output(
+        "customers",
+        "SELECT customer_id, min(ordered_at) AS first_seen_at, source "
+        "FROM out_orders WHERE customer_id IS NOT NULL GROUP BY ALL",
+    )

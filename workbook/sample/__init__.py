@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import coffee_shop, home_services, online_store
+from workbook.sample import coffee_shop, home_services, online_store
 
 SEED = 20261031
 
@@ -37,14 +37,26 @@ class SampleClient:
 
 
 SAMPLE_CLIENTS: dict[str, SampleClient] = {
-    client.slug: client for client in [
+    client.slug: client
+    for client in [
         SampleClient(
-            "coffee-shop", "Bean Counter Coffee", "coffee-shop", "USD", coffee_shop.TZ, (
+            "coffee-shop",
+            "Bean Counter Coffee",
+            "coffee-shop",
+            "USD",
+            coffee_shop.TZ,
+            (
                 ("items-2024-11-01-2026-10-31.csv.gz", "square-items"),
                 ("google_reviews.json", "google-reviews"),
-            )),
+            ),
+        ),
         SampleClient(
-            "online-store", "Northwind Outfitters", "online-store", "USD", online_store.TZ, (
+            "online-store",
+            "Northwind Outfitters",
+            "online-store",
+            "USD",
+            online_store.TZ,
+            (
                 ("customers_export.csv.gz", "shopify-customers"),
                 ("orders_export_1.csv.gz", "shopify-orders"),
                 ("klaviyo_campaigns.csv", "klaviyo-campaigns"),
@@ -53,21 +65,38 @@ SAMPLE_CLIENTS: dict[str, SampleClient] = {
                 ("ad_spend.csv", "mappings/ad-spend.yaml"),
                 ("ga4_traffic_acquisition.csv", "ga4-traffic"),
                 ("nps_survey_responses.csv", "survey"),
-            ), rollouts=({"name": "Personalized recommendations", "start": online_store.ROLLOUT_DAY.date(),
-                          "column": "region", "treated": (online_store.ROLLOUT_REGION,)},)),
+            ),
+            rollouts=(
+                {
+                    "name": "Personalized recommendations",
+                    "start": online_store.ROLLOUT_DAY.date(),
+                    "column": "region",
+                    "treated": (online_store.ROLLOUT_REGION,),
+                },
+            ),
+        ),
         SampleClient(
-            "home-services", "Brightside Home Services", "home-services", "USD", home_services.TZ, (
+            "home-services",
+            "Brightside Home Services",
+            "home-services",
+            "USD",
+            home_services.TZ,
+            (
                 ("services.csv", "mappings/services.yaml"),
                 ("leads.csv", "mappings/leads.yaml"),
                 ("unified_payments.csv", "stripe-payments"),
                 ("google_reviews.json", "google-reviews"),
-            )),
+            ),
+        ),
     ]
 }
 
 SCALED = {"online-store"}
-_GENERATORS = {"coffee-shop": coffee_shop.write, "online-store": online_store.write,
-               "home-services": home_services.write}
+_GENERATORS = {
+    "coffee-shop": coffee_shop.write,
+    "online-store": online_store.write,
+    "home-services": home_services.write,
+}
 
 
 def write_samples(out_dir: Path, scale: int = 1) -> dict[str, list[Path]]:
@@ -82,7 +111,7 @@ def write_samples(out_dir: Path, scale: int = 1) -> dict[str, list[Path]]:
     out_dir = Path(out_dir)
     written = {}
     for number, (slug, generate) in enumerate(_GENERATORS.items()):
-        seed_scale = scale if slug in SCALED else 1   # the others are the same at any scale
+        seed_scale = scale if slug in SCALED else 1  # the others are the same at any scale
         rng = np.random.default_rng([SEED, number, seed_scale])
         written[slug] = generate(out_dir / slug, rng, scale)
     return written

@@ -21,21 +21,114 @@ END = pd.Timestamp("2026-11-01")  # exclusive: the last day with data is 2026-10
 LAST_DAY = END - pd.Timedelta(days=1)
 DAYS = pd.date_range(START, LAST_DAY, freq="D")
 
-FIRST_NAMES = np.array([
-    "Ann", "Ben", "Carla", "David", "Elena", "Frank", "Grace", "Hector", "Iris", "James",
-    "Kira", "Liam", "Maya", "Noah", "Olivia", "Pablo", "Quinn", "Rosa", "Sam", "Tara",
-    "Umar", "Vera", "Will", "Xena", "Yusuf", "Zoe", "Aiden", "Bella", "Chen", "Dana",
-    "Eli", "Fatima", "Gabe", "Hana", "Ivan", "Jade", "Kofi", "Lena", "Marco", "Nina",
-    "Omar", "Priya", "Raj", "Sofia", "Tom", "Uma", "Victor", "Wendy", "Yara", "Zack",
-])
-LAST_NAMES = np.array([
-    "Lee", "Smith", "Garcia", "Johnson", "Nguyen", "Brown", "Martinez", "Davis", "Lopez",
-    "Wilson", "Anderson", "Thomas", "Taylor", "Moore", "Jackson", "Martin", "Perez", "White",
-    "Harris", "Clark", "Lewis", "Robinson", "Walker", "Young", "Allen", "King", "Wright",
-    "Scott", "Torres", "Hill", "Green", "Adams", "Baker", "Nelson", "Carter", "Mitchell",
-    "Roberts", "Turner", "Phillips", "Campbell", "Parker", "Evans", "Edwards", "Collins",
-    "Stewart", "Morris", "Rogers", "Reed", "Cook", "Morgan",
-])
+FIRST_NAMES = np.array(
+    [
+        "Ann",
+        "Ben",
+        "Carla",
+        "David",
+        "Elena",
+        "Frank",
+        "Grace",
+        "Hector",
+        "Iris",
+        "James",
+        "Kira",
+        "Liam",
+        "Maya",
+        "Noah",
+        "Olivia",
+        "Pablo",
+        "Quinn",
+        "Rosa",
+        "Sam",
+        "Tara",
+        "Umar",
+        "Vera",
+        "Will",
+        "Xena",
+        "Yusuf",
+        "Zoe",
+        "Aiden",
+        "Bella",
+        "Chen",
+        "Dana",
+        "Eli",
+        "Fatima",
+        "Gabe",
+        "Hana",
+        "Ivan",
+        "Jade",
+        "Kofi",
+        "Lena",
+        "Marco",
+        "Nina",
+        "Omar",
+        "Priya",
+        "Raj",
+        "Sofia",
+        "Tom",
+        "Uma",
+        "Victor",
+        "Wendy",
+        "Yara",
+        "Zack",
+    ]
+)
+LAST_NAMES = np.array(
+    [
+        "Lee",
+        "Smith",
+        "Garcia",
+        "Johnson",
+        "Nguyen",
+        "Brown",
+        "Martinez",
+        "Davis",
+        "Lopez",
+        "Wilson",
+        "Anderson",
+        "Thomas",
+        "Taylor",
+        "Moore",
+        "Jackson",
+        "Martin",
+        "Perez",
+        "White",
+        "Harris",
+        "Clark",
+        "Lewis",
+        "Robinson",
+        "Walker",
+        "Young",
+        "Allen",
+        "King",
+        "Wright",
+        "Scott",
+        "Torres",
+        "Hill",
+        "Green",
+        "Adams",
+        "Baker",
+        "Nelson",
+        "Carter",
+        "Mitchell",
+        "Roberts",
+        "Turner",
+        "Phillips",
+        "Campbell",
+        "Parker",
+        "Evans",
+        "Edwards",
+        "Collins",
+        "Stewart",
+        "Morris",
+        "Rogers",
+        "Reed",
+        "Cook",
+        "Morgan",
+    ]
+)
 
 
 def people(rng: np.random.Generator, n: int, first_number: int = 1) -> pd.DataFrame:
@@ -48,13 +141,15 @@ def people(rng: np.random.Generator, n: int, first_number: int = 1) -> pd.DataFr
     first = FIRST_NAMES[rng.integers(0, len(FIRST_NAMES), n)]
     last = LAST_NAMES[rng.integers(0, len(LAST_NAMES), n)]
     email = pd.Series(np.char.lower(first.astype(str))).str.cat(
-        [pd.Series(np.char.lower(last.astype(str))), pd.Series(index.astype(str))], sep=".")
+        [pd.Series(np.char.lower(last.astype(str))), pd.Series(index.astype(str))], sep="."
+    )
     email = email.str.replace(r"\.(\d+)$", r"\1", regex=True) + "@example.com"
     area = 201 + index // 100  # 201..: one area code per hundred people
-    line = 100 + index % 100   # 555-0100 .. 555-0199
+    line = 100 + index % 100  # 555-0100 .. 555-0199
     phone = pd.Series(area.astype(str)) + "555" + pd.Series(line.astype(str)).str.zfill(4)
-    return pd.DataFrame({"first": first, "last": last, "email": email.to_numpy(),
-                         "phone": ("+1" + phone).to_numpy()})
+    return pd.DataFrame(
+        {"first": first, "last": last, "email": email.to_numpy(), "phone": ("+1" + phone).to_numpy()}
+    )
 
 
 def pick(rng: np.random.Generator, options, shares, n: int) -> np.ndarray:
@@ -91,19 +186,20 @@ def _localize(local: pd.Series | pd.DatetimeIndex, tz: str) -> pd.DatetimeIndex:
     """Naive local times made aware: times skipped by spring-forward move forward; repeated
     times on the fall-back night take standard time."""
     stamps = pd.DatetimeIndex(local)
-    return stamps.tz_localize(tz, nonexistent="shift_forward",
-                              ambiguous=np.zeros(len(stamps), dtype=bool))
+    return stamps.tz_localize(tz, nonexistent="shift_forward", ambiguous=np.zeros(len(stamps), dtype=bool))
 
 
 def with_offset(local: pd.Series | pd.DatetimeIndex, tz: str) -> np.ndarray:
     """Naive local times -> '2025-12-06 10:37:33 -0500' (the zone's offset on that date)."""
     aware = _localize(local, tz)
     wall = aware.tz_localize(None)
-    minutes = np.asarray((wall - aware.tz_convert("UTC").tz_localize(None))
-                         // pd.Timedelta(minutes=1), dtype=np.int64)
+    minutes = np.asarray(
+        (wall - aware.tz_convert("UTC").tz_localize(None)) // pd.Timedelta(minutes=1), dtype=np.int64
+    )
     codes, uniques = pd.factorize(minutes)
-    labels = np.array([f"{'-' if m < 0 else '+'}{abs(m) // 60:02d}{abs(m) % 60:02d}"
-                       for m in uniques], dtype=object)
+    labels = np.array(
+        [f"{'-' if m < 0 else '+'}{abs(m) // 60:02d}{abs(m) % 60:02d}" for m in uniques], dtype=object
+    )
     return iso(wall) + " " + labels[codes]
 
 
@@ -120,8 +216,9 @@ def iso(stamps: pd.Series | pd.DatetimeIndex) -> np.ndarray:
     return text
 
 
-def random_times(rng: np.random.Generator, days: pd.DatetimeIndex | np.ndarray,
-                 hour_weights: np.ndarray) -> pd.DatetimeIndex:
+def random_times(
+    rng: np.random.Generator, days: pd.DatetimeIndex | np.ndarray, hour_weights: np.ndarray
+) -> pd.DatetimeIndex:
     """A time on each given day: the hour from `hour_weights` (24 values), then a uniform minute."""
     p = np.asarray(hour_weights, dtype=float)
     hours = rng.choice(24, size=len(days), p=p / p.sum())
@@ -129,8 +226,9 @@ def random_times(rng: np.random.Generator, days: pd.DatetimeIndex | np.ndarray,
     return pd.DatetimeIndex(days).normalize() + pd.to_timedelta(seconds, unit="s")
 
 
-def token(rng: np.random.Generator, n: int, length: int,
-          alphabet: str = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789") -> np.ndarray:
+def token(
+    rng: np.random.Generator, n: int, length: int, alphabet: str = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789"
+) -> np.ndarray:
     """`n` random identifiers like Square's or Klaviyo's (not guaranteed unique: see unique_tokens)."""
     letters = np.array(list(alphabet))
     picks = np.ascontiguousarray(letters[rng.integers(0, len(letters), (n, length))])
@@ -157,8 +255,9 @@ def chunks(n: int, newest_first: bool = False) -> list[tuple[int, int]]:
     return bounds[::-1] if newest_first else bounds
 
 
-def write_csv(frame: pd.DataFrame | Iterable[pd.DataFrame], path: Path,
-              comment_lines: list[str] | None = None) -> Path:
+def write_csv(
+    frame: pd.DataFrame | Iterable[pd.DataFrame], path: Path, comment_lines: list[str] | None = None
+) -> Path:
     """Write a CSV the way exporters do: header, comma-separated, \\n line ends, no index.
 
     `frame` may also be an iterable of frames with the same columns (built a chunk at a time,
@@ -194,9 +293,15 @@ def write_yaml(text: str, path: Path) -> Path:
 STAR_ENUM = np.array(["", "ONE", "TWO", "THREE", "FOUR", "FIVE"])
 
 
-def google_reviews(rng: np.random.Generator, stars: np.ndarray, times: pd.DatetimeIndex,
-                   tz: str, comments: dict[int, list[str]], reply_rate: float,
-                   replies: dict[int, str]) -> dict:
+def google_reviews(
+    rng: np.random.Generator,
+    stars: np.ndarray,
+    times: pd.DatetimeIndex,
+    tz: str,
+    comments: dict[int, list[str]],
+    reply_rate: float,
+    replies: dict[int, str],
+) -> dict:
     """A Google Business Profile reviews file (Takeout / API shape): starRating FIVE..ONE."""
     n = len(stars)
     names = people(rng, n, first_number=90001)
@@ -219,10 +324,14 @@ def google_reviews(rng: np.random.Generator, stars: np.ndarray, times: pd.Dateti
             review["comment"] = options[int(rng.integers(0, len(options)))]
         reply_time = utc[i] + reply_lag[i]
         if has_reply[i] and reply_time < to_utc(pd.DatetimeIndex([END]), tz)[0]:
-            review["reviewReply"] = {"comment": replies[int(stars[i])],
-                                     "updateTime": reply_time.strftime("%Y-%m-%dT%H:%M:%SZ")}
+            review["reviewReply"] = {
+                "comment": replies[int(stars[i])],
+                "updateTime": reply_time.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            }
         reviews.append(review)
     reviews.reverse()  # newest first, as the API lists them
-    return {"reviews": reviews,
-            "averageRating": round(float(np.mean(stars)), 1) if n else 0,
-            "totalReviewCount": n}
+    return {
+        "reviews": reviews,
+        "averageRating": round(float(np.mean(stars)), 1) if n else 0,
+        "totalReviewCount": n,
+    }

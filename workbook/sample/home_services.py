@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import common as c
+from workbook.sample import common as c
 
 SLUG = "home-services"
 TZ = "America/New_York"
@@ -25,10 +25,21 @@ LAST_MONTH = "2026-10"
 # October 2025, then rises linearly from 5% (November 2025) to 25% (October 2026).
 NEXTDOOR_FIRST_MONTH, NEXTDOOR_FIRST_SHARE, NEXTDOOR_OCT_SHARE = "2026-05", 0.05, 0.25
 RIVERTON_FIRST_MONTH, RIVERTON_FROM, RIVERTON_TO = "2025-11", 0.05, 0.25
-SOURCES = {"Google Search": 0.34, "Google Local Services": 0.18, "Referral": 0.18, "Yelp": 0.12,
-           "Facebook": 0.10, "Angi": 0.08}   # shares of the leads not from Nextdoor
-TOWNS = {"Maplewood": 0.30, "Oak Park": 0.22, "Fairview": 0.18, "Cedar Falls": 0.15,
-         "Lakeside": 0.15}                   # shares of the leads not from Riverton
+SOURCES = {
+    "Google Search": 0.34,
+    "Google Local Services": 0.18,
+    "Referral": 0.18,
+    "Yelp": 0.12,
+    "Facebook": 0.10,
+    "Angi": 0.08,
+}  # shares of the leads not from Nextdoor
+TOWNS = {
+    "Maplewood": 0.30,
+    "Oak Park": 0.22,
+    "Fairview": 0.18,
+    "Cedar Falls": 0.15,
+    "Lakeside": 0.15,
+}  # shares of the leads not from Riverton
 CATALOGUE = [  # (service, category, active, typical price, share of requests)
     ("AC repair", "Cooling", True, 420.0, 0.14),
     ("AC installation", "Cooling", True, 6200.0, 0.06),
@@ -42,37 +53,96 @@ CATALOGUE = [  # (service, category, active, typical price, share of requests)
     ("Seasonal maintenance plan", "Maintenance", True, 189.0, 0.06),
     ("Boiler repair", "Heating", False, 520.0, 0.01),
 ]
-UNOFFERED = {"Heat pump installation": 0.09, "EV charger installation": 0.05,  # planted order
-             "Generator installation": 0.02, "Solar panel cleaning": 0.01}
-WIN_RATE = {"Referral": 0.62, "Google Local Services": 0.48, "Google Search": 0.42,
-            "Nextdoor": 0.50, "Yelp": 0.38, "Facebook": 0.30, "Angi": 0.33}
-UTM = {"Google Search": ("google", "cpc"), "Facebook": ("facebook", "paid_social"),
-       "Nextdoor": ("nextdoor", "social"), "Yelp": ("yelp", "referral"),
-       "Angi": ("angi", "referral"), "Google Local Services": ("google", "lsa")}
+UNOFFERED = {
+    "Heat pump installation": 0.09,
+    "EV charger installation": 0.05,  # planted order
+    "Generator installation": 0.02,
+    "Solar panel cleaning": 0.01,
+}
+WIN_RATE = {
+    "Referral": 0.62,
+    "Google Local Services": 0.48,
+    "Google Search": 0.42,
+    "Nextdoor": 0.50,
+    "Yelp": 0.38,
+    "Facebook": 0.30,
+    "Angi": 0.33,
+}
+UTM = {
+    "Google Search": ("google", "cpc"),
+    "Facebook": ("facebook", "paid_social"),
+    "Nextdoor": ("nextdoor", "social"),
+    "Yelp": ("yelp", "referral"),
+    "Angi": ("angi", "referral"),
+    "Google Local Services": ("google", "lsa"),
+}
 STRIPE_COLUMNS = [
-    "id", "Created date (UTC)", "Amount", "Amount Refunded", "Currency", "Captured",
-    "Converted Amount", "Converted Amount Refunded", "Converted Currency", "Decline Reason",
-    "Description", "Fee", "Is Link", "Link Funding", "Mode", "PaymentIntent ID",
-    "Payment Source Type", "Refunded date (UTC)", "Statement Descriptor", "Status",
-    "Seller Message", "Taxes On Fee", "Card ID", "Card Last4", "Card Brand", "Card Funding",
-    "Card Exp Month", "Card Exp Year", "Card Address Zip", "Customer ID", "Customer Description",
-    "Customer Email", "Customer Phone", "Invoice ID", "Invoice Number",
-    "Client Reference ID", "Payment Link ID", "UTM Campaign", "UTM Content", "UTM Medium",
-    "UTM Source", "UTM Term", "Application Fee", "Application ID", "Destination", "Transfer",
+    "id",
+    "Created date (UTC)",
+    "Amount",
+    "Amount Refunded",
+    "Currency",
+    "Captured",
+    "Converted Amount",
+    "Converted Amount Refunded",
+    "Converted Currency",
+    "Decline Reason",
+    "Description",
+    "Fee",
+    "Is Link",
+    "Link Funding",
+    "Mode",
+    "PaymentIntent ID",
+    "Payment Source Type",
+    "Refunded date (UTC)",
+    "Statement Descriptor",
+    "Status",
+    "Seller Message",
+    "Taxes On Fee",
+    "Card ID",
+    "Card Last4",
+    "Card Brand",
+    "Card Funding",
+    "Card Exp Month",
+    "Card Exp Year",
+    "Card Address Zip",
+    "Customer ID",
+    "Customer Description",
+    "Customer Email",
+    "Customer Phone",
+    "Invoice ID",
+    "Invoice Number",
+    "Client Reference ID",
+    "Payment Link ID",
+    "UTM Campaign",
+    "UTM Content",
+    "UTM Medium",
+    "UTM Source",
+    "UTM Term",
+    "Application Fee",
+    "Application ID",
+    "Destination",
+    "Transfer",
     "Transfer Group",
 ]
 REVIEW_COMMENTS = {
-    5: ["Fixed our furnace the same day. Honest pricing.", "Great AC install, very tidy crew.",
-        "Friendly tech, explained everything."],
+    5: [
+        "Fixed our furnace the same day. Honest pricing.",
+        "Great AC install, very tidy crew.",
+        "Friendly tech, explained everything.",
+    ],
     4: ["Good work, arrived a bit late.", "Water heater replaced quickly, pricey but fair."],
     3: ["Job done, but scheduling took a week.", "Okay service. Wish they did heat pumps."],
     2: ["Had to call back twice for the same leak."],
     1: ["Never showed up for the appointment."],
 }
-REVIEW_REPLIES = {5: "Thanks for choosing Brightside!", 4: "Thank you for the feedback!",
-                  3: "Thanks, we hear you and are improving scheduling.",
-                  2: "Sorry about the callback; we'll make it right.",
-                  1: "We apologize. Please call our office so we can fix this."}
+REVIEW_REPLIES = {
+    5: "Thanks for choosing Brightside!",
+    4: "Thank you for the feedback!",
+    3: "Thanks, we hear you and are improving scheduling.",
+    2: "Sorry about the callback; we'll make it right.",
+    1: "We apologize. Please call our office so we can fix this.",
+}
 
 MAPPINGS = {
     "leads.yaml": """
@@ -103,8 +173,9 @@ columns:
 }
 
 
-def monthly_share(month: pd.PeriodIndex, first: str, first_share: float, last_share: float,
-                  before: float) -> np.ndarray:
+def monthly_share(
+    month: pd.PeriodIndex, first: str, first_share: float, last_share: float, before: float
+) -> np.ndarray:
     """A share rising linearly month by month from `first` to October 2026; `before` earlier."""
     steps = (pd.Period(LAST_MONTH, "M") - pd.Period(first, "M")).n
     k = np.array([(m - pd.Period(first, "M")).n for m in month])
@@ -130,15 +201,23 @@ def _leads(rng: np.random.Generator) -> pd.DataFrame:
     created = c.random_times(rng, day, hours)
     month = day.to_period("M")
     groups = month.asi8
-    nextdoor = _exact(rng, groups, monthly_share(month, NEXTDOOR_FIRST_MONTH, NEXTDOOR_FIRST_SHARE,
-                                                 NEXTDOOR_OCT_SHARE, 0.0))
+    nextdoor = _exact(
+        rng, groups, monthly_share(month, NEXTDOOR_FIRST_MONTH, NEXTDOOR_FIRST_SHARE, NEXTDOOR_OCT_SHARE, 0.0)
+    )
     source = np.where(nextdoor, "Nextdoor", c.pick(rng, list(SOURCES), list(SOURCES.values()), n))
-    riverton = _exact(rng, groups, monthly_share(month, RIVERTON_FIRST_MONTH, RIVERTON_FROM,
-                                                 RIVERTON_TO, RIVERTON_FROM))
+    riverton = _exact(
+        rng, groups, monthly_share(month, RIVERTON_FIRST_MONTH, RIVERTON_FROM, RIVERTON_TO, RIVERTON_FROM)
+    )
     town = np.where(riverton, "Riverton", c.pick(rng, list(TOWNS), list(TOWNS.values()), n))
     services = {s[0]: s[4] for s in CATALOGUE} | UNOFFERED
-    return pd.DataFrame({"created": created, "source": source, "town": town,
-                         "service": c.pick(rng, list(services), list(services.values()), n)})
+    return pd.DataFrame(
+        {
+            "created": created,
+            "source": source,
+            "town": town,
+            "service": c.pick(rng, list(services), list(services.values()), n),
+        }
+    )
 
 
 def write(out_dir: Path, rng: np.random.Generator, scale: int) -> list[Path]:
@@ -156,27 +235,33 @@ def write(out_dir: Path, rng: np.random.Generator, scale: int) -> list[Path]:
     offered = leads["service"].map(lambda s: active.get(s, False)).to_numpy(bool)
     win_p = leads["source"].map(WIN_RATE).to_numpy(float)
     won_at = pd.DatetimeIndex(leads["created"]) + pd.to_timedelta(
-        rng.integers(2 * 3600, 12 * 86400, n), unit="s")
+        rng.integers(2 * 3600, 12 * 86400, n), unit="s"
+    )
     won = offered & (rng.random(n) < win_p) & (won_at < c.END)
     age_days = ((c.END - pd.DatetimeIndex(leads["created"])) / pd.Timedelta(days=1)).to_numpy()
     open_lead = ~won & (age_days < 14)
-    status = np.where(won, "Won", np.where(open_lead, np.where(age_days < 3, "New", "Quoted"),
-                                           "Lost"))
+    status = np.where(won, "Won", np.where(open_lead, np.where(age_days < 3, "New", "Quoted"), "Lost"))
     email = person["email"].to_numpy(dtype=object).copy()
     phone = c.pretty_phone(person["phone"]).to_numpy(dtype=object)
-    no_email = rng.random(n) < 0.25           # phone-in leads often have no email
+    no_email = rng.random(n) < 0.25  # phone-in leads often have no email
     email[no_email] = ""
     no_phone = ~no_email & (rng.random(n) < 0.1)
     phone[no_phone] = ""
     fmt = "%m/%d/%Y %H:%M"
-    frame = pd.DataFrame({
-        "Lead ID": [f"L-{10001 + i}" for i in range(n)],
-        "Created": pd.DatetimeIndex(leads["created"]).strftime(fmt),
-        "Name": (person["first"] + " " + person["last"]).to_numpy(), "Email": email,
-        "Phone": phone, "Source": leads["source"], "Town": leads["town"],
-        "Service Requested": leads["service"], "Status": status,
-        "Won Date": np.where(won, won_at.strftime(fmt), ""),
-    })
+    frame = pd.DataFrame(
+        {
+            "Lead ID": [f"L-{10001 + i}" for i in range(n)],
+            "Created": pd.DatetimeIndex(leads["created"]).strftime(fmt),
+            "Name": (person["first"] + " " + person["last"]).to_numpy(),
+            "Email": email,
+            "Phone": phone,
+            "Source": leads["source"],
+            "Town": leads["town"],
+            "Service Requested": leads["service"],
+            "Status": status,
+            "Won Date": np.where(won, won_at.strftime(fmt), ""),
+        }
+    )
     files = [c.write_csv(frame, out_dir / "leads.csv")]
 
     # Jobs: each won lead is paid after the work (1-10 days later) through Stripe.
@@ -189,8 +274,7 @@ def write(out_dir: Path, rng: np.random.Generator, scale: int) -> list[Path]:
     jobs, paid_local = jobs[keep], paid_local[keep]
     m = len(jobs)
     services = leads["service"].to_numpy()[jobs]
-    amount = np.round(np.array([price[s] for s in services], dtype=float)
-                      * rng.lognormal(0, 0.18, m), 2)
+    amount = np.round(np.array([price[s] for s in services], dtype=float) * rng.lognormal(0, 0.18, m), 2)
     failed = rng.random(m) < 0.02
     refunded_at = c.to_utc(paid_local, TZ) + pd.to_timedelta(rng.integers(86400, 5 * 86400, m), unit="s")
     refunded = ~failed & (rng.random(m) < 0.02) & (refunded_at < c.to_utc([c.END], TZ)[0])
@@ -200,50 +284,74 @@ def write(out_dir: Path, rng: np.random.Generator, scale: int) -> list[Path]:
     utm_source = np.array([UTM.get(s, ("", ""))[0] for s in src], dtype=object)
     utm_medium = np.array([UTM.get(s, ("", ""))[1] for s in src], dtype=object)
     pid = person.iloc[jobs]
-    cus = {e: f"cus_{tok}" for e, tok in zip(
-        pd.unique(pid["email"]), c.unique_tokens(rng, pid["email"].nunique(), 14))}
+    cus = {
+        e: f"cus_{tok}"
+        for e, tok in zip(pd.unique(pid["email"]), c.unique_tokens(rng, pid["email"].nunique(), 14))
+    }
     fee = np.round(amount * 0.029 + 0.30, 2)
     status_txt = np.where(failed, "Failed", np.where(refund >= amount, "Refunded", "Paid"))
-    stripe = pd.DataFrame({
-        "id": c.unique_tokens(rng, m, 24, prefix="ch_3"),
-        "Created date (UTC)": c.iso(utc), "Amount": c.decimal(amount),
-        "Amount Refunded": c.decimal(refund), "Currency": "usd",
-        "Captured": np.where(failed, "false", "true"),
-        "Converted Amount": c.decimal(np.where(failed, 0, amount)),
-        "Converted Amount Refunded": c.decimal(refund), "Converted Currency": "usd",
-        "Decline Reason": np.where(failed, "insufficient_funds", ""),
-        "Description": services,
-        "Fee": c.decimal(np.where(failed, 0, fee)), "Is Link": np.where(utm_source != "", "true", "false"),
-        "Mode": "Live", "PaymentIntent ID": c.unique_tokens(rng, m, 24, prefix="pi_3"),
-        "Payment Source Type": "card",
-        "Refunded date (UTC)": np.where(refund > 0, c.iso(refunded_at), ""),
-        "Statement Descriptor": "BRIGHTSIDE HOME", "Status": status_txt,
-        "Seller Message": np.where(failed, "The bank returned the decline code insufficient_funds.",
-                                   "Payment complete."),
-        "Taxes On Fee": "0.00", "Card Last4": (1000 + rng.integers(0, 9000, m)).astype(str),
-        "Card Brand": np.where(rng.random(m) < 0.6, "Visa", "MasterCard"), "Card Funding": "credit",
-        "Customer ID": [cus[e] for e in pid["email"]],
-        "Customer Description": (pid["first"] + " " + pid["last"]).to_numpy(),
-        "Customer Email": pid["email"].to_numpy(), "Customer Phone": pid["phone"].to_numpy(),
-        "UTM Medium": utm_medium, "UTM Source": utm_source,
-        "UTM Campaign": np.where(utm_source != "", "brightside_" + pd.Series(src).str.lower()
-                                 .str.replace(" ", "_").to_numpy(), ""),
-    })
+    stripe = pd.DataFrame(
+        {
+            "id": c.unique_tokens(rng, m, 24, prefix="ch_3"),
+            "Created date (UTC)": c.iso(utc),
+            "Amount": c.decimal(amount),
+            "Amount Refunded": c.decimal(refund),
+            "Currency": "usd",
+            "Captured": np.where(failed, "false", "true"),
+            "Converted Amount": c.decimal(np.where(failed, 0, amount)),
+            "Converted Amount Refunded": c.decimal(refund),
+            "Converted Currency": "usd",
+            "Decline Reason": np.where(failed, "insufficient_funds", ""),
+            "Description": services,
+            "Fee": c.decimal(np.where(failed, 0, fee)),
+            "Is Link": np.where(utm_source != "", "true", "false"),
+            "Mode": "Live",
+            "PaymentIntent ID": c.unique_tokens(rng, m, 24, prefix="pi_3"),
+            "Payment Source Type": "card",
+            "Refunded date (UTC)": np.where(refund > 0, c.iso(refunded_at), ""),
+            "Statement Descriptor": "BRIGHTSIDE HOME",
+            "Status": status_txt,
+            "Seller Message": np.where(
+                failed, "The bank returned the decline code insufficient_funds.", "Payment complete."
+            ),
+            "Taxes On Fee": "0.00",
+            "Card Last4": (1000 + rng.integers(0, 9000, m)).astype(str),
+            "Card Brand": np.where(rng.random(m) < 0.6, "Visa", "MasterCard"),
+            "Card Funding": "credit",
+            "Customer ID": [cus[e] for e in pid["email"]],
+            "Customer Description": (pid["first"] + " " + pid["last"]).to_numpy(),
+            "Customer Email": pid["email"].to_numpy(),
+            "Customer Phone": pid["phone"].to_numpy(),
+            "UTM Medium": utm_medium,
+            "UTM Source": utm_source,
+            "UTM Campaign": np.where(
+                utm_source != "",
+                "brightside_" + pd.Series(src).str.lower().str.replace(" ", "_").to_numpy(),
+                "",
+            ),
+        }
+    )
     stripe = stripe.iloc[::-1]  # newest first, as the dashboard exports
-    files.append(c.write_csv(stripe.reindex(columns=STRIPE_COLUMNS, fill_value=""),
-                             out_dir / "unified_payments.csv"))
+    files.append(
+        c.write_csv(stripe.reindex(columns=STRIPE_COLUMNS, fill_value=""), out_dir / "unified_payments.csv")
+    )
 
-    catalogue = pd.DataFrame({"Service": [s[0] for s in CATALOGUE],
-                              "Category": [s[1] for s in CATALOGUE],
-                              "Active": ["yes" if s[2] else "no" for s in CATALOGUE]})
+    catalogue = pd.DataFrame(
+        {
+            "Service": [s[0] for s in CATALOGUE],
+            "Category": [s[1] for s in CATALOGUE],
+            "Active": ["yes" if s[2] else "no" for s in CATALOGUE],
+        }
+    )
     files.append(c.write_csv(catalogue, out_dir / "services.csv"))
 
     stars = rng.choice([5, 4, 3, 2, 1], size=int(rng.poisson(180)), p=[0.62, 0.2, 0.08, 0.05, 0.05])
     review_days = pd.DatetimeIndex(np.sort(rng.choice(c.DAYS, size=len(stars))))
     hours = np.zeros(24)
     hours[8:22] = 1
-    reviews = c.google_reviews(rng, stars, c.random_times(rng, review_days, hours), TZ,
-                               REVIEW_COMMENTS, 0.8, REVIEW_REPLIES)
+    reviews = c.google_reviews(
+        rng, stars, c.random_times(rng, review_days, hours), TZ, REVIEW_COMMENTS, 0.8, REVIEW_REPLIES
+    )
     files.append(c.write_json(reviews, out_dir / "google_reviews.json"))
     for name, text in MAPPINGS.items():
         files.append(c.write_yaml(text, out_dir / "mappings" / name))

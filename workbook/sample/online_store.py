@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import common as c
+from workbook.sample import common as c
 
 SLUG = "online-store"
 TZ = "America/Los_Angeles"
@@ -31,26 +31,46 @@ AB_RATES = {  # per recipient, in A/B campaigns
     "personalized": {"click": 0.045, "order": 0.030},
 }
 # Repeat orders per customer-month at customer age 0 and seasonal factor 1.
-REPEAT_RATE = {"email": 0.60, "referral": 0.50, "organic_search": 0.45, "direct": 0.42,
-               "paid_search": 0.38, "paid_social": 0.30}
+REPEAT_RATE = {
+    "email": 0.60,
+    "referral": 0.50,
+    "organic_search": 0.45,
+    "direct": 0.42,
+    "paid_search": 0.38,
+    "paid_social": 0.30,
+}
 ROLLOUT_DAY = pd.Timestamp("2026-05-01")
 ROLLOUT_REGION = "CA"
 ROLLOUT_LIFT = 1.20
 DECAY_FLOOR, DECAY_MONTHS = 0.30, 4.0  # decay(age) = floor + (1 - floor) * exp(-age / months)
 
 # --- the business -----------------------------------------------------------------------
-CUSTOMERS_PER_SCALE = 3400        # direct acquisitions over the two years at scale 1
-PROSPECTS_PER_SCALE = 3000        # newsletter sign-ups who had not bought (yet)
-ACQUISITION_MIX = {"email": 0.10, "paid_social": 0.26, "paid_search": 0.20,
-                   "organic_search": 0.20, "referral": 0.10, "direct": 0.14}
-CONSENT = {"email": 1.0}          # others: CONSENT_OTHER
+CUSTOMERS_PER_SCALE = 3400  # direct acquisitions over the two years at scale 1
+PROSPECTS_PER_SCALE = 3000  # newsletter sign-ups who had not bought (yet)
+ACQUISITION_MIX = {
+    "email": 0.10,
+    "paid_social": 0.26,
+    "paid_search": 0.20,
+    "organic_search": 0.20,
+    "referral": 0.10,
+    "direct": 0.14,
+}
+CONSENT = {"email": 1.0}  # others: CONSENT_OTHER
 CONSENT_OTHER = 0.55
 MONTH_FACTOR = np.array([0.85, 0.80, 0.95, 1.00, 1.00, 0.95, 0.90, 0.95, 1.00, 1.05, 1.30, 1.45])
 DOW_FACTOR = np.array([1.05, 1.00, 1.00, 1.00, 0.95, 0.95, 1.05])  # Monday..Sunday
 ORDER_HOURS = np.array([1, 1, 0.5, 0.5, 0.5, 1, 2, 3, 4, 5, 5, 5, 6, 6, 5, 5, 5, 5, 6, 7, 8, 7, 5, 3])
 REGIONS = {  # province code: (share, [(city, zip)])
-    "CA": (0.30, [("Los Angeles", "90012"), ("San Francisco", "94110"), ("San Diego", "92101"),
-                  ("Sacramento", "95814"), ("Oakland", "94607")]),
+    "CA": (
+        0.30,
+        [
+            ("Los Angeles", "90012"),
+            ("San Francisco", "94110"),
+            ("San Diego", "92101"),
+            ("Sacramento", "95814"),
+            ("Oakland", "94607"),
+        ],
+    ),
     "WA": (0.12, [("Seattle", "98101"), ("Spokane", "99201"), ("Tacoma", "98402")]),
     "OR": (0.10, [("Portland", "97205"), ("Eugene", "97401"), ("Bend", "97701")]),
     "NY": (0.10, [("New York", "10001"), ("Brooklyn", "11201"), ("Buffalo", "14202")]),
@@ -64,12 +84,14 @@ SEGMENTS = {"value": (0.35, 0.75), "core": (0.45, 1.0), "premium": (0.20, 1.6)} 
 PERSONAS = ["trail-runner", "weekend-hiker", "commuter", "gift-buyer"]
 PERSONA_SHARE = [0.25, 0.35, 0.25, 0.15]
 CATEGORIES = ["Jackets", "Footwear", "Packs", "Base Layers", "Accessories"]
-PERSONA_CATEGORIES = np.array([  # rows: personas, columns: categories
-    [0.15, 0.40, 0.10, 0.20, 0.15],
-    [0.25, 0.25, 0.25, 0.10, 0.15],
-    [0.35, 0.15, 0.20, 0.10, 0.20],
-    [0.15, 0.05, 0.10, 0.15, 0.55],
-])
+PERSONA_CATEGORIES = np.array(
+    [  # rows: personas, columns: categories
+        [0.15, 0.40, 0.10, 0.20, 0.15],
+        [0.25, 0.25, 0.25, 0.10, 0.15],
+        [0.35, 0.15, 0.20, 0.10, 0.20],
+        [0.15, 0.05, 0.10, 0.15, 0.55],
+    ]
+)
 PRODUCTS = [  # (category, name, price, sku)
     ("Jackets", "Ridgeline Rain Jacket", 149.00, "NW-JK-RDG"),
     ("Jackets", "Cascade Down Parka", 229.00, "NW-JK-CSC"),
@@ -98,58 +120,178 @@ REFUND_FULL, REFUND_PARTIAL, CANCELLED = 0.015, 0.02, 0.006
 
 # Paid acquisition: spend per acquired customer (CAC) and the campaigns the spend runs under.
 CAC = {"paid_social": 38.0, "paid_search": 45.0}
-AD_CAMPAIGNS = {"paid_social": [("meta_prospecting", 0.75), ("meta_retargeting", 0.25)],
-                "paid_search": [("google_nonbrand", 0.7), ("google_brand", 0.3)]}
-UTM = {"email": ("klaviyo", "email"), "paid_social": ("facebook", "paid_social"),
-       "paid_search": ("google", "cpc"), "organic_search": ("google", "organic"),
-       "referral": ("trailblog.example.com", "referral"), "direct": ("(direct)", "(none)")}
-GA4_CHANNELS = {"organic_search": "Organic Search", "paid_search": "Paid Search",
-                "paid_social": "Paid Social", "email": "Email", "direct": "Direct",
-                "referral": "Referral"}
-GA4_CONVERSION = {"organic_search": 0.018, "paid_search": 0.022, "paid_social": 0.012,
-                  "email": 0.035, "direct": 0.028, "referral": 0.025}
+AD_CAMPAIGNS = {
+    "paid_social": [("meta_prospecting", 0.75), ("meta_retargeting", 0.25)],
+    "paid_search": [("google_nonbrand", 0.7), ("google_brand", 0.3)],
+}
+UTM = {
+    "email": ("klaviyo", "email"),
+    "paid_social": ("facebook", "paid_social"),
+    "paid_search": ("google", "cpc"),
+    "organic_search": ("google", "organic"),
+    "referral": ("trailblog.example.com", "referral"),
+    "direct": ("(direct)", "(none)"),
+}
+GA4_CHANNELS = {
+    "organic_search": "Organic Search",
+    "paid_search": "Paid Search",
+    "paid_social": "Paid Social",
+    "email": "Email",
+    "direct": "Direct",
+    "referral": "Referral",
+}
+GA4_CONVERSION = {
+    "organic_search": 0.018,
+    "paid_search": 0.022,
+    "paid_social": 0.012,
+    "email": 0.035,
+    "direct": 0.028,
+    "referral": 0.025,
+}
 
 # Klaviyo: one campaign a month to an engaged segment, plus A/B tests to the whole list.
 AB_MONTHS = ["2025-09", "2025-11", "2026-01", "2026-03", "2026-06", "2026-09"]
-SEGMENT_SHARE = 0.15   # regular campaigns go to this share of the list ("Engaged 90 days")
+SEGMENT_SHARE = 0.15  # regular campaigns go to this share of the list ("Engaged 90 days")
 OPEN_RATE = 0.36
 UNSUBSCRIBE_RATE = 0.003
 BOUNCE_RATE = 0.004
 ATTRIBUTION_DAYS = 5
 
 SHOPIFY_ORDER_COLUMNS = [
-    "Name", "Email", "Financial Status", "Paid at", "Fulfillment Status", "Fulfilled at",
-    "Accepts Marketing", "Currency", "Subtotal", "Shipping", "Taxes", "Total", "Discount Code",
-    "Discount Amount", "Shipping Method", "Created at", "Lineitem quantity", "Lineitem name",
-    "Lineitem price", "Lineitem compare at price", "Lineitem sku", "Lineitem requires shipping",
-    "Lineitem taxable", "Lineitem fulfillment status", "Billing Name", "Billing Street",
-    "Billing Address1", "Billing Address2", "Billing Company", "Billing City", "Billing Zip",
-    "Billing Province", "Billing Country", "Billing Phone", "Shipping Name", "Shipping Street",
-    "Shipping Address1", "Shipping Address2", "Shipping Company", "Shipping City",
-    "Shipping Zip", "Shipping Province", "Shipping Country", "Shipping Phone", "Notes",
-    "Note Attributes", "Cancelled at", "Payment Method", "Payment Reference",
-    "Refunded Amount", "Vendor", "Outstanding Balance", "Employee", "Location", "Device ID",
-    "Id", "Tags", "Risk Level", "Source", "Lineitem discount", "Tax 1 Name", "Tax 1 Value",
-    "Phone", "Receipt Number", "Duties", "Billing Province Name", "Shipping Province Name",
-    "Payment ID", "Payment Terms Name", "Next Payment Due At", "Payment References",
+    "Name",
+    "Email",
+    "Financial Status",
+    "Paid at",
+    "Fulfillment Status",
+    "Fulfilled at",
+    "Accepts Marketing",
+    "Currency",
+    "Subtotal",
+    "Shipping",
+    "Taxes",
+    "Total",
+    "Discount Code",
+    "Discount Amount",
+    "Shipping Method",
+    "Created at",
+    "Lineitem quantity",
+    "Lineitem name",
+    "Lineitem price",
+    "Lineitem compare at price",
+    "Lineitem sku",
+    "Lineitem requires shipping",
+    "Lineitem taxable",
+    "Lineitem fulfillment status",
+    "Billing Name",
+    "Billing Street",
+    "Billing Address1",
+    "Billing Address2",
+    "Billing Company",
+    "Billing City",
+    "Billing Zip",
+    "Billing Province",
+    "Billing Country",
+    "Billing Phone",
+    "Shipping Name",
+    "Shipping Street",
+    "Shipping Address1",
+    "Shipping Address2",
+    "Shipping Company",
+    "Shipping City",
+    "Shipping Zip",
+    "Shipping Province",
+    "Shipping Country",
+    "Shipping Phone",
+    "Notes",
+    "Note Attributes",
+    "Cancelled at",
+    "Payment Method",
+    "Payment Reference",
+    "Refunded Amount",
+    "Vendor",
+    "Outstanding Balance",
+    "Employee",
+    "Location",
+    "Device ID",
+    "Id",
+    "Tags",
+    "Risk Level",
+    "Source",
+    "Lineitem discount",
+    "Tax 1 Name",
+    "Tax 1 Value",
+    "Phone",
+    "Receipt Number",
+    "Duties",
+    "Billing Province Name",
+    "Shipping Province Name",
+    "Payment ID",
+    "Payment Terms Name",
+    "Next Payment Due At",
+    "Payment References",
 ]
 SHOPIFY_CUSTOMER_COLUMNS = [
-    "Customer ID", "First Name", "Last Name", "Email", "Accepts Email Marketing",
-    "Default Address Company", "Default Address Address1", "Default Address Address2",
-    "Default Address City", "Default Address Province Code", "Default Address Country Code",
-    "Default Address Zip", "Default Address Phone", "Phone", "Accepts SMS Marketing",
-    "Total Spent", "Total Orders", "Note", "Tax Exempt", "Tags", "Accepts WhatsApp Marketing",
+    "Customer ID",
+    "First Name",
+    "Last Name",
+    "Email",
+    "Accepts Email Marketing",
+    "Default Address Company",
+    "Default Address Address1",
+    "Default Address Address2",
+    "Default Address City",
+    "Default Address Province Code",
+    "Default Address Country Code",
+    "Default Address Zip",
+    "Default Address Phone",
+    "Phone",
+    "Accepts SMS Marketing",
+    "Total Spent",
+    "Total Orders",
+    "Note",
+    "Tax Exempt",
+    "Tags",
+    "Accepts WhatsApp Marketing",
 ]
 KLAVIYO_COLUMNS = [
-    "Campaign Name", "Variant Name", "Tags", "Subject", "List", "Send Time", "Send Weekday",
-    "Total Recipients", "Unique Placed Order", "Placed Order Rate", "Revenue", "Unique Opens",
-    "Open Rate", "Total Opens", "Unique Clicks", "Click Rate", "Total Clicks", "Unsubscribes",
-    "Spam Complaints", "Spam Complaints Rate", "Successful Deliveries", "Bounces",
-    "Bounce Rate", "Campaign ID", "Campaign Channel", "Winning Variant?",
+    "Campaign Name",
+    "Variant Name",
+    "Tags",
+    "Subject",
+    "List",
+    "Send Time",
+    "Send Weekday",
+    "Total Recipients",
+    "Unique Placed Order",
+    "Placed Order Rate",
+    "Revenue",
+    "Unique Opens",
+    "Open Rate",
+    "Total Opens",
+    "Unique Clicks",
+    "Click Rate",
+    "Total Clicks",
+    "Unsubscribes",
+    "Spam Complaints",
+    "Spam Complaints Rate",
+    "Successful Deliveries",
+    "Bounces",
+    "Bounce Rate",
+    "Campaign ID",
+    "Campaign Channel",
+    "Winning Variant?",
 ]
-PROVINCE_NAMES = {"CA": "California", "WA": "Washington", "OR": "Oregon", "NY": "New York",
-                  "TX": "Texas", "CO": "Colorado", "IL": "Illinois", "MA": "Massachusetts",
-                  "AZ": "Arizona"}
+PROVINCE_NAMES = {
+    "CA": "California",
+    "WA": "Washington",
+    "OR": "Oregon",
+    "NY": "New York",
+    "TX": "Texas",
+    "CO": "Colorado",
+    "IL": "Illinois",
+    "MA": "Massachusetts",
+    "AZ": "Arizona",
+}
 
 MAPPINGS = {
     "email-activity.yaml": """
@@ -221,8 +363,9 @@ class _Store:
         channels = list(ACQUISITION_MIX)
         per_day = np.outer(weight / weight.sum(), [ACQUISITION_MIX[ch] for ch in channels])
         counts = rng.poisson(per_day * CUSTOMERS_PER_SCALE * self.scale)
-        self.expected_paid = {ch: per_day[:, channels.index(ch)] * CUSTOMERS_PER_SCALE * self.scale
-                              for ch in CAC}
+        self.expected_paid = {
+            ch: per_day[:, channels.index(ch)] * CUSTOMERS_PER_SCALE * self.scale for ch in CAC
+        }
         day_idx, ch_idx = np.nonzero(counts)
         reps = counts[day_idx, ch_idx]
         acq_day = np.repeat(day_idx, reps)
@@ -261,8 +404,15 @@ class _Store:
     def first_orders(self) -> pd.DataFrame:
         p = self.people_df
         buyers = p.index[~p["is_prospect"]]
-        return pd.DataFrame({"pid": buyers, "created": p.loc[buyers, "joined"].to_numpy(),
-                             "kind": "first", "campaign_id": None, "variant": None})
+        return pd.DataFrame(
+            {
+                "pid": buyers,
+                "created": p.loc[buyers, "joined"].to_numpy(),
+                "kind": "first",
+                "campaign_id": None,
+                "variant": None,
+            }
+        )
 
     def campaigns(self) -> pd.DataFrame:
         """Campaign schedule: one regular send a month (from December 2024), plus A/B tests."""
@@ -273,21 +423,43 @@ class _Store:
             first_day = month.to_timestamp()
             regular_day = first_day + pd.Timedelta(days=int(rng.integers(8, 20)))
             personalized = month >= pd.Period("2025-06", "M") and k % 2 == 0
-            rows.append({"month": str(month), "send": regular_day + pd.Timedelta(hours=10),
-                         "ab": False, "personalized": personalized,
-                         "ptype": "first_name" if personalized else None})
+            rows.append(
+                {
+                    "month": str(month),
+                    "send": regular_day + pd.Timedelta(hours=10),
+                    "ab": False,
+                    "personalized": personalized,
+                    "ptype": "first_name" if personalized else None,
+                }
+            )
             if str(month) in AB_MONTHS:
                 ab_day = first_day + pd.Timedelta(days=int(rng.integers(2, 7)))
-                rows.append({"month": str(month), "send": ab_day + pd.Timedelta(hours=9),
-                             "ab": True, "personalized": True, "ptype": "product_recs"})
+                rows.append(
+                    {
+                        "month": str(month),
+                        "send": ab_day + pd.Timedelta(hours=9),
+                        "ab": True,
+                        "personalized": True,
+                        "ptype": "product_recs",
+                    }
+                )
         camp = pd.DataFrame(rows).sort_values("send", kind="stable").reset_index(drop=True)
         camp["campaign_id"] = c.unique_tokens(rng, len(camp), 6)
-        themes = ["Fall layering guide", "Holiday gift picks", "New year, new trails",
-                  "Winter clearance", "Spring trail kit", "Rain-ready essentials",
-                  "Summer hiking checklist", "Back-to-school commute", "Trail running season"]
-        camp["name"] = [f"{send:%b %Y} - {themes[i % len(themes)]}"
-                        + (" (A/B recommendations)" if ab else "")
-                        for i, (send, ab) in enumerate(zip(camp["send"], camp["ab"]))]
+        themes = [
+            "Fall layering guide",
+            "Holiday gift picks",
+            "New year, new trails",
+            "Winter clearance",
+            "Spring trail kit",
+            "Rain-ready essentials",
+            "Summer hiking checklist",
+            "Back-to-school commute",
+            "Trail running season",
+        ]
+        camp["name"] = [
+            f"{send:%b %Y} - {themes[i % len(themes)]}" + (" (A/B recommendations)" if ab else "")
+            for i, (send, ab) in enumerate(zip(camp["send"], camp["ab"]))
+        ]
         camp["multiplier"] = np.where(camp["ab"], 1.0, rng.uniform(0.8, 1.2, len(camp)))
         return camp
 
@@ -311,10 +483,18 @@ class _Store:
                 personalized = np.full(n, bool(row.personalized))
                 variant = np.full(n, "Personalized" if row.personalized else "Default")
             arm = np.where(personalized, "personalized", "generic")
-            p_order = np.array([AB_RATES[a]["order"] for a in ("generic", "personalized")])[
-                personalized.astype(int)] * row.multiplier
-            p_click = np.array([AB_RATES[a]["click"] for a in ("generic", "personalized")])[
-                personalized.astype(int)] * row.multiplier
+            p_order = (
+                np.array([AB_RATES[a]["order"] for a in ("generic", "personalized")])[
+                    personalized.astype(int)
+                ]
+                * row.multiplier
+            )
+            p_click = (
+                np.array([AB_RATES[a]["click"] for a in ("generic", "personalized")])[
+                    personalized.astype(int)
+                ]
+                * row.multiplier
+            )
             ordered = rng.random(n) < p_order
             # 60% of buyers click; the others' click rate makes the arm's total p_click.
             click_other = (p_click - 0.6 * p_order) / (1 - p_order)
@@ -331,16 +511,28 @@ class _Store:
             clicked_at = opened_at + pd.to_timedelta(click_lag, unit="s")
             base = np.where(clicked, clicked_at, opened_at)
             ordered_at = pd.DatetimeIndex(base) + pd.to_timedelta(
-                np.minimum(order_lag, (ATTRIBUTION_DAYS - 1) * 86400), unit="s")
+                np.minimum(order_lag, (ATTRIBUTION_DAYS - 1) * 86400), unit="s"
+            )
             ordered &= ordered_at < c.END
-            frames.append(pd.DataFrame({
-                "campaign_id": row.campaign_id, "pid": eligible, "variant": variant, "arm": arm,
-                "ab": row.ab, "sent_at": sent_at, "opened_at": opened_at.where(opened),
-                "clicked_at": clicked_at.where(clicked), "ordered_at": ordered_at.where(ordered),
-                "unsubscribed": unsubscribed, "bounced": bounced,
-                "total_opens": np.where(opened, 1 + rng.poisson(0.4, n), 0),
-                "total_clicks": np.where(clicked, 1 + rng.poisson(0.3, n), 0),
-            }))
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "campaign_id": row.campaign_id,
+                        "pid": eligible,
+                        "variant": variant,
+                        "arm": arm,
+                        "ab": row.ab,
+                        "sent_at": sent_at,
+                        "opened_at": opened_at.where(opened),
+                        "clicked_at": clicked_at.where(clicked),
+                        "ordered_at": ordered_at.where(ordered),
+                        "unsubscribed": unsubscribed,
+                        "bounced": bounced,
+                        "total_opens": np.where(opened, 1 + rng.poisson(0.4, n), 0),
+                        "total_clicks": np.where(clicked, 1 + rng.poisson(0.3, n), 0),
+                    }
+                )
+            )
             gone = eligible[unsubscribed]
             on_list[gone] = False
             unsub_at[gone] = np.asarray(opened_at[unsubscribed], dtype="datetime64[ns]")
@@ -351,9 +543,15 @@ class _Store:
         """Orders placed from campaigns; a subscriber's first one makes them a customer."""
         p = self.people_df
         won = sends[sends["ordered_at"].notna()]
-        orders = pd.DataFrame({"pid": won["pid"].to_numpy(), "created": won["ordered_at"].to_numpy(),
-                               "kind": "campaign", "campaign_id": won["campaign_id"].to_numpy(),
-                               "variant": won["variant"].to_numpy()})
+        orders = pd.DataFrame(
+            {
+                "pid": won["pid"].to_numpy(),
+                "created": won["ordered_at"].to_numpy(),
+                "kind": "campaign",
+                "campaign_id": won["campaign_id"].to_numpy(),
+                "variant": won["variant"].to_numpy(),
+            }
+        )
         first_buy = orders.groupby("pid")["created"].min()
         prospects = first_buy.index[p.loc[first_buy.index, "is_prospect"].to_numpy()]
         p.loc[prospects, "acquired"] = first_buy.loc[prospects].to_numpy()
@@ -376,13 +574,21 @@ class _Store:
         day_index = ((when - np.datetime64(c.START)) / np.timedelta64(1, "D")).astype(int)
         age_months = (when - acquired[who]) / np.timedelta64(1, "D") / 30.4375
         treated = (p.loc[buyers, "region"].to_numpy() == ROLLOUT_REGION)[who] & (
-            when >= np.datetime64(ROLLOUT_DAY))
+            when >= np.datetime64(ROLLOUT_DAY)
+        )
         intensity = _decay(age_months) * self.season[day_index] * np.where(treated, ROLLOUT_LIFT, 1.0)
         keep = rng.random(len(who)) < intensity / season_max
         days = pd.DatetimeIndex(when[keep]).normalize()
         created = c.random_times(rng, days, ORDER_HOURS)
-        return pd.DataFrame({"pid": buyers[who[keep]], "created": created, "kind": "repeat",
-                             "campaign_id": None, "variant": None})
+        return pd.DataFrame(
+            {
+                "pid": buyers[who[keep]],
+                "created": created,
+                "kind": "repeat",
+                "campaign_id": None,
+                "variant": None,
+            }
+        )
 
     def baskets(self, orders: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Line items, discounts, shipping, taxes, refunds and cancellations of each order."""
@@ -390,8 +596,11 @@ class _Store:
         n = len(orders)
         n_lines = rng.choice(len(LINES_PER_ORDER), size=n, p=LINES_PER_ORDER) + 1
         line_order = np.repeat(np.arange(n), n_lines)
-        persona_idx = p.loc[orders["pid"].to_numpy(), "persona"].map(
-            {x: i for i, x in enumerate(PERSONAS)}).to_numpy()[line_order]
+        persona_idx = (
+            p.loc[orders["pid"].to_numpy(), "persona"]
+            .map({x: i for i, x in enumerate(PERSONAS)})
+            .to_numpy()[line_order]
+        )
         cum = PERSONA_CATEGORIES.cumsum(axis=1)[persona_idx]
         category = (rng.random(len(line_order))[:, None] > cum).sum(axis=1).clip(0, len(CATEGORIES) - 1)
         products = pd.DataFrame(PRODUCTS, columns=["category", "name", "price", "sku"])
@@ -401,7 +610,7 @@ class _Store:
         # premium customers lean to the dearer half of each category, value ones to the cheaper
         u = rng.random(len(line_order))
         segment = p.loc[orders["pid"].to_numpy(), "segment"].to_numpy()[line_order]
-        u = np.where(segment == "premium", u ** 0.6, np.where(segment == "value", u ** 1.6, u))
+        u = np.where(segment == "premium", u**0.6, np.where(segment == "value", u**1.6, u))
         ranked = products.assign(cat=cat_of).sort_values(["cat", "price"], kind="stable")
         ranked_index = ranked.index.to_numpy()
         prod = ranked_index[first_of_cat[category] + (u * size_of_cat[category]).astype(int)]
@@ -434,9 +643,18 @@ class _Store:
         refunded = np.where(cancelled | full, subtotal, 0.0)
         refunded = np.where(partial, np.round(subtotal * rng.uniform(0.2, 0.6, n), 2), refunded)
         source = c.pick(rng, ["web", "iphone", "pos"], [0.90, 0.07, 0.03], n)
-        orders = orders.assign(subtotal=subtotal, discount=discount, code=code, shipping=shipping,
-                               taxes=taxes, refunded=refunded, cancelled=cancelled, full=full,
-                               partial=partial, source=source)
+        orders = orders.assign(
+            subtotal=subtotal,
+            discount=discount,
+            code=code,
+            shipping=shipping,
+            taxes=taxes,
+            refunded=refunded,
+            cancelled=cancelled,
+            full=full,
+            partial=partial,
+            source=source,
+        )
         return orders, lines
 
     # -- build everything ---------------------------------------------------------------
@@ -444,15 +662,18 @@ class _Store:
         self.people()
         self.camp = self.campaigns()
         self.sends_df = self.sends(self.camp)
-        orders = pd.concat([self.first_orders(), self.campaign_orders(self.sends_df),
-                            self.repeat_orders()], ignore_index=True)
+        orders = pd.concat(
+            [self.first_orders(), self.campaign_orders(self.sends_df), self.repeat_orders()],
+            ignore_index=True,
+        )
         orders = orders.sort_values(["created", "pid"], kind="stable").reset_index(drop=True)
         self.orders, self.lines = self.baskets(orders)
         revenue = (self.orders["subtotal"] - self.orders["refunded"]).to_numpy()
         self.orders["revenue"] = revenue
         self.orders["number"] = 1001 + np.arange(len(self.orders))
-        self.orders["shopify_id"] = 6120000000000 + np.arange(len(self.orders)) * 137 + \
-            self.rng.integers(0, 137, len(self.orders))
+        self.orders["shopify_id"] = (
+            6120000000000 + np.arange(len(self.orders)) * 137 + self.rng.integers(0, 137, len(self.orders))
+        )
 
     # -- writers -------------------------------------------------------------------------
     def write_orders(self, path: Path) -> Path:
@@ -464,62 +685,97 @@ class _Store:
         cancelled_at = created + pd.to_timedelta(rng.integers(600, 6 * 3600, len(o)), unit="s")
         cancelled_at = cancelled_at.where(cancelled_at < c.END, c.LAST_DAY + pd.Timedelta("23:59:59"))
         first_line = np.searchsorted(self.lines["order"].to_numpy(), np.arange(len(o) + 1))
-        return c.write_csv((self._order_rows(lo, hi, fulfilled[lo:hi], cancelled_at[lo:hi],
-                                             first_line[lo], first_line[hi])
-                            for lo, hi in c.chunks(len(o), newest_first=True)), path)
+        return c.write_csv(
+            (
+                self._order_rows(
+                    lo, hi, fulfilled[lo:hi], cancelled_at[lo:hi], first_line[lo], first_line[hi]
+                )
+                for lo, hi in c.chunks(len(o), newest_first=True)
+            ),
+            path,
+        )
 
-    def _order_rows(self, lo: int, hi: int, fulfilled: pd.DatetimeIndex,
-                    cancelled_at: pd.DatetimeIndex, line_lo: int, line_hi: int) -> pd.DataFrame:
+    def _order_rows(
+        self,
+        lo: int,
+        hi: int,
+        fulfilled: pd.DatetimeIndex,
+        cancelled_at: pd.DatetimeIndex,
+        line_lo: int,
+        line_hi: int,
+    ) -> pd.DataFrame:
         """The export rows of orders lo..hi-1 (their lines are line_lo..line_hi-1), newest first."""
         o = self.orders.iloc[lo:hi].reset_index(drop=True)
         who = self.people_df.loc[o["pid"].to_numpy()].reset_index(drop=True)
         created_txt = c.with_offset(pd.DatetimeIndex(o["created"]), TZ)
         is_fulfilled = (fulfilled < c.END) & ~o["cancelled"].to_numpy()
         fulfilled_txt = np.where(is_fulfilled, c.with_offset(fulfilled, TZ), "")
-        status = np.select([o["cancelled"] | o["full"], o["partial"]],
-                           ["refunded", "partially_refunded"], "paid")
+        status = np.select(
+            [o["cancelled"] | o["full"], o["partial"]], ["refunded", "partially_refunded"], "paid"
+        )
         name = who["first"] + " " + who["last"]
         accepts = np.where(who["consent"], "yes", "no")
         total = o["subtotal"] + o["shipping"] + o["taxes"]
-        order_level = pd.DataFrame({
-            "Name": "#" + o["number"].astype(str), "Email": who["email"],
-            "Financial Status": status, "Paid at": created_txt,
-            "Fulfillment Status": np.where(is_fulfilled, "fulfilled", "unfulfilled"),
-            "Fulfilled at": fulfilled_txt, "Accepts Marketing": accepts, "Currency": "USD",
-            "Subtotal": c.decimal(o["subtotal"]), "Shipping": c.decimal(o["shipping"]),
-            "Taxes": c.decimal(o["taxes"]), "Total": c.decimal(total),
-            "Discount Code": o["code"], "Discount Amount": c.decimal(o["discount"]),
-            "Shipping Method": np.where(o["shipping"] > 0, "Standard Shipping", "Free Shipping"),
-            "Created at": created_txt,
-            "Billing Name": name, "Billing City": who["city"], "Billing Zip": who["zip"],
-            "Billing Province": who["region"], "Billing Country": "US",
-            "Shipping Name": name, "Shipping City": who["city"], "Shipping Zip": who["zip"],
-            "Shipping Province": who["region"], "Shipping Country": "US",
-            "Cancelled at": np.where(o["cancelled"], c.with_offset(cancelled_at, TZ), ""),
-            "Payment Method": "Shopify Payments",
-            "Refunded Amount": c.decimal(o["refunded"]), "Vendor": "Northwind Outfitters",
-            "Outstanding Balance": "0.00", "Id": o["shopify_id"].astype(str),
-            "Risk Level": "Low", "Source": o["source"],
-            "Tax 1 Name": "Sales Tax 8%", "Tax 1 Value": c.decimal(o["taxes"]),
-            "Billing Province Name": who["region"].map(PROVINCE_NAMES),
-            "Shipping Province Name": who["region"].map(PROVINCE_NAMES),
-        })
+        order_level = pd.DataFrame(
+            {
+                "Name": "#" + o["number"].astype(str),
+                "Email": who["email"],
+                "Financial Status": status,
+                "Paid at": created_txt,
+                "Fulfillment Status": np.where(is_fulfilled, "fulfilled", "unfulfilled"),
+                "Fulfilled at": fulfilled_txt,
+                "Accepts Marketing": accepts,
+                "Currency": "USD",
+                "Subtotal": c.decimal(o["subtotal"]),
+                "Shipping": c.decimal(o["shipping"]),
+                "Taxes": c.decimal(o["taxes"]),
+                "Total": c.decimal(total),
+                "Discount Code": o["code"],
+                "Discount Amount": c.decimal(o["discount"]),
+                "Shipping Method": np.where(o["shipping"] > 0, "Standard Shipping", "Free Shipping"),
+                "Created at": created_txt,
+                "Billing Name": name,
+                "Billing City": who["city"],
+                "Billing Zip": who["zip"],
+                "Billing Province": who["region"],
+                "Billing Country": "US",
+                "Shipping Name": name,
+                "Shipping City": who["city"],
+                "Shipping Zip": who["zip"],
+                "Shipping Province": who["region"],
+                "Shipping Country": "US",
+                "Cancelled at": np.where(o["cancelled"], c.with_offset(cancelled_at, TZ), ""),
+                "Payment Method": "Shopify Payments",
+                "Refunded Amount": c.decimal(o["refunded"]),
+                "Vendor": "Northwind Outfitters",
+                "Outstanding Balance": "0.00",
+                "Id": o["shopify_id"].astype(str),
+                "Risk Level": "Low",
+                "Source": o["source"],
+                "Tax 1 Name": "Sales Tax 8%",
+                "Tax 1 Value": c.decimal(o["taxes"]),
+                "Billing Province Name": who["region"].map(PROVINCE_NAMES),
+                "Shipping Province Name": who["region"].map(PROVINCE_NAMES),
+            }
+        )
         products = pd.DataFrame(PRODUCTS, columns=["category", "name", "price", "sku"])
         li = self.lines.iloc[line_lo:line_hi].reset_index(drop=True)
         at = li["order"].to_numpy() - lo  # each line's order, as a row of order_level
-        rows = pd.DataFrame({
-            "Name": order_level["Name"].to_numpy()[at],
-            "Email": order_level["Email"].to_numpy()[at],
-            "Created at": created_txt[at],
-            "Lineitem quantity": li["qty"].astype(str),
-            "Lineitem name": products["name"].to_numpy()[li["product"]],
-            "Lineitem price": c.decimal(li["price"]),
-            "Lineitem sku": products["sku"].to_numpy()[li["product"]],
-            "Lineitem requires shipping": "true",
-            "Lineitem taxable": "true",
-            "Lineitem fulfillment status": np.where(is_fulfilled[at], "fulfilled", "pending"),
-            "Lineitem discount": "0.00",
-        })
+        rows = pd.DataFrame(
+            {
+                "Name": order_level["Name"].to_numpy()[at],
+                "Email": order_level["Email"].to_numpy()[at],
+                "Created at": created_txt[at],
+                "Lineitem quantity": li["qty"].astype(str),
+                "Lineitem name": products["name"].to_numpy()[li["product"]],
+                "Lineitem price": c.decimal(li["price"]),
+                "Lineitem sku": products["sku"].to_numpy()[li["product"]],
+                "Lineitem requires shipping": "true",
+                "Lineitem taxable": "true",
+                "Lineitem fulfillment status": np.where(is_fulfilled[at], "fulfilled", "pending"),
+                "Lineitem discount": "0.00",
+            }
+        )
         gift = rows["Lineitem sku"] == "NW-AC-GFT"
         rows.loc[gift, "Lineitem requires shipping"] = "false"
         rows.loc[gift, "Lineitem taxable"] = "false"
@@ -536,7 +792,7 @@ class _Store:
 
     def write_customers(self, path: Path) -> Path:
         p, o = self.people_df, self.orders
-        total = (o["subtotal"] + o["shipping"] + o["taxes"] - o["refunded"])
+        total = o["subtotal"] + o["shipping"] + o["taxes"] - o["refunded"]
         spent = total.groupby(o["pid"]).sum().reindex(p.index, fill_value=0.0).to_numpy()
         count = o.groupby("pid").size().reindex(p.index, fill_value=0).to_numpy()
         consent_now = (p["consent"] & p["unsubscribed_at"].isna()).to_numpy()
@@ -545,20 +801,36 @@ class _Store:
         def rows(lo: int, hi: int) -> pd.DataFrame:
             q = p.iloc[lo:hi]
             phone = np.where(has_phone[lo:hi], "'" + q["phone"], "")
-            tags = ("channel:" + q["channel"] + ", segment:" + q["segment"] + ", persona:"
-                    + q["persona"] + np.where(q["is_prospect"], ", newsletter", ""))
-            frame = pd.DataFrame({
-                "Customer ID": "'" + (7300000000000 + q.index.to_numpy() * 211).astype(str),
-                "First Name": q["first"], "Last Name": q["last"], "Email": q["email"],
-                "Accepts Email Marketing": np.where(consent_now[lo:hi], "yes", "no"),
-                "Default Address City": q["city"], "Default Address Province Code": q["region"],
-                "Default Address Country Code": "US",
-                "Default Address Zip": "'" + q["zip"],  # the quote keeps leading zeros
-                "Default Address Phone": phone, "Phone": phone,
-                "Accepts SMS Marketing": np.where(has_phone[lo:hi] & consent_now[lo:hi], "yes", "no"),
-                "Total Spent": c.decimal(spent[lo:hi]), "Total Orders": count[lo:hi].astype(str),
-                "Tax Exempt": "no", "Tags": tags, "Accepts WhatsApp Marketing": "no",
-            })
+            tags = (
+                "channel:"
+                + q["channel"]
+                + ", segment:"
+                + q["segment"]
+                + ", persona:"
+                + q["persona"]
+                + np.where(q["is_prospect"], ", newsletter", "")
+            )
+            frame = pd.DataFrame(
+                {
+                    "Customer ID": "'" + (7300000000000 + q.index.to_numpy() * 211).astype(str),
+                    "First Name": q["first"],
+                    "Last Name": q["last"],
+                    "Email": q["email"],
+                    "Accepts Email Marketing": np.where(consent_now[lo:hi], "yes", "no"),
+                    "Default Address City": q["city"],
+                    "Default Address Province Code": q["region"],
+                    "Default Address Country Code": "US",
+                    "Default Address Zip": "'" + q["zip"],  # the quote keeps leading zeros
+                    "Default Address Phone": phone,
+                    "Phone": phone,
+                    "Accepts SMS Marketing": np.where(has_phone[lo:hi] & consent_now[lo:hi], "yes", "no"),
+                    "Total Spent": c.decimal(spent[lo:hi]),
+                    "Total Orders": count[lo:hi].astype(str),
+                    "Tax Exempt": "no",
+                    "Tags": tags,
+                    "Accepts WhatsApp Marketing": "no",
+                }
+            )
             frame = frame.iloc[::-1]  # newest customers first, as Shopify lists them
             return frame.reindex(columns=SHOPIFY_CUSTOMER_COLUMNS, fill_value="")
 
@@ -566,65 +838,101 @@ class _Store:
 
     def write_klaviyo(self, path: Path) -> Path:
         s, camp = self.sends_df, self.camp.set_index("campaign_id")
-        revenue = self.orders[self.orders["kind"] == "campaign"].set_index(
-            ["campaign_id", "pid"])["revenue"]
-        s = s.assign(revenue=revenue.reindex(pd.MultiIndex.from_frame(s[["campaign_id", "pid"]]))
-                     .fillna(0.0).to_numpy())
-        agg = s.groupby(["campaign_id", "variant"], sort=False).agg(
-            recipients=("pid", "size"), orders=("ordered_at", "count"), revenue=("revenue", "sum"),
-            opens=("opened_at", "count"), total_opens=("total_opens", "sum"),
-            clicks=("clicked_at", "count"), total_clicks=("total_clicks", "sum"),
-            unsubscribes=("unsubscribed", "sum"), bounces=("bounced", "sum")).reset_index()
+        revenue = self.orders[self.orders["kind"] == "campaign"].set_index(["campaign_id", "pid"])["revenue"]
+        s = s.assign(
+            revenue=revenue.reindex(pd.MultiIndex.from_frame(s[["campaign_id", "pid"]]))
+            .fillna(0.0)
+            .to_numpy()
+        )
+        agg = (
+            s.groupby(["campaign_id", "variant"], sort=False)
+            .agg(
+                recipients=("pid", "size"),
+                orders=("ordered_at", "count"),
+                revenue=("revenue", "sum"),
+                opens=("opened_at", "count"),
+                total_opens=("total_opens", "sum"),
+                clicks=("clicked_at", "count"),
+                total_clicks=("total_clicks", "sum"),
+                unsubscribes=("unsubscribed", "sum"),
+                bounces=("bounced", "sum"),
+            )
+            .reset_index()
+        )
         info = camp.loc[agg["campaign_id"]].reset_index(drop=True)
         delivered = agg["recipients"] - agg["bounces"]
         spam = (agg["unsubscribes"] // 4).astype(int)
+
         def rate(num: pd.Series, den: pd.Series) -> pd.Series:
             return pd.Series(num / den.where(den > 0)).round(4).fillna(0).map("{:.4f}".format)
 
         best = agg.assign(r=agg["orders"] / agg["recipients"]).groupby("campaign_id")["r"].transform("max")
         multi = agg.groupby("campaign_id")["variant"].transform("size") > 1
-        tags = np.where(info["ab"], "personalized, ptype:product_recs, ab-test",
-                        np.where(info["personalized"], "personalized, ptype:first_name", "newsletter"))
-        subject = np.where(agg["variant"].str.contains("Personalized"),
-                           "Picked for you: " + info["name"].str.split(" - ").str[1].to_numpy(),
-                           info["name"].str.split(" - ").str[1].to_numpy())
-        frame = pd.DataFrame({
-            "Campaign Name": info["name"], "Variant Name": agg["variant"], "Tags": tags,
-            "Subject": subject,
-            "List": np.where(info["ab"], "Newsletter", "Engaged 90 days"),
-            "Send Time": c.iso(info["send"]), "Send Weekday": pd.DatetimeIndex(info["send"]).day_name(),
-            "Total Recipients": agg["recipients"], "Unique Placed Order": agg["orders"],
-            "Placed Order Rate": rate(agg["orders"], delivered), "Revenue": c.decimal(agg["revenue"]),
-            "Unique Opens": agg["opens"], "Open Rate": rate(agg["opens"], delivered),
-            "Total Opens": agg["total_opens"], "Unique Clicks": agg["clicks"],
-            "Click Rate": rate(agg["clicks"], delivered), "Total Clicks": agg["total_clicks"],
-            "Unsubscribes": agg["unsubscribes"], "Spam Complaints": spam,
-            "Spam Complaints Rate": rate(spam, delivered),
-            "Successful Deliveries": delivered, "Bounces": agg["bounces"],
-            "Bounce Rate": rate(agg["bounces"], agg["recipients"]),
-            "Campaign ID": agg["campaign_id"], "Campaign Channel": "Email",
-            "Winning Variant?": np.where(multi, np.where(agg["orders"] / agg["recipients"] == best,
-                                                         "TRUE", "FALSE"), ""),
-        })
+        tags = np.where(
+            info["ab"],
+            "personalized, ptype:product_recs, ab-test",
+            np.where(info["personalized"], "personalized, ptype:first_name", "newsletter"),
+        )
+        subject = np.where(
+            agg["variant"].str.contains("Personalized"),
+            "Picked for you: " + info["name"].str.split(" - ").str[1].to_numpy(),
+            info["name"].str.split(" - ").str[1].to_numpy(),
+        )
+        frame = pd.DataFrame(
+            {
+                "Campaign Name": info["name"],
+                "Variant Name": agg["variant"],
+                "Tags": tags,
+                "Subject": subject,
+                "List": np.where(info["ab"], "Newsletter", "Engaged 90 days"),
+                "Send Time": c.iso(info["send"]),
+                "Send Weekday": pd.DatetimeIndex(info["send"]).day_name(),
+                "Total Recipients": agg["recipients"],
+                "Unique Placed Order": agg["orders"],
+                "Placed Order Rate": rate(agg["orders"], delivered),
+                "Revenue": c.decimal(agg["revenue"]),
+                "Unique Opens": agg["opens"],
+                "Open Rate": rate(agg["opens"], delivered),
+                "Total Opens": agg["total_opens"],
+                "Unique Clicks": agg["clicks"],
+                "Click Rate": rate(agg["clicks"], delivered),
+                "Total Clicks": agg["total_clicks"],
+                "Unsubscribes": agg["unsubscribes"],
+                "Spam Complaints": spam,
+                "Spam Complaints Rate": rate(spam, delivered),
+                "Successful Deliveries": delivered,
+                "Bounces": agg["bounces"],
+                "Bounce Rate": rate(agg["bounces"], agg["recipients"]),
+                "Campaign ID": agg["campaign_id"],
+                "Campaign Channel": "Email",
+                "Winning Variant?": np.where(
+                    multi, np.where(agg["orders"] / agg["recipients"] == best, "TRUE", "FALSE"), ""
+                ),
+            }
+        )
         frame = frame.iloc[::-1]  # newest campaigns first
         return c.write_csv(frame[KLAVIYO_COLUMNS], path)
 
     def write_activity(self, path: Path) -> Path:
         s, p = self.sends_df, self.people_df
-        revenue = self.orders[self.orders["kind"] == "campaign"].set_index(
-            ["campaign_id", "pid"])["revenue"]
+        revenue = self.orders[self.orders["kind"] == "campaign"].set_index(["campaign_id", "pid"])["revenue"]
         rev = revenue.reindex(pd.MultiIndex.from_frame(s[["campaign_id", "pid"]])).to_numpy()
 
         def rows(lo: int, hi: int) -> pd.DataFrame:
             part, r = s.iloc[lo:hi], rev[lo:hi]
-            return pd.DataFrame({
-                "Campaign ID": part["campaign_id"], "Email": p.loc[part["pid"], "email"].to_numpy(),
-                "Variant": part["variant"], "Sent At": c.iso(part["sent_at"]),
-                "Opened At": c.iso(part["opened_at"]), "Clicked At": c.iso(part["clicked_at"]),
-                "Ordered At": c.iso(part["ordered_at"]),
-                "Order Revenue": np.where(np.isnan(r), "", c.decimal(np.nan_to_num(r))),
-                "Unsubscribed": np.where(part["unsubscribed"], "true", "false"),
-            })
+            return pd.DataFrame(
+                {
+                    "Campaign ID": part["campaign_id"],
+                    "Email": p.loc[part["pid"], "email"].to_numpy(),
+                    "Variant": part["variant"],
+                    "Sent At": c.iso(part["sent_at"]),
+                    "Opened At": c.iso(part["opened_at"]),
+                    "Clicked At": c.iso(part["clicked_at"]),
+                    "Ordered At": c.iso(part["ordered_at"]),
+                    "Order Revenue": np.where(np.isnan(r), "", c.decimal(np.nan_to_num(r))),
+                    "Unsubscribed": np.where(part["unsubscribed"], "true", "false"),
+                }
+            )
 
         return c.write_csv((rows(lo, hi) for lo, hi in c.chunks(len(s))), path)
 
@@ -638,43 +946,73 @@ class _Store:
         first = o[o["kind"] == "first"]
         last_channel = p.loc[first["pid"], "channel"].to_numpy()
         # the touch that brought them (minutes before the order) ...
-        frames.append(pd.DataFrame({
-            "pid": first["pid"].to_numpy(), "channel": last_channel,
-            "at": pd.DatetimeIndex(first["created"]) - pd.to_timedelta(
-                rng.integers(60, 3 * 3600, len(first)), unit="s")}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "pid": first["pid"].to_numpy(),
+                    "channel": last_channel,
+                    "at": pd.DatetimeIndex(first["created"])
+                    - pd.to_timedelta(rng.integers(60, 3 * 3600, len(first)), unit="s"),
+                }
+            )
+        )
         # ... and 0-2 earlier touches in the two weeks before
         extra = rng.choice(3, size=len(first), p=[0.45, 0.35, 0.20])
         idx = np.repeat(np.arange(len(first)), extra)
-        frames.append(pd.DataFrame({
-            "pid": first["pid"].to_numpy()[idx], "channel": c.pick(rng, channels, mix, len(idx)),
-            "at": pd.DatetimeIndex(first["created"].to_numpy()[idx]) - pd.to_timedelta(
-                rng.integers(4 * 3600, 14 * 86400, len(idx)), unit="s")}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "pid": first["pid"].to_numpy()[idx],
+                    "channel": c.pick(rng, channels, mix, len(idx)),
+                    "at": pd.DatetimeIndex(first["created"].to_numpy()[idx])
+                    - pd.to_timedelta(rng.integers(4 * 3600, 14 * 86400, len(idx)), unit="s"),
+                }
+            )
+        )
         # every email click (UTM-tagged link), and the open behind each campaign order
         s = self.sends_df[self.sends_df["clicked_at"].notna() | self.sends_df["ordered_at"].notna()]
-        frames.append(pd.DataFrame({
-            "pid": s["pid"].to_numpy(), "channel": "email",
-            "at": s["clicked_at"].fillna(s["opened_at"]).to_numpy(),
-            "campaign_id": s["campaign_id"].to_numpy()}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "pid": s["pid"].to_numpy(),
+                    "channel": "email",
+                    "at": s["clicked_at"].fillna(s["opened_at"]).to_numpy(),
+                    "campaign_id": s["campaign_id"].to_numpy(),
+                }
+            )
+        )
         # subscribers' visits in the week before they signed up (journeys without an order yet)
         subs = p[p["is_prospect"].to_numpy()]
         visits = rng.choice([1, 2], size=len(subs), p=[0.7, 0.3])
         idx = np.repeat(np.arange(len(subs)), visits)
         web = [ch for ch in channels if ch != "email"]
-        frames.append(pd.DataFrame({
-            "pid": subs.index.to_numpy()[idx],
-            "channel": c.pick(rng, web, [ACQUISITION_MIX[ch] for ch in web], len(idx)),
-            "at": pd.DatetimeIndex(subs["joined"].to_numpy()[idx]) - pd.to_timedelta(
-                rng.integers(60, 7 * 86400, len(idx)), unit="s")}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "pid": subs.index.to_numpy()[idx],
+                    "channel": c.pick(rng, web, [ACQUISITION_MIX[ch] for ch in web], len(idx)),
+                    "at": pd.DatetimeIndex(subs["joined"].to_numpy()[idx])
+                    - pd.to_timedelta(rng.integers(60, 7 * 86400, len(idx)), unit="s"),
+                }
+            )
+        )
         # 40% of repeat orders have a tracked touch (direct, email, search, retargeting)
         rep = o[(o["kind"] == "repeat") & (rng.random(len(o)) < 0.4)]
         consent = p.loc[rep["pid"], "consent"].to_numpy()
-        ch = c.pick(rng, ["direct", "email", "organic_search", "paid_social"], [0.35, 0.3, 0.2, 0.15],
-                   len(rep))
+        ch = c.pick(
+            rng, ["direct", "email", "organic_search", "paid_social"], [0.35, 0.3, 0.2, 0.15], len(rep)
+        )
         ch = np.where((ch == "email") & ~consent, "direct", ch)
-        frames.append(pd.DataFrame({
-            "pid": rep["pid"].to_numpy(), "channel": ch,
-            "at": pd.DatetimeIndex(rep["created"]) - pd.to_timedelta(
-                rng.integers(120, 2 * 86400, len(rep)), unit="s")}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "pid": rep["pid"].to_numpy(),
+                    "channel": ch,
+                    "at": pd.DatetimeIndex(rep["created"])
+                    - pd.to_timedelta(rng.integers(120, 2 * 86400, len(rep)), unit="s"),
+                }
+            )
+        )
         t = pd.concat(frames, ignore_index=True)
         t = t[t["at"] >= c.START]  # the tracking starts with the store
         t["campaign_id"] = t["campaign_id"] if "campaign_id" in t else None
@@ -691,11 +1029,16 @@ class _Store:
         def rows(lo: int, hi: int) -> pd.DataFrame:
             part = t.iloc[lo:hi]
             utm = part["channel"].map(UTM)
-            return pd.DataFrame({
-                "Email": p.loc[part["pid"], "email"].to_numpy(), "Timestamp": c.iso(part["at"]),
-                "Channel": part["channel"], "UTM Source": utm.str[0], "UTM Medium": utm.str[1],
-                "Campaign ID": part["campaign_id"].fillna(""),
-            })
+            return pd.DataFrame(
+                {
+                    "Email": p.loc[part["pid"], "email"].to_numpy(),
+                    "Timestamp": c.iso(part["at"]),
+                    "Channel": part["channel"],
+                    "UTM Source": utm.str[0],
+                    "UTM Medium": utm.str[1],
+                    "Campaign ID": part["campaign_id"].fillna(""),
+                }
+            )
 
         return c.write_csv((rows(lo, hi) for lo, hi in c.chunks(len(t))), path)
 
@@ -704,26 +1047,45 @@ class _Store:
         for ch, expected in self.expected_paid.items():
             for name, share in AD_CAMPAIGNS[ch]:
                 amount = expected * CAC[ch] * share * rng.lognormal(0, 0.15, len(expected))
-                rows.append(pd.DataFrame({"Date": self.days.strftime("%Y-%m-%d"), "Channel": ch,
-                                          "Campaign ID": name, "Spend": c.decimal(amount)}))
+                rows.append(
+                    pd.DataFrame(
+                        {
+                            "Date": self.days.strftime("%Y-%m-%d"),
+                            "Channel": ch,
+                            "Campaign ID": name,
+                            "Spend": c.decimal(amount),
+                        }
+                    )
+                )
         frame = pd.concat(rows).sort_values(["Date", "Channel", "Campaign ID"], kind="stable")
         return c.write_csv(frame, path)
 
     def write_ga4(self, path: Path) -> Path:
         """GA4 traffic acquisition by day: key events are the day's orders by last channel."""
         rng, o, p = self.rng, self.orders, self.people_df
-        channel = np.where(o["kind"] == "first", p.loc[o["pid"], "channel"].to_numpy(),
-                           np.where(o["kind"] == "campaign", "email", "direct"))
+        channel = np.where(
+            o["kind"] == "first",
+            p.loc[o["pid"], "channel"].to_numpy(),
+            np.where(o["kind"] == "campaign", "email", "direct"),
+        )
         repeat = (o["kind"] == "repeat").to_numpy()
-        channel[repeat] = c.pick(rng, ["direct", "email", "organic_search", "paid_social"],
-                                [0.45, 0.25, 0.2, 0.1], int(repeat.sum()))
+        channel[repeat] = c.pick(
+            rng,
+            ["direct", "email", "organic_search", "paid_social"],
+            [0.45, 0.25, 0.2, 0.1],
+            int(repeat.sum()),
+        )
         day = pd.DatetimeIndex(o["created"]).normalize()
         web = (o["source"] != "pos").to_numpy()
-        counts = pd.DataFrame({"day": day[web], "channel": channel[web],
-                               "revenue": o["revenue"].to_numpy()[web]})
+        counts = pd.DataFrame(
+            {"day": day[web], "channel": channel[web], "revenue": o["revenue"].to_numpy()[web]}
+        )
         grid = pd.MultiIndex.from_product([self.days, list(GA4_CHANNELS)], names=["day", "channel"])
-        agg = counts.groupby(["day", "channel"]).agg(key=("revenue", "size"),
-                                                     revenue=("revenue", "sum")).reindex(grid, fill_value=0)
+        agg = (
+            counts.groupby(["day", "channel"])
+            .agg(key=("revenue", "size"), revenue=("revenue", "sum"))
+            .reindex(grid, fill_value=0)
+        )
         agg = agg.reset_index()
         conv = agg["channel"].map(GA4_CONVERSION).to_numpy()
         base = (agg["key"] + 0.5) / conv
@@ -732,23 +1094,32 @@ class _Store:
         key = agg["key"].to_numpy()
         sessions = np.maximum(sessions, key)
         engaged = np.maximum(engaged, key)
-        frame = pd.DataFrame({
-            "Date": agg["day"].dt.strftime("%Y%m%d"),
-            "Session primary channel group (Default Channel Group)": agg["channel"].map(GA4_CHANNELS),
-            "Sessions": sessions, "Engaged sessions": engaged,
-            "Engagement rate": np.round(engaged / np.maximum(sessions, 1), 4),
-            "Average engagement time per session": np.round(rng.normal(62, 8, len(agg)), 2),
-            "Events per session": np.round(rng.normal(7.5, 0.6, len(agg)), 2),
-            "Event count": (sessions * rng.normal(7.5, 0.6, len(agg))).astype(int),
-            "Key events": key, "Session key event rate": np.round(key / np.maximum(sessions, 1), 4),
-            "Total revenue": np.round(agg["revenue"].to_numpy(float), 2),
-        })
+        frame = pd.DataFrame(
+            {
+                "Date": agg["day"].dt.strftime("%Y%m%d"),
+                "Session primary channel group (Default Channel Group)": agg["channel"].map(GA4_CHANNELS),
+                "Sessions": sessions,
+                "Engaged sessions": engaged,
+                "Engagement rate": np.round(engaged / np.maximum(sessions, 1), 4),
+                "Average engagement time per session": np.round(rng.normal(62, 8, len(agg)), 2),
+                "Events per session": np.round(rng.normal(7.5, 0.6, len(agg)), 2),
+                "Event count": (sessions * rng.normal(7.5, 0.6, len(agg))).astype(int),
+                "Key events": key,
+                "Session key event rate": np.round(key / np.maximum(sessions, 1), 4),
+                "Total revenue": np.round(agg["revenue"].to_numpy(float), 2),
+            }
+        )
         frame = frame[frame["Sessions"] > 0]
-        header = ["# ----------------------------------------",
-                  "# Traffic acquisition: Session primary channel group (Default Channel Group)",
-                  "# Account: Northwind Outfitters", "# Property: Northwind Outfitters - GA4",
-                  "# ----------------------------------------",
-                  f"# Start date: {c.START:%Y%m%d}", f"# End date: {c.LAST_DAY:%Y%m%d}", ""]
+        header = [
+            "# ----------------------------------------",
+            "# Traffic acquisition: Session primary channel group (Default Channel Group)",
+            "# Account: Northwind Outfitters",
+            "# Property: Northwind Outfitters - GA4",
+            "# ----------------------------------------",
+            f"# Start date: {c.START:%Y%m%d}",
+            f"# End date: {c.LAST_DAY:%Y%m%d}",
+            "",
+        ]
         return c.write_csv(frame, path, comment_lines=header)
 
     def write_survey(self, path: Path) -> Path:
@@ -756,7 +1127,8 @@ class _Store:
         rng, o, p = self.rng, self.orders, self.people_df
         pick = o[~o["cancelled"] & (rng.random(len(o)) < 0.07)]
         submitted = pd.DatetimeIndex(pick["created"]) + pd.to_timedelta(
-            rng.integers(2 * 86400, 10 * 86400, len(pick)), unit="s")
+            rng.integers(2 * 86400, 10 * 86400, len(pick)), unit="s"
+        )
         pick = pick[submitted < c.END]
         submitted = submitted[submitted < c.END]
         n = len(pick)
@@ -764,28 +1136,46 @@ class _Store:
         premium = (p.loc[pick["pid"], "segment"] == "premium").to_numpy()
         mood = rng.normal(0.5 + 0.4 * premium - 2.5 * unhappy, 1.6, n)
         nps = np.clip(np.round(8 + mood), 0, 10).astype(int)
-        ces = np.clip(np.round(2.4 - 0.5 * mood + rng.normal(0, 0.6, n)), 1, 7).astype(int)  # 1 easy .. 7 hard
+        ces = np.clip(np.round(2.4 - 0.5 * mood + rng.normal(0, 0.6, n)), 1, 7).astype(
+            int
+        )  # 1 easy .. 7 hard
         comments = {
-            "promoter": ["Love the Ridgeline jacket, kept me dry all weekend.",
-                         "Fast shipping and great fit.", "The recommendations were spot on!",
-                         "Great quality, will order again."],
-            "passive": ["Good gear, shipping was a bit slow.", "Nice products, sizes run small.",
-                        "Fine overall."],
-            "detractor": ["Return process took too long.", "Item arrived damaged.",
-                          "Sizing was way off and the refund took weeks."],
+            "promoter": [
+                "Love the Ridgeline jacket, kept me dry all weekend.",
+                "Fast shipping and great fit.",
+                "The recommendations were spot on!",
+                "Great quality, will order again.",
+            ],
+            "passive": [
+                "Good gear, shipping was a bit slow.",
+                "Nice products, sizes run small.",
+                "Fine overall.",
+            ],
+            "detractor": [
+                "Return process took too long.",
+                "Item arrived damaged.",
+                "Sizing was way off and the refund took weeks.",
+            ],
         }
         group = np.where(nps >= 9, "promoter", np.where(nps >= 7, "passive", "detractor"))
         has_comment = rng.random(n) < 0.3
-        text = np.array([comments[g][int(k * len(comments[g]))]
-                         for g, k in zip(group, rng.random(n))], dtype=object)
+        text = np.array(
+            [comments[g][int(k * len(comments[g]))] for g, k in zip(group, rng.random(n))], dtype=object
+        )
         nps_text = nps.astype(str).astype(object)
         nps_text[rng.random(n) < 0.04] = ""  # skipped the NPS question, answered CES
-        frame = pd.DataFrame({
-            "Response ID": c.unique_tokens(rng, n, 10, prefix="R_"),
-            "Submitted At": c.iso(submitted), "Email": p.loc[pick["pid"], "email"].to_numpy(),
-            "NPS": nps_text, "CES": ces, "CSAT": "", "Rating": "",
-            "Comment": np.where(has_comment, text, ""),
-        })
+        frame = pd.DataFrame(
+            {
+                "Response ID": c.unique_tokens(rng, n, 10, prefix="R_"),
+                "Submitted At": c.iso(submitted),
+                "Email": p.loc[pick["pid"], "email"].to_numpy(),
+                "NPS": nps_text,
+                "CES": ces,
+                "CSAT": "",
+                "Rating": "",
+                "Comment": np.where(has_comment, text, ""),
+            }
+        )
         return c.write_csv(frame.sort_values("Submitted At", kind="stable"), path)
 
 

@@ -1,0 +1,26 @@
+"""Layer 2: the client's DuckDB file (schema, connections), its folder and settings, privacy.
+
+The connection API is this package's face, so callers write `store.read(...)`.
+"""
+
+from workbook.store.connection import (
+    latest_activity,
+    migrate,
+    once_per_read_only,
+    read,
+    schema_version,
+    table_counts,
+    transaction,
+    write,
+)
+
+__all__ = [
+    "latest_activity",
+    "migrate",
+    "once_per_read_only",
+    "read",
+    "schema_version",
+    "table_counts",
+    "transaction",
+    "write",
+]

@@ -1,0 +1,166 @@
+"""Connections to a client's DuckDB file, and schema upgrades.
+
+Reports open the file read-only so many can render at once. A read-write connection blocks
+every other process (see STACK-NOTES), so writers open one briefly with `write()` and close it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import duckdb
+
+from workbook.core import paths
+from workbook.core.errors import WorkbookError
+from workbook.store.schema import LATEST_VERSION, MIGRATIONS
+
+T = TypeVar("T")
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
+    ).fetchone()[0]
+    if not exists:
+        return 0
+    return con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
+
+
+def migrate(con: duckdb.DuckDBPyConnection, migrations: list[str] = MIGRATIONS) -> list[int]:
+    """Apply the migrations the file has not seen yet, all in one transaction.
+
+    Returns the versions applied (empty when the file was already current), so running it
+    twice is harmless.
+    """
+    current = schema_version(con)
+    if current > len(migrations):
+        raise WorkbookError(
+            f"This database was written by a newer Delta Workbook (schema {current}, this one "
+            f"knows {len(migrations)}). Upgrade the workbook package before opening it."
+        )
+    pending = list(range(current + 1, len(migrations) + 1))
+    if not pending:
+        return []
+    with transaction(con):
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version ("
+            "version INTEGER PRIMARY KEY, applied_at TIMESTAMP DEFAULT current_localtimestamp())"
+        )
+        for version in pending:
+            con.execute(migrations[version - 1])
+            con.execute("INSERT INTO schema_version (version) VALUES (?)", [version])
+    return pending
+
+
+@contextlib.contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """All or nothing: commit when the block ends, roll back and re-raise on any error."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def _resolve(client: str | None, db_path: str | Path | None) -> Path:
+    if db_path:
+        path = Path(db_path)
+        if not path.exists():
+            raise WorkbookError(f"No database at {path}. Check the path, or run `workbook init`.")
+        return path
+    if client is None:
+        raise WorkbookError("Say which client: a client name or a db_path.")
+    return paths.existing_client_dir(client) / "workbook.duckdb"
+
+
+def _lock_hint(path: Path, err: Exception) -> WorkbookError:
+    return WorkbookError(
+        f"The database {path} is locked by another process ({err}). Another program holds it "
+        f"open for writing: close that notebook kernel or command, then try again."
+    )
+
+
+# DuckDB memory per read-only connection. DuckDB's default (80% of RAM) let the two kernels a
+# report runs at once on 2 cores reach 5.8 GB for a 5M-order client; capped, the big joins and
+# windows spill to disk (beside the database) and the report takes the same time (2.7 GB peak,
+# bench/README.md).
+READ_MEMORY_LIMIT = "700MB"
+
+
+def read(client: str | None = None, db_path: str | Path | None = None) -> duckdb.DuckDBPyConnection:
+    """A read-only connection (what notebooks and reports use). The schema must be current."""
+    path = _resolve(client, db_path)
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.IOException as err:
+        raise _lock_hint(path, err) from err
+    con.execute(f"SET memory_limit = '{READ_MEMORY_LIMIT}'")
+    version = schema_version(con)
+    if version < LATEST_VERSION:
+        con.close()
+        raise WorkbookError(
+            f"The database {path} has schema version {version}; this workbook needs "
+            f"{LATEST_VERSION}. Run any writing command once (e.g. `workbook init "
+            f"{client or '<client>'}`) to upgrade it in place."
+        )
+    return con
+
+
+@contextlib.contextmanager
+def write(
+    client: str | None = None, db_path: str | Path | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A short-lived read-write connection, upgraded to the current schema, closed on exit."""
+    path = _resolve(client, db_path)
+    try:
+        con = duckdb.connect(str(path))
+    except duckdb.IOException as err:
+        raise _lock_hint(path, err) from err
+    try:
+        migrate(con)
+        yield con
+    finally:
+        con.close()
+
+
+def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Rows per canonical table, for summaries."""
+    from workbook.store.schema import DATA_TABLES
+
+    return {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in DATA_TABLES}
+
+
+ACTIVITY_COLUMNS = [
+    ("orders", "ordered_at"),
+    ("leads", "created_at"),
+    ("feedback", "submitted_at"),
+    ("campaign_sends", "sent_at"),
+    ("web_sessions", "day"),
+    ("spend", "spent_on"),
+]
+
+
+def latest_activity(con: duckdb.DuckDBPyConnection):
+    """The date of the newest imported activity: the default `as_of` of a report."""
+    union = " UNION ALL ".join(f'SELECT max("{c}")::DATE AS d FROM "{t}"' for t, c in ACTIVITY_COLUMNS)
+    return con.execute(f"SELECT max(d) FROM ({union})").fetchone()[0]
+
+
+def once_per_read_only(func: Callable[..., T]) -> Callable[..., T]:
+    """Decorator for `func(con, *hashable_args)`: on a read-only connection, whose data cannot
+    change, the result is computed once per connection and arguments and then shared (callers
+    copy it before changing it); on a writable one it is computed every time."""
+    cached = functools.lru_cache(maxsize=128)(func)
+
+    @functools.wraps(func)
+    def wrapper(con: duckdb.DuckDBPyConnection, *args) -> T:
+        read_only = con.execute("SELECT current_setting('access_mode') = 'read_only'").fetchone()[0]
+        return (cached if read_only else func)(con, *args)
+
+    return wrapper

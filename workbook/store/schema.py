@@ -1,0 +1,216 @@
+"""The canonical schema, in one place, as an ordered list of migrations.
+
+Migration N brings a database from version N-1 to N. `store.migrate` applies the missing ones
+in one transaction and records them in `schema_version`, so opening an older file upgrades it
+and opening it again changes nothing. Never edit a released migration: append a new one.
+
+Conventions: money is DECIMAL(18,2) in the client's currency (client.toml); timestamps are
+naive local time of the business; `customer_id` is a keyed pseudonym (see `privacy`), never a
+raw email, phone or name; `import_id` points at the `imports` row that last wrote the row.
+"""
+
+MIGRATIONS: list[str] = [
+    # 1: the data model of DESIGN.md
+    """
+    CREATE TABLE customers (
+        customer_id VARCHAR NOT NULL,        -- keyed pseudonym of the email (or phone / source id)
+        customer_key VARCHAR NOT NULL,       -- short display pseudonym, e.g. C-3f9a2b7c
+        first_seen_at TIMESTAMP,
+        acquisition_channel VARCHAR,
+        region VARCHAR,
+        segment VARCHAR,
+        persona VARCHAR,
+        marketing_consent BOOLEAN,
+        source VARCHAR,
+        import_id INTEGER
+    );
+    CREATE TABLE orders (
+        order_id VARCHAR NOT NULL,
+        customer_id VARCHAR,                 -- NULL for anonymous walk-in sales
+        ordered_at TIMESTAMP NOT NULL,
+        revenue DECIMAL(18,2) NOT NULL,      -- net of discounts and refunds; refunds negative
+        discount DECIMAL(18,2),
+        refunded DECIMAL(18,2),
+        channel VARCHAR,                     -- sales channel: web, pos, phone, ...
+        location VARCHAR,
+        source VARCHAR,
+        import_id INTEGER
+    );
+    CREATE TABLE order_items (
+        order_id VARCHAR NOT NULL,
+        line_no INTEGER NOT NULL,
+        product VARCHAR,
+        category VARCHAR,
+        quantity DOUBLE,
+        revenue DECIMAL(18,2),
+        import_id INTEGER
+    );
+    CREATE TABLE campaigns (
+        campaign_id VARCHAR NOT NULL,
+        name VARCHAR,
+        channel VARCHAR,
+        started_at TIMESTAMP,
+        ended_at TIMESTAMP,
+        cost DECIMAL(18,2),
+        personalized BOOLEAN,
+        personalization_type VARCHAR,
+        source VARCHAR,
+        import_id INTEGER
+    );
+    CREATE TABLE campaign_results (         -- per-variant aggregates (e.g. Klaviyo export)
+        campaign_id VARCHAR NOT NULL,
+        variant VARCHAR NOT NULL,
+        recipients BIGINT,
+        delivered BIGINT,
+        opens BIGINT,
+        clicks BIGINT,
+        orders BIGINT,
+        revenue DECIMAL(18,2),
+        unsubscribes BIGINT,
+        bounces BIGINT,
+        spam_complaints BIGINT,
+        is_winner BOOLEAN,
+        import_id INTEGER
+    );
+    CREATE TABLE campaign_sends (           -- one per recipient and campaign
+        campaign_id VARCHAR NOT NULL,
+        customer_id VARCHAR NOT NULL,
+        variant VARCHAR,
+        sent_at TIMESTAMP,
+        opened_at TIMESTAMP,
+        clicked_at TIMESTAMP,
+        converted_at TIMESTAMP,
+        revenue DECIMAL(18,2),
+        unsubscribed BOOLEAN,
+        import_id INTEGER
+    );
+    CREATE TABLE touches (
+        customer_id VARCHAR NOT NULL,
+        touched_at TIMESTAMP NOT NULL,
+        channel VARCHAR NOT NULL,
+        campaign_id VARCHAR,
+        utm_source VARCHAR,
+        utm_medium VARCHAR,
+        import_id INTEGER
+    );
+    CREATE TABLE leads (
+        lead_id VARCHAR NOT NULL,
+        created_at TIMESTAMP NOT NULL,
+        source VARCHAR,
+        location VARCHAR,
+        service_requested VARCHAR,
+        converted_at TIMESTAMP,
+        customer_id VARCHAR,
+        import_id INTEGER
+    );
+    CREATE TABLE feedback (
+        feedback_id VARCHAR NOT NULL,
+        customer_id VARCHAR,
+        submitted_at TIMESTAMP NOT NULL,
+        source VARCHAR,
+        nps INTEGER,                         -- 0..10
+        ces DOUBLE,                          -- customer effort, 1 (easy) .. 7 (hard)
+        csat DOUBLE,                         -- 1..5
+        rating DOUBLE,                       -- stars 1..5
+        text VARCHAR,
+        import_id INTEGER
+    );
+    CREATE TABLE spend (
+        spent_on DATE NOT NULL,
+        channel VARCHAR NOT NULL,
+        campaign_id VARCHAR,
+        amount DECIMAL(18,2) NOT NULL,
+        import_id INTEGER
+    );
+    CREATE TABLE web_sessions (
+        day DATE NOT NULL,
+        channel VARCHAR NOT NULL,
+        sessions BIGINT,
+        engaged_sessions BIGINT,
+        key_events DOUBLE,
+        revenue DECIMAL(18,2),
+        import_id INTEGER
+    );
+    CREATE TABLE services (
+        service VARCHAR NOT NULL,
+        category VARCHAR,
+        active BOOLEAN DEFAULT TRUE,
+        import_id INTEGER
+    );
+    CREATE SEQUENCE goal_ids START 1;
+    CREATE TABLE goals (
+        goal_id INTEGER PRIMARY KEY DEFAULT nextval('goal_ids'),
+        metric VARCHAR NOT NULL,
+        direction VARCHAR NOT NULL CHECK (direction IN ('increase', 'decrease')),
+        baseline_value DOUBLE,
+        baseline_start DATE,
+        baseline_end DATE,
+        target_value DOUBLE,                 -- absolute target, in the metric's unit
+        target_change_pct DOUBLE,            -- or a % change from the baseline
+        deadline DATE,
+        segment VARCHAR,
+        note VARCHAR,
+        created_at TIMESTAMP DEFAULT current_localtimestamp()
+    );
+    CREATE SEQUENCE import_ids START 1;
+    CREATE TABLE imports (
+        import_id INTEGER PRIMARY KEY DEFAULT nextval('import_ids'),
+        source VARCHAR NOT NULL,
+        file_name VARCHAR NOT NULL,
+        sha256 VARCHAR NOT NULL,
+        rows BIGINT,
+        inserted BIGINT,
+        updated BIGINT,
+        warnings VARCHAR,
+        imported_at TIMESTAMP DEFAULT current_localtimestamp()
+    );
+    """,
+    # 2: pseudonyms of 12 characters (the first 72 bits of the same HMAC in URL-safe base64)
+    # instead of 32 hex characters, so the new ids equal what `privacy` now computes; and
+    # orders stored grouped by customer, as imports now write them. Both make the
+    # per-customer groupings of every analysis faster (bench/README.md). Values that are not
+    # schema-1 pseudonyms are left as they are.
+    """
+    CREATE TEMP MACRO id_v2(id) AS CASE WHEN regexp_full_match(id, '[0-9a-f]{32}')
+        THEN translate(to_base64(unhex(left(id, 18))), '+/', '-_') ELSE id END;
+    UPDATE customers SET customer_id = id_v2(customer_id),
+        customer_key = CASE WHEN customer_key = 'C-' || left(customer_id, 8)
+                            THEN 'C-' || left(id_v2(customer_id), 8) ELSE customer_key END;
+    UPDATE campaign_sends SET customer_id = id_v2(customer_id);
+    UPDATE touches SET customer_id = id_v2(customer_id);
+    UPDATE leads SET customer_id = id_v2(customer_id);
+    UPDATE feedback SET customer_id = id_v2(customer_id);
+    CREATE TEMP TABLE orders_v2 AS SELECT * REPLACE (id_v2(customer_id) AS customer_id) FROM orders;
+    DELETE FROM orders;
+    INSERT INTO orders SELECT * FROM orders_v2 ORDER BY customer_id, ordered_at;
+    DROP TABLE orders_v2;
+    DROP MACRO id_v2;
+    """,
+]
+
+# Tables that hold per-person rows, with the column that names the person (for `forget`).
+PERSON_COLUMNS: dict[str, str] = {
+    "customers": "customer_id",
+    "orders": "customer_id",
+    "campaign_sends": "customer_id",
+    "touches": "customer_id",
+    "leads": "customer_id",
+    "feedback": "customer_id",
+}
+
+DATA_TABLES: list[str] = [
+    "customers",
+    "orders",
+    "order_items",
+    "campaigns",
+    "campaign_results",
+    "campaign_sends",
+    "touches",
+    "leads",
+    "feedback",
+    "spend",
+    "web_sessions",
+    "services",
+]
+
+LATEST_VERSION = len(MIGRATIONS)

@@ -1,0 +1,195 @@
+"""Charts for KPIs, goals and alignment: sparklines, the goal card, the static what-if slider,
+and the monthly share of leads by source or town.
+
+All take small aggregate frames (weekly or monthly values) from `metrics`, `goals` and `alignment`. The what-if chart
+uses a Vega-Lite parameter bound to a slider, so it keeps working in the exported HTML with no
+kernel: moving the target redraws the path to it and the improvement needed per week.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from workbook.analytics import metrics
+from workbook.analytics.goals import Delta
+from workbook.core import fmt
+from workbook.story import theme as charts
+
+
+def axis_format(kpi: metrics.KPI, currency: str = "USD") -> str:
+    """d3-format for the KPI's axis; money shows the symbol only for dollars (d3's default)."""
+    if kpi.unit == "share" or kpi.unit == "ratio":
+        return ".0%"
+    if kpi.unit == "money":
+        return "$,.0f" if fmt.SYMBOLS.get(currency) == "$" else ",.0f"
+    return ",.1f" if kpi.unit == "scale" else ",.0f"
+
+
+def _title(kpi: metrics.KPI, currency: str) -> str:
+    unit = f" ({currency})" if kpi.unit == "money" and fmt.SYMBOLS.get(currency) != "$" else ""
+    return f"{kpi.label}{kpi.per_period}{unit}"
+
+
+def sparklines(frames: dict[str, pd.DataFrame], columns: int = 3) -> alt.FacetChart:
+    """Small multiples, one per KPI (label -> `metrics.series` frame), each on its own scale."""
+    data = pd.concat(
+        [f.loc[f["complete"], ["period", "value"]].assign(kpi=label) for label, f in frames.items()],
+        ignore_index=True,
+    )
+    return (
+        alt.Chart(data)
+        .mark_line(strokeWidth=1.5, color=charts.PALETTE[0])
+        .encode(
+            x=alt.X("period:T", title=None, axis=alt.Axis(format="%b %y", labelFontSize=9, tickCount=4)),
+            y=alt.Y(
+                "value:Q",
+                title=None,
+                scale=alt.Scale(zero=False),
+                axis=alt.Axis(labelFontSize=9, tickCount=3),
+            ),
+            tooltip=[alt.Tooltip("period:T", title="week of"), alt.Tooltip("value:Q", format=",.3~f")],
+        )
+        .properties(width=170, height=55)
+        .facet(facet=alt.Facet("kpi:N", title=None, sort=list(frames)), columns=columns)
+        .resolve_scale(y="independent")
+    )
+
+
+def _history(d: Delta) -> pd.DataFrame:
+    h = d.history
+    return h.loc[h["complete"], ["period", "value"]].dropna()
+
+
+def goal_chart(d: Delta, currency: str = "USD") -> alt.LayerChart:
+    """A goal card's chart: weekly history, the target line, the projection band, the deadline."""
+    kpi = d.goal.kpi
+    y_title, y_fmt = _title(kpi, currency), axis_format(kpi, currency)
+    history = _history(d)
+    x = alt.X("period:T", title=None, axis=alt.Axis(format="%b %Y"))
+    line = (
+        alt.Chart(history)
+        .mark_line(color=charts.PALETTE[0])
+        .encode(
+            x=x,
+            y=alt.Y("value:Q", title=y_title, axis=alt.Axis(format=y_fmt), scale=alt.Scale(zero=False)),
+            tooltip=[
+                alt.Tooltip("period:T", title="week of"),
+                alt.Tooltip("value:Q", format=y_fmt, title=kpi.label),
+            ],
+        )
+    )
+    band = (
+        alt.Chart(d.projection)
+        .mark_area(opacity=0.18, color=charts.NEUTRAL)
+        .encode(x=x, y="low:Q", y2="high:Q")
+    )
+    trend = (
+        alt.Chart(d.projection).mark_line(strokeDash=[4, 3], color=charts.NEUTRAL).encode(x=x, y="value:Q")
+    )
+    marks = pd.DataFrame(
+        {"period": [history["period"].iloc[0], pd.Timestamp(d.goal.deadline)], "target": [d.target, d.target]}
+    )
+    target = (
+        alt.Chart(marks)
+        .mark_line(color=charts.TARGET, strokeDash=[8, 4], strokeWidth=1.5)
+        .encode(x=x, y="target:Q")
+    )
+    deadline = alt.Chart(marks.tail(1)).mark_rule(color=charts.TARGET, strokeWidth=1).encode(x=x)
+    label = (
+        alt.Chart(marks.tail(1).assign(text="target by deadline"))
+        .mark_text(align="right", dx=-4, dy=-8, fontSize=11, color=charts.TARGET)
+        .encode(x=x, y="target:Q", text="text:N")
+    )
+    return alt.layer(band, trend, line, target, deadline, label).properties(height=220)
+
+
+def _vega_number(kpi: metrics.KPI, expr: str, signed: bool = False) -> str:
+    """A Vega expression formatting `expr` in the KPI's unit ('+$12', '+0.4 pp', '+0.02')."""
+    sign = "+" if signed else ""
+    if kpi.unit == "share":
+        return f"format(({expr}) * 100, '{sign}.2f') + ' pp'" if signed else f"format({expr}, '.1%')"
+    if kpi.unit == "money":
+        return f"format({expr}, '{sign}$,.2f')"
+    return f"format({expr}, '{sign},.2f')"
+
+
+def slider_range(d: Delta) -> tuple[float, float, float]:
+    """(min, max, step) for the target slider: from the current value to well past the target."""
+    current, target = d.current.value, d.target
+    span = max(abs(target - current), abs(current) * 0.2, 1e-6) * 2
+    lo, hi = (current, current + span) if d.goal.direction == "increase" else (current - span, current)
+    if d.goal.kpi.unit == "share":
+        lo, hi = max(lo, 0.0), min(hi, 1.0)
+    return lo, hi, (hi - lo) / 200
+
+
+def what_if_chart(d: Delta, currency: str = "USD") -> alt.LayerChart:
+    """The goal with a target slider: the straight path from today to the chosen target and the
+    improvement needed per week, beside the history and the trend projection.
+
+    The slider is a Vega-Lite parameter (`alt.binding_range`), so it works in static HTML.
+    """
+    kpi = d.goal.kpi
+    y_fmt = axis_format(kpi, currency)
+    lo, hi, step = slider_range(d)
+    target = alt.param(
+        name="target",
+        value=round(d.target, 6),
+        bind=alt.binding_range(min=lo, max=hi, step=step, name=f"Target {kpi.label.lower()}: "),
+    )
+    x = alt.X("period:T", title=None, axis=alt.Axis(format="%b %Y"))
+    y = alt.Y(
+        "value:Q", title=_title(kpi, currency), axis=alt.Axis(format=y_fmt), scale=alt.Scale(zero=False)
+    )
+    history = alt.Chart(_history(d)).mark_line(color=charts.PALETTE[0]).encode(x=x, y=y)
+    trend = (
+        alt.Chart(d.projection).mark_line(strokeDash=[4, 3], color=charts.NEUTRAL).encode(x=x, y="value:Q")
+    )
+    now = pd.Timestamp(d.as_of)
+    path_data = pd.DataFrame({"period": [now, pd.Timestamp(d.goal.deadline)], "frac": [0.0, 1.0]})
+    current = d.current.value
+    path = (
+        alt.Chart(path_data)
+        .transform_calculate(value=f"{current} + datum.frac * (target - {current})")
+        .mark_line(color=charts.GOOD, strokeWidth=3, point=True)
+        .encode(x=x, y="value:Q")
+    )
+    needed = (
+        f"'Needed: ' + {_vega_number(kpi, f'(target - {current}) / {d.weeks_left}', signed=True)}"
+        f" + ' per week to reach ' + {_vega_number(kpi, 'target')}"
+        f" + ' by {d.goal.deadline:%d %b %Y}'"
+    )
+    text = (
+        alt.Chart(path_data.head(1))
+        .transform_calculate(label=needed)
+        .mark_text(
+            align="left",
+            baseline="top",
+            fontSize=13,
+            fontWeight="bold",
+            color=charts.TARGET,
+        )
+        .encode(x=alt.value(4), y=alt.value(4), text="label:N")
+    )
+    return alt.layer(history, trend, path, text).add_params(target).properties(height=240)
+
+
+def share_chart(frame: pd.DataFrame, title: str) -> alt.Chart:
+    """Monthly share of leads per category (`alignment.monthly_shares`), one line each."""
+    return (
+        alt.Chart(frame)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("month:T", title=None, axis=alt.Axis(format="%b %Y")),
+            y=alt.Y("share:Q", title="share of the month's leads", axis=alt.Axis(format=".0%")),
+            color=alt.Color("value:N", title=title),
+            tooltip=[
+                alt.Tooltip("month:T", format="%B %Y"),
+                alt.Tooltip("value:N", title=title),
+                alt.Tooltip("leads:Q"),
+                alt.Tooltip("share:Q", format=".1%"),
+            ],
+        )
+        .properties(height=240)
+    )

@@ -1,0 +1,113 @@
+"""What a notebook needs in its first cells: the client's read-only connection and settings.
+
+    ctx = nb.open_context(client, db_path, as_of)
+
+`as_of` None or "" means the client's latest imported activity, so a report describes the data
+the client actually sent. Notebooks only ever read (see `store.read`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from workbook import store
+from workbook.core import paths
+from workbook.core.errors import WorkbookError
+from workbook.store.clients import CONFIG_FILE, ClientConfig, config_from_file
+from workbook.story import offline_charts
+
+
+@dataclass
+class Context:
+    client: str
+    config: ClientConfig
+    con: duckdb.DuckDBPyConnection
+    as_of: dt.date
+    db_path: Path
+
+    @property
+    def name(self) -> str:
+        return self.config.display_name
+
+    @property
+    def currency(self) -> str:
+        return self.config.currency
+
+
+def parse_date(value: str | dt.date | None) -> dt.date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError as err:
+        raise WorkbookError(f"as_of {value!r} is not a date: write it as YYYY-MM-DD.") from err
+
+
+THREADS_ENV = "WORKBOOK_DUCKDB_THREADS"  # DuckDB threads per notebook kernel; unset: one per core
+
+
+def open_context(client: str, db_path: str | None = None, as_of: str | dt.date | None = None) -> Context:
+    path = Path(db_path) if db_path else paths.db_path(client)
+    con = store.read(client if not db_path else None, db_path=path)
+    if offline_charts.rendering_offline():
+        # DuckDB shows long queries' progress as an ipywidget, which a static report prints as text
+        con.execute("SET enable_progress_bar = false")
+    if os.environ.get(THREADS_ENV):
+        # set by a batch running several kernels at once: their threads share the cores
+        con.execute(f"SET threads = {max(1, int(os.environ[THREADS_ENV]))}")
+    config = config_from_file(client, path.parent / CONFIG_FILE)
+    day = parse_date(as_of) or store.latest_activity(con) or dt.date.today()
+    return Context(client, config, con, day, path)
+
+
+def say(markdown: str) -> None:
+    """Show narrative text (Markdown) in the notebook and the report."""
+    from IPython.display import Markdown, display
+
+    display(Markdown(markdown))
+
+
+def header(ctx: Context, title: str, subtitle: str = "") -> None:
+    """The report's title line: what this is, for whom, as of when."""
+    line = f"# {title}\n\n**{ctx.name}** · data as of **{ctx.as_of:%d %B %Y}**"
+    say(line + (f"\n\n{subtitle}" if subtitle else ""))
+
+
+def finding(text: str, **facts) -> None:
+    """Show a headline finding and tag it so the report index can list it.
+
+    The text is the plain-words sentence; `facts` (e.g. goal=..., status=...) travel in the
+    output's metadata under "workbook" for `render` to collect. Keep facts JSON-friendly.
+    """
+    from IPython.display import Markdown, display
+
+    display(Markdown(f"> **Finding:** {text}"), metadata={"workbook": {"finding": text, **facts}})
+
+
+def not_enough_data(section: str, why: str) -> None:
+    """The clear note a section shows instead of an error or an empty chart."""
+    say(f"*Not enough data for {section}: {why}*")
+
+
+def setup() -> None:
+    """Prepare the notebook's display: the chart theme, and offline charts when rendering.
+
+    `workbook report` starts the kernel with WORKBOOK_RENDER=offline; charts then carry only
+    their spec and draw with the Vega bundle the report page loads once (`offline_charts`).
+    In a live session Altair's own renderer is kept, so JupyterLab shows charts as usual.
+    """
+    from workbook.story import offline_charts
+    from workbook.story import theme as charts
+
+    charts.enable_theme()
+    if offline_charts.rendering_offline():
+        offline_charts.enable_offline_renderer()

@@ -1,0 +1,81 @@
+"""Altair charts that draw in an offline HTML report.
+
+Altair's default renderer and nbconvert's lab template both fetch Vega from a CDN when the page
+opens, so a report read offline shows error boxes (STACK-NOTES). Rendering therefore splits the
+work: the report page carries the Vega bundle once in its head (`vega_bundle()`, put there by
+the `report` nbconvert template), and every chart output is only its spec plus one call to the
+already-loaded `vegaEmbed` (`embed_html`).
+
+The kernel knows it is rendering a report because `workbook report` starts it with
+``WORKBOOK_RENDER=offline`` in its environment; `nb.setup()` then enables this renderer. In a
+live JupyterLab session the variable is unset and Altair's own renderer stays in charge.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import uuid
+
+RENDER_ENV = "WORKBOOK_RENDER"
+OFFLINE = "offline"
+RENDERER = "workbook-offline"
+# What each chart's div says where no bundle was loaded, e.g. the executed .ipynb in JupyterLab.
+NO_BUNDLE = "This chart draws in the HTML report."
+MIN_SCALE = 0.6  # narrowest a chart gets on a small screen, as a share of its drawn width
+
+
+def rendering_offline() -> bool:
+    """True inside a kernel started by `workbook report`."""
+    return os.environ.get(RENDER_ENV) == OFFLINE
+
+
+def embed_html(spec: dict, **embed_options) -> dict[str, str]:
+    """Altair renderer: a div and a call to the page's `vegaEmbed`, without any library.
+
+    Charts draw as SVG (crisp when printed), without the actions menu (its links lead to
+    external sites). On a narrow screen a chart shrinks to at most MIN_SCALE of its size and
+    scrolls sideways beyond that, so a wide grid stays legible on a phone. The spec is JSON
+    with `<` escaped so no text can close the script tag.
+    """
+    div = f"wb-chart-{uuid.uuid4().hex[:12]}"
+    options = {"renderer": "svg", "actions": False, **embed_options}
+    spec_json = json.dumps(spec, separators=(",", ":")).replace("<", "\\u003c")
+    html = (
+        f'<div id="{div}" class="wb-chart"></div>\n'
+        '<script type="text/javascript">(function () {\n'
+        f'  var el = document.getElementById("{div}");\n'
+        f"  if (!window.vegaEmbed) {{ el.textContent = {json.dumps(NO_BUNDLE)}; return; }}\n"
+        f"  vegaEmbed(el, {spec_json}, {json.dumps(options)}).then(function () {{\n"
+        '    var svg = el.querySelector("svg.marks");\n'
+        f'    if (svg) svg.style.minWidth = Math.round(svg.width.baseVal.value * {MIN_SCALE}) + "px";\n'
+        "  }).catch(function (err) {\n"
+        '    el.textContent = "This chart could not be drawn: " + err; });\n'
+        "})();</script>"
+    )
+    return {"text/html": html}
+
+
+def enable_offline_renderer() -> None:
+    import altair as alt
+
+    if RENDERER not in alt.renderers.names():
+        alt.renderers.register(RENDERER, embed_html)
+    alt.renderers.enable(RENDERER)
+
+
+@functools.cache
+def vega_bundle() -> str:
+    """Vega, Vega-Lite and vega-embed in one script that sets `window.vegaEmbed` (~0.9 MB).
+
+    Built by vl-convert for the Vega-Lite version Altair writes; about 1 s per call, hence
+    cached for the life of the process.
+    """
+    import altair as alt
+    import vl_convert
+
+    major_minor = ".".join(alt.VEGALITE_VERSION.split(".")[:2])
+    known = vl_convert.get_vegalite_versions()
+    bundle = vl_convert.javascript_bundle(vl_version=major_minor if major_minor in known else None)
+    return bundle.replace("</script", "<\\/script")
