@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-stamp
 JOBS   ?=
 QUICK  ?=
 
-.PHONY: report test bench browser venv clean
+.PHONY: report test test-fast lint bench browser venv clean
 
 venv: $(STAMP)
 
@@ -21,11 +21,21 @@ report: $(STAMP)
 	$(BIN)/workbook demo
 	$(BIN)/workbook report --all $(if $(JOBS),--jobs $(JOBS),)
 
-## test: unit tests, notebooks under nbval, rendered reports in a headless browser
-test: $(STAMP) browser
+## test: lint and types, unit tests, notebooks under nbval, rendered reports in a headless browser
+test: lint browser
 	$(BIN)/workbook demo --quiet
 	$(BIN)/python -m pytest tests
 	$(BIN)/python -m pytest --nbval-lax notebooks
+
+## test-fast: the inner loop: lint and types, unit tests without notebook renders or the browser
+test-fast: lint
+	$(BIN)/python -m pytest tests -m "not slow and not browser"
+
+## lint: ruff (lint and format check) and mypy over the package (settings in pyproject.toml)
+lint: $(STAMP)
+	$(BIN)/ruff check workbook tests bench
+	$(BIN)/ruff format --check workbook tests bench
+	$(BIN)/mypy
 
 ## bench: performance figures beside their references (QUICK=1 for a short run)
 bench: $(STAMP)

@@ -28,6 +28,7 @@ the machines are noisy (the load average before each step is recorded).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -256,10 +257,8 @@ class Run:
                 tree = [proc, *proc.children(recursive=True)]
                 rss = 0
                 for p in tree:
-                    try:
+                    with contextlib.suppress(psutil.Error):
                         rss += p.memory_info().rss
-                    except psutil.Error:
-                        pass
                 self.peak = max(self.peak, rss)
             except psutil.Error:
                 pass
@@ -397,9 +396,12 @@ def table(rows: list[dict]) -> str:
             ]
         )
     widths = [max(len(str(x)) for x in col) for col in zip(head, *body)]
-    line = lambda cells: "  ".join(
-        str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(cells, widths))
-    )
+
+    def line(cells):
+        return "  ".join(
+            str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(cells, widths))
+        )
+
     return "\n".join([line(head), line(["-" * w for w in widths]), *map(line, body)])
 
 

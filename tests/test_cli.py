@@ -4,11 +4,12 @@ import subprocess
 import sys
 
 import pytest
+from test_docs import subcommands
 
 from workbook import cli
 from workbook.core import paths
 
-COMMANDS = ["init", "import", "forget", "sample", "demo", "report", "open"]
+COMMANDS = sorted(subcommands())
 
 
 def run(*args, env=None):

@@ -739,25 +739,30 @@ def test_no_raw_personal_data_reaches_the_database(client, tmp_path):
             {
                 "Customer ID": f"'99{i}",
                 "First Name": f,
-                "Last Name": l,
+                "Last Name": last,
                 "Email": e,
                 "Phone": f"'{p}",
                 "Default Address Phone": p,
             }
-            for i, (f, l, e, p) in enumerate(people)
+            for i, (f, last, e, p) in enumerate(people)
         ],
     )
     shopify_orders_file(
         tmp_path / "orders.csv",
         [
-            dict(ANN, name=f"#{i}", email=e, **{"Billing Name": f"{f} {l}", "Billing Phone": p, "Phone": p})
-            for i, (f, l, e, p) in enumerate(people)
+            dict(
+                ANN, name=f"#{i}", email=e, **{"Billing Name": f"{f} {last}", "Billing Phone": p, "Phone": p}
+            )
+            for i, (f, last, e, p) in enumerate(people)
         ],
     )
     write_csv(
         tmp_path / "audience.csv",
         MAILCHIMP_HEADERS,
-        [{"Email Address": e, "First Name": f, "Last Name": l, "Phone Number": p} for f, l, e, p in people],
+        [
+            {"Email Address": e, "First Name": f, "Last Name": last, "Phone Number": p}
+            for f, last, e, p in people
+        ],
     )
     write_csv(
         tmp_path / "payments.csv",
@@ -770,25 +775,25 @@ def test_no_raw_personal_data_reaches_the_database(client, tmp_path):
                 "Status": "Paid",
                 "Customer Email": e,
                 "Customer Phone": p,
-                "Customer Description": f"{f} {l}",
+                "Customer Description": f"{f} {last}",
                 "UTM Medium": "email",
             }
-            for i, (f, l, e, p) in enumerate(people)
+            for i, (f, last, e, p) in enumerate(people)
         ],
     )
     write_csv(
         tmp_path / "survey.csv",
-        SURVEY_HEADERS + ["Name"],
+        [*SURVEY_HEADERS, "Name"],
         [
-            [f"s{i}", "2026-01-01 10:00", e, "9", "", "", "", "fine", f"{f} {l}"]
-            for i, (f, l, e, p) in enumerate(people)
+            [f"s{i}", "2026-01-01 10:00", e, "9", "", "", "", "fine", f"{f} {last}"]
+            for i, (f, last, e, p) in enumerate(people)
         ],
     )
     write_reviews_json(
         tmp_path / "reviews.json",
         [
-            review(f"r{i}", f"{f} {l}", "FIVE", "ok", "2026-01-01T10:00:00Z")
-            for i, (f, l, e, p) in enumerate(people)
+            review(f"r{i}", f"{f} {last}", "FIVE", "ok", "2026-01-01T10:00:00Z")
+            for i, (f, last, e, p) in enumerate(people)
         ],
     )
     for name, source in [
@@ -802,8 +807,8 @@ def test_no_raw_personal_data_reaches_the_database(client, tmp_path):
         import_files(client, [tmp_path / name], source)
     needles = {
         n.lower()
-        for f, l, e, p in people
-        for n in (f, l, e, e.split("@")[0], p, "".join(c for c in p if c.isdigit())[-7:])
+        for f, last, e, p in people
+        for n in (f, last, e, e.split("@")[0], p, "".join(c for c in p if c.isdigit())[-7:])
     }
     con = store.read(client)
     try:
@@ -901,7 +906,7 @@ def test_mapping_default_of_the_wrong_type(client, tmp_path):
         "name: s\ntable: spend\ncolumns: {Channel: channel, Spend: amount}\ndefaults: {spent_on: someday}\n"
     )
     f = write_csv(tmp_path / "s.csv", ["Channel", "Spend"], [["email", "1"]])
-    with pytest.raises(ImportError_, match="s.csv: a value in the mapping's defaults does not fit"):
+    with pytest.raises(ImportError_, match=r"s\.csv: a value in the mapping's defaults does not fit"):
         import_files(client, [f], str(tmp_path / "s.yaml"))
 
 

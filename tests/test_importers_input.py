@@ -381,7 +381,7 @@ def test_row_without_identity_where_one_is_required(client, tmp_path):
 )
 def test_bad_mapping_files(client, tmp_path, yaml_text, fragment):
     (tmp_path / "m.yaml").write_text(yaml_text)
-    with pytest.raises(ImportError_, match="Mapping file m.yaml: ") as err:
+    with pytest.raises(ImportError_, match=r"Mapping file m\.yaml: ") as err:
         import_files(client, [tmp_path / "x.csv"], str(tmp_path / "m.yaml"))
     assert fragment in str(err.value)
 

@@ -34,7 +34,9 @@ def test_live_sessions_keep_the_progress_bar(client, kernel_like, monkeypatch):
 
 
 def test_batch_kernels_share_the_cores(client, monkeypatch):
-    threads = lambda ctx: ctx.con.execute("SELECT current_setting('threads')").fetchone()[0]
+    def threads(ctx):
+        return ctx.con.execute("SELECT current_setting('threads')").fetchone()[0]
+
     default = threads(nb.open_context(client))
     monkeypatch.setenv(nb.THREADS_ENV, str(default + 1))  # any count other than the default
     assert threads(nb.open_context(client)) == default + 1

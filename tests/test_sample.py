@@ -121,7 +121,7 @@ def test_ab_personalization_lift(out):
     assert rate["Generic bestsellers"] == pytest.approx(0.020, abs=0.005)
     assert clicks["Personalized picks"] == pytest.approx(0.045, abs=0.007)
     assert clicks["Generic bestsellers"] == pytest.approx(0.030, abs=0.006)
-    z, p = proportions_ztest(arms["orders"].to_numpy(), arms["n"].to_numpy())
+    _z, p = proportions_ztest(arms["orders"].to_numpy(), arms["n"].to_numpy())
     assert p < 0.001  # detectable, as the brief asks
 
 
@@ -189,7 +189,7 @@ def test_retention_email_twice_paid_social(out):
 
 def test_rollout_lifts_ca_by_20_percent(out):
     """Ratio of ratios (CA post/pre over others post/pre) of weekly orders per customer."""
-    orders, customers = _orders_with_customers(out)
+    orders, _customers = _orders_with_customers(out)
     first = orders.groupby("Email")["at"].min()
     panel = first[first < "2026-01-01"].index
     x = orders[orders["Email"].isin(panel) & (orders["at"] >= "2026-01-01")]

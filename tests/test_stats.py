@@ -191,7 +191,7 @@ def _quad_prob(x1, n1, x0, n0, a=1, b=1):
     return value
 
 
-@pytest.mark.parametrize("x1,n1,x0,n0", CASES + [(0, 40, 2, 40), (3000, 10000, 2900, 10000)])
+@pytest.mark.parametrize("x1,n1,x0,n0", [*CASES, (0, 40, 2, 40), (3000, 10000, 2900, 10000)])
 def test_prob_beat_control_matches_numerical_integration(x1, n1, x0, n0):
     assert stats.prob_beat_control(x1, n1, x0, n0) == pytest.approx(_quad_prob(x1, n1, x0, n0), abs=1e-7)
 

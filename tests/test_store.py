@@ -43,7 +43,7 @@ def test_init_again_keeps_settings_and_salt(home):
 
 def test_migrate_upgrades_an_older_file_once(tmp_path):
     old = MIGRATIONS[:1]
-    newer = old + ["ALTER TABLE customers ADD COLUMN loyalty_tier VARCHAR"]
+    newer = [*old, "ALTER TABLE customers ADD COLUMN loyalty_tier VARCHAR"]
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
     assert store.migrate(con, old) == [1]
     con.execute("INSERT INTO services (service) VALUES ('Repair')")
@@ -58,14 +58,14 @@ def test_failed_migration_leaves_file_unchanged(tmp_path):
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
     store.migrate(con, MIGRATIONS[:1])
     with pytest.raises(duckdb.Error):
-        store.migrate(con, MIGRATIONS[:1] + ["ALTER TABLE customers ADD COLUMN x INT; SELECT nope"])
+        store.migrate(con, [*MIGRATIONS[:1], "ALTER TABLE customers ADD COLUMN x INT; SELECT nope"])
     assert store.schema_version(con) == 1
     assert "x" not in [r[0] for r in con.execute("DESCRIBE customers").fetchall()]
 
 
 def test_newer_file_is_refused(tmp_path):
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
-    store.migrate(con, MIGRATIONS + ["SELECT 1"])
+    store.migrate(con, [*MIGRATIONS, "SELECT 1"])
     with pytest.raises(WorkbookError, match="newer Delta Workbook"):
         store.migrate(con)
 

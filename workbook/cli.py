@@ -170,8 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
         "print how many rows went. The email itself is never stored; it is matched through "
         "its pseudonym.",
     )
-    p.add_argument("client")
-    p.add_argument("email")
+    p.add_argument("client", help="client name (created with `workbook init`)")
+    p.add_argument("email", help="the person's email address, as the client's exports spell it")
 
     p = add(
         "sample",
@@ -219,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Prepare this client's copies of the four notebooks with its parameters filled in, "
         "then start JupyterLab on them.",
     )
-    p.add_argument("client")
+    p.add_argument("client", help="client name (created with `workbook init`)")
     p.add_argument("--as-of", help="date YYYY-MM-DD (default: the client's latest data)")
     p.add_argument("--no-lab", action="store_true", help="only prepare the notebooks; print where")
     return parser

@@ -1015,7 +1015,7 @@ class _Store:
         )
         t = pd.concat(frames, ignore_index=True)
         t = t[t["at"] >= c.START]  # the tracking starts with the store
-        t["campaign_id"] = t["campaign_id"] if "campaign_id" in t else None
+        t["campaign_id"] = t.get("campaign_id", None)
         ad = {ch: [name for name, _ in AD_CAMPAIGNS[ch]] for ch in AD_CAMPAIGNS}
         for ch, names in ad.items():
             rows = (t["channel"] == ch).to_numpy()

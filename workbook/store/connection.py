@@ -1,7 +1,7 @@
 """Connections to a client's DuckDB file, and schema upgrades.
 
-Reports open the file read-only so many can render at once. A read-write connection blocks
-every other process (see STACK-NOTES), so writers open one briefly with `write()` and close it.
+Reports open the file read-only so many can render at once. A read-write connection locks
+the file against every other process (DuckDB's one-writer rule), so writers open one briefly with `write()` and close it.
 """
 
 from __future__ import annotations

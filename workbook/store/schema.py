@@ -10,7 +10,7 @@ raw email, phone or name; `import_id` points at the `imports` row that last wrot
 """
 
 MIGRATIONS: list[str] = [
-    # 1: the data model of DESIGN.md
+    # 1: the data model: customers, orders and their lines, campaigns, sends, touches, leads, feedback, spend
     """
     CREATE TABLE customers (
         customer_id VARCHAR NOT NULL,        -- keyed pseudonym of the email (or phone / source id)

@@ -1,7 +1,7 @@
 """Altair charts that draw in an offline HTML report.
 
 Altair's default renderer and nbconvert's lab template both fetch Vega from a CDN when the page
-opens, so a report read offline shows error boxes (STACK-NOTES). Rendering therefore splits the
+opens, so a report read offline shows error boxes. Rendering therefore splits the
 work: the report page carries the Vega bundle once in its head (`vega_bundle()`, put there by
 the `report` nbconvert template), and every chart output is only its spec plus one call to the
 already-loaded `vegaEmbed` (`embed_html`).
