@@ -153,15 +153,6 @@ def test_comparison_and_sentences(econ):
     assert sg.chart(econ).to_dict()["layer"][0]["encoding"]["yOffset"]["field"] == "arm"
 
 
-def test_cac_interval_is_the_exact_poisson_interval():
-    for k in (0, 1, 3, 20):
-        lo, hi = sg.poisson_interval(k)
-        # Garwood: P(X >= k | lo) = 2.5% and P(X <= k | hi) = 2.5%
-        if k:
-            assert sps.poisson.sf(k - 1, lo) == pytest.approx(0.025, abs=1e-9)
-        assert sps.poisson.cdf(k, hi) == pytest.approx(0.025, abs=1e-9)
-
-
 def test_recorded_costs_need_no_assumption(rw):
     rw.execute("INSERT INTO campaigns (campaign_id, cost) VALUES ('k1', 10)")
     rw.executemany(

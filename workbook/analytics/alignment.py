@@ -100,14 +100,12 @@ def share_shifts(
         )
     counts["earlier_share"] = counts["earlier"] / n_earlier
     counts["recent_share"] = counts["recent"] / n_recent
-    tests = [
-        stats.two_proportion_ztest(int(r), n_recent, int(e), n_earlier)
+    shares = [
+        (stats.Proportion(n_recent, int(r)), stats.Proportion(n_earlier, int(e)))
         for r, e in zip(counts["recent"], counts["earlier"])
     ]
-    diffs = [
-        stats.newcombe_difference(int(r), n_recent, int(e), n_earlier)
-        for r, e in zip(counts["recent"], counts["earlier"])
-    ]
+    tests = [stats.two_proportion_ztest(recent, earlier) for recent, earlier in shares]
+    diffs = [stats.newcombe_difference(recent, earlier) for recent, earlier in shares]
     counts["change"] = [d.value for d in diffs]
     counts["change_low"] = [d.low for d in diffs]
     counts["change_high"] = [d.high for d in diffs]

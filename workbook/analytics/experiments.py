@@ -85,21 +85,26 @@ class Arm:
     def count(self, metric: str) -> int:
         return getattr(self, RATE_METRICS[metric])
 
+    def proportion(self, metric: str) -> stats.Proportion:
+        """A rate metric as recipients who opened, clicked or converted, of all recipients."""
+        return stats.Proportion(self.recipients, self.count(metric))
+
     def rate(self, metric: str) -> float:
         if self.recipients <= 0:
             return math.nan
         if metric == "revenue":
             return self.revenue / self.recipients
-        return self.count(metric) / self.recipients
+        return self.proportion(metric).mean
 
     def interval(self, metric: str) -> tuple[float, float]:
         """Wilson 95% interval of a rate metric."""
-        return stats.wilson_interval(self.count(metric), self.recipients)
+        return self.proportion(metric).interval()
 
-    def revenue_stats(self) -> stats.MeanVar | None:
+    def revenue_stats(self) -> stats.SampleMean | None:
+        """Revenue per recipient; None without per-recipient rows (no sum of squares)."""
         if self.revenue_sq is None:
             return None
-        return stats.mean_var_from_sums(self.recipients, self.revenue, self.revenue_sq)
+        return stats.SampleMean(self.recipients, self.revenue, self.revenue_sq)
 
 
 @dataclass(frozen=True)
@@ -255,7 +260,8 @@ def _arm_from_row(row) -> Arm:
 
 
 def _rate_comparison(arm: Arm, control: Arm, metric: str, expected_lift: float) -> Comparison:
-    x1, n1, x0, n0 = arm.count(metric), arm.recipients, control.count(metric), control.recipients
+    a, c = arm.proportion(metric), control.proportion(metric)
+    n1, n0 = a.n, c.n
     p0 = control.rate(metric)
     target = min(1.0, p0 * (1 + expected_lift))
     return Comparison(
@@ -264,11 +270,11 @@ def _rate_comparison(arm: Arm, control: Arm, metric: str, expected_lift: float) 
         control=control.variant,
         value=arm.rate(metric),
         control_value=p0,
-        lift=stats.newcombe_difference(x1, n1, x0, n0),
-        relative=stats.katz_relative_lift(x1, n1, x0, n0),
-        p_value=stats.two_proportion_ztest(x1, n1, x0, n0).p_value,
+        lift=stats.newcombe_difference(a, c),
+        relative=stats.katz_relative_lift(a, c),
+        p_value=stats.two_proportion_ztest(a, c).p_value,
         p_holm=math.nan,
-        prob_beat_control=stats.prob_beat_control(x1, n1, x0, n0, PRIOR),
+        prob_beat_control=stats.prob_beat_control(a, c, PRIOR),
         mde=stats.minimum_detectable_rate(n1, n0, p0) - p0,
         power=stats.power(n1, n0, p0, target) if 0 < p0 < target else math.nan,
         expected_lift=expected_lift,

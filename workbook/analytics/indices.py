@@ -35,7 +35,7 @@ import pandas as pd
 
 from workbook import store
 from workbook.analytics import metrics, stats
-from workbook.analytics.segments import ALL, SegmentEconomics, mean_interval, nps_stats
+from workbook.analytics.segments import ALL, SegmentEconomics
 from workbook.core import fmt
 from workbook.story import theme as charts
 
@@ -158,7 +158,7 @@ def _share(name: str, k: int, n: int, weight: float, what: str) -> Component:
     """A share of customers as a 0-100 score with its Wilson interval."""
     if n <= 0:
         return Component(name, f"no {what}", math.nan, math.nan, math.nan, weight)
-    lo, hi = stats.wilson_interval(k, n)
+    lo, hi = stats.Proportion(n, k).interval()
     return Component(
         name, f"{fmt.pct(k / n)} of {fmt.num(n)} {what}", 100 * k / n, 100 * lo, 100 * hi, weight
     )
@@ -168,7 +168,7 @@ def _rate_penalty(name: str, k: int, n: int, limit: float, weight: float, what: 
     """A bad-event rate as 100 (1 - rate / limit), floored at 0, with its Wilson interval."""
     if n <= 0:
         return Component(name, f"no {what}", math.nan, math.nan, math.nan, weight)
-    lo, hi = stats.wilson_interval(k, n)
+    lo, hi = stats.Proportion(n, k).interval()
     score = lambda r: max(0.0, 100 * (1 - r / limit))  # noqa: E731
     return Component(
         name, f"{fmt.pct(k / n, 2)} of {fmt.num(n)} {what}", score(k / n), score(hi), score(lo), weight
@@ -228,8 +228,8 @@ def customer_experience(
     f = _feedback(con, params)
     comps = []
     if f["nps_n"]:
-        m = nps_stats(f["nps_n"], f["promoters"], f["detractors"])
-        lo, hi = mean_interval(m)
+        m = stats.SampleMean.net_score(f["nps_n"], f["promoters"], f["detractors"])
+        lo, hi = m.interval()
         comps.append(
             Component(
                 "NPS",
@@ -242,8 +242,8 @@ def customer_experience(
         )
     else:
         comps.append(Component("NPS", "no NPS answers", math.nan, math.nan, math.nan, weights["NPS"]))
-    m = stats.mean_var_from_sums(f["ces_n"], f["ces_sum"], f["ces_sq"])
-    lo, hi = mean_interval(m)
+    m = stats.SampleMean(f["ces_n"], f["ces_sum"], f["ces_sq"])
+    lo, hi = m.interval()
     if CES_LOWER_IS_BETTER:
         ces, ces_lo, ces_hi, scale = (lambda x: 100 * (7 - x) / 6), hi, lo, "1 = easy, 7 = hard"
     else:
@@ -261,8 +261,8 @@ def customer_experience(
         )
     )
     comps.append(_share("CSAT", f["satisfied"], f["csat_n"], weights["CSAT"], "answers satisfied (4-5 of 5)"))
-    m = stats.mean_var_from_sums(f["rating_n"], f["rating_sum"], f["rating_sq"])
-    lo, hi = mean_interval(m)
+    m = stats.SampleMean(f["rating_n"], f["rating_sum"], f["rating_sq"])
+    lo, hi = m.interval()
     stars = lambda x: 100 * (x - 1) / 4  # noqa: E731
     comps.append(
         Component(
@@ -451,7 +451,8 @@ def _personalization_optouts(econ: SegmentEconomics | None, weight: float) -> Co
     t = econ.table[econ.table["segment"] == ALL].set_index("arm")
     p, g = t.loc["personalized"], t.loc["generic"]
     rr = stats.katz_relative_lift(
-        int(p.unsubscribes), int(p.recipients), int(g.unsubscribes), int(g.recipients)
+        stats.Proportion(int(p.recipients), int(p.unsubscribes)),
+        stats.Proportion(int(g.recipients), int(g.unsubscribes)),
     )
     if math.isnan(rr.value):
         return Component(name, "too few unsubscribes to compare", math.nan, math.nan, math.nan, weight)
@@ -498,8 +499,8 @@ def personalization_efficiency(
     t = econ.table[econ.table["segment"] == ALL].set_index("arm")
     p, g = t.loc["personalized"], t.loc["generic"]
     welch = stats.welch_test(
-        stats.mean_var_from_sums(int(p.recipients), p.revenue, p.revenue_sq),
-        stats.mean_var_from_sums(int(g.recipients), g.revenue, g.revenue_sq),
+        stats.SampleMean(int(p.recipients), p.revenue, p.revenue_sq),
+        stats.SampleMean(int(g.recipients), g.revenue, g.revenue_sq),
     )
     n = p.recipients
     months = (econ.end - econ.start).days / (365.25 / 12)

@@ -35,7 +35,6 @@ from dataclasses import dataclass
 import altair as alt
 import duckdb
 import pandas as pd
-from scipy import stats as sps
 
 from workbook import store
 from workbook.analytics import stats
@@ -140,26 +139,6 @@ def _ts(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time())
 
 
-def mean_interval(m: stats.MeanVar, confidence: float = 0.95) -> tuple[float, float]:
-    """Student's t interval of a mean from its summary statistics."""
-    if m.n < 2 or math.isnan(m.var):
-        return math.nan, math.nan
-    half = float(sps.t.ppf(1 - (1 - confidence) / 2, m.n - 1)) * math.sqrt(m.var / m.n)
-    return m.mean - half, m.mean + half
-
-
-def nps_stats(n: int, promoters: int, detractors: int) -> stats.MeanVar:
-    """NPS as the mean of answers coded +1 (9-10), 0 (7-8), -1 (0-6), on the 0-1 scale."""
-    return stats.mean_var_from_sums(n, promoters - detractors, promoters + detractors)
-
-
-def poisson_interval(k: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Exact (Garwood 1936) interval for a Poisson count k, via chi-square quantiles."""
-    a = 1 - confidence
-    low = 0.0 if k == 0 else float(sps.chi2.ppf(a / 2, 2 * k)) / 2
-    return low, float(sps.chi2.ppf(1 - a / 2, 2 * k + 2)) / 2
-
-
 @dataclass
 class SegmentEconomics:
     by: str
@@ -248,30 +227,30 @@ def _table(sums: pd.DataFrame, costs: Mapping[str, float]) -> pd.DataFrame:
     )
     rows = []
     for r in t.itertuples():
-        out = {"conversion": r.conversions / r.recipients, "unsubscribe": r.unsubscribes / r.recipients}
-        out["conversion_low"], out["conversion_high"] = stats.wilson_interval(r.conversions, r.recipients)
-        out["unsubscribe_low"], out["unsubscribe_high"] = stats.wilson_interval(r.unsubscribes, r.recipients)
+        conversion, unsubscribe = _conversions(r), _unsubscribes(r)
+        out = {"conversion": conversion.mean, "unsubscribe": unsubscribe.mean}
+        out["conversion_low"], out["conversion_high"] = conversion.interval()
+        out["unsubscribe_low"], out["unsubscribe_high"] = unsubscribe.interval()
         cost = r.recorded_cost + r.sends_without_cost * costs.get(r.arm, math.nan)
         out["cost"] = cost
-        rpr = stats.mean_var_from_sums(r.recipients, r.revenue, r.revenue_sq)
-        lo, hi = mean_interval(rpr)
+        lo, hi = stats.SampleMean(r.recipients, r.revenue, r.revenue_sq).interval()
         ok = cost > 0
         out["romi"] = (r.revenue - cost) / cost if ok else math.nan
         out["romi_low"] = (lo * r.recipients - cost) / cost if ok else math.nan
         out["romi_high"] = (hi * r.recipients - cost) / cost if ok else math.nan
-        plo, phi = poisson_interval(r.new_customers)
+        plo, phi = stats.poisson_interval(r.new_customers)
         out["cac"] = cost / r.new_customers if r.new_customers else math.nan
         out["cac_low"] = cost / phi if ok else math.nan
         out["cac_high"] = cost / plo if ok and plo > 0 else math.nan
-        value = stats.mean_var_from_sums(r.customers, r.value or 0.0, r.value_sq or 0.0)
+        value = _value(r)
         out["cltv"] = value.mean
-        out["cltv_low"], out["cltv_high"] = mean_interval(value)
-        nps = nps_stats(r.nps_n, r.promoters, r.detractors)
+        out["cltv_low"], out["cltv_high"] = value.interval()
+        nps = _nps(r)
         out["nps"] = 100 * nps.mean
-        out["nps_low"], out["nps_high"] = (100 * x for x in mean_interval(nps))
-        ces = stats.mean_var_from_sums(r.ces_n, r.ces_sum or 0.0, r.ces_sq or 0.0)
+        out["nps_low"], out["nps_high"] = (100 * x for x in nps.interval())
+        ces = stats.SampleMean(r.ces_n, r.ces_sum or 0.0, r.ces_sq or 0.0)
         out["ces"] = ces.mean
-        out["ces_low"], out["ces_high"] = mean_interval(ces)
+        out["ces_low"], out["ces_high"] = ces.interval()
         rows.append(out)
     t = pd.concat([t, pd.DataFrame(rows, index=t.index)], axis=1)
     order = {ALL: 0}
@@ -281,6 +260,24 @@ def _table(sums: pd.DataFrame, costs: Mapping[str, float]) -> pd.DataFrame:
         .drop(columns="_o")
         .reset_index(drop=True)
     )
+
+
+def _conversions(r) -> stats.Proportion:
+    return stats.Proportion(r.recipients, r.conversions)
+
+
+def _unsubscribes(r) -> stats.Proportion:
+    return stats.Proportion(r.recipients, r.unsubscribes)
+
+
+def _value(r) -> stats.SampleMean:
+    """Revenue per customer from their first test email on (CLTV to date)."""
+    return stats.SampleMean(r.customers, r.value or 0.0, r.value_sq or 0.0)
+
+
+def _nps(r) -> stats.SampleMean:
+    """The answers coded +1 (promoters), 0, -1 (detractors): the mean is NPS / 100."""
+    return stats.SampleMean.net_score(r.nps_n, r.promoters, r.detractors)
 
 
 def _comparison(table: pd.DataFrame) -> pd.DataFrame:
@@ -308,15 +305,10 @@ def _comparison(table: pd.DataFrame) -> pd.DataFrame:
         if set(g["arm"]) != set(ARMS):
             continue
         p, c = (g[g["arm"] == a].iloc[0] for a in ARMS)
-        conv = stats.newcombe_difference(p.conversions, p.recipients, c.conversions, c.recipients)
-        unsub = stats.newcombe_difference(p.unsubscribes, p.recipients, c.unsubscribes, c.recipients)
-        value = stats.welch_test(
-            stats.mean_var_from_sums(p.customers, p.value or 0, p.value_sq or 0),
-            stats.mean_var_from_sums(c.customers, c.value or 0, c.value_sq or 0),
-        )
-        nps = stats.welch_test(
-            nps_stats(p.nps_n, p.promoters, p.detractors), nps_stats(c.nps_n, c.promoters, c.detractors)
-        )
+        conv = stats.newcombe_difference(_conversions(p), _conversions(c))
+        unsub = stats.newcombe_difference(_unsubscribes(p), _unsubscribes(c))
+        value = stats.welch_test(_value(p), _value(c))
+        nps = stats.welch_test(_nps(p), _nps(c))
         rows.append(
             (
                 seg,
