@@ -44,8 +44,8 @@ import pandas as pd
 
 from workbook.analytics import stats
 from workbook.core import fmt
+from workbook.core.dates import parse_date
 from workbook.story import theme as charts
-from workbook.story.nb import parse_date
 
 ALPHA = 0.05
 SRM_ALPHA = 0.001  # a split this unlikely by chance means the assignment or tracking is broken

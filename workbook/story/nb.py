@@ -17,7 +17,7 @@ import duckdb
 
 from workbook import store
 from workbook.core import paths
-from workbook.core.errors import WorkbookError
+from workbook.core.dates import parse_date
 from workbook.store.clients import CONFIG_FILE, ClientConfig, config_from_file
 from workbook.story import offline_charts
 
@@ -37,19 +37,6 @@ class Context:
     @property
     def currency(self) -> str:
         return self.config.currency
-
-
-def parse_date(value: str | dt.date | None) -> dt.date | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError as err:
-        raise WorkbookError(f"as_of {value!r} is not a date: write it as YYYY-MM-DD.") from err
 
 
 THREADS_ENV = "WORKBOOK_DUCKDB_THREADS"  # DuckDB threads per notebook kernel; unset: one per core
