@@ -13,6 +13,7 @@ from statsmodels.stats.weightstats import DescrStatsW
 
 from workbook.analytics import indices as ix
 from workbook.analytics.segments import ALL, SegmentEconomics
+from workbook.story import impact, impact_charts
 
 TOL = 1e-9
 AS_OF = dt.date(2026, 6, 30)
@@ -45,7 +46,7 @@ def test_customer_experience_quotient(rw):
     frame = cxq.frame()
     assert frame["weight_share"].sum() == pytest.approx(1.0, abs=TOL)
     assert frame["contribution"].sum() == pytest.approx(cxq.value, abs=TOL)
-    assert "Ratings" in cxq.sentence() and "weight 0.35" in cxq.sentence()
+    assert "Ratings" in impact.index_sentence(cxq) and "weight 0.35" in impact.index_sentence(cxq)
 
 
 def test_weights_are_parameters(rw):
@@ -119,7 +120,7 @@ def test_ethical_personalization_score(rw):
         w["Consent coverage"] + w["Opt-out ease"] + w["Opt-out rate"] + w["Complaint rate"]
     )
     assert eps.value == pytest.approx(expected, abs=TOL)
-    assert "Opt-outs under personalization" in eps.sentence()
+    assert "Opt-outs under personalization" in impact.index_sentence(eps)
 
 
 def _econ(p_unsub=2, g_unsub=4):
@@ -169,8 +170,9 @@ def test_personalization_efficiency_ratio():
     assert (per.low, per.high) == pytest.approx(
         (100 * lo + 5 * 40 * months, 100 * hi + 5 * 40 * months), abs=1e-9
     )
-    assert "assumed" in per.sentence()
-    assert ix.chart(per).to_dict()["layer"][0]["mark"]["type"] == "bar"
+    assert "assumed" in impact.index_sentence(per)
+    measures = [impact.component_measure(c) for c in per.components]
+    assert impact_charts.index_chart(per, measures).to_dict()["layer"][0]["mark"]["type"] == "bar"
 
 
 def test_opt_outs_under_personalization_score():
@@ -184,15 +186,15 @@ def test_opt_outs_under_personalization_score():
 
 def test_no_data_gives_unavailable_indices_with_reasons(rw):
     cxq = ix.customer_experience(rw, as_of=AS_OF)
-    assert not cxq.available and "not enough data" in cxq.sentence()
+    assert not cxq.available and "not enough data" in impact.index_sentence(cxq)
     per = ix.personalization_efficiency(
         SegmentEconomics("segment", AS_OF, AS_OF, pd.DataFrame(), pd.DataFrame(), False, {})
     )
-    assert not per.available and "A/B" in per.sentence()
+    assert not per.available and "A/B" in impact.index_sentence(per)
 
 
 def test_an_index_needs_half_of_its_weight(rw):
     _feedback(rw, [(None, None, None, 4)])  # only a star rating: 0.20 of the CXQ weight
     cxq = ix.customer_experience(rw, as_of=AS_OF)
     assert not cxq.available
-    assert "Only Ratings (4.00 stars from 1 reviews) is known" in cxq.sentence()
+    assert "Only Ratings (4.00 stars from 1 reviews) is known" in impact.index_sentence(cxq)

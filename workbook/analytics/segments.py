@@ -32,13 +32,11 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import altair as alt
 import duckdb
 import pandas as pd
 
 from workbook import store
 from workbook.analytics import stats
-from workbook.core import fmt
 from workbook.core.errors import WorkbookError
 
 BY_COLUMNS = ("segment", "persona", "region", "acquisition_channel")
@@ -152,43 +150,6 @@ class SegmentEconomics:
     @property
     def empty(self) -> bool:
         return self.table.empty
-
-    OUTCOMES = ["recipients", "conversion", "unsubscribe", "CLTV to date"]
-    MONEY_AND_VOICE = ["CAC", "ROMI", "NPS", "CES"]
-
-    def display(self, currency: str = "USD") -> pd.DataFrame:
-        """The table in words: one row per segment and arm, each estimate with its interval
-        (columns `OUTCOMES` and `MONEY_AND_VOICE` after the segment and arm)."""
-        t = self.table
-        money = lambda x: fmt.money(x, currency)  # noqa: E731
-        rng = lambda v, lo, hi, f: f"{f(v)} ({f(lo)} to {f(hi)})"  # noqa: E731
-        nps = lambda x: fmt.num(x, 0)  # noqa: E731
-        return pd.DataFrame(
-            {
-                self.by.replace("_", " "): t["segment"],
-                "arm": t["arm"],
-                "recipients": t["recipients"].map(fmt.num),
-                "conversion": [
-                    rng(*r, fmt.pct) for r in zip(t["conversion"], t["conversion_low"], t["conversion_high"])
-                ],
-                "unsubscribe": [
-                    rng(*r, lambda x: fmt.pct(x, 2))
-                    for r in zip(t["unsubscribe"], t["unsubscribe_low"], t["unsubscribe_high"])
-                ],
-                "CLTV to date": [rng(*r, money) for r in zip(t["cltv"], t["cltv_low"], t["cltv_high"])],
-                "CAC": [rng(*r, money) for r in zip(t["cac"], t["cac_low"], t["cac_high"])],
-                "ROMI": [rng(*r, _romi) for r in zip(t["romi"], t["romi_low"], t["romi_high"])],
-                "NPS": [
-                    rng(*r, nps) + f", n={n}"
-                    for *r, n in zip(t["nps"], t["nps_low"], t["nps_high"], t["nps_n"])
-                ],
-                "CES": [rng(*r, lambda x: fmt.num(x, 2)) for r in zip(t["ces"], t["ces_low"], t["ces_high"])],
-            }
-        )
-
-
-def _romi(x: float) -> str:
-    return fmt.pct(x) if math.isnan(x) or abs(x) < 10 else f"{x * 100:,.0f}%"
 
 
 def economics(
@@ -323,62 +284,6 @@ def _comparison(table: pd.DataFrame) -> pd.DataFrame:
             )
         )
     return pd.DataFrame(rows, columns=columns)
-
-
-def sentences(econ: SegmentEconomics, currency: str = "USD") -> list[str]:
-    """Plain-words reading of the comparison, one sentence per segment."""
-    out = []
-    for r in econ.comparison.itertuples():
-        where = "Overall" if r.segment == ALL else f"In segment **{r.segment}**"
-        sure = r.conversion_low > 0 or r.conversion_high < 0
-        out.append(
-            f"{where}, "
-            f"personalized emails changed the conversion rate by **{fmt.pp(r.conversion_lift)}** "
-            f"(95% interval {fmt.pp(r.conversion_low)} to {fmt.pp(r.conversion_high)}; "
-            + ("a real difference" if sure else "not distinguishable from no difference")
-            + f"), the unsubscribe rate by {fmt.pp(r.unsubscribe_diff, 2)} "
-            f"({fmt.pp(r.unsubscribe_low, 2)} to {fmt.pp(r.unsubscribe_high, 2)}) and the revenue "
-            f"per customer to date by {fmt.money(r.cltv_diff, currency)} "
-            f"({fmt.money(r.cltv_low, currency)} to {fmt.money(r.cltv_high, currency)})."
-        )
-    return out
-
-
-def chart(econ: SegmentEconomics) -> alt.LayerChart:
-    """Conversion rate per segment, personalized next to generic, with Wilson intervals."""
-    data = econ.table[["segment", "arm", "conversion", "conversion_low", "conversion_high", "recipients"]]
-    order = data["segment"].drop_duplicates().tolist()
-    y = alt.Y("segment:N", sort=order, title=None)
-    offset = alt.YOffset("arm:N", sort=list(ARMS))
-    color = alt.Color("arm:N", sort=list(ARMS), title=None)
-    bars = (
-        alt.Chart(data)
-        .mark_bar()
-        .encode(
-            x=alt.X(
-                "conversion:Q", axis=alt.Axis(format=".1%"), title="Recipients who ordered from the email"
-            ),
-            y=y,
-            yOffset=offset,
-            color=color,
-            tooltip=[
-                "segment:N",
-                "arm:N",
-                alt.Tooltip("conversion:Q", format=".2%"),
-                alt.Tooltip("conversion_low:Q", format=".2%"),
-                alt.Tooltip("conversion_high:Q", format=".2%"),
-                alt.Tooltip("recipients:Q", format=","),
-            ],
-        )
-    )
-    rules = (
-        alt.Chart(data)
-        .mark_rule(color="#333")
-        .encode(x="conversion_low:Q", x2="conversion_high:Q", y=y, yOffset=offset)
-    )
-    return (bars + rules).properties(
-        height=alt.Step(14), title="Conversion from A/B-test emails, personalized vs generic, by segment"
-    )
 
 
 def best_segments(econ: SegmentEconomics) -> tuple[list[str], list[str]]:

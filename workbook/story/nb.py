@@ -63,6 +63,20 @@ def say(markdown: str) -> None:
     display(Markdown(markdown))
 
 
+def show(obj) -> None:
+    """Show a chart or a table in the notebook and the report."""
+    from IPython.display import display
+
+    display(obj)
+
+
+def show_table(frame) -> None:
+    """A small table of already formatted values (no index, escaped)."""
+    from IPython.display import HTML, display
+
+    display(HTML(frame.to_html(index=False, border=0, classes="workbook-table", escape=True)))
+
+
 def header(ctx: Context, title: str, subtitle: str = "") -> None:
     """The report's title line: what this is, for whom, as of when."""
     line = f"# {title}\n\n**{ctx.name}** · data as of **{ctx.as_of:%d %B %Y}**"
