@@ -63,6 +63,16 @@ def say(markdown: str) -> None:
     display(Markdown(markdown))
 
 
+TABLE_ROWS = 12  # the most rows a table in a report shows
+
+
+def day(d) -> str:
+    """A date for the reader, '05 Mar 2026'; 'n/a' when missing."""
+    import pandas as pd
+
+    return "n/a" if d is None or pd.isna(d) else f"{pd.Timestamp(d):%d %b %Y}"
+
+
 def show(obj) -> None:
     """Show a chart or a table in the notebook and the report."""
     from IPython.display import display
