@@ -183,7 +183,7 @@ def test_totals_only_campaign_says_revenue_cannot_be_tested(tests):
     assert math.isnan(c.p_value) and math.isnan(c.p_holm)
     assert c.value == pytest.approx(7300 / 4000) and c.control_value == pytest.approx(4800 / 4000)
     assert impact.verdict(t, "revenue").startswith("No test possible")
-    assert "per-variant totals" in impact.test_notes(t)[0]
+    assert "per-variant totals" in impact.ab_notes(t)[0]
     assert t.comparison("conversion").p_value == pytest.approx(
         proportions_ztest([120, 80], [4000, 4000])[1], rel=1e-9
     )
@@ -203,7 +203,7 @@ def test_broken_split_is_flagged_before_anything_else(tests):
 def test_pooled_test_recovers_the_simulated_lift(sim, tests):
     pooled = ex.pooled_personalization_test(sim[0], tests=tests)
     assert set(pooled.campaigns) == {f"AB{k:02d}" for k in range(12)} | {"LATE", "KLAVIYO"}
-    assert "Broken split" in " ".join(impact.test_notes(pooled))  # left out, and said so
+    assert "Broken split" in " ".join(impact.ab_notes(pooled))  # left out, and said so
     assert not pooled.has_revenue_test  # the totals-only campaign has no per-recipient revenue
     conv = pooled.comparison("conversion")
     assert conv.lift.low > 0 and conv.lift.low <= 0.010 <= conv.lift.high
@@ -391,7 +391,7 @@ def test_intended_splits_drive_the_srm_check_and_the_pooling(sim):
     assert broken.trustworthy and broken.srm.p_value > 0.5
     pooled = ex.pooled_personalization_test(con, tests=tests)
     assert "BROKEN" not in pooled.campaigns  # a 4:5 ratio would bias a sum of 1:1 campaigns
-    assert "another ratio: Broken split" in " ".join(impact.test_notes(pooled))
+    assert "another ratio: Broken split" in " ".join(impact.ab_notes(pooled))
     with pytest.raises(ValueError, match="no share for Personalized"):
         ex.campaign_tests(con, splits={"AB00": {"Generic": 1}})
 

@@ -210,7 +210,7 @@ def report_table(
     return pd.DataFrame(rows, columns=REPORT_COLUMNS)
 
 
-def test_notes(test: ex.ABTest) -> list[str]:
+def ab_notes(test: ex.ABTest) -> list[str]:
     """What a test could not do, or (pooled) which campaigns it adds up and leaves out."""
     if test.source == "campaign_results":
         return [
@@ -505,7 +505,7 @@ def tests_section(ctx: Context, results: Results) -> None:
             "No test compared a personalized version with a generic one, so the pooled verdict is skipped."
         )
     else:
-        nb.say("**All personalized vs generic versions added up.** " + " ".join(test_notes(pooled)))
+        nb.say("**All personalized vs generic versions added up.** " + " ".join(ab_notes(pooled)))
         nb.say(verdict(pooled, "conversion", ctx.currency))
         if pooled.has_revenue_test:
             nb.say(verdict(pooled, "revenue", ctx.currency))
