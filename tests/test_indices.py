@@ -47,6 +47,12 @@ def test_customer_experience_quotient(rw):
     assert frame["weight_share"].sum() == pytest.approx(1.0, abs=TOL)
     assert frame["contribution"].sum() == pytest.approx(cxq.value, abs=TOL)
     assert "Ratings" in impact.index_sentence(cxq) and "weight 0.35" in impact.index_sentence(cxq)
+    assert {c.name: impact.component_measure(c) for c in cxq.components} == {
+        "NPS": "NPS +25 from 4 answers",
+        "CES": "average effort score 3.00 (1 = easy, 7 = hard) from 2 answers",
+        "CSAT": "66.7% of 3 answers satisfied (4-5 of 5)",
+        "Ratings": "no reviews",
+    }
 
 
 def test_weights_are_parameters(rw):
@@ -90,6 +96,12 @@ def test_relationship_strength_index(rw):
         {"Repeat buyers": 50, "Referred new customers": 200 / 3, "Promoters": 50, "Engagement": 75}, abs=TOL
     )
     assert rsi.value == pytest.approx(0.40 * 50 + 0.15 * 200 / 3 + 0.15 * 50 + 0.30 * 75, abs=TOL)
+    assert [impact.component_measure(c) for c in rsi.components] == [
+        "50.0% of 4 buying customers ordered twice or more",
+        "66.7% of 3 new customers came by referral",
+        "50.0% of 2 survey answers are 9-10",
+        "75.0% of 4 emails were opened",
+    ]
 
 
 def test_ethical_personalization_score(rw):
@@ -121,6 +133,13 @@ def test_ethical_personalization_score(rw):
     )
     assert eps.value == pytest.approx(expected, abs=TOL)
     assert "Opt-outs under personalization" in impact.index_sentence(eps)
+    assert [impact.component_measure(c) for c in eps.components] == [
+        "66.7% of 3 emailed people have marketing consent on file (or opted out later)",
+        "consultant's checklist score",
+        "25.00% of 4 emails led to an unsubscribe",
+        "0.03% of 10,000 delivered emails were marked as spam",
+        "no personalized vs generic tests",
+    ]
 
 
 def _econ(p_unsub=2, g_unsub=4):
@@ -171,6 +190,11 @@ def test_personalization_efficiency_ratio():
         (100 * lo + 5 * 40 * months, 100 * hi + 5 * 40 * months), abs=1e-9
     )
     assert "assumed" in impact.index_sentence(per)
+    assert [impact.component_measure(c) for c in per.components] == [
+        "$2.00 more per personalized recipient x 100 recipients",
+        "5 h a month at $40.00",
+        "personalized sends beyond generic ones (assumed cost per send)",
+    ]
     measures = [impact.component_measure(c) for c in per.components]
     assert impact_charts.index_chart(per, measures).to_dict()["layer"][0]["mark"]["type"] == "bar"
 
@@ -182,6 +206,7 @@ def test_opt_outs_under_personalization_score():
     assert better.score == pytest.approx(100, abs=TOL)
     assert worse.score == pytest.approx(50, abs=TOL)
     assert worse.low <= worse.score <= worse.high
+    assert impact.component_measure(worse) == "personalized emails' unsubscribe rate +100.0% vs generic"
 
 
 def test_no_data_gives_unavailable_indices_with_reasons(rw):
