@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from workbook import store
 from workbook.core import paths
@@ -68,8 +69,6 @@ TABLE_ROWS = 12  # the most rows a table in a report shows
 
 def day(d) -> str:
     """A date for the reader, '05 Mar 2026'; 'n/a' when missing."""
-    import pandas as pd
-
     return "n/a" if d is None or pd.isna(d) else f"{pd.Timestamp(d):%d %b %Y}"
 
 
