@@ -9,6 +9,7 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 
 from workbook.analytics import alignment
+from workbook.story import improvement_delta
 
 AS_OF = dt.date(2026, 10, 31)
 EARLIER_DAY = "2026-03-02 10:00"  # inside the earlier window (3 Aug 2025 - 1 Aug 2026)
@@ -73,7 +74,7 @@ def test_town_shift_and_converted_leads(con):
 def test_small_change_is_steady(con):
     got = alignment.share_shifts(con, "source", AS_OF).set_index("value")
     assert got.loc["Google", "trend"] in ("steady", "falling")
-    assert alignment.share_sentence(got.reset_index().iloc[0], "source").startswith(
+    assert improvement_delta.share_sentence(got.reset_index().iloc[0], "source").startswith(
         "Lead source **Nextdoor**: share of leads rose from 5.0% in the year before to 30.0%"
     )
 

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from workbook.analytics import attribution as at
+from workbook.story import impact, impact_charts
 
 TOL = 1e-9  # the hand-worked credits are exact fractions: only float rounding may differ
 
@@ -252,9 +253,12 @@ def test_wide_table_and_chart(rw):
     )
     att = at.attribute(rw, as_of=dt.date(2026, 1, 31), since=dt.date(2026, 1, 1), n_boot=30)
     wide = att.wide()
-    assert list(wide.columns) == [at.MODEL_LABELS[m] for m in at.MODELS]
+    assert list(wide.columns) == at.MODELS
     assert wide.sum().to_numpy() == pytest.approx([1.0] * 6, abs=TOL)
-    spec = at.chart(att).to_dict()
+    shown = impact.credit_shares(att)
+    assert list(shown.columns) == [impact_charts.MODEL_LABELS[m] for m in at.MODELS]
+    assert shown.to_numpy() == pytest.approx(wide.to_numpy(), abs=TOL)
+    spec = impact_charts.attribution_chart(att).to_dict()
     assert spec["layer"][0]["encoding"]["yOffset"]["field"] == "model_label"
 
 

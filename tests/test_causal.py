@@ -11,6 +11,7 @@ import statsmodels.formula.api as smf
 
 from workbook.analytics import causal
 from workbook.core.errors import WorkbookError
+from workbook.story import impact, impact_charts
 
 START = dt.date(2026, 5, 1)
 PRE, POST = 6, 4
@@ -96,12 +97,14 @@ def test_weekly_series_and_means_are_per_customer(rw):
     assert result.means.loc["treated", "after"] == pytest.approx(
         panel.query("treated == 1 and post == 1")["y"].mean(), abs=TOL
     )
-    cf = weekly["treated without the rollout (estimate)"].dropna()
+    cf = weekly["counterfactual"].dropna()
     assert list(cf.index) == list(range(POST))
     assert cf.mean() == pytest.approx(result.estimate.counterfactual, abs=TOL)
-    spec = causal.chart(result).to_dict()
+    spec = impact_charts.rollout_chart(result).to_dict()
     assert len(spec["layer"]) == 3
-    assert any("zero" in s for s in result.sentences())
+    drawn = {row["group"] for rows in spec["datasets"].values() for row in rows if "group" in row}
+    assert drawn == {"treated", "comparison", "treated without the rollout (estimate)"}
+    assert any("zero" in s for s in impact.rollout_sentences(result))
 
 
 def test_only_a_customers_very_first_order_is_not_a_repeat_order(rw):

@@ -19,6 +19,7 @@ from statsmodels.stats.proportion import proportion_effectsize, proportions_ztes
 
 from workbook import store
 from workbook.analytics import experiments as ex
+from workbook.story import impact, impact_charts
 
 START = dt.datetime(2026, 3, 2, 9)
 RATES = {  # open, click, conversion per arm: the planted personalization lift of the sample
@@ -181,8 +182,8 @@ def test_totals_only_campaign_says_revenue_cannot_be_tested(tests):
     c = t.comparison("revenue")
     assert math.isnan(c.p_value) and math.isnan(c.p_holm)
     assert c.value == pytest.approx(7300 / 4000) and c.control_value == pytest.approx(4800 / 4000)
-    assert ex.verdict(t, "revenue").startswith("No test possible")
-    assert "per-variant totals" in t.notes[0]
+    assert impact.verdict(t, "revenue").startswith("No test possible")
+    assert "per-variant totals" in impact.ab_notes(t)[0]
     assert t.comparison("conversion").p_value == pytest.approx(
         proportions_ztest([120, 80], [4000, 4000])[1], rel=1e-9
     )
@@ -191,18 +192,18 @@ def test_totals_only_campaign_says_revenue_cannot_be_tested(tests):
 def test_broken_split_is_flagged_before_anything_else(tests):
     t = next(t for t in tests if t.campaign_id == "BROKEN")
     assert not t.trustworthy and t.srm.p_value < 0.001
-    for metric in ex.METRIC_NAMES:
-        assert ex.verdict(t, metric).startswith("Not trustworthy")
+    for metric in impact_charts.METRIC_NAMES:
+        assert impact.verdict(t, metric).startswith("Not trustworthy")
     table = ex.tests_table([t])
     assert not table.trustworthy.any() and (table.outcome == "not trustworthy").all()
-    assert table.verdict.str.startswith("Not trustworthy").all()
+    assert all(impact.comparison_verdict(t, c).startswith("Not trustworthy") for c in t.comparisons)
     assert all(t.trustworthy for t in tests if t.campaign_id != "BROKEN")
 
 
 def test_pooled_test_recovers_the_simulated_lift(sim, tests):
     pooled = ex.pooled_personalization_test(sim[0], tests=tests)
     assert set(pooled.campaigns) == {f"AB{k:02d}" for k in range(12)} | {"LATE", "KLAVIYO"}
-    assert "Broken split" in " ".join(pooled.notes)  # left out, and said so
+    assert "Broken split" in " ".join(impact.ab_notes(pooled))  # left out, and said so
     assert not pooled.has_revenue_test  # the totals-only campaign has no per-recipient revenue
     conv = pooled.comparison("conversion")
     assert conv.lift.low > 0 and conv.lift.low <= 0.010 <= conv.lift.high
@@ -210,7 +211,7 @@ def test_pooled_test_recovers_the_simulated_lift(sim, tests):
     assert conv.prob_beat_control > 0.99
     click = pooled.comparison("click")
     assert click.lift.low <= 0.015 <= click.lift.high and click.lift.low > 0
-    assert ex.verdict(pooled).startswith("Win")
+    assert impact.verdict(pooled).startswith("Win")
     assert pooled.trustworthy
 
 
@@ -234,8 +235,8 @@ def test_revenue_bootstrap_runs_only_when_an_interval_is_read(sim, monkeypatch):
     )
     tests = ex.campaign_tests(sim[0])
     pooled = ex.pooled_personalization_test(sim[0], tests=[t for t in tests if t.source == "campaign_sends"])
-    ex.report_table(tests + [pooled], "conversion")
-    ex.verdict(pooled, "conversion")
+    impact.report_table(tests + [pooled], "conversion")
+    impact.verdict(pooled, "conversion")
     assert calls == []
     rev = pooled.comparison("revenue")
     generic, personalized = pooled.arm("generic"), pooled.arm("personalized")
@@ -280,7 +281,7 @@ def _test(control, arm, n=10_000, n_arm=None):
 
 
 def test_verdict_significant_win():
-    text = ex.verdict(_test(200, 300))
+    text = impact.verdict(_test(200, 300))
     assert text.startswith(
         "Win: conversion rate 3.0% for Personalized vs 2.0% for Generic (+1.0 pp, +50% relative)"
     )
@@ -289,14 +290,14 @@ def test_verdict_significant_win():
 
 
 def test_verdict_significant_loss():
-    text = ex.verdict(_test(300, 200))
+    text = impact.verdict(_test(300, 200))
     assert text.startswith("Loss:") and "(-1.0 pp, -33% relative)" in text and "Win" not in text
     assert "truly beats Generic: <1%" in text
 
 
 def test_verdict_inconclusive_and_underpowered_never_says_win():
     t = _test(8, 12, n=400)
-    text = ex.verdict(t)
+    text = impact.verdict(t)
     assert text.startswith("Inconclusive:") and "This is not a win." in text
     assert "underpowered" in text and "Win" not in text
     c = t.comparison("conversion")
@@ -304,12 +305,12 @@ def test_verdict_inconclusive_and_underpowered_never_says_win():
 
 
 def test_verdict_inconclusive_but_well_powered_is_not_called_underpowered():
-    text = ex.verdict(_test(2000, 2010, n=100_000))
+    text = impact.verdict(_test(2000, 2010, n=100_000))
     assert text.startswith("Inconclusive:") and "underpowered" not in text
 
 
 def test_verdict_on_broken_split():
-    text = ex.verdict(_test(200, 300, n=10_000, n_arm=9_000))
+    text = impact.verdict(_test(200, 300, n=10_000, n_arm=9_000))
     assert text.startswith("Not trustworthy") and "Win" not in text
 
 
@@ -318,7 +319,7 @@ def test_significance_is_judged_after_holm():
     t = _test(200, 250)
     c = t.comparison("conversion")
     assert c.p_value < 0.05 < c.p_holm
-    text = ex.verdict(t)
+    text = impact.verdict(t)
     assert text.startswith("Inconclusive") and "with 3 tested at once that is not enough" in text
 
 
@@ -332,16 +333,16 @@ def test_power_helpers_match_statsmodels():
 
 def test_arms_chart_draws_wilson_intervals(tests):
     t = next(t for t in tests if t.campaign_id == "SUBJ")
-    frame = ex.arms_frame(t)
+    frame = impact_charts.arms_frame(t)
     assert len(frame) == 3 * 3 and (frame.low <= frame.rate).all() and (frame.rate <= frame.high).all()
-    spec = ex.arms_chart(t).to_dict()
+    spec = impact_charts.arms_chart(t).to_dict()
     assert spec["facet"]["row"]["field"] == "metric"
     broken = next(t for t in tests if t.campaign_id == "BROKEN")
-    assert "not trustworthy" in ex.arms_chart(broken).to_dict()["title"]
-    lift = ex.lift_frame(tests)
+    assert "not trustworthy" in impact_charts.arms_chart(broken).to_dict()["title"]
+    lift = impact_charts.lift_frame(tests)
     assert "Broken split" not in set(lift.test) and "Totals only" in set(lift.test)
     assert {"Subject lines: B: question", "Subject lines: C: emoji"} <= set(lift.test)
-    assert len(ex.lift_chart(tests).to_dict()["layer"]) == 3
+    assert len(impact_charts.lift_chart(tests).to_dict()["layer"]) == 3
 
 
 def test_online_store_sample_detects_the_planted_lift(samples):
@@ -355,7 +356,7 @@ def test_online_store_sample_detects_the_planted_lift(samples):
     assert click.lift.low <= 0.015 <= click.lift.high  # planted 4.5% vs 3.0%
     revenue = pooled.comparison("revenue")  # same order values, so revenue per recipient +50% too
     assert revenue.relative.low <= 0.5 <= revenue.relative.high and revenue.bootstrap[0] > 0
-    assert ex.verdict(pooled).startswith("Win")
+    assert impact.verdict(pooled).startswith("Win")
     assert all(t.trustworthy for t in ex.campaign_tests(con))  # the sample splits every test 50/50
 
 
@@ -367,10 +368,10 @@ def test_tiny_arms_and_empty_variants_are_not_passed_off_as_tests(tmp_path):
                           ('TINY', 'Generic', 1, 1, 0, 0, 0), ('TINY', 'Personalized', 1, 0, 0, 0, 0)""")
     tests = ex.campaign_tests(con)
     assert [t.campaign_id for t in tests] == ["TINY"]  # an arm without recipients is no arm
-    assert ex.verdict(tests[0], "open").startswith("Inconclusive")  # 1 vs 1 still has a z-test
-    assert "too few recipients" in ex.verdict(_one_each(), "revenue")  # no variance from 1 recipient
+    assert impact.verdict(tests[0], "open").startswith("Inconclusive")  # 1 vs 1 still has a z-test
+    assert "too few recipients" in impact.verdict(_one_each(), "revenue")  # no variance from 1 recipient
     with pytest.raises(ValueError, match="unknown metric"):
-        ex.verdict(tests[0], "opens")
+        impact.verdict(tests[0], "opens")
 
 
 def _one_each():
@@ -390,28 +391,28 @@ def test_intended_splits_drive_the_srm_check_and_the_pooling(sim):
     assert broken.trustworthy and broken.srm.p_value > 0.5
     pooled = ex.pooled_personalization_test(con, tests=tests)
     assert "BROKEN" not in pooled.campaigns  # a 4:5 ratio would bias a sum of 1:1 campaigns
-    assert "another ratio: Broken split" in " ".join(pooled.notes)
+    assert "another ratio: Broken split" in " ".join(impact.ab_notes(pooled))
     with pytest.raises(ValueError, match="no share for Personalized"):
         ex.campaign_tests(con, splits={"AB00": {"Generic": 1}})
 
 
 def test_report_table_puts_the_numbers_in_words(tests):
-    table = ex.report_table(tests, "conversion")
-    assert list(table.columns) == ex.REPORT_COLUMNS and len(table) == 17  # 16 tests, SUBJ has 2 arms
+    table = impact.report_table(tests, "conversion")
+    assert list(table.columns) == impact.REPORT_COLUMNS and len(table) == 17  # 16 tests, SUBJ has 2 arms
     broken = table[table.Campaign == "Broken split"].iloc[0]
     assert broken.Result == "not trustworthy"
-    klaviyo = ex.report_table([t for t in tests if t.campaign_id == "KLAVIYO"], "revenue").iloc[0]
+    klaviyo = impact.report_table([t for t in tests if t.campaign_id == "KLAVIYO"], "revenue").iloc[0]
     assert (
         klaviyo["Version result"] == "$1.82"
         and klaviyo["95% interval"] == "n/a"
         and klaviyo.Result == "no test"
     )
-    assert ex.report_table([]).empty
+    assert impact.report_table([]).empty
 
 
 def test_verdict_says_when_no_difference_at_all_is_detectable():
     arms = [ex.Arm("Generic", 3, 2, 1, 1, 0.0), ex.Arm("Personalized", 3, 2, 1, 2, 0.0)]
-    text = ex.verdict(ex.build_test("T", "Three each", "campaign_sends", arms))
+    text = impact.verdict(ex.build_test("T", "Three each", "campaign_sends", arms))
     assert text.startswith("Inconclusive") and "too small to reliably detect any difference" in text
     assert "n/a" not in text
 

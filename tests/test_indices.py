@@ -13,6 +13,7 @@ from statsmodels.stats.weightstats import DescrStatsW
 
 from workbook.analytics import indices as ix
 from workbook.analytics.segments import ALL, SegmentEconomics
+from workbook.story import impact, impact_charts
 
 TOL = 1e-9
 AS_OF = dt.date(2026, 6, 30)
@@ -45,7 +46,13 @@ def test_customer_experience_quotient(rw):
     frame = cxq.frame()
     assert frame["weight_share"].sum() == pytest.approx(1.0, abs=TOL)
     assert frame["contribution"].sum() == pytest.approx(cxq.value, abs=TOL)
-    assert "Ratings" in cxq.sentence() and "weight 0.35" in cxq.sentence()
+    assert "Ratings" in impact.index_sentence(cxq) and "weight 0.35" in impact.index_sentence(cxq)
+    assert {c.name: impact.component_measure(c) for c in cxq.components} == {
+        "NPS": "NPS +25 from 4 answers",
+        "CES": "average effort score 3.00 (1 = easy, 7 = hard) from 2 answers",
+        "CSAT": "66.7% of 3 answers satisfied (4-5 of 5)",
+        "Ratings": "no reviews",
+    }
 
 
 def test_weights_are_parameters(rw):
@@ -89,6 +96,12 @@ def test_relationship_strength_index(rw):
         {"Repeat buyers": 50, "Referred new customers": 200 / 3, "Promoters": 50, "Engagement": 75}, abs=TOL
     )
     assert rsi.value == pytest.approx(0.40 * 50 + 0.15 * 200 / 3 + 0.15 * 50 + 0.30 * 75, abs=TOL)
+    assert [impact.component_measure(c) for c in rsi.components] == [
+        "50.0% of 4 buying customers ordered twice or more",
+        "66.7% of 3 new customers came by referral",
+        "50.0% of 2 survey answers are 9-10",
+        "75.0% of 4 emails were opened",
+    ]
 
 
 def test_ethical_personalization_score(rw):
@@ -119,7 +132,14 @@ def test_ethical_personalization_score(rw):
         w["Consent coverage"] + w["Opt-out ease"] + w["Opt-out rate"] + w["Complaint rate"]
     )
     assert eps.value == pytest.approx(expected, abs=TOL)
-    assert "Opt-outs under personalization" in eps.sentence()
+    assert "Opt-outs under personalization" in impact.index_sentence(eps)
+    assert [impact.component_measure(c) for c in eps.components] == [
+        "66.7% of 3 emailed people have marketing consent on file (or opted out later)",
+        "consultant's checklist score",
+        "25.00% of 4 emails led to an unsubscribe",
+        "0.03% of 10,000 delivered emails were marked as spam",
+        "no personalized vs generic tests",
+    ]
 
 
 def _econ(p_unsub=2, g_unsub=4):
@@ -169,8 +189,14 @@ def test_personalization_efficiency_ratio():
     assert (per.low, per.high) == pytest.approx(
         (100 * lo + 5 * 40 * months, 100 * hi + 5 * 40 * months), abs=1e-9
     )
-    assert "assumed" in per.sentence()
-    assert ix.chart(per).to_dict()["layer"][0]["mark"]["type"] == "bar"
+    assert "assumed" in impact.index_sentence(per)
+    assert [impact.component_measure(c) for c in per.components] == [
+        "$2.00 more per personalized recipient x 100 recipients",
+        "5 h a month at $40.00",
+        "personalized sends beyond generic ones (assumed cost per send)",
+    ]
+    measures = [impact.component_measure(c) for c in per.components]
+    assert impact_charts.index_chart(per, measures).to_dict()["layer"][0]["mark"]["type"] == "bar"
 
 
 def test_opt_outs_under_personalization_score():
@@ -180,19 +206,20 @@ def test_opt_outs_under_personalization_score():
     assert better.score == pytest.approx(100, abs=TOL)
     assert worse.score == pytest.approx(50, abs=TOL)
     assert worse.low <= worse.score <= worse.high
+    assert impact.component_measure(worse) == "personalized emails' unsubscribe rate +100.0% vs generic"
 
 
 def test_no_data_gives_unavailable_indices_with_reasons(rw):
     cxq = ix.customer_experience(rw, as_of=AS_OF)
-    assert not cxq.available and "not enough data" in cxq.sentence()
+    assert not cxq.available and "not enough data" in impact.index_sentence(cxq)
     per = ix.personalization_efficiency(
         SegmentEconomics("segment", AS_OF, AS_OF, pd.DataFrame(), pd.DataFrame(), False, {})
     )
-    assert not per.available and "A/B" in per.sentence()
+    assert not per.available and "A/B" in impact.index_sentence(per)
 
 
 def test_an_index_needs_half_of_its_weight(rw):
     _feedback(rw, [(None, None, None, 4)])  # only a star rating: 0.20 of the CXQ weight
     cxq = ix.customer_experience(rw, as_of=AS_OF)
     assert not cxq.available
-    assert "Only Ratings (4.00 stars from 1 reviews) is known" in cxq.sentence()
+    assert "Only Ratings (4.00 stars from 1 reviews) is known" in impact.index_sentence(cxq)

@@ -12,6 +12,7 @@ from statsmodels.stats.proportion import proportion_confint
 from statsmodels.stats.weightstats import DescrStatsW
 
 from workbook.analytics import segments as sg
+from workbook.story import impact, impact_charts
 
 TOL = 1e-9
 P, G = "Personalized picks", "Generic bestsellers"
@@ -146,20 +147,11 @@ def test_comparison_and_sentences(econ):
     )
     assert math.isnan(c.loc["b", "cltv_diff"])  # one personalized customer in b: no interval
     assert c.loc[sg.ALL, "nps_diff"] == pytest.approx(100 / 3, abs=TOL)
-    text = " ".join(sg.sentences(econ))
+    text = " ".join(impact.segment_sentences(econ))
     assert "Overall" in text and "segment **a**" in text
-    shown = econ.display()
+    shown = impact.segment_table(econ)
     assert list(shown["arm"][:2]) == ["personalized", "generic"]
-    assert sg.chart(econ).to_dict()["layer"][0]["encoding"]["yOffset"]["field"] == "arm"
-
-
-def test_cac_interval_is_the_exact_poisson_interval():
-    for k in (0, 1, 3, 20):
-        lo, hi = sg.poisson_interval(k)
-        # Garwood: P(X >= k | lo) = 2.5% and P(X <= k | hi) = 2.5%
-        if k:
-            assert sps.poisson.sf(k - 1, lo) == pytest.approx(0.025, abs=1e-9)
-        assert sps.poisson.cdf(k, hi) == pytest.approx(0.025, abs=1e-9)
+    assert impact_charts.segments_chart(econ).to_dict()["layer"][0]["encoding"]["yOffset"]["field"] == "arm"
 
 
 def test_recorded_costs_need_no_assumption(rw):

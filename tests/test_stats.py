@@ -1,4 +1,4 @@
-"""workbook.stats against independent references (scipy, statsmodels, numerical integration).
+"""workbook.analytics.stats against independent references (scipy, statsmodels, numerical integration).
 
 Tolerances: closed-form equivalents of a reference (same formula, different code) agree to
 1e-9 relative; Monte Carlo references within 4 standard errors of the simulation; power
@@ -21,6 +21,7 @@ from statsmodels.stats.proportion import (
 )
 
 from workbook.analytics import stats
+from workbook.analytics.stats import Proportion as P
 
 REL = 1e-9
 CASES = [(30, 1000, 20, 1000), (7, 250, 3, 240), (412, 5000, 388, 5100), (1, 60, 9, 55), (45, 900, 45, 900)]
@@ -40,21 +41,88 @@ def test_wilson_published_value():
     assert (round(low, 4), round(high, 4)) == (0.2553, 0.3662)
 
 
+def _coin_flips(rng, n, rate):
+    return (rng.random(n) < rate).astype(float)
+
+
+def _sums(values):
+    return stats.SampleMean(len(values), float(values.sum()), float((values**2).sum()))
+
+
+def test_proportion_matches_numpy_and_statsmodels_on_the_raw_trials():
+    x = _coin_flips(np.random.default_rng(4), 1234, 0.07)
+    p = P(len(x), int(x.sum()))
+    assert p.mean == pytest.approx(x.mean(), rel=1e-12)
+    assert p.variance == pytest.approx(x.var(ddof=0), rel=1e-12)  # Bernoulli variance p (1 - p)
+    assert p.stddev == pytest.approx(x.std(ddof=0), rel=1e-12)
+    ref = proportion_confint(int(x.sum()), len(x), alpha=0.05, method="wilson")
+    assert p.interval() == pytest.approx(ref, rel=REL)
+
+
+def test_sample_mean_matches_numpy_and_scipy_on_the_raw_values():
+    x = _revenue(np.random.default_rng(5), 800, 0.3, 40)
+    m = _sums(x)
+    assert m.mean == pytest.approx(x.mean(), rel=1e-12)
+    assert m.variance == pytest.approx(x.var(ddof=1), rel=1e-12)
+    assert m.stddev == pytest.approx(x.std(ddof=1), rel=1e-12)
+    ref = sps.t.interval(0.95, len(x) - 1, loc=x.mean(), scale=sps.sem(x))
+    assert m.interval() == pytest.approx(ref, rel=1e-9)
+    assert m.interval(0.8) == pytest.approx(sps.t.interval(0.8, len(x) - 1, x.mean(), sps.sem(x)), rel=1e-9)
+
+
+def test_net_score_is_the_mean_of_the_coded_answers():
+    answers = np.random.default_rng(6).integers(0, 11, 517)  # NPS answers 0-10
+    coded = np.select([answers >= 9, answers <= 6], [1.0, -1.0], 0.0)
+    m = stats.SampleMean.net_score(len(answers), int((answers >= 9).sum()), int((answers <= 6).sum()))
+    assert m.mean == pytest.approx(coded.mean(), rel=1e-12)
+    assert m.variance == pytest.approx(coded.var(ddof=1), rel=1e-12)
+
+
+def test_pooling_equals_the_statistic_of_the_concatenated_data():
+    rng = np.random.default_rng(8)
+    a, b = _coin_flips(rng, 700, 0.03), _coin_flips(rng, 1100, 0.05)
+    pooled, both = P(len(a), int(a.sum())) + P(len(b), int(b.sum())), np.concatenate([a, b])
+    assert pooled == P(len(both), int(both.sum()))
+    assert pooled.mean == pytest.approx(both.mean(), rel=1e-12)
+    assert pooled.variance == pytest.approx(both.var(ddof=0), rel=1e-12)
+    a, b = _revenue(rng, 500, 0.2, 60), _revenue(rng, 900, 0.1, 90)
+    pooled, both = _sums(a) + _sums(b), np.concatenate([a, b])
+    assert pooled.n == len(both)
+    assert pooled.mean == pytest.approx(both.mean(), rel=1e-12)
+    assert pooled.variance == pytest.approx(both.var(ddof=1), rel=1e-12)
+
+
+def test_statistics_without_enough_values_are_nan():
+    assert math.isnan(P(0, 0).mean) and all(math.isnan(v) for v in P(0, 0).interval())
+    assert math.isnan(stats.SampleMean(0, 0.0, 0.0).mean)
+    one = stats.SampleMean(1, 5.0, 25.0)
+    assert one.mean == 5.0 and math.isnan(one.variance) and all(math.isnan(v) for v in one.interval())
+
+
+def test_poisson_interval_is_the_exact_garwood_interval():
+    for k in (0, 1, 3, 20):
+        lo, hi = stats.poisson_interval(k)
+        # Garwood: P(X >= k | lo) = 2.5% and P(X <= k | hi) = 2.5%
+        if k:
+            assert sps.poisson.sf(k - 1, lo) == pytest.approx(0.025, abs=1e-9)
+        assert sps.poisson.cdf(k, hi) == pytest.approx(0.025, abs=1e-9)
+
+
 @pytest.mark.parametrize("x1,n1,x0,n0", CASES)
 def test_ztest_matches_statsmodels(x1, n1, x0, n0):
-    z, p = stats.two_proportion_ztest(x1, n1, x0, n0)
+    z, p = stats.two_proportion_ztest(P(n1, x1), P(n0, x0))
     z_ref, p_ref = proportions_ztest([x1, x0], [n1, n0])
     assert z == pytest.approx(z_ref, rel=REL, abs=1e-12)
     assert p == pytest.approx(p_ref, rel=REL)
 
 
 def test_ztest_without_any_event_is_no_evidence():
-    assert stats.two_proportion_ztest(0, 100, 0, 120) == (0.0, 1.0)
+    assert stats.two_proportion_ztest(P(100, 0), P(120, 0)) == (0.0, 1.0)
 
 
 @pytest.mark.parametrize("x1,n1,x0,n0", CASES)
 def test_newcombe_difference_matches_statsmodels(x1, n1, x0, n0):
-    est = stats.newcombe_difference(x1, n1, x0, n0)
+    est = stats.newcombe_difference(P(n1, x1), P(n0, x0))
     low, high = confint_proportions_2indep(x1, n1, x0, n0, method="newcomb", compare="diff")
     assert est.value == pytest.approx(x1 / n1 - x0 / n0, rel=REL)
     assert (est.low, est.high) == (pytest.approx(low, rel=REL), pytest.approx(high, rel=REL))
@@ -62,13 +130,13 @@ def test_newcombe_difference_matches_statsmodels(x1, n1, x0, n0):
 
 def test_newcombe_published_value():
     # Newcombe (1998), Table II example (a): 56/70 vs 48/80 -> 0.0524 to 0.3339.
-    est = stats.newcombe_difference(56, 70, 48, 80)
+    est = stats.newcombe_difference(P(70, 56), P(80, 48))
     assert (round(est.low, 4), round(est.high, 4)) == (0.0524, 0.3339)
 
 
 @pytest.mark.parametrize("x1,n1,x0,n0", CASES)
 def test_katz_relative_lift_matches_statsmodels(x1, n1, x0, n0):
-    est = stats.katz_relative_lift(x1, n1, x0, n0)
+    est = stats.katz_relative_lift(P(n1, x1), P(n0, x0))
     low, high = confint_proportions_2indep(x1, n1, x0, n0, method="log", compare="ratio")
     assert est.value == pytest.approx((x1 / n1) / (x0 / n0) - 1, rel=REL)
     assert est.low == pytest.approx(low - 1, rel=1e-7)
@@ -76,7 +144,7 @@ def test_katz_relative_lift_matches_statsmodels(x1, n1, x0, n0):
 
 
 def test_katz_is_undefined_without_events():
-    assert all(math.isnan(v) for v in stats.katz_relative_lift(0, 100, 3, 100))
+    assert all(math.isnan(v) for v in stats.katz_relative_lift(P(100, 0), P(100, 3)))
 
 
 def _revenue(rng, n, rate, scale):
@@ -91,8 +159,8 @@ def test_welch_from_sums_matches_scipy():
     rng = np.random.default_rng(7)
     a, b = _revenue(rng, 3000, 0.03, 60), _revenue(rng, 2800, 0.02, 60)
     res = stats.welch_test(
-        stats.mean_var_from_sums(len(a), a.sum(), (a**2).sum()),
-        stats.mean_var_from_sums(len(b), b.sum(), (b**2).sum()),
+        stats.SampleMean(len(a), a.sum(), (a**2).sum()),
+        stats.SampleMean(len(b), b.sum(), (b**2).sum()),
     )
     ref = sps.ttest_ind(a, b, equal_var=False)
     ci = ref.confidence_interval(0.95)
@@ -193,12 +261,14 @@ def _quad_prob(x1, n1, x0, n0, a=1, b=1):
 
 @pytest.mark.parametrize("x1,n1,x0,n0", [*CASES, (0, 40, 2, 40), (3000, 10000, 2900, 10000)])
 def test_prob_beat_control_matches_numerical_integration(x1, n1, x0, n0):
-    assert stats.prob_beat_control(x1, n1, x0, n0) == pytest.approx(_quad_prob(x1, n1, x0, n0), abs=1e-7)
+    assert stats.prob_beat_control(P(n1, x1), P(n0, x0)) == pytest.approx(
+        _quad_prob(x1, n1, x0, n0), abs=1e-7
+    )
 
 
 def test_prob_beat_control_with_other_prior_and_monte_carlo():
     x1, n1, x0, n0, prior = 12, 300, 7, 310, (2, 20)
-    exact = stats.prob_beat_control(x1, n1, x0, n0, prior)
+    exact = stats.prob_beat_control(P(n1, x1), P(n0, x0), prior)
     assert exact == pytest.approx(_quad_prob(x1, n1, x0, n0, *prior), abs=1e-7)
     rng = np.random.default_rng(1)
     draws = 400_000
@@ -207,12 +277,12 @@ def test_prob_beat_control_with_other_prior_and_monte_carlo():
 
 
 def test_prob_beat_control_is_symmetric_and_refuses_fractional_priors():
-    assert stats.prob_beat_control(30, 1000, 20, 1000) + stats.prob_beat_control(
-        20, 1000, 30, 1000
+    assert stats.prob_beat_control(P(1000, 30), P(1000, 20)) + stats.prob_beat_control(
+        P(1000, 20), P(1000, 30)
     ) == pytest.approx(1, abs=1e-12)
-    assert stats.prob_beat_control(25, 1000, 25, 1000) == pytest.approx(0.5, abs=1e-12)
+    assert stats.prob_beat_control(P(1000, 25), P(1000, 25)) == pytest.approx(0.5, abs=1e-12)
     with pytest.raises(ValueError, match="whole-number"):
-        stats.prob_beat_control(3, 10, 2, 10, prior=(0.5, 0.5))
+        stats.prob_beat_control(P(10, 3), P(10, 2), prior=(0.5, 0.5))
 
 
 @pytest.mark.parametrize("p", [[0.01, 0.04, 0.03, 0.2], [0.001, 0.5, 0.04, 0.04, 0.9], [0.3], [0.02, 0.02]])
@@ -260,8 +330,8 @@ def test_minimum_detectable_rate_is_undefined_for_tiny_samples():
 def test_relative_mean_lift_reduces_to_katz_on_binary_data():
     # 0/1 data: mean p and variance p(1-p) n/(n-1), so the delta method gives Katz's se up to n/(n-1).
     x1, n1, x0, n0 = 300, 10000, 200, 10000
-    est = stats.relative_mean_lift(stats.mean_var_from_sums(n1, x1, x1), stats.mean_var_from_sums(n0, x0, x0))
-    katz = stats.katz_relative_lift(x1, n1, x0, n0)
+    est = stats.relative_mean_lift(stats.SampleMean(n1, x1, x1), stats.SampleMean(n0, x0, x0))
+    katz = stats.katz_relative_lift(P(n1, x1), P(n0, x0))
     assert est.value == pytest.approx(katz.value, rel=REL)
     assert (est.low, est.high) == (pytest.approx(katz.low, rel=1e-4), pytest.approx(katz.high, rel=1e-4))
 

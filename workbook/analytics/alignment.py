@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 
 from workbook.analytics import stats
-from workbook.core import fmt
 
 RECENT_WEEKS = 13  # about the last three months
 EARLIER_WEEKS = 52  # the year before them
@@ -100,14 +99,12 @@ def share_shifts(
         )
     counts["earlier_share"] = counts["earlier"] / n_earlier
     counts["recent_share"] = counts["recent"] / n_recent
-    tests = [
-        stats.two_proportion_ztest(int(r), n_recent, int(e), n_earlier)
+    shares = [
+        (stats.Proportion(n_recent, int(r)), stats.Proportion(n_earlier, int(e)))
         for r, e in zip(counts["recent"], counts["earlier"])
     ]
-    diffs = [
-        stats.newcombe_difference(int(r), n_recent, int(e), n_earlier)
-        for r, e in zip(counts["recent"], counts["earlier"])
-    ]
+    tests = [stats.two_proportion_ztest(recent, earlier) for recent, earlier in shares]
+    diffs = [stats.newcombe_difference(recent, earlier) for recent, earlier in shares]
     counts["change"] = [d.value for d in diffs]
     counts["change_low"] = [d.low for d in diffs]
     counts["change_high"] = [d.high for d in diffs]
@@ -194,15 +191,3 @@ def unmet_demand(
     )
     unmet["mentions"] = [mentions.get(p, 0) for p in phrases]
     return unmet
-
-
-def share_sentence(row: pd.Series, dimension: str, recent_weeks: int = RECENT_WEEKS) -> str:
-    """'Nextdoor's share of leads rose from 3.1% to 22.4% (+19.3 pp, 95% CI +16 to +22 pp).'"""
-    verb = {"rising": "rose", "falling": "fell"}.get(row["trend"], "moved")
-    return (
-        f"{DIMENSIONS[dimension].capitalize()} **{row['value']}**: share of leads {verb} from "
-        f"{fmt.pct(row['earlier_share'])} in the year before to {fmt.pct(row['recent_share'])} in "
-        f"the last {recent_weeks} weeks ({fmt.pp(row['change'])}, 95% interval "
-        f"{fmt.pp(row['change_low'])} to {fmt.pp(row['change_high'])}; "
-        f"{fmt.p_value(row['p_adjusted'])} after allowing for every {DIMENSIONS[dimension]} compared)."
-    )

@@ -30,7 +30,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-import altair as alt
 import duckdb
 import numpy as np
 import pandas as pd
@@ -38,14 +37,6 @@ import pandas as pd
 from workbook import store
 
 MODELS = ["first_touch", "last_touch", "linear", "time_decay", "position_based", "markov"]
-MODEL_LABELS = {
-    "first_touch": "First touch",
-    "last_touch": "Last touch",
-    "linear": "Linear",
-    "time_decay": "Time decay",
-    "position_based": "Position based (40/20/40)",
-    "markov": "Markov removal effect",
-}
 
 # One sort of each customer's orders and touches (newest first) gives every touch the next
 # order at or after it: the first by (time, order_id), so an order's journey is the touches
@@ -132,9 +123,9 @@ class Attribution:
         return self.conversions == 0
 
     def wide(self, value: str = "share") -> pd.DataFrame:
-        """Channels as rows, models as columns (the side-by-side table)."""
+        """Channels as rows (largest Markov credit first), models as columns (the side-by-side table)."""
         out = self.table.pivot(index="channel", columns="model", values=value)[MODELS]
-        return out.rename(columns=MODEL_LABELS).sort_values(MODEL_LABELS["markov"], ascending=False)
+        return out.sort_values("markov", ascending=False)
 
 
 def paths(
@@ -299,38 +290,3 @@ def credit_table(paths_df: pd.DataFrame, n_boot: int = 300, seed: int = 0) -> pd
         for j, channel in enumerate(channels):
             rows.append((channel, m, point[m][j] * total, point[m][j], low[j], high[j], rev[m][j]))
     return pd.DataFrame(rows, columns=columns)
-
-
-def chart(att: Attribution) -> alt.Chart:
-    """One chart, every model side by side: share of credit per channel, with intervals."""
-    data = att.table.assign(model_label=att.table["model"].map(MODEL_LABELS))
-    order = att.wide().index.tolist()
-    y = alt.Y("channel:N", sort=order, title=None)
-    color = alt.Color("model_label:N", sort=[MODEL_LABELS[m] for m in MODELS], title="Model")
-    offset = alt.YOffset("model_label:N", sort=[MODEL_LABELS[m] for m in MODELS])
-    bars = (
-        alt.Chart(data)
-        .mark_bar()
-        .encode(
-            x=alt.X("share:Q", axis=alt.Axis(format="%"), title="Share of credited orders"),
-            y=y,
-            yOffset=offset,
-            color=color,
-            tooltip=[
-                alt.Tooltip("channel:N"),
-                alt.Tooltip("model_label:N", title="Model"),
-                alt.Tooltip("share:Q", format=".1%"),
-                alt.Tooltip("share_low:Q", format=".1%"),
-                alt.Tooltip("share_high:Q", format=".1%"),
-                alt.Tooltip("conversions:Q", format=",.1f", title="orders credited"),
-            ],
-        )
-    )
-    rules = (
-        alt.Chart(data)
-        .mark_rule(color="#333", opacity=0.6)
-        .encode(x="share_low:Q", x2="share_high:Q", y=y, yOffset=offset)
-    )
-    return (bars + rules).properties(
-        height=alt.Step(9), title="Which channels get the credit, under six attribution models"
-    )

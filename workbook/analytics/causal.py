@@ -41,15 +41,12 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-import altair as alt
 import duckdb
 import pandas as pd
 from scipy import stats as sps
 
 from workbook import store
-from workbook.core import fmt
 from workbook.core.errors import WorkbookError
-from workbook.story import theme as charts
 
 COLUMNS = ("region", "segment", "persona", "acquisition_channel")  # allowed group columns
 K_PARAMS = 4
@@ -152,57 +149,13 @@ class DiD:
     means: pd.DataFrame  # group x period: repeat orders per customer per week
     estimate: Effect
     placebo: Effect | None  # fake rollout halfway through the pre-period
-    weekly: pd.DataFrame  # week, group, orders_per_customer (+ counterfactual)
+    weekly: pd.DataFrame  # week, group (treated, comparison, counterfactual), orders_per_customer
     confidence: float = 0.95
     method: str = (
         "OLS difference-in-differences on a balanced customer x week panel; "
         "cluster-robust (CR1) by customer, t with G-1 df"
     )
 
-    def sentences(self) -> list[str]:
-        e, r = self.estimate, self.rollout
-        level = f"{self.confidence:.0%}"
-        out = [
-            f"{r.name} started on {r.start:%d %B %Y} for customers in {r.treated_label} "
-            f"({fmt.num(self.n_treated)} customers who had bought before it); the comparison "
-            f"group is the other "
-            f"{fmt.num(self.n_control)} such customers. We compare {self.pre_weeks} weeks before "
-            f"with {self.post_weeks} weeks after.",
-            f"Estimated effect: **{fmt.num(e.effect, 4)} repeat orders per customer per week** "
-            f"({level} interval {fmt.num(e.low, 4)} to {fmt.num(e.high, 4)}), that is "
-            f"**{fmt.pct(e.relative, signed=True)}** against what the treated group would "
-            f"have ordered without it ({level} interval {fmt.interval(e.relative_low, e.relative_high, lambda x: fmt.pct(x, signed=True))}).",
-        ]
-        out.append(
-            "The interval excludes zero: the rollout most likely changed ordering."
-            if e.low > 0 or e.high < 0
-            else "The interval includes zero: the data cannot tell the rollout's effect apart from none."
-        )
-        if self.placebo is not None:
-            p = self.placebo
-            ok = p.low <= 0 <= p.high
-            out.append(
-                f"Check: a pretend rollout halfway through the before-period shows "
-                f"{fmt.pct(p.relative, signed=True)} ({level} interval "
-                f"{fmt.interval(p.relative_low, p.relative_high, lambda x: fmt.pct(x, signed=True))}); "
-                + (
-                    "it includes zero, as it should if the two groups moved in parallel before."
-                    if ok
-                    else "it does not include zero: the groups were already drifting apart, "
-                    "so treat the estimate with caution."
-                )
-            )
-        return out
-
-
-ASSUMPTION = (
-    "**The assumption behind this estimate (parallel trends):** had the rollout not happened, "
-    "repeat orders per customer in the treated group would have gone up or down by the same amount as "
-    "in the comparison group. Seasonality and market-wide swings are then cancelled out, "
-    "because both groups live through them; it also assumes both groups gained new customers at "
-    "a similar pace. It cannot be proven; the chart shows the weeks before the rollout, where "
-    "the two lines should move in step."
-)
 
 # One pass over orders per customer: the first order ever (a repeat order is any other), the
 # orders in the placebo's before-period [pre_start, fake), in the rest of the real before-period
@@ -365,7 +318,8 @@ def did(
 
 
 def _weekly(weekly: pd.DataFrame, groups: pd.DataFrame, pre_weeks: int, post_weeks: int) -> pd.DataFrame:
-    """Orders per customer per week and group, zero-filled, plus the treated counterfactual."""
+    """Orders per customer per week and group, zero-filled, plus the treated group's counterfactual
+    (its before-period mean moved like the comparison group) from the rollout on."""
     full = pd.MultiIndex.from_product(
         [[True, False], range(-pre_weeks, post_weeks)], names=["treated", "week"]
     )
@@ -380,56 +334,7 @@ def _weekly(weekly: pd.DataFrame, groups: pd.DataFrame, pre_weeks: int, post_wee
             "week": wide.index,
             "treated": wide[True].to_numpy(),
             "comparison": wide[False].to_numpy(),
-            "treated without the rollout (estimate)": counterfactual.to_numpy(),
+            "counterfactual": counterfactual.to_numpy(),
         }
     )
     return out.melt("week", var_name="group", value_name="orders_per_customer").dropna()
-
-
-def chart(result: DiD) -> alt.LayerChart:
-    """Weekly repeat orders per customer, treated vs comparison, with the rollout marked."""
-    data = result.weekly.assign(
-        week_start=lambda d: [
-            pd.Timestamp(result.rollout.start) + pd.Timedelta(weeks=int(w)) for w in d["week"]
-        ]
-    )
-    groups = ["treated", "comparison", "treated without the rollout (estimate)"]
-    lines = (
-        alt.Chart(data)
-        .transform_window(
-            average="mean(orders_per_customer)",
-            frame=[-3, 0],
-            groupby=["group"],
-            sort=[{"field": "week"}],
-        )
-        .mark_line()
-        .encode(
-            x=alt.X("week_start:T", title="Week starting"),
-            y=alt.Y("average:Q", title="Repeat orders per customer per week (4-week average)"),
-            color=alt.Color(
-                "group:N",
-                sort=groups,
-                title=None,
-                legend=alt.Legend(labelLimit=320),
-                scale=alt.Scale(domain=groups, range=[charts.PALETTE[1], charts.PALETTE[0], charts.NEUTRAL]),
-            ),
-            strokeDash=alt.StrokeDash(
-                "group:N",
-                sort=groups,
-                title=None,
-                scale=alt.Scale(domain=groups, range=[[1, 0], [1, 0], [5, 4]]),
-            ),
-            tooltip=[
-                "group:N",
-                alt.Tooltip("week_start:T", title="week of"),
-                alt.Tooltip("orders_per_customer:Q", format=".4f", title="this week"),
-                alt.Tooltip("average:Q", format=".4f", title="4-week average"),
-            ],
-        )
-    )
-    start = alt.Chart(pd.DataFrame({"x": [pd.Timestamp(result.rollout.start)], "label": ["rollout"]}))
-    rule = start.mark_rule(color=charts.TARGET, strokeDash=[2, 2]).encode(x="x:T")
-    text = start.mark_text(align="left", dx=4, dy=-110, color=charts.TARGET).encode(x="x:T", text="label:N")
-    return (lines + rule + text).properties(
-        title=f"{result.rollout.name}: before the rollout the two groups should move in step"
-    )

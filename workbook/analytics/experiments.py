@@ -11,17 +11,16 @@ Each test then gets, per arm against the control: open, click and conversion rat
 Wilson intervals, absolute lift (Newcombe) and relative lift (Katz) with 95% intervals, the
 two-proportion z-test, revenue per recipient with Welch's t-test and a BCa bootstrap interval,
 the Bayesian chance to beat the control, Holm-adjusted p-values over all of the test's
-comparisons, the power for a lift worth having, and a verdict in plain words. A
-sample-ratio-mismatch check comes first: when the split is broken, nothing else is believed.
+comparisons, the power for a lift worth having, and an outcome ("win", "loss",
+"inconclusive", "no test", "not trustworthy"). A sample-ratio-mismatch check comes first:
+when the split is broken, nothing else is believed. Verdicts in words and charts are in
+`workbook.story.impact` and `impact_charts`.
 
     from workbook.analytics import experiments as ex
     tests = ex.campaign_tests(ctx.con, ctx.as_of)            # [] without A/B campaigns
     pooled = ex.pooled_personalization_test(ctx.con, tests=tests)  # None without such arms
-    if pooled:
-        nb.say(ex.verdict(pooled, "conversion", currency=ctx.currency))
-        ex.arms_chart(pooled)
-    ex.lift_chart(tests + [pooled])                          # forest plot of every test
-    ex.report_table(tests, "conversion", ctx.currency)       # in words; tests_table: numbers
+    ex.outcome(pooled, pooled.comparison("conversion"))     # "win", ...
+    ex.tests_table(tests, "conversion")                      # one row per comparison, numbers
     ex.plan_sample_size(0.02, 0.25)  # recipients per arm to detect +25% on a 2% rate
     ex.minimum_detectable_effect(1500, 0.02)  # smallest rise of a 2% rate that 1,500 per arm detect
 
@@ -38,14 +37,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from functools import cached_property, partial
 
-import altair as alt
 import duckdb
 import pandas as pd
 
 from workbook.analytics import stats
-from workbook.core import fmt
-from workbook.story import theme as charts
-from workbook.story.nb import parse_date
+from workbook.core.dates import parse_date
 
 ALPHA = 0.05
 SRM_ALPHA = 0.001  # a split this unlikely by chance means the assignment or tracking is broken
@@ -54,14 +50,7 @@ POWER = 0.80
 PRIOR = (1, 1)  # Beta(1, 1): every rate equally likely before the data
 
 RATE_METRICS = {"open": "opens", "click": "clicks", "conversion": "conversions"}
-METRIC_NAMES = {
-    "open": "open rate",
-    "click": "click rate",
-    "conversion": "conversion rate",
-    "revenue": "revenue per recipient",
-}
 POOLED_ID = "all-personalized-vs-generic"
-FOREST_OUTCOMES = {"win": "clear gain", "loss": "clear loss", "inconclusive": "inconclusive"}
 
 
 @dataclass(frozen=True)
@@ -85,21 +74,26 @@ class Arm:
     def count(self, metric: str) -> int:
         return getattr(self, RATE_METRICS[metric])
 
+    def proportion(self, metric: str) -> stats.Proportion:
+        """A rate metric as recipients who opened, clicked or converted, of all recipients."""
+        return stats.Proportion(self.recipients, self.count(metric))
+
     def rate(self, metric: str) -> float:
         if self.recipients <= 0:
             return math.nan
         if metric == "revenue":
             return self.revenue / self.recipients
-        return self.count(metric) / self.recipients
+        return self.proportion(metric).mean
 
     def interval(self, metric: str) -> tuple[float, float]:
         """Wilson 95% interval of a rate metric."""
-        return stats.wilson_interval(self.count(metric), self.recipients)
+        return self.proportion(metric).interval()
 
-    def revenue_stats(self) -> stats.MeanVar | None:
+    def revenue_stats(self) -> stats.SampleMean | None:
+        """Revenue per recipient; None without per-recipient rows (no sum of squares)."""
         if self.revenue_sq is None:
             return None
-        return stats.mean_var_from_sums(self.recipients, self.revenue, self.revenue_sq)
+        return stats.SampleMean(self.recipients, self.revenue, self.revenue_sq)
 
 
 @dataclass(frozen=True)
@@ -139,7 +133,9 @@ class Comparison:
 class ABTest:
     """One test (a campaign, or the pooled personalization test): arms, SRM check, comparisons.
 
-    `trustworthy` is False when the split is broken; `notes` say what could not be done.
+    `trustworthy` is False when the split is broken. A pooled test names the campaigns it adds
+    up (`campaigns`) and those it left out because their split was broken (`broken_splits`) or
+    because they split recipients in another ratio (`other_ratios`).
     """
 
     campaign_id: str
@@ -152,7 +148,8 @@ class ABTest:
     comparisons: tuple[Comparison, ...]
     started_at: dt.datetime | None = None
     campaigns: tuple[str, ...] = ()  # the campaigns a pooled test adds up
-    notes: tuple[str, ...] = ()
+    broken_splits: tuple[str, ...] = ()  # names of campaigns a pooled test left out
+    other_ratios: tuple[str, ...] = ()  # (likewise)
     alpha: float = ALPHA
     srm_alpha: float = SRM_ALPHA
 
@@ -255,7 +252,8 @@ def _arm_from_row(row) -> Arm:
 
 
 def _rate_comparison(arm: Arm, control: Arm, metric: str, expected_lift: float) -> Comparison:
-    x1, n1, x0, n0 = arm.count(metric), arm.recipients, control.count(metric), control.recipients
+    a, c = arm.proportion(metric), control.proportion(metric)
+    n1, n0 = a.n, c.n
     p0 = control.rate(metric)
     target = min(1.0, p0 * (1 + expected_lift))
     return Comparison(
@@ -264,11 +262,11 @@ def _rate_comparison(arm: Arm, control: Arm, metric: str, expected_lift: float) 
         control=control.variant,
         value=arm.rate(metric),
         control_value=p0,
-        lift=stats.newcombe_difference(x1, n1, x0, n0),
-        relative=stats.katz_relative_lift(x1, n1, x0, n0),
-        p_value=stats.two_proportion_ztest(x1, n1, x0, n0).p_value,
+        lift=stats.newcombe_difference(a, c),
+        relative=stats.katz_relative_lift(a, c),
+        p_value=stats.two_proportion_ztest(a, c).p_value,
         p_holm=math.nan,
-        prob_beat_control=stats.prob_beat_control(x1, n1, x0, n0, PRIOR),
+        prob_beat_control=stats.prob_beat_control(a, c, PRIOR),
         mde=stats.minimum_detectable_rate(n1, n0, p0) - p0,
         power=stats.power(n1, n0, p0, target) if 0 < p0 < target else math.nan,
         expected_lift=expected_lift,
@@ -328,7 +326,8 @@ def build_test(
     shares: list[float] | None = None,
     started_at=None,
     campaigns: tuple[str, ...] = (),
-    notes: tuple[str, ...] = (),
+    broken_splits: tuple[str, ...] = (),
+    other_ratios: tuple[str, ...] = (),
     expected_lift: float = EXPECTED_LIFT,
     alpha: float = ALPHA,
     srm_alpha: float = SRM_ALPHA,
@@ -361,7 +360,8 @@ def build_test(
         comparisons=tuple(comps),
         started_at=started_at,
         campaigns=campaigns,
-        notes=notes,
+        broken_splits=broken_splits,
+        other_ratios=other_ratios,
         alpha=alpha,
         srm_alpha=srm_alpha,
     )
@@ -387,14 +387,6 @@ def campaign_tests(
     for campaign_id, group in rows.groupby("campaign_id", sort=False):
         first = group.iloc[0]
         arms = [_arm_from_row(r) for r in group.itertuples(index=False)]
-        notes = (
-            ()
-            if first.source == "campaign_sends"
-            else (
-                "Only per-variant totals were imported for this campaign, so revenue per recipient "
-                "cannot be tested (no per-recipient spread); import per-recipient activity for that.",
-            )
-        )
         tests.append(
             build_test(
                 str(campaign_id),
@@ -403,7 +395,6 @@ def campaign_tests(
                 arms,
                 shares=_intended(str(campaign_id), arms, splits),
                 started_at=None if pd.isna(first.started_at) else first.started_at.to_pydatetime(),
-                notes=notes,
                 expected_lift=expected_lift,
                 alpha=alpha,
                 srm_alpha=srm_alpha,
@@ -457,7 +448,7 @@ def pooled_personalization_test(
     share of its recipients; otherwise campaigns with different baselines would weigh
     differently on each side and bias the sum (Simpson's paradox). So the pooled test keeps
     the campaigns with the most common intended personalized:generic ratio (1:1 in a plain
-    A/B test) and leaves out, and names in `notes`, those with another ratio or a broken
+    A/B test) and leaves out, and names, those with another ratio or a broken
     split. The pooled SRM check compares against each campaign's intended split. A
     subscriber who got several campaigns counts once per campaign, and the interval treats
     those sends as independent. Returns None when no campaign qualifies.
@@ -483,14 +474,6 @@ def pooled_personalization_test(
     usual = max(dict.fromkeys(ratios), key=ratios.count)
     used = [(t, treated) for t, treated, r in candidates if r == usual]
     other = [t.name for t, _, r in candidates if r != usual]
-    notes = [
-        f"Adds up {len(used)} A/B campaign{'s' if len(used) > 1 else ''} with a personalized "
-        f"and a generic version."
-    ]
-    if broken:
-        notes.append(f"Left out because their split was broken: {', '.join(broken)}.")
-    if other:
-        notes.append(f"Left out because they split recipients in another ratio: {', '.join(other)}.")
     expected = [0.0, 0.0]
     for t, treated in used:
         total, weight = sum(a.recipients for a in t.arms), sum(t.shares)
@@ -501,8 +484,6 @@ def pooled_personalization_test(
         _sum_arms("generic", [t.arm(t.control) for t, _ in used]),
         _sum_arms("personalized", [a for _, treated in used for a in treated]),
     ]
-    if not all(a.revenue_sq is not None for a in arms):
-        notes.append("Some campaigns have only per-variant totals, so revenue per recipient is not tested.")
     return build_test(
         POOLED_ID,
         "All personalized vs generic campaigns",
@@ -511,7 +492,8 @@ def pooled_personalization_test(
         control="generic",
         shares=expected,
         campaigns=tuple(t.campaign_id for t, _ in used),
-        notes=tuple(notes),
+        broken_splits=tuple(broken),
+        other_ratios=tuple(other),
         expected_lift=expected_lift,
         alpha=alpha,
         srm_alpha=srm_alpha,
@@ -536,32 +518,7 @@ def minimum_detectable_effect(
     return stats.minimum_detectable_rate(n_per_arm, n_per_arm, baseline, alpha, power) - baseline
 
 
-# --- words ----------------------------------------------------------------------------------
-
-
-def _formatters(metric: str, currency: str):
-    if metric == "revenue":
-        return (lambda x: fmt.money(x, currency)), (
-            lambda x: ("+" if x >= 0 else "") + fmt.money(x, currency)
-        )
-    return fmt.pct, fmt.pp
-
-
-def _srm_words(test: ABTest) -> str:
-    total = sum(a.recipients for a in test.arms)
-    got = " / ".join(f"{a.variant} {fmt.pct(a.recipients / total, 1)}" for a in test.arms)
-    want = " / ".join(fmt.pct(s / sum(test.shares), 0) for s in test.shares)
-    return (
-        f"Not trustworthy: the recipients were not split as intended ({got}, where {want} was "
-        f"planned). An imbalance this large happens by chance less than 1 time in "
-        f"{fmt.num(1 / test.srm_alpha)} (p = {test.srm.p_value:.1g}), so the sending or tracking "
-        f"is broken and none of this test's results can be believed. Fix the split and test again."
-    )
-
-
-def _chance_words(prob: float) -> str:
-    """A probability that is never rounded to a certainty: '>99%', '<1%'."""
-    return ">99%" if prob > 0.99 else "<1%" if prob < 0.01 else fmt.pct(prob, 0)
+# --- outcomes -------------------------------------------------------------------------------
 
 
 def outcome(test: ABTest, c: Comparison) -> str:
@@ -573,85 +530,6 @@ def outcome(test: ABTest, c: Comparison) -> str:
     if c.p_holm < test.alpha:
         return "win" if c.lift.value > 0 else "loss"
     return "inconclusive"
-
-
-def comparison_verdict(test: ABTest, c: Comparison, currency: str = "USD") -> str:
-    """The plain-words verdict on one comparison (see `verdict` for the rules)."""
-    word = outcome(test, c)
-    if word == "not trustworthy":
-        return _srm_words(test)
-    level, diff = _formatters(c.metric, currency)
-    facts = (
-        f"{METRIC_NAMES[c.metric]} {level(c.value)} for {c.arm} vs {level(c.control_value)} for {c.control}"
-    )
-    if word == "no test":
-        why = (
-            "only per-variant totals were imported"
-            if c.metric == "revenue" and not test.has_revenue_test
-            else "an arm has too few recipients"
-        )
-        return (
-            f"No test possible: {facts}, but {why}, so there is no way to tell this difference from chance."
-        )
-    family = sum(not math.isnan(x.p_holm) for x in test.comparisons)
-    p = fmt.p_value(c.p_holm) + (
-        f" after correcting for {family} comparisons tested together" if family > 1 else ""
-    )
-    low, high = c.bootstrap if c.bootstrap is not None else (c.lift.low, c.lift.high)
-    span = fmt.interval(low, high, diff)
-    size = diff(c.lift.value) + (
-        f", {fmt.pct(c.relative.value, 0, signed=True)} relative" if not math.isnan(c.relative.value) else ""
-    )
-    chance = (
-        f" Chance that {c.arm} truly beats {c.control}: {_chance_words(c.prob_beat_control)} "
-        f"(Bayesian, uniform prior)."
-        if not math.isnan(c.prob_beat_control)
-        else ""
-    )
-    worth = f"a lift of {fmt.pct(c.expected_lift, 0)}"
-    if word in ("win", "loss"):
-        text = (
-            f"{word.capitalize()}: {facts} ({size}), clearly more than chance "
-            f"({p}). The true difference is plausibly {span}.{chance}"
-        )
-        if c.power < POWER:
-            text += (
-                f" The test was small (its chance to detect {worth} was {fmt.pct(c.power, 0)}), so "
-                f"the true effect may well be smaller than measured."
-            )
-        return text
-    text = f"Inconclusive: {facts} ({size}), a difference chance alone could produce ({p}). "
-    if low > 0 or high < 0:
-        text += (
-            f"The interval {span} leaves out zero only when this comparison is looked at "
-            f"alone; with {family} tested at once that is not enough. "
-        )
-    else:
-        text += f"The true difference could be anywhere {span}. "
-    text += f"This is not a win.{chance}"
-    if c.power < POWER:
-        reach = (
-            f"it reliably (80%) detects only differences of {diff(c.mde)} or more"
-            if c.mde == c.mde
-            else "it is too small to reliably detect any difference"
-        )
-        text += f" The test was underpowered: its chance to detect {worth} was only {fmt.pct(c.power, 0)}; {reach}."
-    return text
-
-
-def verdict(test: ABTest, metric: str = "conversion", currency: str = "USD") -> str:
-    """Plain-words verdict for `metric` (all non-control arms), or the SRM warning if the split is broken.
-
-    Rules: a broken split (SRM) overrides everything; "Win"/"Loss" only when the Holm-adjusted
-    p-value is below alpha; otherwise "Inconclusive ... not a win", and "underpowered" when the
-    test had less than 80% power for a lift of `expected_lift`. Post-hoc power at the observed
-    effect is deliberately not used: it only restates the p-value (Hoenig & Heisey 2001).
-    """
-    if metric not in METRIC_NAMES:
-        raise ValueError(f"unknown metric {metric!r}: use one of {', '.join(METRIC_NAMES)}")
-    if not test.trustworthy:
-        return _srm_words(test)
-    return " ".join(comparison_verdict(test, c, currency) for c in test.comparisons if c.metric == metric)
 
 
 TABLE_COLUMNS = [
@@ -681,15 +559,12 @@ TABLE_COLUMNS = [
     "srm_p",
     "trustworthy",
     "outcome",
-    "verdict",
 ]
 
 
-def tests_table(
-    tests: Iterable[ABTest | None], currency: str = "USD", metric: str | None = None
-) -> pd.DataFrame:
+def tests_table(tests: Iterable[ABTest | None], metric: str | None = None) -> pd.DataFrame:
     """One row per comparison (campaign x arm x metric, or of one `metric`) with rates, lifts,
-    intervals, p, verdict."""
+    intervals, p and outcome."""
     rows = []
     for t in tests:
         if t is None:
@@ -726,187 +601,6 @@ def tests_table(
                     "srm_p": t.srm.p_value,
                     "trustworthy": t.trustworthy,
                     "outcome": outcome(t, c),
-                    "verdict": comparison_verdict(t, c, currency),
                 }
             )
     return pd.DataFrame(rows, columns=TABLE_COLUMNS)
-
-
-def report_table(
-    tests: Iterable[ABTest | None], metric: str | None = None, currency: str = "USD"
-) -> pd.DataFrame:
-    """`tests_table` in words for a report: formatted values, interval, chance, result (one metric or all)."""
-    table = tests_table(tests, currency, metric)
-    rows = []
-    for r in table.itertuples(index=False):
-        level, diff = _formatters(r.metric, currency)
-        low, high = (
-            (r.bootstrap_low, r.bootstrap_high)
-            if not math.isnan(r.bootstrap_low)
-            else (r.lift_low, r.lift_high)
-        )
-        rows.append(
-            {
-                "Campaign": r.campaign,
-                "Measure": METRIC_NAMES[r.metric],
-                "Version": r.arm,
-                "Version result": level(r.value),
-                "Control": r.control,
-                "Control result": level(r.control_value),
-                "Difference": diff(r.lift),
-                "95% interval": "n/a" if math.isnan(low) else f"{diff(low)} to {diff(high)}",
-                "Chance to beat control": "n/a"
-                if math.isnan(r.prob_beat_control)
-                else _chance_words(r.prob_beat_control),
-                "p (Holm)": "n/a"
-                if math.isnan(r.p_holm)
-                else fmt.p_value(r.p_holm).removeprefix("p = ").replace("p < ", "<"),
-                "Result": r.outcome,
-            }
-        )
-    return pd.DataFrame(rows, columns=REPORT_COLUMNS)
-
-
-REPORT_COLUMNS = [
-    "Campaign",
-    "Measure",
-    "Version",
-    "Version result",
-    "Control",
-    "Control result",
-    "Difference",
-    "95% interval",
-    "Chance to beat control",
-    "p (Holm)",
-    "Result",
-]
-
-
-# --- charts ---------------------------------------------------------------------------------
-
-
-def arms_frame(test: ABTest) -> pd.DataFrame:
-    """Per arm and rate metric: the rate and its Wilson 95% interval (what `arms_chart` draws)."""
-    rows = []
-    for metric in RATE_METRICS:
-        for a in test.arms:
-            low, high = a.interval(metric)
-            rows.append(
-                {
-                    "metric": METRIC_NAMES[metric],
-                    "arm": a.variant,
-                    "rate": a.rate(metric),
-                    "low": low,
-                    "high": high,
-                    "recipients": a.recipients,
-                    "role": "control" if a.variant == test.control else "variant",
-                }
-            )
-    return pd.DataFrame(rows)
-
-
-def arms_chart(test: ABTest) -> alt.FacetChart:
-    """Open, click and conversion rate per arm with Wilson 95% error bars, one panel per metric."""
-    data = arms_frame(test)
-    base = alt.Chart().encode(y=alt.Y("arm:N", title=None))
-    color = alt.Color(
-        "role:N",
-        scale=alt.Scale(domain=["control", "variant"], range=[charts.NEUTRAL, charts.PALETTE[0]]),
-        title=None,
-    )
-    bars = base.mark_rule(strokeWidth=2).encode(
-        x=alt.X("low:Q", title="rate, with its 95% interval", axis=alt.Axis(format=".1%", tickCount=5)),
-        x2="high:Q",
-        color=color,
-    )
-    points = base.mark_point(filled=True, size=90, opacity=1).encode(
-        x="rate:Q",
-        color=color,
-        tooltip=[
-            alt.Tooltip("arm:N"),
-            alt.Tooltip("metric:N"),
-            alt.Tooltip("rate:Q", format=".2%"),
-            alt.Tooltip("low:Q", format=".2%", title="95% interval from"),
-            alt.Tooltip("high:Q", format=".2%", title="95% interval to"),
-            alt.Tooltip("recipients:Q", format=","),
-        ],
-    )
-    return (
-        alt.layer(bars, points, data=data)
-        .properties(width=420, height=alt.Step(28))
-        .facet(
-            row=alt.Row(
-                "metric:N",
-                title=None,
-                sort=list(METRIC_NAMES.values()),
-                header=alt.Header(labelAngle=0, labelAlign="left", labelFontWeight="bold"),
-            ),
-            title=f"{test.name}: rates per version"
-            + ("" if test.trustworthy else " (split broken: not trustworthy)"),
-        )
-        .resolve_scale(x="independent")
-    )
-
-
-def lift_frame(tests: Iterable[ABTest | None], metric: str = "conversion") -> pd.DataFrame:
-    """Per trustworthy test and arm: absolute lift on `metric` with its 95% interval."""
-    rows = []
-    for t in tests:
-        if t is None or not t.trustworthy:
-            continue
-        several = sum(c.metric == metric for c in t.comparisons) > 1
-        for c in t.comparisons:
-            if c.metric != metric or math.isnan(c.lift.low):
-                continue
-            rows.append(
-                {
-                    "test": f"{t.name}: {c.arm}" if several else t.name,
-                    "arm": c.arm,
-                    "lift": c.lift.value,
-                    "low": c.lift.low,
-                    "high": c.lift.high,
-                    "outcome": FOREST_OUTCOMES[outcome(t, c)],
-                    "pooled": t.source == "pooled",
-                }
-            )
-    return pd.DataFrame(rows, columns=["test", "arm", "lift", "low", "high", "outcome", "pooled"])
-
-
-def lift_chart(tests: Iterable[ABTest | None], metric: str = "conversion") -> alt.LayerChart:
-    """Forest plot: each trustworthy test's lift on `metric` with its 95% interval, and zero."""
-    data = lift_frame(tests, metric)
-    unit = ".1%" if metric in RATE_METRICS else ",.2f"
-    base = alt.Chart(data).encode(y=alt.Y("test:N", sort=None, title=None, axis=alt.Axis(labelLimit=260)))
-    rules = base.mark_rule(strokeWidth=2, color=charts.NEUTRAL).encode(
-        x=alt.X(
-            "low:Q",
-            title=f"difference in {METRIC_NAMES[metric]} vs control, with its 95% interval",
-            axis=alt.Axis(format=unit),
-        ),
-        x2="high:Q",
-    )
-    points = base.mark_point(filled=True, size=90, opacity=1).encode(
-        x="lift:Q",
-        color=alt.Color(
-            "outcome:N",
-            title=None,
-            scale=alt.Scale(
-                domain=["clear gain", "inconclusive", "clear loss"],
-                range=[charts.GOOD, charts.NEUTRAL, charts.BAD],
-            ),
-        ),
-        shape=alt.Shape("pooled:N", legend=None),
-        tooltip=[
-            "test:N",
-            alt.Tooltip("lift:Q", format=unit),
-            alt.Tooltip("low:Q", format=unit),
-            alt.Tooltip("high:Q", format=unit),
-            "outcome:N",
-        ],
-    )
-    zero = (
-        alt.Chart(pd.DataFrame({"x": [0.0]}))
-        .mark_rule(color=charts.TARGET, strokeDash=[4, 3])
-        .encode(x="x:Q")
-    )
-    return alt.layer(rules, points, zero).properties(width=480, height=alt.Step(24))

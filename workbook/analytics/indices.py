@@ -28,16 +28,14 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
-import altair as alt
 import duckdb
 import pandas as pd
 
 from workbook import store
 from workbook.analytics import metrics, stats
-from workbook.analytics.segments import ALL, SegmentEconomics, mean_interval, nps_stats
-from workbook.core import fmt
-from workbook.story import theme as charts
+from workbook.analytics.segments import ALL, SegmentEconomics
 
 Z95 = stats.z_value(0.95)
 
@@ -57,14 +55,32 @@ UNSUBSCRIBE_ALARM = 0.01
 COMPLAINT_LIMIT = 0.003
 
 
+# What an index's `notes` can say (codes; the story puts them in words):
+MISSING = "missing"  # components without data were left out and the weights rescaled
+TOO_LITTLE = "too little"  # the known components carry less than MIN_WEIGHT_SHARE of the weight
+NOT_ASSESSED = "opt-out ease not assessed"  # the consultant's checklist score is missing
+NO_TESTS = "no A/B tests"  # the efficiency ratio needs personalized vs generic A/B tests
+ASSUMED_COST = "assumed cost"  # costs use the assumed cost per send
+NO_EXTRA_COST = "no extra cost"  # personalizing cost nothing extra, so there is no ratio
+
+
 @dataclass
 class Component:
+    """One part of an index: its score with interval and weight, and what the score is built from.
+
+    `measure` names what is measured (e.g. "promoters", "opened emails", "stars"); `basis` holds
+    its raw figures: a `stats.Proportion` (k of n), a `stats.SampleMean` (answers or ratings), a
+    `stats.Estimate` (relative unsubscribe lift), the efficiency ratio's inputs as a dict, or None
+    (nothing measured).
+    """
+
     name: str
-    measure: str  # the raw measure in words, e.g. "NPS +32 (n=410)"
+    measure: str
     score: float  # 0-100 (PER: money)
     low: float
     high: float
     weight: float
+    basis: Any = None
 
 
 @dataclass
@@ -76,7 +92,7 @@ class CompositeIndex:
     low: float
     high: float
     scale: str = "0-100"
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # codes: MISSING, TOO_LITTLE, ...
 
     @property
     def available(self) -> bool:
@@ -84,7 +100,10 @@ class CompositeIndex:
 
     def frame(self) -> pd.DataFrame:
         """The components with their scores, intervals, weights and share of the index."""
-        df = pd.DataFrame([c.__dict__ for c in self.components])
+        df = pd.DataFrame(
+            [(c.name, c.measure, c.score, c.low, c.high, c.weight) for c in self.components],
+            columns=["name", "measure", "score", "low", "high", "weight"],
+        )
         if df.empty:
             return df
         used = df["score"].notna() & (df["weight"] > 0)
@@ -93,47 +112,16 @@ class CompositeIndex:
             df["contribution"] = df["score"] * df["weight_share"]
         return df
 
-    def sentence(self) -> str:
-        if not self.available:
-            return f"**{self.name}**: not enough data. " + " ".join(self.notes)
-        parts = ", ".join(
-            f"{c.name} {_score(c.score, self.scale)} (weight {c.weight:g})"
-            for c in self.components
-            if not math.isnan(c.score) and c.weight > 0
-        )
-        divisor = [c for c in self.components if self.scale != "0-100" and c.weight == 0]
-        if divisor:
-            parts += ", divided by " + ", ".join(f"{c.name} {_score(c.score, self.scale)}" for c in divisor)
-        value = (
-            f"{self.value:.0f} out of 100"
-            if self.scale == "0-100"
-            else f"{self.value:.1f} (money back per unit spent)"
-        )
-        rng = (
-            f"{self.low:.0f} to {self.high:.0f}"
-            if self.scale == "0-100"
-            else f"{self.low:.1f} to {self.high:.1f}"
-        )
-        return f"**{self.name}: {value}** (95% interval {rng}). Built from {parts}. " + " ".join(self.notes)
-
-
-def _score(x: float, scale: str) -> str:
-    return f"{x:.0f}" if scale == "0-100" else fmt.money(x)
-
 
 def _combine(name: str, formula: str, components: list[Component], notes: list[str]) -> CompositeIndex:
     """Weighted mean of the available scores, with the independent-errors interval."""
     used = [c for c in components if not math.isnan(c.score) and c.weight > 0]
-    missing = [c.name for c in components if math.isnan(c.score)]
-    if missing:
-        notes = notes + [f"Left out for lack of data (weights rescaled): {', '.join(missing)}."]
+    if any(math.isnan(c.score) for c in components):
+        notes = [*notes, MISSING]
     total = sum(c.weight for c in used)
     if total < MIN_WEIGHT_SHARE * sum(c.weight for c in components):
         if used:
-            notes = notes + [
-                f"Only {', '.join(f'{c.name} ({c.measure})' for c in used)} is known: less than "
-                f"{MIN_WEIGHT_SHARE:.0%} of the index's weight, too little to call it the index."
-            ]
+            notes = [*notes, TOO_LITTLE]
         return CompositeIndex(name, formula, components, math.nan, math.nan, math.nan, notes=notes)
     value = sum(c.weight * c.score for c in used) / total
     se = math.sqrt(sum((c.weight * _se(c)) ** 2 for c in used)) / total
@@ -154,25 +142,23 @@ def _se(c: Component) -> float:
     return (c.high - c.low) / (2 * Z95)
 
 
-def _share(name: str, k: int, n: int, weight: float, what: str) -> Component:
-    """A share of customers as a 0-100 score with its Wilson interval."""
+def _share(name: str, measure: str, k: int, n: int, weight: float) -> Component:
+    """A share (k of n) as a 0-100 score with its Wilson interval."""
+    share = stats.Proportion(n, k)
     if n <= 0:
-        return Component(name, f"no {what}", math.nan, math.nan, math.nan, weight)
-    lo, hi = stats.wilson_interval(k, n)
-    return Component(
-        name, f"{fmt.pct(k / n)} of {fmt.num(n)} {what}", 100 * k / n, 100 * lo, 100 * hi, weight
-    )
+        return Component(name, measure, math.nan, math.nan, math.nan, weight, share)
+    lo, hi = share.interval()
+    return Component(name, measure, 100 * share.mean, 100 * lo, 100 * hi, weight, share)
 
 
-def _rate_penalty(name: str, k: int, n: int, limit: float, weight: float, what: str) -> Component:
-    """A bad-event rate as 100 (1 - rate / limit), floored at 0, with its Wilson interval."""
+def _rate_penalty(name: str, measure: str, k: int, n: int, limit: float, weight: float) -> Component:
+    """A bad-event rate (k of n) as 100 (1 - rate / limit), floored at 0, with its Wilson interval."""
+    rate = stats.Proportion(n, k)
     if n <= 0:
-        return Component(name, f"no {what}", math.nan, math.nan, math.nan, weight)
-    lo, hi = stats.wilson_interval(k, n)
+        return Component(name, measure, math.nan, math.nan, math.nan, weight, rate)
+    lo, hi = rate.interval()
     score = lambda r: max(0.0, 100 * (1 - r / limit))  # noqa: E731
-    return Component(
-        name, f"{fmt.pct(k / n, 2)} of {fmt.num(n)} {what}", score(k / n), score(hi), score(lo), weight
-    )
+    return Component(name, measure, score(rate.mean), score(hi), score(lo), weight, rate)
 
 
 def _window(con, as_of, since) -> tuple[dt.date, dt.date, dict]:
@@ -226,54 +212,22 @@ def customer_experience(
     """Customer Experience Quotient: NPS, CES, CSAT and review ratings over the last year."""
     _, _, params = _window(con, as_of, since)
     f = _feedback(con, params)
-    comps = []
-    if f["nps_n"]:
-        m = nps_stats(f["nps_n"], f["promoters"], f["detractors"])
-        lo, hi = mean_interval(m)
-        comps.append(
-            Component(
-                "NPS",
-                f"NPS {100 * m.mean:+.0f} from {fmt.num(f['nps_n'])} answers",
-                (100 * m.mean + 100) / 2,
-                (100 * lo + 100) / 2,
-                (100 * hi + 100) / 2,
-                weights["NPS"],
-            )
-        )
-    else:
-        comps.append(Component("NPS", "no NPS answers", math.nan, math.nan, math.nan, weights["NPS"]))
-    m = stats.mean_var_from_sums(f["ces_n"], f["ces_sum"], f["ces_sq"])
-    lo, hi = mean_interval(m)
+    m = stats.SampleMean.net_score(f["nps_n"], f["promoters"], f["detractors"])
+    lo, hi = m.interval()
+    nps = lambda x: (100 * x + 100) / 2  # noqa: E731
+    comps = [Component("NPS", "nps", nps(m.mean), nps(lo), nps(hi), weights["NPS"], m)]
+    m = stats.SampleMean(f["ces_n"], f["ces_sum"], f["ces_sq"])
+    lo, hi = m.interval()
     if CES_LOWER_IS_BETTER:
-        ces, ces_lo, ces_hi, scale = (lambda x: 100 * (7 - x) / 6), hi, lo, "1 = easy, 7 = hard"
+        ces, ces_lo, ces_hi = (lambda x: 100 * (7 - x) / 6), hi, lo
     else:
-        ces, ces_lo, ces_hi, scale = (lambda x: 100 * (x - 1) / 6), lo, hi, "1 = hard, 7 = easy"
-    comps.append(
-        Component(
-            "CES",
-            f"average effort score {m.mean:.2f} ({scale}) from {fmt.num(f['ces_n'])} answers"
-            if f["ces_n"]
-            else "no CES answers",
-            ces(m.mean),
-            ces(ces_lo),
-            ces(ces_hi),
-            weights["CES"],
-        )
-    )
-    comps.append(_share("CSAT", f["satisfied"], f["csat_n"], weights["CSAT"], "answers satisfied (4-5 of 5)"))
-    m = stats.mean_var_from_sums(f["rating_n"], f["rating_sum"], f["rating_sq"])
-    lo, hi = mean_interval(m)
+        ces, ces_lo, ces_hi = (lambda x: 100 * (x - 1) / 6), lo, hi
+    comps.append(Component("CES", "ces", ces(m.mean), ces(ces_lo), ces(ces_hi), weights["CES"], m))
+    comps.append(_share("CSAT", "satisfied answers", f["satisfied"], f["csat_n"], weights["CSAT"]))
+    m = stats.SampleMean(f["rating_n"], f["rating_sum"], f["rating_sq"])
+    lo, hi = m.interval()
     stars = lambda x: 100 * (x - 1) / 4  # noqa: E731
-    comps.append(
-        Component(
-            "Ratings",
-            f"{m.mean:.2f} stars from {fmt.num(f['rating_n'])} reviews" if f["rating_n"] else "no reviews",
-            stars(m.mean),
-            stars(lo),
-            stars(hi),
-            weights["Ratings"],
-        )
-    )
+    comps.append(Component("Ratings", "stars", stars(m.mean), stars(lo), stars(hi), weights["Ratings"], m))
     return _combine(
         "Customer Experience Quotient", "weighted mean of NPS, CES, CSAT and rating scores (0-100)", comps, []
     )
@@ -318,34 +272,22 @@ def relationship_strength(
     )
     f = _feedback(con, params)
     comps = [
-        _share(
-            "Repeat buyers",
-            r["repeat"],
-            r["active"],
-            weights["Repeat buyers"],
-            "buying customers ordered twice or more",
-        ),
+        _share("Repeat buyers", "repeat buyers", r["repeat"], r["active"], weights["Repeat buyers"]),
         _share(
             "Referred new customers",
+            "referred newcomers",
             r["referred"],
             r["new_known"],
             weights["Referred new customers"],
-            "new customers came by referral",
         ),
-        _share("Promoters", f["promoters"], f["nps_n"], weights["Promoters"], "survey answers are 9-10"),
+        _share("Promoters", "promoters", f["promoters"], f["nps_n"], weights["Promoters"]),
     ]
     if r["sends"]:
-        comps.append(
-            _share("Engagement", r["opened"], r["sends"], weights["Engagement"], "emails were opened")
-        )
+        comps.append(_share("Engagement", "opened emails", r["opened"], r["sends"], weights["Engagement"]))
     else:
         comps.append(
             _share(
-                "Engagement",
-                int(r["engaged"]),
-                int(r["sessions"]),
-                weights["Engagement"],
-                "web sessions were engaged",
+                "Engagement", "engaged sessions", int(r["engaged"]), int(r["sessions"]), weights["Engagement"]
             )
         )
     return _combine("Relationship Strength Index", "weighted mean of customer shares (0-100)", comps, [])
@@ -392,78 +334,55 @@ def ethical_personalization(
         )
     )
     comps = [
-        _share(
-            "Consent coverage",
-            e["covered"],
-            e["recipients"],
-            weights["Consent coverage"],
-            "emailed people have marketing consent on file (or opted out later)",
-        )
-    ]
-    comps.append(
+        _share("Consent coverage", "consent", e["covered"], e["recipients"], weights["Consent coverage"]),
         Component(
             "Opt-out ease",
-            "consultant's checklist score" if opt_out_ease is not None else "not assessed",
+            "checklist",
             math.nan if opt_out_ease is None else float(opt_out_ease),
             math.nan,
             math.nan,
             weights["Opt-out ease"],
-        )
-    )
-    comps.append(
+        ),
         _rate_penalty(
             "Opt-out rate",
+            "unsubscribes",
             e["unsubscribes"],
             e["sends"],
             UNSUBSCRIBE_ALARM,
             weights["Opt-out rate"],
-            "emails led to an unsubscribe",
-        )
-    )
-    comps.append(
+        ),
         _rate_penalty(
             "Complaint rate",
+            "spam complaints",
             int(e["complaints"]),
             int(e["delivered"]),
             COMPLAINT_LIMIT,
             weights["Complaint rate"],
-            "delivered emails were marked as spam",
-        )
-    )
-    comps.append(_personalization_optouts(econ, weights["Opt-outs under personalization"]))
-    notes = (
-        []
-        if opt_out_ease is not None
-        else [
-            "Opt-out ease needs the consultant's checklist (one-click unsubscribe, preference centre, "
-            "opt-outs honoured within two business days)."
-        ]
-    )
+        ),
+        _personalization_optouts(econ, weights["Opt-outs under personalization"]),
+    ]
+    notes = [] if opt_out_ease is not None else [NOT_ASSESSED]
     return _combine(
         "Ethical Personalization Score", "weighted mean of consent and opt-out scores (0-100)", comps, notes
     )
 
 
 def _personalization_optouts(econ: SegmentEconomics | None, weight: float) -> Component:
-    name = "Opt-outs under personalization"
+    """Scored from personalized emails' unsubscribe rate relative to generic ones (Katz interval);
+    the basis is that relative lift, None without A/B tests."""
+    name, measure = "Opt-outs under personalization", "unsubscribe lift"
     if econ is None or econ.empty:
-        return Component(name, "no personalized vs generic tests", math.nan, math.nan, math.nan, weight)
+        return Component(name, measure, math.nan, math.nan, math.nan, weight)
     t = econ.table[econ.table["segment"] == ALL].set_index("arm")
     p, g = t.loc["personalized"], t.loc["generic"]
     rr = stats.katz_relative_lift(
-        int(p.unsubscribes), int(p.recipients), int(g.unsubscribes), int(g.recipients)
+        stats.Proportion(int(p.recipients), int(p.unsubscribes)),
+        stats.Proportion(int(g.recipients), int(g.unsubscribes)),
     )
     if math.isnan(rr.value):
-        return Component(name, "too few unsubscribes to compare", math.nan, math.nan, math.nan, weight)
+        return Component(name, measure, math.nan, math.nan, math.nan, weight, rr)
     score = lambda r: 100 * min(1.0, 1 / (1 + r))  # noqa: E731
-    return Component(
-        name,
-        f"personalized emails' unsubscribe rate {fmt.pct(rr.value, signed=True)} vs generic",
-        score(rr.value),
-        score(rr.high),
-        score(rr.low),
-        weight,
-    )
+    return Component(name, measure, score(rr.value), score(rr.high), score(rr.low), weight, rr)
 
 
 def personalization_efficiency(
@@ -472,7 +391,6 @@ def personalization_efficiency(
     hourly_rate: float = 40.0,
     tool_cost_per_month: float = 0.0,
     weights: dict[str, float] = PER_WEIGHTS,
-    currency: str = "USD",
 ) -> CompositeIndex:
     """Personalization Efficiency Ratio = (w_r x incremental revenue + w_t x value of time saved)
     / extra cost of personalizing, over the segment-economics window.
@@ -493,13 +411,13 @@ def personalization_efficiency(
             math.nan,
             math.nan,
             "ratio",
-            ["Needs A/B tests of personalized vs generic emails."],
+            [NO_TESTS],
         )
     t = econ.table[econ.table["segment"] == ALL].set_index("arm")
     p, g = t.loc["personalized"], t.loc["generic"]
     welch = stats.welch_test(
-        stats.mean_var_from_sums(int(p.recipients), p.revenue, p.revenue_sq),
-        stats.mean_var_from_sums(int(g.recipients), g.revenue, g.revenue_sq),
+        stats.SampleMean(int(p.recipients), p.revenue, p.revenue_sq),
+        stats.SampleMean(int(g.recipients), g.revenue, g.revenue_sq),
     )
     n = p.recipients
     months = (econ.end - econ.start).days / (365.25 / 12)
@@ -509,37 +427,33 @@ def personalization_efficiency(
     comps = [
         Component(
             "Incremental revenue",
-            f"{fmt.money(welch.difference, currency)} more per personalized "
-            f"recipient x {fmt.num(n)} recipients",
+            "incremental revenue",
             welch.difference * n,
             welch.low * n,
             welch.high * n,
             wr,
+            {"per_recipient": welch.difference, "recipients": n},
         ),
         Component(
             "Time saved",
-            f"{hours_saved_per_month:g} h a month at {fmt.money(hourly_rate, currency)}",
+            "time saved",
             time_value,
             time_value,
             time_value,
             wt,
+            {"hours_per_month": hours_saved_per_month, "hourly_rate": hourly_rate},
         ),
         Component(
             "Extra cost",
-            "personalized sends beyond generic ones"
-            + (" (assumed cost per send)" if econ.assumed_cost else "")
-            + (f" + tool {fmt.money(tool_cost_per_month, currency)} a month" if tool_cost_per_month else ""),
+            "extra cost",
             extra,
             extra,
             extra,
             0.0,
+            {"assumed_cost": econ.assumed_cost, "tool_per_month": tool_cost_per_month},
         ),
     ]
-    notes = (
-        ["Costs use the assumed cost per send; replace them with the client's figures."]
-        if econ.assumed_cost
-        else []
-    )
+    notes = [ASSUMED_COST] if econ.assumed_cost else []
     if not extra > 0:
         return CompositeIndex(
             name,
@@ -549,7 +463,7 @@ def personalization_efficiency(
             math.nan,
             math.nan,
             "ratio",
-            notes + ["Personalization cost nothing extra here, so a ratio is meaningless."],
+            [*notes, NO_EXTRA_COST],
         )
     ratio = lambda inc: (wr * inc + wt * time_value) / extra  # noqa: E731
     return CompositeIndex(
@@ -562,36 +476,3 @@ def personalization_efficiency(
         "ratio",
         notes,
     )
-
-
-def chart(index: CompositeIndex) -> alt.LayerChart:
-    """The index's components: score (or money) with interval, labelled with their weights."""
-    df = index.frame().dropna(subset=["score"])
-    money = index.scale != "0-100"
-    df["label"] = [
-        f"{n} (divides)" if money and w == 0 else f"{n} (weight {w:g})"
-        for n, w in zip(df["name"], df["weight"])
-    ]
-    x = alt.X(
-        "score:Q",
-        title="Amount" if money else "Score (0-100, higher is better)",
-        scale=alt.Scale(domain=[0, 100]) if not money else alt.Undefined,
-    )
-    y = alt.Y("label:N", sort=None, title=None)
-    bars = (
-        alt.Chart(df)
-        .mark_bar(color=charts.PALETTE[0])
-        .encode(x=x, y=y, tooltip=["name:N", "measure:N", alt.Tooltip("score:Q", format=".1f"), "weight:Q"])
-    )
-    rules = alt.Chart(df).mark_rule(color="#333").encode(x="low:Q", x2="high:Q", y=y)
-    layers = [bars, rules]
-    if not money and index.available:
-        layers.append(
-            alt.Chart(pd.DataFrame({"v": [index.value]}))
-            .mark_rule(color=charts.TARGET, strokeDash=[4, 3])
-            .encode(x="v:Q")
-        )
-    title = f"{index.name}: " + (
-        f"{index.value:.0f} / 100 (dashed line)" if not money else f"{index.value:.1f}"
-    )
-    return alt.layer(*layers).properties(title=title, height=alt.Step(22))

@@ -32,14 +32,11 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import altair as alt
 import duckdb
 import pandas as pd
-from scipy import stats as sps
 
 from workbook import store
 from workbook.analytics import stats
-from workbook.core import fmt
 from workbook.core.errors import WorkbookError
 
 BY_COLUMNS = ("segment", "persona", "region", "acquisition_channel")
@@ -140,26 +137,6 @@ def _ts(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time())
 
 
-def mean_interval(m: stats.MeanVar, confidence: float = 0.95) -> tuple[float, float]:
-    """Student's t interval of a mean from its summary statistics."""
-    if m.n < 2 or math.isnan(m.var):
-        return math.nan, math.nan
-    half = float(sps.t.ppf(1 - (1 - confidence) / 2, m.n - 1)) * math.sqrt(m.var / m.n)
-    return m.mean - half, m.mean + half
-
-
-def nps_stats(n: int, promoters: int, detractors: int) -> stats.MeanVar:
-    """NPS as the mean of answers coded +1 (9-10), 0 (7-8), -1 (0-6), on the 0-1 scale."""
-    return stats.mean_var_from_sums(n, promoters - detractors, promoters + detractors)
-
-
-def poisson_interval(k: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Exact (Garwood 1936) interval for a Poisson count k, via chi-square quantiles."""
-    a = 1 - confidence
-    low = 0.0 if k == 0 else float(sps.chi2.ppf(a / 2, 2 * k)) / 2
-    return low, float(sps.chi2.ppf(1 - a / 2, 2 * k + 2)) / 2
-
-
 @dataclass
 class SegmentEconomics:
     by: str
@@ -173,43 +150,6 @@ class SegmentEconomics:
     @property
     def empty(self) -> bool:
         return self.table.empty
-
-    OUTCOMES = ["recipients", "conversion", "unsubscribe", "CLTV to date"]
-    MONEY_AND_VOICE = ["CAC", "ROMI", "NPS", "CES"]
-
-    def display(self, currency: str = "USD") -> pd.DataFrame:
-        """The table in words: one row per segment and arm, each estimate with its interval
-        (columns `OUTCOMES` and `MONEY_AND_VOICE` after the segment and arm)."""
-        t = self.table
-        money = lambda x: fmt.money(x, currency)  # noqa: E731
-        rng = lambda v, lo, hi, f: f"{f(v)} ({f(lo)} to {f(hi)})"  # noqa: E731
-        nps = lambda x: fmt.num(x, 0)  # noqa: E731
-        return pd.DataFrame(
-            {
-                self.by.replace("_", " "): t["segment"],
-                "arm": t["arm"],
-                "recipients": t["recipients"].map(fmt.num),
-                "conversion": [
-                    rng(*r, fmt.pct) for r in zip(t["conversion"], t["conversion_low"], t["conversion_high"])
-                ],
-                "unsubscribe": [
-                    rng(*r, lambda x: fmt.pct(x, 2))
-                    for r in zip(t["unsubscribe"], t["unsubscribe_low"], t["unsubscribe_high"])
-                ],
-                "CLTV to date": [rng(*r, money) for r in zip(t["cltv"], t["cltv_low"], t["cltv_high"])],
-                "CAC": [rng(*r, money) for r in zip(t["cac"], t["cac_low"], t["cac_high"])],
-                "ROMI": [rng(*r, _romi) for r in zip(t["romi"], t["romi_low"], t["romi_high"])],
-                "NPS": [
-                    rng(*r, nps) + f", n={n}"
-                    for *r, n in zip(t["nps"], t["nps_low"], t["nps_high"], t["nps_n"])
-                ],
-                "CES": [rng(*r, lambda x: fmt.num(x, 2)) for r in zip(t["ces"], t["ces_low"], t["ces_high"])],
-            }
-        )
-
-
-def _romi(x: float) -> str:
-    return fmt.pct(x) if math.isnan(x) or abs(x) < 10 else f"{x * 100:,.0f}%"
 
 
 def economics(
@@ -248,30 +188,30 @@ def _table(sums: pd.DataFrame, costs: Mapping[str, float]) -> pd.DataFrame:
     )
     rows = []
     for r in t.itertuples():
-        out = {"conversion": r.conversions / r.recipients, "unsubscribe": r.unsubscribes / r.recipients}
-        out["conversion_low"], out["conversion_high"] = stats.wilson_interval(r.conversions, r.recipients)
-        out["unsubscribe_low"], out["unsubscribe_high"] = stats.wilson_interval(r.unsubscribes, r.recipients)
+        conversion, unsubscribe = _conversions(r), _unsubscribes(r)
+        out = {"conversion": conversion.mean, "unsubscribe": unsubscribe.mean}
+        out["conversion_low"], out["conversion_high"] = conversion.interval()
+        out["unsubscribe_low"], out["unsubscribe_high"] = unsubscribe.interval()
         cost = r.recorded_cost + r.sends_without_cost * costs.get(r.arm, math.nan)
         out["cost"] = cost
-        rpr = stats.mean_var_from_sums(r.recipients, r.revenue, r.revenue_sq)
-        lo, hi = mean_interval(rpr)
+        lo, hi = stats.SampleMean(r.recipients, r.revenue, r.revenue_sq).interval()
         ok = cost > 0
         out["romi"] = (r.revenue - cost) / cost if ok else math.nan
         out["romi_low"] = (lo * r.recipients - cost) / cost if ok else math.nan
         out["romi_high"] = (hi * r.recipients - cost) / cost if ok else math.nan
-        plo, phi = poisson_interval(r.new_customers)
+        plo, phi = stats.poisson_interval(r.new_customers)
         out["cac"] = cost / r.new_customers if r.new_customers else math.nan
         out["cac_low"] = cost / phi if ok else math.nan
         out["cac_high"] = cost / plo if ok and plo > 0 else math.nan
-        value = stats.mean_var_from_sums(r.customers, r.value or 0.0, r.value_sq or 0.0)
+        value = _value(r)
         out["cltv"] = value.mean
-        out["cltv_low"], out["cltv_high"] = mean_interval(value)
-        nps = nps_stats(r.nps_n, r.promoters, r.detractors)
+        out["cltv_low"], out["cltv_high"] = value.interval()
+        nps = _nps(r)
         out["nps"] = 100 * nps.mean
-        out["nps_low"], out["nps_high"] = (100 * x for x in mean_interval(nps))
-        ces = stats.mean_var_from_sums(r.ces_n, r.ces_sum or 0.0, r.ces_sq or 0.0)
+        out["nps_low"], out["nps_high"] = (100 * x for x in nps.interval())
+        ces = stats.SampleMean(r.ces_n, r.ces_sum or 0.0, r.ces_sq or 0.0)
         out["ces"] = ces.mean
-        out["ces_low"], out["ces_high"] = mean_interval(ces)
+        out["ces_low"], out["ces_high"] = ces.interval()
         rows.append(out)
     t = pd.concat([t, pd.DataFrame(rows, index=t.index)], axis=1)
     order = {ALL: 0}
@@ -281,6 +221,24 @@ def _table(sums: pd.DataFrame, costs: Mapping[str, float]) -> pd.DataFrame:
         .drop(columns="_o")
         .reset_index(drop=True)
     )
+
+
+def _conversions(r) -> stats.Proportion:
+    return stats.Proportion(r.recipients, r.conversions)
+
+
+def _unsubscribes(r) -> stats.Proportion:
+    return stats.Proportion(r.recipients, r.unsubscribes)
+
+
+def _value(r) -> stats.SampleMean:
+    """Revenue per customer from their first test email on (CLTV to date)."""
+    return stats.SampleMean(r.customers, r.value or 0.0, r.value_sq or 0.0)
+
+
+def _nps(r) -> stats.SampleMean:
+    """The answers coded +1 (promoters), 0, -1 (detractors): the mean is NPS / 100."""
+    return stats.SampleMean.net_score(r.nps_n, r.promoters, r.detractors)
 
 
 def _comparison(table: pd.DataFrame) -> pd.DataFrame:
@@ -308,15 +266,10 @@ def _comparison(table: pd.DataFrame) -> pd.DataFrame:
         if set(g["arm"]) != set(ARMS):
             continue
         p, c = (g[g["arm"] == a].iloc[0] for a in ARMS)
-        conv = stats.newcombe_difference(p.conversions, p.recipients, c.conversions, c.recipients)
-        unsub = stats.newcombe_difference(p.unsubscribes, p.recipients, c.unsubscribes, c.recipients)
-        value = stats.welch_test(
-            stats.mean_var_from_sums(p.customers, p.value or 0, p.value_sq or 0),
-            stats.mean_var_from_sums(c.customers, c.value or 0, c.value_sq or 0),
-        )
-        nps = stats.welch_test(
-            nps_stats(p.nps_n, p.promoters, p.detractors), nps_stats(c.nps_n, c.promoters, c.detractors)
-        )
+        conv = stats.newcombe_difference(_conversions(p), _conversions(c))
+        unsub = stats.newcombe_difference(_unsubscribes(p), _unsubscribes(c))
+        value = stats.welch_test(_value(p), _value(c))
+        nps = stats.welch_test(_nps(p), _nps(c))
         rows.append(
             (
                 seg,
@@ -331,62 +284,6 @@ def _comparison(table: pd.DataFrame) -> pd.DataFrame:
             )
         )
     return pd.DataFrame(rows, columns=columns)
-
-
-def sentences(econ: SegmentEconomics, currency: str = "USD") -> list[str]:
-    """Plain-words reading of the comparison, one sentence per segment."""
-    out = []
-    for r in econ.comparison.itertuples():
-        where = "Overall" if r.segment == ALL else f"In segment **{r.segment}**"
-        sure = r.conversion_low > 0 or r.conversion_high < 0
-        out.append(
-            f"{where}, "
-            f"personalized emails changed the conversion rate by **{fmt.pp(r.conversion_lift)}** "
-            f"(95% interval {fmt.pp(r.conversion_low)} to {fmt.pp(r.conversion_high)}; "
-            + ("a real difference" if sure else "not distinguishable from no difference")
-            + f"), the unsubscribe rate by {fmt.pp(r.unsubscribe_diff, 2)} "
-            f"({fmt.pp(r.unsubscribe_low, 2)} to {fmt.pp(r.unsubscribe_high, 2)}) and the revenue "
-            f"per customer to date by {fmt.money(r.cltv_diff, currency)} "
-            f"({fmt.money(r.cltv_low, currency)} to {fmt.money(r.cltv_high, currency)})."
-        )
-    return out
-
-
-def chart(econ: SegmentEconomics) -> alt.LayerChart:
-    """Conversion rate per segment, personalized next to generic, with Wilson intervals."""
-    data = econ.table[["segment", "arm", "conversion", "conversion_low", "conversion_high", "recipients"]]
-    order = data["segment"].drop_duplicates().tolist()
-    y = alt.Y("segment:N", sort=order, title=None)
-    offset = alt.YOffset("arm:N", sort=list(ARMS))
-    color = alt.Color("arm:N", sort=list(ARMS), title=None)
-    bars = (
-        alt.Chart(data)
-        .mark_bar()
-        .encode(
-            x=alt.X(
-                "conversion:Q", axis=alt.Axis(format=".1%"), title="Recipients who ordered from the email"
-            ),
-            y=y,
-            yOffset=offset,
-            color=color,
-            tooltip=[
-                "segment:N",
-                "arm:N",
-                alt.Tooltip("conversion:Q", format=".2%"),
-                alt.Tooltip("conversion_low:Q", format=".2%"),
-                alt.Tooltip("conversion_high:Q", format=".2%"),
-                alt.Tooltip("recipients:Q", format=","),
-            ],
-        )
-    )
-    rules = (
-        alt.Chart(data)
-        .mark_rule(color="#333")
-        .encode(x="conversion_low:Q", x2="conversion_high:Q", y=y, yOffset=offset)
-    )
-    return (bars + rules).properties(
-        height=alt.Step(14), title="Conversion from A/B-test emails, personalized vs generic, by segment"
-    )
 
 
 def best_segments(econ: SegmentEconomics) -> tuple[list[str], list[str]]:

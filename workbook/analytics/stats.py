@@ -1,15 +1,19 @@
 """Pure statistics for A/B tests: proportions, revenue per recipient, split checks, power.
 
-Conventions: arm 1 is the variant being judged, arm 0 the control; a difference or lift is
-always "arm minus control". Functions take counts and sums (never raw rows) and return floats
-or small named tuples; an undefined value (empty arm, zero events where a log is needed) is
-NaN, not an exception, so a report can say "not enough data" instead of failing.
+Samples arrive as typed statistics built from SQL sums, the way GrowthBook's gbstats models
+them (`gbstats/models/statistics.py`): a `Proportion` from n and the count of successes, a
+`SampleMean` from n, the sum and the sum of squares; `a + b` pools two samples. Comparisons
+take two of them: arm 1 is the variant being judged, arm 0 the control, and a difference or
+lift is always "arm minus control". Results are floats or small named tuples; an undefined
+value (empty arm, zero events where a log is needed) is NaN, not an exception, so a report
+can say "not enough data" instead of failing.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -40,18 +44,94 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+@dataclass(frozen=True)
+class Proportion:
+    """`sum` successes out of `n` trials (gbstats' ProportionStatistic), e.g. conversions of recipients."""
+
+    n: int
+    sum: int
+
+    @property
+    def mean(self) -> float:
+        """The share of successes; NaN without trials."""
+        return self.sum / self.n if self.n > 0 else NAN
+
+    @property
+    def variance(self) -> float:
+        """The Bernoulli variance of one trial, p (1 - p)."""
+        return self.mean * (1 - self.mean)
+
+    @property
+    def stddev(self) -> float:
+        return math.sqrt(self.variance)
+
+    def __add__(self, other: Proportion) -> Proportion:
+        return Proportion(self.n + other.n, self.sum + other.sum)
+
+    def interval(self, confidence: float = 0.95) -> tuple[float, float]:
+        """The Wilson interval of the share (`wilson_interval`)."""
+        return wilson_interval(self.sum, self.n, confidence)
+
+
+@dataclass(frozen=True)
+class SampleMean:
+    """n values given by their sum and sum of squares (gbstats' SampleMeanStatistic), so SQL can aggregate."""
+
+    n: int
+    sum: float
+    sum_squares: float
+
+    @classmethod
+    def net_score(cls, n: int, plus: int, minus: int) -> SampleMean:
+        """n answers coded +1 (`plus` of them), -1 (`minus`) and 0 (the rest): NPS on the -1..1 scale."""
+        return cls(n, plus - minus, plus + minus)
+
+    @property
+    def mean(self) -> float:
+        return self.sum / self.n if self.n > 0 else NAN
+
+    @property
+    def variance(self) -> float:
+        """The sample variance (n - 1 denominator); NaN for fewer than two values."""
+        if self.n < 2:
+            return NAN
+        return max(0.0, (self.sum_squares - self.n * self.mean * self.mean) / (self.n - 1))
+
+    @property
+    def stddev(self) -> float:
+        return math.sqrt(self.variance)
+
+    def __add__(self, other: SampleMean) -> SampleMean:
+        return SampleMean(self.n + other.n, self.sum + other.sum, self.sum_squares + other.sum_squares)
+
+    def interval(self, confidence: float = 0.95) -> tuple[float, float]:
+        """Student's t interval of the mean: mean +- t(n - 1) sqrt(variance / n)."""
+        if self.n < 2 or math.isnan(self.variance):
+            return NAN, NAN
+        half = float(sps.t.ppf(1 - (1 - confidence) / 2, self.n - 1)) * math.sqrt(self.variance / self.n)
+        return self.mean - half, self.mean + half
+
+
+def poisson_interval(k: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Exact (Garwood 1936) interval for a Poisson count k, via chi-square quantiles."""
+    a = 1 - confidence
+    low = 0.0 if k == 0 else float(sps.chi2.ppf(a / 2, 2 * k)) / 2
+    return low, float(sps.chi2.ppf(1 - a / 2, 2 * k + 2)) / 2
+
+
 class ZTest(NamedTuple):
     z: float
     p_value: float
 
 
-def two_proportion_ztest(x1: int, n1: int, x0: int, n0: int) -> ZTest:
+def two_proportion_ztest(arm: Proportion, control: Proportion) -> ZTest:
     """Two-sided two-proportion z-test with the pooled variance under H0: p1 = p0.
 
     z = (p1 - p0) / sqrt(p(1-p)(1/n1 + 1/n0)), p = (x1 + x0) / (n1 + n0); the same test as
     statsmodels' `proportions_ztest` (and as Pearson's chi-square on the 2x2 table). When
     neither arm has any event (or every recipient has one) there is no evidence: z=0, p=1.
     """
+    (x1, n1), (x0, n0) = (arm.sum, arm.n), (control.sum, control.n)
     if n1 <= 0 or n0 <= 0:
         return ZTest(NAN, NAN)
     p1, p0 = x1 / n1, x0 / n0
@@ -71,49 +151,35 @@ class Estimate(NamedTuple):
     high: float
 
 
-def newcombe_difference(x1: int, n1: int, x0: int, n0: int, confidence: float = 0.95) -> Estimate:
+def newcombe_difference(arm: Proportion, control: Proportion, confidence: float = 0.95) -> Estimate:
     """Absolute lift p1 - p0 with Newcombe's (1998) hybrid score interval (his method 10).
 
     Combines the two arms' Wilson intervals; well-behaved for small rates and counts, where
     the Wald interval undercovers. Same as statsmodels' `confint_proportions_2indep(...,
     method="newcomb", compare="diff")`.
     """
-    if n1 <= 0 or n0 <= 0:
+    if arm.n <= 0 or control.n <= 0:
         return Estimate(NAN, NAN, NAN)
-    p1, p0 = x1 / n1, x0 / n0
-    l1, u1 = wilson_interval(x1, n1, confidence)
-    l0, u0 = wilson_interval(x0, n0, confidence)
+    p1, p0 = arm.mean, control.mean
+    l1, u1 = arm.interval(confidence)
+    l0, u0 = control.interval(confidence)
     d = p1 - p0
     return Estimate(d, d - math.hypot(p1 - l1, u0 - p0), d + math.hypot(u1 - p1, p0 - l0))
 
 
-def katz_relative_lift(x1: int, n1: int, x0: int, n0: int, confidence: float = 0.95) -> Estimate:
+def katz_relative_lift(arm: Proportion, control: Proportion, confidence: float = 0.95) -> Estimate:
     """Relative lift p1/p0 - 1 with the Katz et al. (1978) log risk-ratio interval.
 
     Delta method on log(p1/p0): se = sqrt(1/x1 - 1/n1 + 1/x0 - 1/n0), interval
     exp(log RR +- z se) - 1. Undefined (NaN) when either arm has no events.
     """
+    (x1, n1), (x0, n0) = (arm.sum, arm.n), (control.sum, control.n)
     if min(x1, x0, n1, n0) <= 0:
         return Estimate(NAN, NAN, NAN)
     log_rr = math.log((x1 / n1) / (x0 / n0))
     se = math.sqrt(1 / x1 - 1 / n1 + 1 / x0 - 1 / n0)
     z = z_value(confidence)
     return Estimate(math.exp(log_rr) - 1, math.exp(log_rr - z * se) - 1, math.exp(log_rr + z * se) - 1)
-
-
-class MeanVar(NamedTuple):
-    n: int
-    mean: float
-    var: float  # sample variance (n - 1 denominator)
-
-
-def mean_var_from_sums(n: int, total: float, total_sq: float) -> MeanVar:
-    """Mean and sample variance from n, sum and sum of squares (so SQL can aggregate)."""
-    if n <= 0:
-        return MeanVar(0, NAN, NAN)
-    mean = total / n
-    var = max(0.0, (total_sq - n * mean * mean) / (n - 1)) if n > 1 else NAN
-    return MeanVar(n, mean, var)
 
 
 class WelchTest(NamedTuple):
@@ -125,7 +191,7 @@ class WelchTest(NamedTuple):
     p_value: float
 
 
-def welch_test(arm: MeanVar, control: MeanVar, confidence: float = 0.95) -> WelchTest:
+def welch_test(arm: SampleMean, control: SampleMean, confidence: float = 0.95) -> WelchTest:
     """Welch's (1947) unequal-variance t-test and interval for a difference in means.
 
     t = (m1 - m0) / sqrt(v1/n1 + v0/n0) with Welch-Satterthwaite degrees of freedom; the same
@@ -133,7 +199,7 @@ def welch_test(arm: MeanVar, control: MeanVar, confidence: float = 0.95) -> Welc
     """
     if arm.n < 2 or control.n < 2:
         return WelchTest(NAN, NAN, NAN, NAN, NAN, NAN)
-    a, b = arm.var / arm.n, control.var / control.n
+    a, b = arm.variance / arm.n, control.variance / control.n
     diff = arm.mean - control.mean
     se = math.sqrt(a + b)
     if se == 0:
@@ -250,7 +316,7 @@ def sample_ratio_mismatch(counts: Sequence[int], shares: Sequence[float] | None 
     return ChiSquare(chi2, float(sps.chi2.sf(chi2, len(observed) - 1)))
 
 
-def prob_beat_control(x1: int, n1: int, x0: int, n0: int, prior: tuple[float, float] = (1, 1)) -> float:
+def prob_beat_control(arm: Proportion, control: Proportion, prior: tuple[float, float] = (1, 1)) -> float:
     """P(p1 > p0) with independent Beta-Binomial posteriors, exactly (Evan Miller 2014 closed form).
 
     Posterior Beta(a + x, b + n - x) per arm from the prior Beta(a, b) (default Beta(1, 1),
@@ -259,16 +325,16 @@ def prob_beat_control(x1: int, n1: int, x0: int, n0: int, prior: tuple[float, fl
     log space; needs whole-number prior parameters. Sums over the smaller of the two alphas
     (by symmetry P(B > A) = 1 - P(A > B)), so large open counts stay cheap.
     """
-    if n1 <= 0 or n0 <= 0:
+    if arm.n <= 0 or control.n <= 0:
         return NAN
     a, b = prior
     if a != int(a) or b != int(b) or a <= 0 or b <= 0:
         raise ValueError("prob_beat_control needs a Beta prior with positive whole-number parameters")
-    arm = (a + x1, b + n1 - x1)
-    control = (a + x0, b + n0 - x0)
-    if arm[0] <= control[0]:
-        return _miller(control, arm)
-    return 1.0 - _miller(arm, control)
+    posterior_arm = (a + arm.sum, b + arm.n - arm.sum)
+    posterior_control = (a + control.sum, b + control.n - control.sum)
+    if posterior_arm[0] <= posterior_control[0]:
+        return _miller(posterior_control, posterior_arm)
+    return 1.0 - _miller(posterior_arm, posterior_control)
 
 
 def _miller(a: tuple[float, float], b: tuple[float, float]) -> float:
@@ -352,7 +418,7 @@ def minimum_detectable_rate(n1: int, n0: int, p0: float, alpha: float = 0.05, po
     return math.sin(angle) ** 2 if angle <= math.pi / 2 else NAN
 
 
-def relative_mean_lift(arm: MeanVar, control: MeanVar, confidence: float = 0.95) -> Estimate:
+def relative_mean_lift(arm: SampleMean, control: SampleMean, confidence: float = 0.95) -> Estimate:
     """Relative difference of two means, m1/m0 - 1, with a delta-method interval on log(m1/m0).
 
     se^2 = v1/(n1 m1^2) + v0/(n0 m0^2) (the Katz construction applied to means; for 0/1
@@ -361,18 +427,18 @@ def relative_mean_lift(arm: MeanVar, control: MeanVar, confidence: float = 0.95)
     if arm.n < 2 or control.n < 2 or not (arm.mean > 0 and control.mean > 0):
         return Estimate(NAN, NAN, NAN)
     log_ratio = math.log(arm.mean / control.mean)
-    se = math.sqrt(arm.var / (arm.n * arm.mean**2) + control.var / (control.n * control.mean**2))
+    se = math.sqrt(arm.variance / (arm.n * arm.mean**2) + control.variance / (control.n * control.mean**2))
     z = z_value(confidence)
     return Estimate(
         math.exp(log_ratio) - 1, math.exp(log_ratio - z * se) - 1, math.exp(log_ratio + z * se) - 1
     )
 
 
-def welch_se(arm: MeanVar, control: MeanVar) -> float:
+def welch_se(arm: SampleMean, control: SampleMean) -> float:
     """Standard error of a difference in means without assuming equal variances."""
     if arm.n < 2 or control.n < 2:
         return NAN
-    return math.sqrt(arm.var / arm.n + control.var / control.n)
+    return math.sqrt(arm.variance / arm.n + control.variance / control.n)
 
 
 def power_for_difference(effect: float, se: float, alpha: float = 0.05) -> float:

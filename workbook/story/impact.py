@@ -1,13 +1,18 @@
-"""Notebook 03's story, section by section: each function shows one section (words, table,
-chart, findings) from results computed by `experiments`, `segments`, `attribution`, `causal`
-and `indices`, or says why the section has no data. `next_steps` turns the results into a
-short, ordered to-do list. Computation stays in those modules; here is only the reading.
+"""Notebook 03's story, section by section: each section function computes its results (with
+`experiments`, `segments`, `attribution`, `causal` and `indices`), keeps them in `Results`, and
+shows them (words, tables, charts from `impact_charts`, findings), or says why the section has
+no data. Those modules return numbers and codes; the words for them are here: test verdicts,
+the segment table, the rollout's reading, the indices' sentences. `next_steps` turns the
+results into a short, ordered to-do list.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+import pandas as pd
 
 from workbook.analytics import attribution as at
 from workbook.analytics import causal
@@ -15,7 +20,9 @@ from workbook.analytics import experiments as ex
 from workbook.analytics import indices as ix
 from workbook.analytics import segments as sg
 from workbook.core import fmt
+from workbook.story import impact_charts as charts
 from workbook.story import nb
+from workbook.story.impact_charts import METRIC_NAMES, MODEL_LABELS
 from workbook.story.nb import Context
 
 TEST_SECTION = "the A/B tests"
@@ -27,10 +34,8 @@ FIRST_TEST_BASELINE = 0.02  # a typical email conversion rate, for planning a fi
 MATERIAL_GAP = 0.01  # attribution models differing by less than 1 point per channel "agree"
 
 
-def _display(obj) -> None:
-    from IPython.display import display
-
-    display(obj)
+def _signed_pct(x: float) -> str:
+    return fmt.pct(x, signed=True)
 
 
 @dataclass
@@ -45,12 +50,437 @@ class Results:
     indices: list = field(default_factory=list)  # CompositeIndex
 
 
+# --- A/B tests in words ---------------------------------------------------------------------
+
+
+def _formatters(metric: str, currency: str):
+    if metric == "revenue":
+        return (lambda x: fmt.money(x, currency)), (
+            lambda x: ("+" if x >= 0 else "") + fmt.money(x, currency)
+        )
+    return fmt.pct, fmt.pp
+
+
+def _srm_words(test: ex.ABTest) -> str:
+    total = sum(a.recipients for a in test.arms)
+    got = " / ".join(f"{a.variant} {fmt.pct(a.recipients / total, 1)}" for a in test.arms)
+    want = " / ".join(fmt.pct(s / sum(test.shares), 0) for s in test.shares)
+    return (
+        f"Not trustworthy: the recipients were not split as intended ({got}, where {want} was "
+        f"planned). An imbalance this large happens by chance less than 1 time in "
+        f"{fmt.num(1 / test.srm_alpha)} (p = {test.srm.p_value:.1g}), so the sending or tracking "
+        f"is broken and none of this test's results can be believed. Fix the split and test again."
+    )
+
+
+def _chance_words(prob: float) -> str:
+    """A probability that is never rounded to a certainty: '>99%', '<1%'."""
+    return ">99%" if prob > 0.99 else "<1%" if prob < 0.01 else fmt.pct(prob, 0)
+
+
+def comparison_verdict(test: ex.ABTest, c: ex.Comparison, currency: str = "USD") -> str:
+    """The plain-words verdict on one comparison (see `verdict` for the rules)."""
+    word = ex.outcome(test, c)
+    if word == "not trustworthy":
+        return _srm_words(test)
+    level, diff = _formatters(c.metric, currency)
+    facts = (
+        f"{METRIC_NAMES[c.metric]} {level(c.value)} for {c.arm} vs {level(c.control_value)} for {c.control}"
+    )
+    if word == "no test":
+        why = (
+            "only per-variant totals were imported"
+            if c.metric == "revenue" and not test.has_revenue_test
+            else "an arm has too few recipients"
+        )
+        return (
+            f"No test possible: {facts}, but {why}, so there is no way to tell this difference from chance."
+        )
+    family = sum(not math.isnan(x.p_holm) for x in test.comparisons)
+    p = fmt.p_value(c.p_holm) + (
+        f" after correcting for {family} comparisons tested together" if family > 1 else ""
+    )
+    low, high = c.bootstrap if c.bootstrap is not None else (c.lift.low, c.lift.high)
+    span = fmt.interval(low, high, diff)
+    size = diff(c.lift.value) + (
+        f", {fmt.pct(c.relative.value, 0, signed=True)} relative" if not math.isnan(c.relative.value) else ""
+    )
+    chance = (
+        f" Chance that {c.arm} truly beats {c.control}: {_chance_words(c.prob_beat_control)} "
+        f"(Bayesian, uniform prior)."
+        if not math.isnan(c.prob_beat_control)
+        else ""
+    )
+    worth = f"a lift of {fmt.pct(c.expected_lift, 0)}"
+    if word in ("win", "loss"):
+        text = (
+            f"{word.capitalize()}: {facts} ({size}), clearly more than chance "
+            f"({p}). The true difference is plausibly {span}.{chance}"
+        )
+        if c.power < ex.POWER:
+            text += (
+                f" The test was small (its chance to detect {worth} was {fmt.pct(c.power, 0)}), so "
+                f"the true effect may well be smaller than measured."
+            )
+        return text
+    text = f"Inconclusive: {facts} ({size}), a difference chance alone could produce ({p}). "
+    if low > 0 or high < 0:
+        text += (
+            f"The interval {span} leaves out zero only when this comparison is looked at "
+            f"alone; with {family} tested at once that is not enough. "
+        )
+    else:
+        text += f"The true difference could be anywhere {span}. "
+    text += f"This is not a win.{chance}"
+    if c.power < ex.POWER:
+        reach = (
+            f"it reliably (80%) detects only differences of {diff(c.mde)} or more"
+            if c.mde == c.mde
+            else "it is too small to reliably detect any difference"
+        )
+        text += (
+            f" The test was underpowered: its chance to detect {worth} was only "
+            f"{fmt.pct(c.power, 0)}; {reach}."
+        )
+    return text
+
+
+def verdict(test: ex.ABTest, metric: str = "conversion", currency: str = "USD") -> str:
+    """Plain-words verdict for `metric` (all non-control arms), or the SRM warning if the split is broken.
+
+    Rules: a broken split (SRM) overrides everything; "Win"/"Loss" only when the Holm-adjusted
+    p-value is below alpha; otherwise "Inconclusive ... not a win", and "underpowered" when the
+    test had less than 80% power for a lift of `expected_lift`. Post-hoc power at the observed
+    effect is deliberately not used: it only restates the p-value (Hoenig & Heisey 2001).
+    """
+    if metric not in METRIC_NAMES:
+        raise ValueError(f"unknown metric {metric!r}: use one of {', '.join(METRIC_NAMES)}")
+    if not test.trustworthy:
+        return _srm_words(test)
+    return " ".join(comparison_verdict(test, c, currency) for c in test.comparisons if c.metric == metric)
+
+
+REPORT_COLUMNS = [
+    "Campaign",
+    "Measure",
+    "Version",
+    "Version result",
+    "Control",
+    "Control result",
+    "Difference",
+    "95% interval",
+    "Chance to beat control",
+    "p (Holm)",
+    "Result",
+]
+
+
+def report_table(
+    tests: Iterable[ex.ABTest | None], metric: str | None = None, currency: str = "USD"
+) -> pd.DataFrame:
+    """`tests_table` in words for a report: formatted values, interval, chance, result (one metric or all)."""
+    table = ex.tests_table(tests, metric)
+    rows = []
+    for r in table.itertuples(index=False):
+        level, diff = _formatters(r.metric, currency)
+        low, high = (
+            (r.bootstrap_low, r.bootstrap_high)
+            if not math.isnan(r.bootstrap_low)
+            else (r.lift_low, r.lift_high)
+        )
+        rows.append(
+            {
+                "Campaign": r.campaign,
+                "Measure": METRIC_NAMES[r.metric],
+                "Version": r.arm,
+                "Version result": level(r.value),
+                "Control": r.control,
+                "Control result": level(r.control_value),
+                "Difference": diff(r.lift),
+                "95% interval": "n/a" if math.isnan(low) else f"{diff(low)} to {diff(high)}",
+                "Chance to beat control": "n/a"
+                if math.isnan(r.prob_beat_control)
+                else _chance_words(r.prob_beat_control),
+                "p (Holm)": "n/a"
+                if math.isnan(r.p_holm)
+                else fmt.p_value(r.p_holm).removeprefix("p = ").replace("p < ", "<"),
+                "Result": r.outcome,
+            }
+        )
+    return pd.DataFrame(rows, columns=REPORT_COLUMNS)
+
+
+def ab_notes(test: ex.ABTest) -> list[str]:
+    """What a test could not do, or (pooled) which campaigns it adds up and leaves out."""
+    if test.source == "campaign_results":
+        return [
+            "Only per-variant totals were imported for this campaign, so revenue per recipient "
+            "cannot be tested (no per-recipient spread); import per-recipient activity for that."
+        ]
+    if test.source != "pooled":
+        return []
+    n = len(test.campaigns)
+    notes = [f"Adds up {n} A/B campaign{'s' if n > 1 else ''} with a personalized and a generic version."]
+    if test.broken_splits:
+        notes.append(f"Left out because their split was broken: {', '.join(test.broken_splits)}.")
+    if test.other_ratios:
+        notes.append(
+            f"Left out because they split recipients in another ratio: {', '.join(test.other_ratios)}."
+        )
+    if not test.has_revenue_test:
+        notes.append("Some campaigns have only per-variant totals, so revenue per recipient is not tested.")
+    return notes
+
+
+# --- segment economics in words -------------------------------------------------------------
+
+SEGMENT_OUTCOMES = ["recipients", "conversion", "unsubscribe", "CLTV to date"]
+SEGMENT_MONEY_AND_VOICE = ["CAC", "ROMI", "NPS", "CES"]
+
+
+def segment_table(econ: sg.SegmentEconomics, currency: str = "USD") -> pd.DataFrame:
+    """The table in words: one row per segment and arm, each estimate with its interval
+    (columns `SEGMENT_OUTCOMES` and `SEGMENT_MONEY_AND_VOICE` after the segment and arm)."""
+    t = econ.table
+    money = lambda x: fmt.money(x, currency)  # noqa: E731
+    rng = lambda v, lo, hi, f: f"{f(v)} ({f(lo)} to {f(hi)})"  # noqa: E731
+    nps = lambda x: fmt.num(x, 0)  # noqa: E731
+    return pd.DataFrame(
+        {
+            econ.by.replace("_", " "): t["segment"],
+            "arm": t["arm"],
+            "recipients": t["recipients"].map(fmt.num),
+            "conversion": [
+                rng(*r, fmt.pct)
+                for r in zip(t["conversion"], t["conversion_low"], t["conversion_high"], strict=True)
+            ],
+            "unsubscribe": [
+                rng(*r, lambda x: fmt.pct(x, 2))
+                for r in zip(t["unsubscribe"], t["unsubscribe_low"], t["unsubscribe_high"], strict=True)
+            ],
+            "CLTV to date": [
+                rng(*r, money) for r in zip(t["cltv"], t["cltv_low"], t["cltv_high"], strict=True)
+            ],
+            "CAC": [rng(*r, money) for r in zip(t["cac"], t["cac_low"], t["cac_high"], strict=True)],
+            "ROMI": [rng(*r, _romi) for r in zip(t["romi"], t["romi_low"], t["romi_high"], strict=True)],
+            "NPS": [
+                rng(*r, nps) + f", n={n}"
+                for *r, n in zip(t["nps"], t["nps_low"], t["nps_high"], t["nps_n"], strict=True)
+            ],
+            "CES": [
+                rng(*r, lambda x: fmt.num(x, 2))
+                for r in zip(t["ces"], t["ces_low"], t["ces_high"], strict=True)
+            ],
+        }
+    )
+
+
+def _romi(x: float) -> str:
+    return fmt.pct(x) if math.isnan(x) or abs(x) < 10 else f"{x * 100:,.0f}%"
+
+
+def segment_sentences(econ: sg.SegmentEconomics, currency: str = "USD") -> list[str]:
+    """Plain-words reading of the comparison, one sentence per segment."""
+    out = []
+    for r in econ.comparison.itertuples():
+        where = "Overall" if r.segment == sg.ALL else f"In segment **{r.segment}**"
+        sure = r.conversion_low > 0 or r.conversion_high < 0
+        out.append(
+            f"{where}, "
+            f"personalized emails changed the conversion rate by **{fmt.pp(r.conversion_lift)}** "
+            f"(95% interval {fmt.pp(r.conversion_low)} to {fmt.pp(r.conversion_high)}; "
+            + ("a real difference" if sure else "not distinguishable from no difference")
+            + f"), the unsubscribe rate by {fmt.pp(r.unsubscribe_diff, 2)} "
+            f"({fmt.pp(r.unsubscribe_low, 2)} to {fmt.pp(r.unsubscribe_high, 2)}) and the revenue "
+            f"per customer to date by {fmt.money(r.cltv_diff, currency)} "
+            f"({fmt.money(r.cltv_low, currency)} to {fmt.money(r.cltv_high, currency)})."
+        )
+    return out
+
+
+# --- attribution in words -------------------------------------------------------------------
+
+
+def credit_shares(att: at.Attribution) -> pd.DataFrame:
+    """Share of the credit per channel (rows) and model (columns, named for the reader)."""
+    return att.wide().rename(columns=MODEL_LABELS)
+
+
+# --- the rollout in words -------------------------------------------------------------------
+
+ROLLOUT_ASSUMPTION = (
+    "**The assumption behind this estimate (parallel trends):** had the rollout not happened, "
+    "repeat orders per customer in the treated group would have gone up or down by the same amount as "
+    "in the comparison group. Seasonality and market-wide swings are then cancelled out, "
+    "because both groups live through them; it also assumes both groups gained new customers at "
+    "a similar pace. It cannot be proven; the chart shows the weeks before the rollout, where "
+    "the two lines should move in step."
+)
+
+
+def rollout_sentences(did: causal.DiD) -> list[str]:
+    """The design, the estimate with its interval, and the placebo check, in words."""
+    e, r = did.estimate, did.rollout
+    level = f"{did.confidence:.0%}"
+    out = [
+        f"{r.name} started on {r.start:%d %B %Y} for customers in {r.treated_label} "
+        f"({fmt.num(did.n_treated)} customers who had bought before it); the comparison "
+        f"group is the other "
+        f"{fmt.num(did.n_control)} such customers. We compare {did.pre_weeks} weeks before "
+        f"with {did.post_weeks} weeks after.",
+        f"Estimated effect: **{fmt.num(e.effect, 4)} repeat orders per customer per week** "
+        f"({level} interval {fmt.num(e.low, 4)} to {fmt.num(e.high, 4)}), that is "
+        f"**{_signed_pct(e.relative)}** against what the treated group would "
+        f"have ordered without it ({level} interval "
+        f"{fmt.interval(e.relative_low, e.relative_high, _signed_pct)}).",
+    ]
+    out.append(
+        "The interval excludes zero: the rollout most likely changed ordering."
+        if e.low > 0 or e.high < 0
+        else "The interval includes zero: the data cannot tell the rollout's effect apart from none."
+    )
+    if did.placebo is not None:
+        p = did.placebo
+        ok = p.low <= 0 <= p.high
+        out.append(
+            f"Check: a pretend rollout halfway through the before-period shows "
+            f"{_signed_pct(p.relative)} ({level} interval "
+            f"{fmt.interval(p.relative_low, p.relative_high, _signed_pct)}); "
+            + (
+                "it includes zero, as it should if the two groups moved in parallel before."
+                if ok
+                else "it does not include zero: the groups were already drifting apart, "
+                "so treat the estimate with caution."
+            )
+        )
+    return out
+
+
+# --- the indices in words -------------------------------------------------------------------
+
+SHARE_WORDS = {  # what a share component counts, by its measure
+    "satisfied answers": "answers satisfied (4-5 of 5)",
+    "repeat buyers": "buying customers ordered twice or more",
+    "referred newcomers": "new customers came by referral",
+    "promoters": "survey answers are 9-10",
+    "opened emails": "emails were opened",
+    "engaged sessions": "web sessions were engaged",
+    "consent": "emailed people have marketing consent on file (or opted out later)",
+}
+RATE_WORDS = {  # what a bad-event rate counts, by its measure
+    "unsubscribes": "emails led to an unsubscribe",
+    "spam complaints": "delivered emails were marked as spam",
+}
+INDEX_NOTES = {
+    ix.NOT_ASSESSED: "Opt-out ease needs the consultant's checklist (one-click unsubscribe, preference "
+    "centre, opt-outs honoured within two business days).",
+    ix.NO_TESTS: "Needs A/B tests of personalized vs generic emails.",
+    ix.ASSUMED_COST: "Costs use the assumed cost per send; replace them with the client's figures.",
+    ix.NO_EXTRA_COST: "Personalization cost nothing extra here, so a ratio is meaningless.",
+}
+
+
+def component_measure(c: ix.Component, currency: str = "USD") -> str:
+    """The raw measure behind a component's score in words, e.g. "NPS +32 from 410 answers"."""
+    b = c.basis
+    if c.measure in SHARE_WORDS or c.measure in RATE_WORDS:
+        what = SHARE_WORDS.get(c.measure) or RATE_WORDS[c.measure]
+        if b.n <= 0:
+            return f"no {what}"
+        return f"{fmt.pct(b.mean, 2 if c.measure in RATE_WORDS else 1)} of {fmt.num(b.n)} {what}"
+    if c.measure == "nps":
+        return f"NPS {100 * b.mean:+.0f} from {fmt.num(b.n)} answers" if b.n else "no NPS answers"
+    if c.measure == "ces":
+        scale = "1 = easy, 7 = hard" if ix.CES_LOWER_IS_BETTER else "1 = hard, 7 = easy"
+        return (
+            f"average effort score {b.mean:.2f} ({scale}) from {fmt.num(b.n)} answers"
+            if b.n
+            else "no CES answers"
+        )
+    if c.measure == "stars":
+        return f"{b.mean:.2f} stars from {fmt.num(b.n)} reviews" if b.n else "no reviews"
+    if c.measure == "checklist":
+        return "not assessed" if math.isnan(c.score) else "consultant's checklist score"
+    if c.measure == "unsubscribe lift":
+        if b is None:
+            return "no personalized vs generic tests"
+        if math.isnan(b.value):
+            return "too few unsubscribes to compare"
+        return f"personalized emails' unsubscribe rate {_signed_pct(b.value)} vs generic"
+    if c.measure == "incremental revenue":
+        return (
+            f"{fmt.money(b['per_recipient'], currency)} more per personalized "
+            f"recipient x {fmt.num(b['recipients'])} recipients"
+        )
+    if c.measure == "time saved":
+        return f"{b['hours_per_month']:g} h a month at {fmt.money(b['hourly_rate'], currency)}"
+    if c.measure == "extra cost":
+        return (
+            "personalized sends beyond generic ones"
+            + (" (assumed cost per send)" if b["assumed_cost"] else "")
+            + (f" + tool {fmt.money(b['tool_per_month'], currency)} a month" if b["tool_per_month"] else "")
+        )
+    raise ValueError(f"no words for the measure {c.measure!r}")
+
+
+def index_notes(index: ix.CompositeIndex, currency: str = "USD") -> list[str]:
+    """The index's notes (`ix.MISSING`, ...) in words."""
+    out = []
+    for note in index.notes:
+        if note == ix.MISSING:
+            missing = [c.name for c in index.components if math.isnan(c.score)]
+            out.append(f"Left out for lack of data (weights rescaled): {', '.join(missing)}.")
+        elif note == ix.TOO_LITTLE:
+            known = [c for c in index.components if not math.isnan(c.score) and c.weight > 0]
+            out.append(
+                f"Only {', '.join(f'{c.name} ({component_measure(c, currency)})' for c in known)} is known: "
+                f"less than {ix.MIN_WEIGHT_SHARE:.0%} of the index's weight, too little to call it the index."
+            )
+        else:
+            out.append(INDEX_NOTES[note])
+    return out
+
+
+def _score(x: float, scale: str, currency: str) -> str:
+    return f"{x:.0f}" if scale == "0-100" else fmt.money(x, currency)
+
+
+def index_sentence(index: ix.CompositeIndex, currency: str = "USD") -> str:
+    """The index with its interval, what it is built from (scores and weights) and its notes."""
+    notes = " ".join(index_notes(index, currency))
+    if not index.available:
+        return f"**{index.name}**: not enough data. " + notes
+    parts = ", ".join(
+        f"{c.name} {_score(c.score, index.scale, currency)} (weight {c.weight:g})"
+        for c in index.components
+        if not math.isnan(c.score) and c.weight > 0
+    )
+    divisor = [c for c in index.components if index.scale != "0-100" and c.weight == 0]
+    if divisor:
+        parts += ", divided by " + ", ".join(
+            f"{c.name} {_score(c.score, index.scale, currency)}" for c in divisor
+        )
+    value = (
+        f"{index.value:.0f} out of 100"
+        if index.scale == "0-100"
+        else f"{index.value:.1f} (money back per unit spent)"
+    )
+    rng = (
+        f"{index.low:.0f} to {index.high:.0f}"
+        if index.scale == "0-100"
+        else f"{index.low:.1f} to {index.high:.1f}"
+    )
+    return f"**{index.name}: {value}** (95% interval {rng}). Built from {parts}. " + notes
+
+
 # --- sections -----------------------------------------------------------------------------
 
 
 def tests_section(ctx: Context, results: Results) -> None:
-    """The SRM gate first, then the pooled personalized-vs-generic verdict, then each test."""
-    tests, pooled = results.tests, results.pooled
+    """Judge every A/B campaign and their pooled personalized-vs-generic test; show the SRM gate
+    first, then the pooled verdict, then each test."""
+    results.tests = tests = ex.campaign_tests(ctx.con, ctx.as_of)
+    results.pooled = pooled = ex.pooled_personalization_test(ctx.con, ctx.as_of, tests=tests)
     if not tests:
         nb.not_enough_data(
             TEST_SECTION,
@@ -69,21 +499,22 @@ def tests_section(ctx: Context, results: Results) -> None:
         )
     )
     for t in broken:
-        nb.say(f"- **{t.name}**: {ex.verdict(t, 'conversion', ctx.currency)}")
+        nb.say(f"- **{t.name}**: {verdict(t, 'conversion', ctx.currency)}")
     if pooled is None:
         nb.say(
             "No test compared a personalized version with a generic one, so the pooled verdict is skipped."
         )
     else:
-        nb.say("**All personalized vs generic versions added up.** " + " ".join(pooled.notes))
-        nb.say(ex.verdict(pooled, "conversion", ctx.currency))
+        nb.say("**All personalized vs generic versions added up.** " + " ".join(ab_notes(pooled)))
+        nb.say(verdict(pooled, "conversion", ctx.currency))
         if pooled.has_revenue_test:
-            nb.say(ex.verdict(pooled, "revenue", ctx.currency))
-        _display(ex.arms_chart(pooled))
+            nb.say(verdict(pooled, "revenue", ctx.currency))
+        nb.show(charts.arms_chart(pooled))
         c = pooled.comparison("conversion")
         nb.finding(
             f"Personalized emails: {ex.outcome(pooled, c)} on conversion, {fmt.pp(c.lift.value)} "
-            f"({fmt.interval(c.lift.low, c.lift.high, fmt.pp)}), over {fmt.num(sum(a.recipients for a in pooled.arms))} recipients.",
+            f"({fmt.interval(c.lift.low, c.lift.high, fmt.pp)}), "
+            f"over {fmt.num(sum(a.recipients for a in pooled.arms))} recipients.",
             section="experiments",
             outcome=ex.outcome(pooled, c),
             lift=c.lift.value,
@@ -94,8 +525,8 @@ def tests_section(ctx: Context, results: Results) -> None:
         "**Each test on its own** (conversion; the Holm correction accounts for several comparisons "
         "in one test):"
     )
-    _display(ex.report_table(tests, "conversion", ctx.currency))
-    _display(ex.lift_chart(tests + ([pooled] if pooled else []), "conversion"))
+    nb.show(report_table(tests, "conversion", ctx.currency))
+    nb.show(charts.lift_chart(tests + ([pooled] if pooled else []), "conversion"))
     control = pooled.arm("generic") if pooled else None
     if control and control.recipients:
         base = control.conversions / control.recipients
@@ -106,8 +537,9 @@ def tests_section(ctx: Context, results: Results) -> None:
         )
 
 
-def segments_section(ctx: Context, results: Results) -> None:
-    econ = results.econ
+def segments_section(ctx: Context, results: Results, by: str = "segment") -> None:
+    """Personalized vs generic emails per segment (a customers column `by`): table, sentences, chart."""
+    results.econ = econ = sg.economics(ctx.con, ctx.as_of, by=by)
     if econ is None or econ.empty:
         nb.not_enough_data(
             SEGMENT_SECTION,
@@ -120,13 +552,13 @@ def segments_section(ctx: Context, results: Results) -> None:
         f"version was a coin flip, so the groups differ only by the personalization. Each figure has "
         f"its 95% interval in brackets."
     )
-    table = econ.display(ctx.currency)
+    table = segment_table(econ, ctx.currency)
     keys = list(table.columns[:2])
-    for columns in (econ.OUTCOMES, econ.MONEY_AND_VOICE):
-        _display(table[keys + columns].style.hide(axis="index"))
-    for sentence in sg.sentences(econ, ctx.currency):
+    for columns in (SEGMENT_OUTCOMES, SEGMENT_MONEY_AND_VOICE):
+        nb.show(table[keys + columns].style.hide(axis="index"))
+    for sentence in segment_sentences(econ, ctx.currency):
         nb.say(sentence)
-    _display(sg.chart(econ))
+    nb.show(charts.segments_chart(econ))
     good, _ = sg.best_segments(econ)
     if good:
         nb.finding(
@@ -150,8 +582,13 @@ def segments_section(ctx: Context, results: Results) -> None:
     )
 
 
-def attribution_section(ctx: Context, results: Results) -> None:
-    att = results.attribution
+def attribution_section(
+    ctx: Context, results: Results, lookback_days: int = 30, half_life_days: float = 7
+) -> None:
+    """Credit for the orders per channel under six models (`attribution.attribute`), side by side."""
+    results.attribution = att = at.attribute(
+        ctx.con, ctx.as_of, lookback_days=lookback_days, half_life_days=half_life_days
+    )
     if att is None or att.empty:
         nb.not_enough_data(
             ATTRIBUTION_SECTION,
@@ -166,9 +603,8 @@ def attribution_section(ctx: Context, results: Results) -> None:
         f"have nothing to credit and are left out. Six models share out the credit; the time-decay "
         f"model halves a touch's weight every {att.half_life_days:g} days."
     )
-    wide = att.wide()
-    _display(wide.style.format("{:.1%}").set_caption("Share of the credit per channel"))
-    _display(at.chart(att))
+    nb.show(credit_shares(att).style.format("{:.1%}").set_caption("Share of the credit per channel"))
+    nb.show(charts.attribution_chart(att))
     markov = att.table[att.table["model"] == "markov"].set_index("channel")
     last = att.table[att.table["model"] == "last_touch"].set_index("channel")
     gap = (markov["share"] - last["share"]).sort_values()
@@ -176,7 +612,8 @@ def attribution_section(ctx: Context, results: Results) -> None:
     single = att.paths.loc[att.paths["path"].map(len) == 1, "conversions"].sum() / att.conversions
     text = (
         f"The data-driven Markov model gives **{top}** the largest share, "
-        f"{fmt.pct(markov.loc[top, 'share'])} ({fmt.interval(markov.loc[top, 'share_low'], markov.loc[top, 'share_high'])}). "
+        f"{fmt.pct(markov.loc[top, 'share'])} "
+        f"({fmt.interval(markov.loc[top, 'share_low'], markov.loc[top, 'share_high'])}). "
     )
     if gap.abs().max() < MATERIAL_GAP:
         text += (
@@ -194,6 +631,8 @@ def attribution_section(ctx: Context, results: Results) -> None:
 
 
 def rollout_section(ctx: Context, results: Results) -> None:
+    """Difference-in-differences for every rollout recorded in the client's client.toml."""
+    results.rollouts = run_rollouts(ctx)
     if not results.rollouts:
         nb.not_enough_data(
             ROLLOUT_SECTION,
@@ -206,19 +645,19 @@ def rollout_section(ctx: Context, results: Results) -> None:
         if isinstance(did, str):
             nb.not_enough_data(ROLLOUT_SECTION, did)
             continue
-        for sentence in did.sentences():
+        for sentence in rollout_sentences(did):
             nb.say(sentence)
-        _display(
+        nb.show(
             did.means.style.format("{:+.4f}", subset=["change"])
             .format("{:.4f}", subset=["before", "after"])
             .set_caption("Repeat orders per customer per week")
         )
-        _display(causal.chart(did))
-        nb.say(causal.ASSUMPTION)
+        nb.show(charts.rollout_chart(did))
+        nb.say(ROLLOUT_ASSUMPTION)
         e = did.estimate
         nb.finding(
-            f"{did.rollout.name} ({did.rollout.treated_label}): {fmt.pct(e.relative, signed=True)} repeat "
-            f"orders per customer ({fmt.interval(e.relative_low, e.relative_high, lambda x: fmt.pct(x, signed=True))}).",
+            f"{did.rollout.name} ({did.rollout.treated_label}): {_signed_pct(e.relative)} repeat "
+            f"orders per customer ({fmt.interval(e.relative_low, e.relative_high, _signed_pct)}).",
             section="rollout",
             relative=e.relative,
             low=e.relative_low,
@@ -237,12 +676,39 @@ def run_rollouts(ctx: Context) -> list:
     return out
 
 
-def indices_section(ctx: Context, results: Results) -> None:
+def indices_section(
+    ctx: Context,
+    results: Results,
+    hours_saved_per_month: float = 0.0,
+    hourly_rate: float = 40.0,
+    opt_out_ease: float | None = None,
+    cxq_weights: dict[str, float] = ix.CXQ_WEIGHTS,
+    per_weights: dict[str, float] = ix.PER_WEIGHTS,
+    rsi_weights: dict[str, float] = ix.RSI_WEIGHTS,
+    eps_weights: dict[str, float] = ix.EPS_WEIGHTS,
+) -> None:
+    """The four composite indices, each with its parts; after `segments_section` (the efficiency
+    ratio and the opt-out score use its A/B figures). The arguments are the consultant's inputs
+    and the indices' weights (see `indices`)."""
+    results.indices = [
+        ix.customer_experience(ctx.con, ctx.as_of, weights=cxq_weights),
+        ix.personalization_efficiency(
+            results.econ,
+            hours_saved_per_month=hours_saved_per_month,
+            hourly_rate=hourly_rate,
+            weights=per_weights,
+        ),
+        ix.relationship_strength(ctx.con, ctx.as_of, weights=rsi_weights),
+        ix.ethical_personalization(
+            ctx.con, results.econ, ctx.as_of, opt_out_ease=opt_out_ease, weights=eps_weights
+        ),
+    ]
     shown = 0
     for index in results.indices:
-        nb.say(index.sentence())
+        nb.say(index_sentence(index, ctx.currency))
         if index.available:
-            _display(ix.chart(index))
+            measures = [component_measure(c, ctx.currency) for c in index.components]
+            nb.show(charts.index_chart(index, measures))
             shown += 1
     if not shown:
         nb.not_enough_data("the indices", "no survey answers, reviews, repeat buyers or email activity")
@@ -313,8 +779,8 @@ def next_steps(results: Results, currency: str = "USD", limit: int = 6) -> list[
         if e.low > 0:
             steps.append(
                 f"Extend {did.rollout.name.lower()} beyond {did.rollout.treated_label} "
-                f"({fmt.pct(e.relative, signed=True)} repeat orders there, "
-                f"{fmt.interval(e.relative_low, e.relative_high, lambda x: fmt.pct(x, signed=True))}), "
+                f"({_signed_pct(e.relative)} repeat orders there, "
+                f"{fmt.interval(e.relative_low, e.relative_high, _signed_pct)}), "
                 f"region by region, keeping one group without it to keep measuring."
             )
         elif e.high < 0:
@@ -322,7 +788,7 @@ def next_steps(results: Results, currency: str = "USD", limit: int = 6) -> list[
         else:
             steps.append(
                 f"Keep measuring {did.rollout.name.lower()}: its effect is not yet clear "
-                f"({fmt.interval(e.relative_low, e.relative_high, lambda x: fmt.pct(x, signed=True))}); "
+                f"({fmt.interval(e.relative_low, e.relative_high, _signed_pct)}); "
                 f"hold the comparison group a few more months before extending it."
             )
     att = results.attribution
@@ -345,7 +811,7 @@ def next_steps(results: Results, currency: str = "USD", limit: int = 6) -> list[
         weakest, index = min(scored, key=lambda pair: pair[0].score)
         if weakest.score < WEAK_SCORE:
             steps.append(
-                f"Work on {weakest.name} ({weakest.measure}): the weakest part of the "
+                f"Work on {weakest.name} ({component_measure(weakest, currency)}): the weakest part of the "
                 f"{index.name} ({weakest.score:.0f}/100)."
             )
     if any(

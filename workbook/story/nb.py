@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from workbook import store
 from workbook.core import paths
-from workbook.core.errors import WorkbookError
+from workbook.core.dates import parse_date
 from workbook.store.clients import CONFIG_FILE, ClientConfig, config_from_file
 from workbook.story import offline_charts
 
@@ -37,19 +38,6 @@ class Context:
     @property
     def currency(self) -> str:
         return self.config.currency
-
-
-def parse_date(value: str | dt.date | None) -> dt.date | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError as err:
-        raise WorkbookError(f"as_of {value!r} is not a date: write it as YYYY-MM-DD.") from err
 
 
 THREADS_ENV = "WORKBOOK_DUCKDB_THREADS"  # DuckDB threads per notebook kernel; unset: one per core
@@ -74,6 +62,28 @@ def say(markdown: str) -> None:
     from IPython.display import Markdown, display
 
     display(Markdown(markdown))
+
+
+TABLE_ROWS = 12  # the most rows a table in a report shows
+
+
+def day(d) -> str:
+    """A date for the reader, '05 Mar 2026'; 'n/a' when missing."""
+    return "n/a" if d is None or pd.isna(d) else f"{pd.Timestamp(d):%d %b %Y}"
+
+
+def show(obj) -> None:
+    """Show a chart or a table in the notebook and the report."""
+    from IPython.display import display
+
+    display(obj)
+
+
+def show_table(frame) -> None:
+    """A small table of already formatted values (no index, escaped)."""
+    from IPython.display import HTML, display
+
+    display(HTML(frame.to_html(index=False, border=0, classes="workbook-table", escape=True)))
 
 
 def header(ctx: Context, title: str, subtitle: str = "") -> None:

@@ -1,0 +1,200 @@
+"""What notebook 01 (onboarding) shows, section by section: the data inventory and its quality,
+where each KPI stands today, and suggested SMART goals.
+
+Each function displays one section's sentences, tables and charts for a notebook `Context`,
+so the notebook stays a list of headings and calls. The numbers come from `quality`,
+`metrics` and `goals`; every number shown has a sentence and, where it has one, its 95%
+interval. Nothing here writes to the database.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from workbook.analytics import goals, metrics, quality
+from workbook.analytics.goals import Goal
+from workbook.core import fmt
+from workbook.story import kpi_charts, nb
+from workbook.story.nb import Context
+
+
+def _days(n: int) -> str:
+    return f"{fmt.num(n)} day{'' if n == 1 else 's'}"
+
+
+def inventory(ctx: Context) -> None:
+    inv = quality.inventory(ctx.con)
+    filled, empty = inv[inv["rows"] > 0], inv[inv["rows"] == 0]
+    dated = filled.dropna(subset=["first"])
+    nb.say(
+        f"The workbook holds **{len(filled)}** kinds of data with **{fmt.num(filled['rows'].sum())}** rows "
+        f"in all, from {nb.day(dated['first'].min())} to {nb.day(dated['last'].max())}."
+        + (f" Nothing yet for: {', '.join(empty['table'])}." if len(empty) else "")
+    )
+    nb.show_table(
+        pd.DataFrame(
+            {
+                "Data": filled["table"],
+                "Rows": filled["rows"].map(fmt.num),
+                "From": filled["first"].map(nb.day),
+                "To": filled["last"].map(nb.day),
+            }
+        )
+    )
+    history = quality.import_history(ctx.con)
+    if history.empty:
+        nb.not_enough_data("the import history", "no file has been imported with `workbook import`.")
+        return
+    nb.say(
+        f"**{len(history)}** files were imported; the latest on {nb.day(history['imported_at'].iloc[0])}. "
+        f"The {min(len(history), nb.TABLE_ROWS)} most recent:"
+    )
+    nb.show_table(
+        pd.DataFrame(
+            {
+                "Imported": history["imported_at"].map(nb.day),
+                "Source": history["source"],
+                "File": history["file_name"],
+                "Rows": history["rows"].map(fmt.num),
+            }
+        ).head(nb.TABLE_ROWS)
+    )
+
+
+def data_quality(ctx: Context) -> None:
+    missing = quality.missing_values(ctx.con)
+    absent = missing[missing["share"] == 1]
+    if len(absent):
+        nb.say(
+            "**Not in these exports** (every row empty, so the KPIs that need them are left out): "
+            + ", ".join(f"{r.table}.{r.column}" for r in absent.itertuples())
+            + "."
+        )
+    missing = missing[(missing["share"] >= 0.01) & (missing["share"] < 1)].sort_values(
+        "share", ascending=False
+    )
+    if missing.empty:
+        nb.say("**Missing values:** no other column is more than 1% empty.")
+    else:
+        nb.say(
+            f"**Missing values:** {len(missing)} columns are at least 1% empty. Empty values are left "
+            "out of the KPIs that need them (e.g. orders without a customer count for revenue, not for "
+            "repeat purchases)."
+        )
+        nb.show_table(
+            pd.DataFrame(
+                {
+                    "Data": missing["table"],
+                    "Column": missing["column"],
+                    "Empty": missing["missing"].map(fmt.num),
+                    "Share": missing["share"].map(fmt.pct),
+                }
+            ).head(nb.TABLE_ROWS)
+        )
+    dup = quality.duplicates(ctx.con)
+    dup = dup[dup["duplicate_rows"] > 0]
+    nb.say(
+        "**Duplicates:** "
+        + (
+            "none; every order, lead, review and customer appears once."
+            if dup.empty
+            else "; ".join(
+                f"{r.table}: {fmt.num(r.duplicate_rows)} repeated rows by {r.key}" for r in dup.itertuples()
+            )
+            + ". Re-importing the right export usually fixes this."
+        )
+    )
+    out = quality.outliers(ctx.con)
+    for r in out.itertuples():
+        nb.say(
+            f"**Unusual values in {r.table}.{r.column}:** {fmt.num(r.above)} of {fmt.num(r.rows)} rows are far "
+            f"above the usual range (over {fmt.num(r.high_fence, 2)}) and {fmt.num(r.below)} far below it "
+            f"(under {fmt.num(r.low_fence, 2)}; Tukey's far-out fences, 3 interquartile ranges). "
+            + (
+                ""
+                if not r.above + r.below
+                else "So many that the amounts are simply very spread out (small jobs and big ones), not errors."
+                if (r.above + r.below) / r.rows > 0.05
+                else "Worth a look: big one-off orders and refunds move weekly averages."
+            )
+        )
+    gaps = quality.date_gaps(ctx.con)
+    for r in gaps.itertuples():
+        gap = (
+            f"; the longest gap is {_days(r.longest_gap_days)} from {nb.day(r.longest_gap_from)}"
+            if r.longest_gap_days
+            else ""
+        )
+        nb.say(
+            f"**Gaps in {r.table}:** {fmt.num(r.days_without_rows)} of {fmt.num(r.calendar_days)} days have no "
+            f"rows{gap}. "
+            + ("A gap of a week or more usually means a missing export." if r.longest_gap_days >= 7 else "")
+        )
+
+
+def baselines(ctx: Context) -> None:
+    start, last = goals.baseline_window(ctx.as_of)
+    table, frames = goals.kpi_baselines(ctx.con, ctx.as_of)
+    if table.empty:
+        nb.not_enough_data("KPI baselines", "no KPI has data yet; import orders, leads or reviews first.")
+        return
+    nb.say(
+        f"A baseline is where each KPI stood over the **{goals.BASELINE_WEEKS} complete weeks** from "
+        f"{nb.day(start)} to {nb.day(last)}: money and counts per week, rates pooled over those weeks. "
+        "The range "
+        "is a 95% interval from the week-to-week variation: a later value inside it may be ordinary noise."
+    )
+    rows = []
+    for r in table.itertuples():
+        kpi = metrics.get(r.kpi)
+        fv = lambda x: metrics.format_value(kpi, x, ctx.currency)  # noqa: E731
+        rows.append(
+            {
+                "KPI": kpi.label + kpi.per_period,
+                "Baseline": fv(r.value),
+                "95% range": f"{fv(r.low)} to {fv(r.high)}" if pd.notna(r.low) else "n/a",
+                "Better": "higher" if r.better == "up" else "lower",
+                "What it is": r.description,
+            }
+        )
+    nb.show_table(pd.DataFrame(rows))
+    nb.say("The last two years week by week (each on its own scale):")
+    nb.show(kpi_charts.sparklines(frames))
+    missing = [k.label for k in metrics.KPIS.values() if k.name not in set(table["kpi"])]
+    if missing:
+        nb.say(
+            f"Not available for this business yet (no data for them): {', '.join(missing)}. They are left "
+            "out rather than shown as zero."
+        )
+
+
+def suggested_goals(ctx: Context) -> None:
+    suggestions = goals.suggested_goals(ctx.con, ctx.as_of)
+    if not suggestions:
+        nb.not_enough_data("suggested goals", "no KPI has a complete baseline yet.")
+        return
+    nb.say(
+        "A SMART goal names the KPI, the direction, a number and a date. These are starting points from "
+        f"the baselines, a realistic step within {goals.SUGGEST_HORIZON_WEEKS} weeks; agree the real ones with "
+        "the owner (in a live session, with the what-if panel of the improvement-delta notebook)."
+    )
+    nb.show_table(
+        pd.DataFrame(
+            [
+                {
+                    "Suggested goal": goals.describe(g, ctx.currency),
+                    "Baseline": metrics.format_value(g.kpi, g.baseline_value, ctx.currency),
+                }
+                for g in suggestions
+            ]
+        )
+    )
+    vague = goals.delta(ctx.con, Goal(suggestions[0].metric, suggestions[0].direction), ctx.as_of)
+    nb.say(
+        f'Why the number and the date matter: "{vague.goal.direction} {vague.goal.kpi.label.lower()}" '
+        f"alone is not a goal. {vague.why} A SMART version: *{goals.describe(vague.proposal, ctx.currency)}*."
+    )
+    nb.finding(
+        f"{len(suggestions)} SMART goals suggested from the baselines, starting with: "
+        f"{goals.describe(suggestions[0], ctx.currency)}."
+    )
