@@ -35,8 +35,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from workbook import store
 from workbook.core import paths
 from workbook.core.errors import WorkbookError
+from workbook.store.clients import load_client
 from workbook.story import offline_charts
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
@@ -110,7 +112,7 @@ class Batch:
 
 def render_client(
     client: str,
-    as_of: str | dt.date | None,
+    as_of: dt.date | None,
     out_dir: Path,
     *,
     notebooks_dir: Path | None = None,
@@ -130,7 +132,7 @@ def _notebooks(folder: Path | None) -> list[Path]:
 
 def render_notebooks(
     client: str,
-    as_of: str | dt.date | None,
+    as_of: dt.date | None,
     out_dir: Path,
     notebooks: list[Path],
     progress: Progress | None = None,
@@ -166,21 +168,18 @@ class _Job:
     page: dict = field(default_factory=dict)
 
 
-def _start(client: str, as_of: str | dt.date | None, out_dir: Path, tell: Progress) -> _Job:
-    """Resolve the client's name and date (its database read-only) and make its temp folder."""
-    from workbook.store.clients import CONFIG_FILE, config_from_file
-    from workbook.story.nb import parse_date
-
-    day = parse_date(as_of)  # a malformed date is the caller's mistake: raise
+def _start(client: str, as_of: dt.date | None, out_dir: Path, tell: Progress) -> _Job:
+    """Resolve the client (its folder and name) and the report's date (its database read-only),
+    once for all its notebooks, and make its temp folder."""
     try:
-        db = paths.existing_client_dir(client) / "workbook.duckdb"
-        report = ClientReport(client, config_from_file(client, db.parent / CONFIG_FILE).display_name)
+        handle = load_client(client)
     except WorkbookError as err:
         report = ClientReport(client, client, error=str(err))
         tell(client, "", "failed", report.error)
         return _Job(report)
+    report = ClientReport(client, handle.name)
     try:
-        day = day or _latest_activity(db) or dt.date.today()
+        day = as_of or _default_as_of(handle.db_path)
     except Exception as err:  # a broken or locked file: say so, render nothing for this client
         report.error = f"the database could not be opened: {_one_line(err)}"
         tell(client, "", "failed", report.error)
@@ -232,12 +231,10 @@ def _as_of_words(iso: str) -> str:
     return _long_date(dt.date.fromisoformat(iso)) if iso else ""
 
 
-def _latest_activity(db: Path) -> dt.date | None:
-    from workbook import store
-
+def _default_as_of(db: Path) -> dt.date:
     con = store.read(db_path=db)
     try:
-        return store.latest_activity(con)
+        return store.default_as_of(con)
     finally:
         con.close()
 
@@ -509,7 +506,7 @@ def _move_into_place(tmp: Path, final: Path) -> None:
 
 def run_batch(
     clients: list[str],
-    as_of: str | None = None,
+    as_of: dt.date | None = None,
     jobs: int | None = None,
     out_dir: Path | None = None,
     *,
@@ -522,11 +519,8 @@ def run_batch(
     whole clients) from one queue in client order, so a few clients still keep every worker
     busy; each worker process keeps its loaded libraries, HTML exporter and Vega bundle. A
     client's folder moves into place when its last notebook is done. A client that fails never
-    stops the others.
+    stops the others. `as_of` None: each client's own default (`store.default_as_of`).
     """
-    from workbook.story.nb import parse_date
-
-    parse_date(as_of)  # fail before starting anything when the date is malformed
     out = Path(out_dir or paths.reports_dir())
     echo = echo or _stderr
     notebooks = _notebooks(notebooks_dir)  # listed once, so every client gets the same set
