@@ -77,7 +77,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from workbook.core.dates import parse_date
     from workbook.core.paths import reports_dir
-    from workbook.delivery.render import run_batch
+    from workbook.delivery.batch import run_batch
     from workbook.store.clients import list_clients
 
     as_of = parse_date(args.as_of)  # a malformed date stops the command before anything runs
