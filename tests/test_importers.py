@@ -23,6 +23,7 @@ from _importer_files import (
 )
 
 from workbook import store
+from workbook.core import paths
 from workbook.importers import PRESETS, ImportError_, import_files, loading
 from workbook.store import privacy
 from workbook.store.clients import init_client, load_client
@@ -121,6 +122,19 @@ def test_same_file_twice_is_a_no_op_that_says_so(client, tmp_path):
         f"{dt.date.today():%Y-%m-%d} (same contents): nothing changed"
     )
     assert counts(client) == before
+
+
+def test_one_import_call_finds_the_client_folder_once_for_all_its_files(client, tmp_path, monkeypatch):
+    looked_up = []
+    real = paths.existing_client_dir
+    monkeypatch.setattr(paths, "existing_client_dir", lambda slug: looked_up.append(slug) or real(slug))
+    files = [
+        shopify_orders_file(tmp_path / "a.csv", [ANN]),
+        shopify_orders_file(tmp_path / "b.csv", [BOB]),
+        shopify_orders_file(tmp_path / "c.csv", [ANN, BOB]),
+    ]
+    assert len(import_files(client, files, "shopify-orders", progress=False)) == 3
+    assert looked_up == [client]
 
 
 def test_overlapping_exports_upsert_without_double_counting(client, tmp_path):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from workbook.core.errors import WorkbookError
 
 BASELINE_WEEKS = 12  # a goal's default baseline window: the last 12 complete weeks
-YEAR_DAYS = 364  # the trailing year notebook 03 reads: 52 whole weeks, so weekdays stay balanced
+YEAR_DAYS = 364  # the trailing year notebook 03 reads starts this many days before as_of
 
 
 def parse_date(value: str | dt.date | None) -> dt.date | None:
@@ -31,7 +31,7 @@ def parse_date(value: str | dt.date | None) -> dt.date | None:
 
 
 def year_start(as_of: dt.date) -> dt.date:
-    """The first day of the trailing year ending on `as_of` (`YEAR_DAYS` days, `as_of` included)."""
+    """The first day of the trailing year that ends on `as_of` (both days included: 365 days)."""
     return as_of - dt.timedelta(days=YEAR_DAYS)
 
 
