@@ -82,7 +82,8 @@ def finding(text: str, **facts) -> None:
     """Show a headline finding and tag it so the report index can list it.
 
     The text is the plain-words sentence; `facts` (e.g. goal=..., status=...) travel in the
-    output's metadata under "workbook" for `render` to collect. Keep facts JSON-friendly.
+    output's metadata under "workbook" for the renderer (`delivery.execute`) to collect. Keep
+    facts JSON-friendly.
     """
     from IPython.display import Markdown, display
 
