@@ -117,7 +117,7 @@ def step_analytics_workbook() -> dict:
 
     t: dict[str, float] = {}
     ctx = _timed(t, "load", nb.open_context, CLIENT)
-    series = _timed(t, "kpi", lambda: {k: metrics.series(ctx.con, k, "week", ctx.as_of) for k in KPIS})
+    series = _timed(t, "kpi", lambda: {k: metrics.series(ctx.con, k, "week", as_of=ctx.as_of) for k in KPIS})
     matrix = _timed(t, "retention", cohorts.retention, ctx.con, "month", "customers", as_of=ctx.as_of)
     segments = _timed(t, "rfm", rfm.segments, ctx.con, ctx.as_of)
     forecast = _timed(t, "clv", clv.forecast, ctx.con, ctx.as_of)
@@ -185,7 +185,7 @@ def step_floor(out: str) -> dict:
 
     os.environ[offline_charts.RENDER_ENV] = offline_charts.OFFLINE  # as the report's kernels
     con = store.read(CLIENT)
-    as_of = str(store.latest_activity(con))
+    as_of = str(store.default_as_of(con))
     con.close()
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
@@ -687,7 +687,9 @@ def main(argv: list[str] | None = None) -> int:
 def rows_of(home: Path) -> int:
     import duckdb
 
-    con = duckdb.connect(str(home / CLIENT / "workbook.duckdb"), read_only=True)
+    from workbook.core.paths import DB_FILE
+
+    con = duckdb.connect(str(home / CLIENT / DB_FILE), read_only=True)
     try:
         return con.execute("SELECT count(*) FROM orders").fetchone()[0]
     finally:

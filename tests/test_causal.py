@@ -10,12 +10,12 @@ import pytest
 import statsmodels.formula.api as smf
 
 from workbook.analytics import causal
-from workbook.core.errors import WorkbookError
+from workbook.store.clients import Rollout, load_client
 from workbook.story import impact, impact_charts
 
 START = dt.date(2026, 5, 1)
 PRE, POST = 6, 4
-ROLLOUT = causal.Rollout("Recommendations", START, "region", ("CA",))
+ROLLOUT = Rollout("Recommendations", START, "region", ("CA",))
 TOL = 1e-9  # same estimator computed two ways: only float rounding may differ
 
 
@@ -154,41 +154,19 @@ def test_not_enough_data_is_explained(rw):
         causal.did(rw, ROLLOUT, as_of=dt.date(2026, 5, 3), pre_weeks=PRE)
 
 
-def test_rollouts_are_read_from_client_toml(tmp_path):
-    path = tmp_path / "client.toml"
-    path.write_text(
-        'slug = "x"\n[[rollouts]]\nname = "Recs"\nstart = 2026-05-01\ncolumn = "region"\ntreated = ["CA"]\n',
-        encoding="utf-8",
-    )
-    assert causal.configured_rollouts(path) == [causal.Rollout("Recs", START, "region", ("CA",))]
-    assert causal.configured_rollouts(tmp_path / "missing.toml") == []
-    path.write_text('[[rollouts]]\nstart = 2026-05-01\ncolumn = "email"\ntreated = ["x"]\n', encoding="utf-8")
-    with pytest.raises(WorkbookError, match="not one of"):
-        causal.configured_rollouts(path)
-
-
-def test_record_rollout_is_idempotent_and_keeps_settings(tmp_path):
-    path = tmp_path / "client.toml"
-    path.write_text('slug = "x"\ndisplay_name = "X"\n', encoding="utf-8")
-    assert causal.record_rollout(path, ROLLOUT) is True
-    assert causal.record_rollout(path, ROLLOUT) is False
-    assert causal.configured_rollouts(path) == [ROLLOUT]
-    assert 'display_name = "X"' in path.read_text(encoding="utf-8")
-
-
 def test_online_store_sample_recovers_the_planted_rollout_lift(samples):
     """Planted: from 2026-05-01 customers in CA repeat-order 20% more (data/sample/README.md)."""
     from workbook import store
     from workbook.sample import online_store
 
     con = store.read("online-store")
-    rollout = causal.Rollout(
+    rollout = Rollout(
         "Recommendations", online_store.ROLLOUT_DAY.date(), "region", (online_store.ROLLOUT_REGION,)
     )
-    assert causal.configured_rollouts(samples / "online-store" / "client.toml") == [
-        causal.Rollout("Personalized recommendations", rollout.start, "region", rollout.treated)
-    ]
-    result = causal.did(con, rollout)
+    assert load_client("online-store").rollouts == (
+        Rollout("Personalized recommendations", rollout.start, "region", rollout.treated),
+    )
+    result = causal.did(con, rollout, dt.date(2026, 10, 31))  # the sample's last day
     est = result.estimate
     assert est.low > 0  # right sign, clear
     assert est.relative_low <= online_store.ROLLOUT_LIFT - 1 <= est.relative_high  # covers +20%

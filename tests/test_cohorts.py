@@ -11,7 +11,7 @@ from workbook.analytics import cohorts
 from workbook.core.errors import WorkbookError
 
 # as_of 2026-03-15: January and February are complete months, March is in progress.
-AS_OF = "2026-03-15"
+AS_OF = dt.date(2026, 3, 15)
 ORDERS = [  # order_id, customer_id, ordered_at, revenue
     ("a1", "A", "2026-01-05 09:00", 100),  # A buys twice on one day: one active customer,
     ("a2", "A", "2026-01-05 17:00", 50),  # revenue 150
@@ -93,7 +93,7 @@ def test_retention_matrices_by_hand(con):
 
 def test_last_day_of_a_period_completes_it(con):
     # On 31 March, March is complete: E (20 March) starts a March cohort, A's March counts.
-    matrix = cohorts.retention(con, "month", "customers", as_of="2026-03-31")
+    matrix = cohorts.retention(con, "month", "customers", as_of=dt.date(2026, 3, 31))
     np.testing.assert_equal(
         _rows(matrix),
         {JAN: [1.0, 1 / 3, 1 / 3], FEB: [1.0, 1.0, float("nan")], MAR: [1.0, float("nan"), float("nan")]},
@@ -222,11 +222,11 @@ def test_repeat_hazard_group_without_repeats_has_no_ratio(con):
 
 def test_bad_arguments_get_clear_errors(con):
     with pytest.raises(WorkbookError, match="grain must be one of"):
-        cohorts.retention(con, "year")
+        cohorts.retention(con, "year", as_of=AS_OF)
     with pytest.raises(WorkbookError, match="by must be one of"):
-        cohorts.retention(con, by="email")
+        cohorts.retention(con, by="email", as_of=AS_OF)
     with pytest.raises(WorkbookError, match="measure must be one of"):
-        cohorts.retention(con, measure="margin")
+        cohorts.retention(con, measure="margin", as_of=AS_OF)
 
 
 def test_planted_channel_retention_difference_is_found(samples):
@@ -238,7 +238,7 @@ def test_planted_channel_retention_difference_is_found(samples):
 
     con = store.read("online-store")
     try:
-        frame = cohorts.repeat_hazard(con, by="acquisition_channel")
+        frame = cohorts.repeat_hazard(con, by="acquisition_channel", as_of=dt.date(2026, 10, 31))
     finally:
         con.close()
     rows = frame.set_index("acquisition_channel")

@@ -51,7 +51,9 @@ def test_improvement_delta_tracks_stored_goals(samples, tmp_path, monkeypatch):
             (home / "coffee-shop" / f.name).write_bytes(f.read_bytes())
     monkeypatch.setenv("WORKBOOK_HOME", str(home))
     goals.save_goal(
-        "coffee-shop", Goal("avg_rating", "increase", target_value=4.8, deadline=dt.date(2027, 3, 31))
+        paths.db_path("coffee-shop"),
+        Goal("avg_rating", "increase", target_value=4.8, deadline=dt.date(2027, 3, 31)),
+        dt.date(2026, 10, 31),  # the sample's last day: the baseline the report uses too
     )
     with store.write("coffee-shop") as con:  # a vague goal typed in by hand: no target, no deadline
         con.execute("INSERT INTO goals (metric, direction) VALUES ('orders', 'increase')")

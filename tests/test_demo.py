@@ -6,7 +6,7 @@ import json
 
 from workbook.core import paths
 from workbook.sample.demo import build_clients, build_demo
-from workbook.store.clients import list_clients, load_config
+from workbook.store.clients import list_clients, load_client
 
 
 def snapshot(folder):
@@ -24,8 +24,8 @@ def test_demo_builds_three_clients_then_changes_nothing(home, capsys):
     first_line = capsys.readouterr().out.strip()
     assert first_line.count("\n") == 0 and "updated coffee-shop, online-store, home-services" in first_line
     assert list_clients() == ["coffee-shop", "home-services", "online-store"]
-    assert load_config("online-store").timezone == "America/Los_Angeles"
-    assert load_config("coffee-shop").display_name == "Bean Counter Coffee"
+    assert load_client("online-store").config.timezone == "America/Los_Angeles"
+    assert load_client("coffee-shop").name == "Bean Counter Coffee"
 
     again = build_clients(progress=False)
     assert all(not d.created and not d.changed for d in again)

@@ -22,6 +22,8 @@ from workbook.analytics import experiments as ex
 from workbook.story import impact, impact_charts
 
 START = dt.datetime(2026, 3, 2, 9)
+EVERYTHING = dt.date(2026, 12, 31)  # after every simulated send and event: nothing is cut off
+SAMPLE_AS_OF = dt.date(2026, 10, 31)  # the sample clients' last day (data/sample/README.md)
 RATES = {  # open, click, conversion per arm: the planted personalization lift of the sample
     "Generic": (0.25, 0.030, 0.020),
     "Personalized": (0.27, 0.045, 0.030),
@@ -106,13 +108,13 @@ def sim(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def tests(sim):
-    return ex.campaign_tests(sim[0])
+    return ex.campaign_tests(sim[0], EVERYTHING)
 
 
 def test_arm_counts_match_a_groupby_of_the_rows(sim):
     con, sends = sim
     got = (
-        ex.arm_counts(con)
+        ex.arm_counts(con, EVERYTHING)
         .query("source == 'campaign_sends'")
         .set_index(["campaign_id", "variant"])
         .sort_index()
@@ -201,7 +203,7 @@ def test_broken_split_is_flagged_before_anything_else(tests):
 
 
 def test_pooled_test_recovers_the_simulated_lift(sim, tests):
-    pooled = ex.pooled_personalization_test(sim[0], tests=tests)
+    pooled = ex.pooled_personalization_test(sim[0], EVERYTHING, tests=tests)
     assert set(pooled.campaigns) == {f"AB{k:02d}" for k in range(12)} | {"LATE", "KLAVIYO"}
     assert "Broken split" in " ".join(impact.ab_notes(pooled))  # left out, and said so
     assert not pooled.has_revenue_test  # the totals-only campaign has no per-recipient revenue
@@ -216,7 +218,9 @@ def test_pooled_test_recovers_the_simulated_lift(sim, tests):
 
 
 def test_pooled_revenue_is_tested_when_every_campaign_has_per_recipient_rows(sim, tests):
-    pooled = ex.pooled_personalization_test(sim[0], tests=[t for t in tests if t.source == "campaign_sends"])
+    pooled = ex.pooled_personalization_test(
+        sim[0], EVERYTHING, tests=[t for t in tests if t.source == "campaign_sends"]
+    )
     rev = pooled.comparison("revenue")
     assert pooled.has_revenue_test and not math.isnan(rev.p_value)
     # revenue per recipient = conversion x order value: 0.030 x E[lognormal] vs 0.020 x E[lognormal]
@@ -233,8 +237,10 @@ def test_revenue_bootstrap_runs_only_when_an_interval_is_read(sim, monkeypatch):
     monkeypatch.setattr(
         ex.stats, "bootstrap_mean_difference", lambda *a, **k: calls.append(1) or real(*a, **k)
     )
-    tests = ex.campaign_tests(sim[0])
-    pooled = ex.pooled_personalization_test(sim[0], tests=[t for t in tests if t.source == "campaign_sends"])
+    tests = ex.campaign_tests(sim[0], EVERYTHING)
+    pooled = ex.pooled_personalization_test(
+        sim[0], EVERYTHING, tests=[t for t in tests if t.source == "campaign_sends"]
+    )
     impact.report_table(tests + [pooled], "conversion")
     impact.verdict(pooled, "conversion")
     assert calls == []
@@ -253,7 +259,7 @@ def test_revenue_bootstrap_runs_only_when_an_interval_is_read(sim, monkeypatch):
 
 def test_as_of_leaves_out_later_sends_and_events(sim):
     con, sends = sim
-    tests = ex.campaign_tests(con, "2026-09-30")
+    tests = ex.campaign_tests(con, dt.date(2026, 9, 30))
     assert "LATE" not in {t.campaign_id for t in tests}
     last = START + dt.timedelta(days=14 * 11)  # AB11: converted 30 h after sending
     cut = ex.campaign_tests(con, last.date())
@@ -266,8 +272,8 @@ def test_as_of_leaves_out_later_sends_and_events(sim):
 def test_client_without_campaigns_gets_empty_results(tmp_path):
     con = duckdb.connect(str(tmp_path / "empty.duckdb"))
     store.migrate(con)
-    assert ex.campaign_tests(con) == []
-    assert ex.pooled_personalization_test(con) is None
+    assert ex.campaign_tests(con, EVERYTHING) == []
+    assert ex.pooled_personalization_test(con, EVERYTHING) is None
     table = ex.tests_table([])
     assert table.empty and list(table.columns) == ex.TABLE_COLUMNS
 
@@ -347,7 +353,7 @@ def test_arms_chart_draws_wilson_intervals(tests):
 
 def test_online_store_sample_detects_the_planted_lift(samples):
     con = store.read("online-store")
-    pooled = ex.pooled_personalization_test(con)
+    pooled = ex.pooled_personalization_test(con, SAMPLE_AS_OF)
     assert pooled is not None and pooled.trustworthy
     conv = pooled.comparison("conversion")
     assert conv.lift.low > 0 and conv.lift.low <= 0.010 <= conv.lift.high  # planted +1.0 pp
@@ -357,7 +363,7 @@ def test_online_store_sample_detects_the_planted_lift(samples):
     revenue = pooled.comparison("revenue")  # same order values, so revenue per recipient +50% too
     assert revenue.relative.low <= 0.5 <= revenue.relative.high and revenue.bootstrap[0] > 0
     assert impact.verdict(pooled).startswith("Win")
-    assert all(t.trustworthy for t in ex.campaign_tests(con))  # the sample splits every test 50/50
+    assert all(t.trustworthy for t in ex.campaign_tests(con, SAMPLE_AS_OF))  # the sample splits every test 50/50
 
 
 def test_tiny_arms_and_empty_variants_are_not_passed_off_as_tests(tmp_path):
@@ -366,7 +372,7 @@ def test_tiny_arms_and_empty_variants_are_not_passed_off_as_tests(tmp_path):
     con.execute("""INSERT INTO campaign_results (campaign_id, variant, recipients, opens, clicks, orders, revenue)
                    VALUES ('EMPTY', 'Generic', 500, 100, 10, 5, 250), ('EMPTY', 'Personalized', NULL, NULL, NULL, NULL, NULL),
                           ('TINY', 'Generic', 1, 1, 0, 0, 0), ('TINY', 'Personalized', 1, 0, 0, 0, 0)""")
-    tests = ex.campaign_tests(con)
+    tests = ex.campaign_tests(con, EVERYTHING)
     assert [t.campaign_id for t in tests] == ["TINY"]  # an arm without recipients is no arm
     assert impact.verdict(tests[0], "open").startswith("Inconclusive")  # 1 vs 1 still has a z-test
     assert "too few recipients" in impact.verdict(_one_each(), "revenue")  # no variance from 1 recipient
@@ -386,14 +392,14 @@ def test_intended_splits_drive_the_srm_check_and_the_pooling(sim):
     con = sim[0]
     # BROKEN sent 3000 vs 2400 on purpose: with a 5:4 plan its split is fine.
     splits = {"BROKEN": {"Generic": 5, "Personalized": 4}}
-    tests = ex.campaign_tests(con, splits=splits)
+    tests = ex.campaign_tests(con, EVERYTHING, splits=splits)
     broken = next(t for t in tests if t.campaign_id == "BROKEN")
     assert broken.trustworthy and broken.srm.p_value > 0.5
-    pooled = ex.pooled_personalization_test(con, tests=tests)
+    pooled = ex.pooled_personalization_test(con, EVERYTHING, tests=tests)
     assert "BROKEN" not in pooled.campaigns  # a 4:5 ratio would bias a sum of 1:1 campaigns
     assert "another ratio: Broken split" in " ".join(impact.ab_notes(pooled))
     with pytest.raises(ValueError, match="no share for Personalized"):
-        ex.campaign_tests(con, splits={"AB00": {"Generic": 1}})
+        ex.campaign_tests(con, EVERYTHING, splits={"AB00": {"Generic": 1}})
 
 
 def test_report_table_puts_the_numbers_in_words(tests):
@@ -424,7 +430,7 @@ def test_events_after_as_of_are_not_counted(tmp_path):
                    VALUES ('N', 'a', 'Generic', '2026-05-01 23:00', '2026-05-02 01:00', '2026-05-02 01:05', '2026-05-02 02:00', 40),
                           ('N', 'b', 'Personalized', '2026-05-01 22:00', '2026-05-01 23:30', '2026-05-01 23:40', '2026-05-01 23:50', 25),
                           ('N', 'c', 'Personalized', '2026-05-02 09:00', NULL, NULL, NULL, NULL)""")
-    t = ex.campaign_tests(con, "2026-05-01")[0]
+    t = ex.campaign_tests(con, dt.date(2026, 5, 1))[0]
     assert (
         t.arm("Generic").recipients,
         t.arm("Generic").opens,
@@ -437,7 +443,7 @@ def test_events_after_as_of_are_not_counted(tmp_path):
         1,
     )
     assert t.arm("Generic").revenue == 0 and t.arm("Personalized").revenue == 25
-    later = ex.campaign_tests(con, "2026-05-02")[0]
+    later = ex.campaign_tests(con, dt.date(2026, 5, 2))[0]
     assert later.arm("Generic").opens == 1 and later.arm("Personalized").recipients == 2
 
 

@@ -11,6 +11,7 @@ from scipy import stats
 from workbook import store
 from workbook.analytics import goals
 from workbook.analytics.goals import Goal
+from workbook.core import paths
 from workbook.core.errors import WorkbookError
 
 AS_OF = dt.date(2026, 6, 28)  # a Sunday: the week of 22 June is the last complete one
@@ -129,7 +130,7 @@ def test_unavailable_kpi(con):
 def test_save_and_load_roundtrip(con, client):
     goal = goals.suggest(con, "revenue", AS_OF)
     con.close()  # the same process may not hold a read-only and a read-write connection at once
-    goal_id = goals.save_goal(client, goal)
+    goal_id = goals.save_goal(paths.db_path(client), goal, AS_OF)
     read = store.read(client)  # the write connection was closed again: reading works
     loaded = goals.load_goals(read)
     read.close()

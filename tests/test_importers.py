@@ -23,9 +23,10 @@ from _importer_files import (
 )
 
 from workbook import store
+from workbook.core import paths
 from workbook.importers import PRESETS, ImportError_, import_files, loading
 from workbook.store import privacy
-from workbook.store.clients import init_client
+from workbook.store.clients import init_client, load_client
 from workbook.store.schema import DATA_TABLES
 
 
@@ -99,7 +100,7 @@ def test_shopify_orders_first_row_fields_timezone_and_customers(chicago, tmp_pat
         ("shopify:#1001", 2, "Beans", 1.0, Decimal("12.50")),
         ("shopify:#1002", 1, "Tea", 1.0, Decimal("20.00")),
     ]
-    ann = privacy.pseudonymizer(chicago)("email", "ann@example.com")
+    ann = privacy.pseudonymizer(load_client(chicago))("email", "ann@example.com")
     assert rows(
         chicago, "SELECT customer_key, first_seen_at FROM customers WHERE customer_id = ?", [ann]
     ) == [(privacy.Pseudonymizer.display_key(ann), dt.datetime(2025, 12, 6, 9, 37, 33))]
@@ -121,6 +122,19 @@ def test_same_file_twice_is_a_no_op_that_says_so(client, tmp_path):
         f"{dt.date.today():%Y-%m-%d} (same contents): nothing changed"
     )
     assert counts(client) == before
+
+
+def test_one_import_call_finds_the_client_folder_once_for_all_its_files(client, tmp_path, monkeypatch):
+    looked_up = []
+    real = paths.existing_client_dir
+    monkeypatch.setattr(paths, "existing_client_dir", lambda slug: looked_up.append(slug) or real(slug))
+    files = [
+        shopify_orders_file(tmp_path / "a.csv", [ANN]),
+        shopify_orders_file(tmp_path / "b.csv", [BOB]),
+        shopify_orders_file(tmp_path / "c.csv", [ANN, BOB]),
+    ]
+    assert len(import_files(client, files, "shopify-orders", progress=False)) == 3
+    assert looked_up == [client]
 
 
 def test_overlapping_exports_upsert_without_double_counting(client, tmp_path):
@@ -196,7 +210,7 @@ def test_customer_sources_merge_instead_of_erasing_each_other(client, tmp_path):
     import_files(client, [orders], "shopify-orders")
     [res] = import_files(client, [audience], "mailchimp-audience")
     assert res.updated == {"customers": 1}
-    ann = privacy.pseudonymizer(client)("email", "ann@example.com")
+    ann = privacy.pseudonymizer(load_client(client))("email", "ann@example.com")
     got = rows(
         client,
         "SELECT acquisition_channel, segment, persona, region, marketing_consent, "
@@ -206,7 +220,7 @@ def test_customer_sources_merge_instead_of_erasing_each_other(client, tmp_path):
     assert got == [
         ("email", "vip", "foodie", "OR", True, dt.datetime(2025, 12, 6, 15, 37, 33), "shopify-customers")
     ]
-    cat = privacy.pseudonymizer(client)("id", "shopify:9980002")
+    cat = privacy.pseudonymizer(load_client(client))("id", "shopify:9980002")
     assert rows(
         client, "SELECT acquisition_channel, marketing_consent FROM customers WHERE customer_id = ?", [cat]
     ) == [("paid_social", True)]
@@ -303,7 +317,7 @@ def test_square_items_money_text_and_one_order_per_transaction(home, tmp_path):
     assert rows(
         "cafe", "SELECT product, category, quantity, revenue FROM order_items WHERE order_id = 'square:T2'"
     ) == [("Latte", "Coffee", -1.0, Decimal("-4.50"))]
-    dee = privacy.pseudonymizer("cafe")("id", "square:CUST9")
+    dee = privacy.pseudonymizer(load_client("cafe"))("id", "square:CUST9")
     assert rows("cafe", "SELECT DISTINCT customer_id FROM orders WHERE customer_id IS NOT NULL") == [(dee,)]
 
 
@@ -363,7 +377,7 @@ def test_stripe_only_succeeded_payments_refunds_and_utm_touches(chicago, tmp_pat
         ("Furnace repair",),
         ("Gutter cleaning",),
     ]
-    eve = privacy.pseudonymizer(chicago)("email", "eve@example.com")
+    eve = privacy.pseudonymizer(load_client(chicago))("email", "eve@example.com")
     assert rows(chicago, "SELECT * EXCLUDE (import_id) FROM touches") == [
         (eve, dt.datetime(2025, 11, 3, 9, 0), "paid_search", "fall-hvac", "google", "cpc")
     ]
@@ -515,7 +529,7 @@ def test_survey_with_typeform_style_headers(client, tmp_path):
     )
     [res] = import_files(client, [f], "survey")
     assert res.inserted == {"feedback": 2}
-    ann = privacy.pseudonymizer(client)("email", "ann@example.com")
+    ann = privacy.pseudonymizer(load_client(client))("email", "ann@example.com")
     assert rows(client, "SELECT feedback_id, customer_id, nps, text FROM feedback ORDER BY 1") == [
         ("survey:abc1", ann, 9, "Love it"),
         ("survey:abc2", None, 3, None),
@@ -609,7 +623,7 @@ format:
     )
     [res] = import_files(client, [f], str(mapping))
     assert res.source == "jobber-leads" and res.inserted == {"leads": 2}
-    p = privacy.pseudonymizer(client)
+    p = privacy.pseudonymizer(load_client(client))
     assert rows(client, "SELECT * EXCLUDE (import_id) FROM leads ORDER BY 1") == [
         (
             "L1",
@@ -957,6 +971,6 @@ identity:
         [[f"L{i}", "2026-04-03 10:00", *row[:4]] for i, row in enumerate(people)],
     )
     import_files(client, [f], str(mapping))
-    p = privacy.pseudonymizer(client)
+    p = privacy.pseudonymizer(load_client(client))
     got = dict(rows(client, "SELECT lead_id, customer_id FROM leads"))
     assert got == {f"L{i}": p(*row[4]) if row[4] else None for i, row in enumerate(people)}

@@ -120,7 +120,7 @@ def test_ethical_personalization_score(rw):
     rw.execute(
         "INSERT INTO campaign_results (campaign_id, variant, delivered, spam_complaints) VALUES ('k', 'A', 10000, 3)"
     )
-    eps = ix.ethical_personalization(rw, as_of=AS_OF, opt_out_ease=80)
+    eps = ix.ethical_personalization(rw, None, AS_OF, opt_out_ease=80)
     scores = {c.name: c.score for c in eps.components}
     assert scores["Consent coverage"] == pytest.approx(200 / 3, abs=TOL)
     assert scores["Opt-out rate"] == pytest.approx(0.0, abs=TOL)

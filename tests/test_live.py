@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import nbformat
 import pytest
 
@@ -37,7 +39,7 @@ def _injected(path):
 
 
 def test_prepare_injects_parameters_without_running(client, templates):
-    folder = live.prepare(client, "2026-10-31")
+    folder = live.prepare(client, dt.date(2026, 10, 31))
     assert folder == paths.client_dir(client) / "notebooks"
     assert sorted(p.name for p in folder.glob("*.ipynb")) == [
         "01_onboarding.ipynb",

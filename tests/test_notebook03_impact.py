@@ -10,6 +10,7 @@ from render_fixtures import executed_notebook, findings_of, markdown_text, outpu
 
 from workbook.analytics import causal
 from workbook.analytics import experiments as ex
+from workbook.store.clients import Rollout
 from workbook.story import impact
 
 
@@ -23,7 +24,7 @@ def _pooled(generic=(10_000, 200), personalized=(10_000, 300)):
 
 def _did(low, high):
     effect = causal.Effect(0.01, 0.004, low, high, 0.01, 0.2, low * 20, high * 20, 0.05, 999)
-    rollout = causal.Rollout("Recommendations", dt.date(2026, 5, 1), "region", ("CA",))
+    rollout = Rollout("Recommendations", dt.date(2026, 5, 1), "region", ("CA",))
     return causal.DiD(
         rollout, dt.date(2025, 11, 1), dt.date(2026, 10, 31), 26, 26, 10, 20, None, effect, None, None
     )

@@ -19,7 +19,9 @@ import pytest
 from markupsafe import escape
 
 from workbook.core import paths
-from workbook.delivery import render
+from workbook.delivery import batch, execute
+from workbook.delivery import html as html_pages
+from workbook.delivery import index as index_pages
 from workbook.story import nb, offline_charts
 
 # Markup that would make a browser fetch from elsewhere: script/link/img/iframe sources, CSS
@@ -38,12 +40,12 @@ def external_loads(html: str) -> list[str]:
 
 
 def client_folder(out: Path, client: str) -> Path:
-    (folder,) = [p for p in (out / client).iterdir() if render.DATE_FOLDER.match(p.name)]
+    (folder,) = [p for p in (out / client).iterdir() if index_pages.DATE_FOLDER.match(p.name)]
     return folder
 
 
 def facts(out: Path, client: str) -> dict:
-    return json.loads((client_folder(out, client) / render.REPORT_JSON).read_text())
+    return json.loads((client_folder(out, client) / index_pages.REPORT_JSON).read_text())
 
 
 # ---------------------------------------------------------------------------- probe batch
@@ -141,7 +143,7 @@ def test_batch_index_lists_every_client_with_its_status(probe_reports):
 def test_batch_index_keeps_clients_rendered_by_earlier_batches(probe_reports, tmp_path):
     out = tmp_path / "reports"
     shutil.copytree(probe_reports.out, out)
-    index = render.write_batch_index(out, []).read_text()  # a batch that rendered nobody
+    index = index_pages.write_batch_index(out, []).read_text()  # a batch that rendered nobody
     rows = dict(re.findall(r"<h3>(?:<a [^>]*>)?([^<]+)(?:</a>)?</h3>(.*?)</div>", index, re.S))
     assert set(rows) == {"Good Shop", "Test Shop"}  # the broken one never had a report
     assert "complete" in rows["Good Shop"] and "planted failure" in rows["Test Shop"]
@@ -240,7 +242,7 @@ def test_sample_clients_render_every_file(sample_reports):
         folder = sample_reports.out / client / sample_reports.as_of
         expected = {f"{n}.{ext}" for n in notebooks for ext in ("html", "ipynb")}
         assert expected | {"index.html", "report.json"} == {p.name for p in folder.iterdir()}
-        report = json.loads((folder / render.REPORT_JSON).read_text())
+        report = json.loads((folder / index_pages.REPORT_JSON).read_text())
         assert report["ok"], client
         findings = [f["finding"] for n in report["notebooks"] for f in n["findings"]]
         index = (folder / "index.html").read_text()
@@ -335,7 +337,7 @@ def test_table_of_contents_lists_h2_headings_in_order():
         '<nav><!--WORKBOOK-TOC--></nav><h1 id="T">T</h1><h2 id="Sales-&amp;-margin">Sales '
         '&amp; margin<a class="anchor-link" href="#Sales-&amp;-margin">¶</a></h2><h2 id="B">B</h2>'
     )
-    out = render._with_toc(html)
+    out = html_pages._with_toc(html)
     assert out.startswith(
         '<nav><ol><li><a href="#Sales-&amp;-margin">Sales &amp; margin</a></li>'
         '<li><a href="#B">B</a></li></ol></nav>'
@@ -353,12 +355,12 @@ def test_table_of_contents_lists_h2_headings_in_order():
     ],
 )
 def test_goal_status_tones(status, tone):
-    assert render.status_tone(status) == tone
+    assert index_pages.status_tone(status) == tone
 
 
 def test_paths_of_this_machine_are_scrubbed(home):
     text = f"File {home}/shop/workbook.duckdb, {paths.project_root()}/workbook/nb.py, {Path.home()}/x"
-    scrubbed = render._scrub_paths(text)
+    scrubbed = html_pages.scrub_paths(text)
     assert scrubbed == "File $WORKBOOK_HOME/shop/workbook.duckdb, …/workbook/nb.py, ~/x"
 
 
@@ -374,15 +376,15 @@ def test_a_crash_keeps_the_previous_report_and_leaves_no_temporary_folder(rw, tm
 
     def fake_run(notebook, folder, *args):
         (folder / "01_x.html").write_text("half")
-        return render.NotebookResult("01_x", "X", True, 0.0)
+        return execute.NotebookResult("01_x", "X", True, 0.0)
 
     def crash(*args):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(render, "_run_notebook", fake_run)
-    monkeypatch.setattr(render, "_write_client_index", crash)
+    monkeypatch.setattr(execute, "run_notebook", fake_run)
+    monkeypatch.setattr(index_pages, "write_client_index", crash)
     with pytest.raises(RuntimeError):
-        render.render_client("test-shop", None, tmp_path, notebooks_dir=notebooks)
+        batch.render_client("test-shop", None, tmp_path, notebooks_dir=notebooks)
     assert [p.name for p in (tmp_path / "test-shop").iterdir()] == ["2026-03-02"]
     assert [p.name for p in previous.iterdir()] == ["index.html"]
     assert (previous / "index.html").read_text() == "last month's report"
@@ -394,7 +396,7 @@ def test_replacing_a_report_swaps_the_whole_folder(tmp_path):
     (final / "stale.html").write_text("old")
     new.mkdir()
     (new / "index.html").write_text("new")
-    render._move_into_place(new, final)
+    batch._move_into_place(new, final)
     assert [p.name for p in tmp_path.iterdir()] == ["2026-10-31"]
     assert [p.name for p in final.iterdir()] == ["index.html"]
 
@@ -410,9 +412,9 @@ def test_a_malformed_date_stops_the_command_before_anything_runs(client, tmp_pat
 
 def test_an_unknown_client_fails_alone_and_is_named(home, tmp_path):
     lines: list[str] = []
-    batch = render.run_batch(["nobody"], None, 1, tmp_path, echo=lines.append)
-    assert not batch.ok
-    assert batch.reports[0].failures == [batch.reports[0].error]
+    result = batch.run_batch(["nobody"], None, 1, tmp_path, echo=lines.append)
+    assert not result.ok
+    assert result.reports[0].failures == [result.reports[0].error]
     assert "No client 'nobody'" in "\n".join(lines)
     assert "No client" in (tmp_path / "index.html").read_text()
 
@@ -429,7 +431,7 @@ def test_readers_copy_keeps_one_title_and_drops_developer_noise():
     )
     warning = nbformat.v4.new_output("stream", name="stderr", text="FutureWarning: ...")
     printed = nbformat.v4.new_output("stream", name="stdout", text="42 orders")
-    papermill_note = md("An Exception was encountered", metadata={"tags": [render.PAPERMILL_ERROR_TAG]})
+    papermill_note = md("An Exception was encountered", metadata={"tags": [html_pages.PAPERMILL_ERROR_TAG]})
     nb_ = nbformat.v4.new_notebook(
         cells=[
             papermill_note,
@@ -439,7 +441,7 @@ def test_readers_copy_keeps_one_title_and_drops_developer_noise():
             code("f()", outputs=[warning, printed]),
         ]
     )
-    cells = render._for_readers(nb_).cells
+    cells = html_pages._for_readers(nb_).cells
     assert [c.source for c in cells] == ["x = 1", "nb.header(ctx, 'Sales')", "\nWhat sold, and where.", "f()"]
     assert [o.text for o in cells[-1].outputs] == ["42 orders"]
     assert len(nb_.cells) == 5  # the executed notebook itself is untouched

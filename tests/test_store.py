@@ -1,3 +1,4 @@
+import datetime as dt
 import hashlib
 import hmac
 import re
@@ -9,7 +10,7 @@ from workbook import store
 from workbook.core import paths
 from workbook.core.errors import InvalidClientName, WorkbookError
 from workbook.store import privacy
-from workbook.store.clients import init_client, list_clients, load_config
+from workbook.store.clients import Rollout, client_at, init_client, list_clients, load_client, record_rollout
 from workbook.store.schema import DATA_TABLES, LATEST_VERSION, MIGRATIONS
 
 
@@ -24,7 +25,7 @@ def test_init_creates_folder_config_salt_and_schema(home):
     folder, created = init_client("acme-bakery", "Acme Bakery", "coffee-shop", "EUR", "Europe/Berlin")
     assert created and folder == home / "acme-bakery"
     assert (folder / "salt.secret").stat().st_mode & 0o077 == 0  # only the owner reads the salt
-    cfg = load_config("acme-bakery")
+    cfg = load_client("acme-bakery").config
     assert (cfg.display_name, cfg.currency, cfg.timezone) == ("Acme Bakery", "EUR", "Europe/Berlin")
     con = store.read("acme-bakery")
     assert store.schema_version(con) == LATEST_VERSION
@@ -37,8 +38,33 @@ def test_init_again_keeps_settings_and_salt(home):
     salt = (home / "acme" / "salt.secret").read_text()
     _, created = init_client("acme", "Other Name")
     assert not created
-    assert load_config("acme").display_name == "First Name"
+    assert load_client("acme").name == "First Name"
     assert (home / "acme" / "salt.secret").read_text() == salt
+
+
+def test_rollouts_are_read_from_client_toml(tmp_path):
+    path = tmp_path / "client.toml"
+    path.write_text(
+        'slug = "x"\n[[rollouts]]\nname = "Recs"\nstart = 2026-05-01\ncolumn = "region"\ntreated = ["CA"]\n',
+        encoding="utf-8",
+    )
+    db = tmp_path / paths.DB_FILE
+    assert client_at("x", db).rollouts == (Rollout("Recs", dt.date(2026, 5, 1), "region", ("CA",)),)
+    assert client_at("x", tmp_path / "elsewhere" / paths.DB_FILE).rollouts == ()
+    path.write_text('[[rollouts]]\nstart = 2026-05-01\ncolumn = "email"\ntreated = ["x"]\n', encoding="utf-8")
+    with pytest.raises(WorkbookError, match="not one of"):
+        client_at("x", db)
+
+
+def test_record_rollout_is_idempotent_and_keeps_settings(tmp_path):
+    path = tmp_path / "client.toml"
+    path.write_text('slug = "x"\ndisplay_name = "X"\n', encoding="utf-8")
+    rollout = Rollout("Recommendations", dt.date(2026, 5, 1), "region", ("CA",))
+    client = client_at("x", tmp_path / paths.DB_FILE)
+    assert record_rollout(client, rollout) is True
+    assert record_rollout(client, rollout) is False
+    assert client_at("x", tmp_path / paths.DB_FILE).rollouts == (rollout,)
+    assert 'display_name = "X"' in path.read_text(encoding="utf-8")
 
 
 def test_migrate_upgrades_an_older_file_once(tmp_path):
@@ -132,8 +158,8 @@ def test_schema_2_turns_schema_1_pseudonyms_into_todays(tmp_path):
 
 
 def test_forget_erases_one_person_everywhere(rw, client):
-    me = privacy.pseudonymizer(client)("email", "ann@example.com")
-    other = privacy.pseudonymizer(client)("email", "bob@example.com")
+    me = privacy.pseudonymizer(load_client(client))("email", "ann@example.com")
+    other = privacy.pseudonymizer(load_client(client))("email", "bob@example.com")
     for who, order in [(me, "1"), (other, "2")]:
         rw.execute("INSERT INTO customers (customer_id, customer_key) VALUES (?, ?)", [who, who[:8]])
         rw.execute(

@@ -75,10 +75,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from workbook.core.dates import parse_date
     from workbook.core.paths import reports_dir
-    from workbook.delivery.render import run_batch
+    from workbook.delivery.batch import run_batch
     from workbook.store.clients import list_clients
 
+    as_of = parse_date(args.as_of)  # a malformed date stops the command before anything runs
     if args.all == bool(args.clients):
         raise WorkbookError("Name one or more clients, or use --all (not both).")
     clients = list_clients() if args.all else args.clients
@@ -89,7 +91,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         )
     batch = run_batch(
         clients,
-        as_of=args.as_of,
+        as_of=as_of,
         jobs=args.jobs or os.cpu_count() or 1,
         out_dir=Path(args.out) if args.out else reports_dir(),
     )
@@ -97,9 +99,10 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_open(args: argparse.Namespace) -> int:
+    from workbook.core.dates import parse_date
     from workbook.delivery.live import open_client
 
-    open_client(args.client, as_of=args.as_of, start_lab=not args.no_lab)
+    open_client(args.client, as_of=parse_date(args.as_of), start_lab=not args.no_lab)
     return 0
 
 

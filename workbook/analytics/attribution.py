@@ -34,7 +34,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from workbook import store
+from workbook.core import dates
 
 MODELS = ["first_touch", "last_touch", "linear", "time_decay", "position_based", "markov"]
 
@@ -151,7 +151,7 @@ def paths(
 
 def attribute(
     con: duckdb.DuckDBPyConnection,
-    as_of: dt.date | None = None,
+    as_of: dt.date,
     since: dt.date | None = None,
     lookback_days: int = 30,
     half_life_days: float = 7.0,
@@ -159,17 +159,16 @@ def attribute(
     seed: int = 0,
 ) -> Attribution:
     """Credit per channel under every model, for orders from `since` (default: one year
-    before `as_of`) to `as_of` (default: the latest activity)."""
-    end = as_of or store.latest_activity(con) or dt.date.today()
-    start = since or end - dt.timedelta(days=364)
-    df = paths(con, start, end, lookback_days, half_life_days)
+    before `as_of`) to `as_of`."""
+    start = since or dates.year_start(as_of)
+    df = paths(con, start, as_of, lookback_days, half_life_days)
     conversions = int(df["conversions"].sum()) if len(df) else 0
     eligible = con.execute(
-        ELIGIBLE_SQL, {"start": _ts(start), "end": _ts(end + dt.timedelta(days=1))}
+        ELIGIBLE_SQL, {"start": _ts(start), "end": _ts(as_of + dt.timedelta(days=1))}
     ).fetchone()[0]
     table = credit_table(df, n_boot=n_boot, seed=seed)
     return Attribution(
-        table, df, conversions, eligible - conversions, start, end, lookback_days, half_life_days
+        table, df, conversions, eligible - conversions, start, as_of, lookback_days, half_life_days
     )
 
 

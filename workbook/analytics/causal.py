@@ -37,88 +37,20 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import tomllib
 from dataclasses import dataclass
-from pathlib import Path
 
 import duckdb
 import pandas as pd
 from scipy import stats as sps
 
-from workbook import store
 from workbook.core.errors import WorkbookError
+from workbook.store.clients import Rollout
 
-COLUMNS = ("region", "segment", "persona", "acquisition_channel")  # allowed group columns
 K_PARAMS = 4
 
 
 class NotEnoughData(WorkbookError):
     """The data cannot support the analysis; the message says why."""
-
-
-@dataclass(frozen=True)
-class Rollout:
-    name: str
-    start: dt.date
-    column: str
-    treated: tuple[str, ...]
-
-    def __post_init__(self):
-        if self.column not in COLUMNS:
-            raise WorkbookError(
-                f"Rollout {self.name!r}: column {self.column!r} is not one of "
-                f"{', '.join(COLUMNS)}. Fix [[rollouts]] in client.toml."
-            )
-
-    @property
-    def treated_label(self) -> str:
-        return f"{self.column.replace('_', ' ')} {', '.join(self.treated)}"
-
-
-def configured_rollouts(config_path: str | Path) -> list[Rollout]:
-    """The `[[rollouts]]` the consultant recorded in a client.toml (none: an empty list)."""
-    try:
-        data = tomllib.loads(Path(config_path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return []
-    out = []
-    for entry in data.get("rollouts", []):
-        try:
-            start = entry["start"]
-            start = start if isinstance(start, dt.date) else dt.date.fromisoformat(str(start))
-            out.append(
-                Rollout(
-                    str(entry.get("name", "Rollout")),
-                    start,
-                    str(entry["column"]),
-                    tuple(str(v) for v in entry["treated"]),
-                )
-            )
-        except (KeyError, ValueError) as err:
-            raise WorkbookError(
-                f"{config_path}: a [[rollouts]] entry needs start (YYYY-MM-DD), column and treated ({err})."
-            ) from err
-    return out
-
-
-def record_rollout(config_path: str | Path, rollout: Rollout) -> bool:
-    """Add a rollout to a client.toml unless it is already there; returns True when added."""
-    import tomli_w
-
-    path = Path(config_path)
-    data = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    if rollout in configured_rollouts(path):
-        return False
-    data.setdefault("rollouts", []).append(
-        {
-            "name": rollout.name,
-            "start": rollout.start,
-            "column": rollout.column,
-            "treated": list(rollout.treated),
-        }
-    )
-    path.write_text(tomli_w.dumps(data), encoding="utf-8")
-    return True
 
 
 @dataclass
@@ -261,18 +193,17 @@ def _groups(result: pd.DataFrame, design: str) -> pd.DataFrame:
 def did(
     con: duckdb.DuckDBPyConnection,
     rollout: Rollout,
-    as_of: dt.date | None = None,
+    as_of: dt.date,
     pre_weeks: int = 26,
     post_weeks: int | None = None,
     confidence: float = 0.95,
 ) -> DiD:
     """Difference-in-differences estimate of a rollout on weekly repeat orders per customer."""
-    end = as_of or store.latest_activity(con) or dt.date.today()
-    available = ((end + dt.timedelta(days=1)) - rollout.start).days // 7
+    available = ((as_of + dt.timedelta(days=1)) - rollout.start).days // 7
     post = min(post_weeks or available, available)
     if post < 1:
         raise NotEnoughData(
-            f"the data end on {end:%d %B %Y}, less than a full week after the "
+            f"the data end on {as_of:%d %B %Y}, less than a full week after the "
             f"rollout started on {rollout.start:%d %B %Y}"
         )
     pre_start = rollout.start - dt.timedelta(weeks=pre_weeks)

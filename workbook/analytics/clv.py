@@ -123,7 +123,7 @@ class Histories:
 
 
 def histories(
-    con: duckdb.DuckDBPyConnection, as_of: dt.date | str, calibration_end: dt.date | str | None = None
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, calibration_end: dt.date | str | None = None
 ) -> Histories:
     """The customers grouped for the models (see `Histories`), in one pass over the orders."""
     frame = con.execute(
@@ -500,7 +500,7 @@ class HoldoutCheck:
 
 
 def holdout_window(
-    con: duckdb.DuckDBPyConnection, as_of: dt.date | str, weeks: int = 26
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, weeks: int = 26
 ) -> tuple[dt.date, dt.date]:
     """(calibration_end, holdout_end): the last `weeks` before `as_of` held out, or the last
     third of the identified purchase history when it is shorter than 3 x `weeks`."""
@@ -575,7 +575,7 @@ class Forecast:
 
 def forecast(
     con: duckdb.DuckDBPyConnection,
-    as_of: dt.date | str,
+    as_of: dt.date,
     weeks: float = 52,
     months: int = 12,
     annual_discount: float = 0.10,

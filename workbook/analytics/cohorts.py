@@ -18,7 +18,7 @@ Definitions (the same in every function here):
   started but not ended are in progress: the matrices show them as NaN (so the last diagonal
   is not mistaken for a drop), `cohort_activity` keeps their values so far with
   `complete = False`. Periods that have not started yet are absent.
-- `as_of` None means the latest order date; orders after `as_of` are ignored.
+- Orders after `as_of` are ignored.
 """
 
 from __future__ import annotations
@@ -52,16 +52,6 @@ def _check(grain: str, by: str | None) -> None:
         raise WorkbookError(f"grain must be one of {', '.join(GRAINS)}, not {grain!r}.")
     if by is not None and by not in BY_COLUMNS:
         raise WorkbookError(f"by must be one of {', '.join(BY_COLUMNS)} or None, not {by!r}.")
-
-
-def resolve_as_of(con: duckdb.DuckDBPyConnection, as_of: dt.date | str | None) -> dt.date:
-    """`as_of` as a date; None means the day of the latest order."""
-    if as_of is not None:
-        return as_of if isinstance(as_of, dt.date) else dt.date.fromisoformat(str(as_of))
-    day = con.execute("SELECT max(ordered_at)::DATE FROM orders").fetchone()[0]
-    if day is None:
-        raise WorkbookError("There are no orders yet: import the client's orders first.")
-    return day
 
 
 def purchase_days_sql(until: str) -> str:
@@ -172,7 +162,8 @@ def cohort_activity(
     con: duckdb.DuckDBPyConnection,
     grain: str = "month",
     by: str | None = None,
-    as_of: dt.date | str | None = None,
+    *,
+    as_of: dt.date,
     spread: bool = False,
 ) -> pd.DataFrame:
     """The cohort x period aggregate every matrix and curve here is built from.
@@ -185,18 +176,17 @@ def cohort_activity(
     `attrs` records grain, by and as_of.
     """
     _check(grain, by)
-    day = resolve_as_of(con, as_of)
     group = f', grp AS "{by}"' if by else ""
     spread_column = ", cumulative_revenue_sq" if spread else ""
     frame = con.execute(
         f"{_activity_sql(grain, by, spread)} SELECT cohort, period, cohort_customers, active_customers, "
         f"revenue, cumulative_revenue{spread_column}, complete{group} FROM activity "
         "ORDER BY grp, cohort, period",
-        [day, day, day],
+        [as_of, as_of, as_of],
     ).df()
     if by:
         frame = frame[[by] + [c for c in frame.columns if c != by]]
-    frame.attrs.update(grain=grain, by=by, as_of=str(day))
+    frame.attrs.update(grain=grain, by=by, as_of=str(as_of))
     return frame
 
 
@@ -229,11 +219,12 @@ def retention(
     grain: str = "month",
     measure: str = "customers",
     by: str | None = None,
-    as_of: dt.date | str | None = None,
+    *,
+    as_of: dt.date,
 ) -> pd.DataFrame:
     """Cohort matrix: rows are cohorts (period start dates), columns are period offsets 0, 1, ...
     (`retention_matrix` of `cohort_activity`; see there)."""
-    return retention_matrix(cohort_activity(con, grain, by, as_of), measure)
+    return retention_matrix(cohort_activity(con, grain, by, as_of=as_of), measure)
 
 
 def retention_matrix(activity: pd.DataFrame, measure: str = "customers") -> pd.DataFrame:
@@ -285,11 +276,12 @@ def curves(
     con: duckdb.DuckDBPyConnection,
     grain: str = "month",
     by: str | None = None,
-    as_of: dt.date | str | None = None,
+    *,
+    as_of: dt.date,
     z: float = 1.96,
 ) -> pd.DataFrame:
     """Retention and value curves pooled over cohorts (`pooled_curves` of `cohort_activity`)."""
-    return pooled_curves(cohort_activity(con, grain, by, as_of, spread=True), z)
+    return pooled_curves(cohort_activity(con, grain, by, as_of=as_of, spread=True), z)
 
 
 def pooled_curves(activity: pd.DataFrame, z: float = 1.96) -> pd.DataFrame:
@@ -339,10 +331,11 @@ def layer_cake(
     con: duckdb.DuckDBPyConnection,
     grain: str = "month",
     cohort_grain: str = "quarter",
-    as_of: dt.date | str | None = None,
+    *,
+    as_of: dt.date,
 ) -> pd.DataFrame:
     """The layer cake (`layers` of `cohort_activity`; see there)."""
-    return layers(cohort_activity(con, grain, None, as_of), cohort_grain)
+    return layers(cohort_activity(con, grain, None, as_of=as_of), cohort_grain)
 
 
 def layers(activity: pd.DataFrame, cohort_grain: str = "quarter") -> pd.DataFrame:
@@ -390,15 +383,14 @@ def layers(activity: pd.DataFrame, cohort_grain: str = "quarter") -> pd.DataFram
     )
 
 
-def anonymous_share(con: duckdb.DuckDBPyConnection, as_of: dt.date | str | None = None) -> dict:
+def anonymous_share(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> dict:
     """How much of the sales up to `as_of` has no customer attached (left out of cohorts):
     {"orders", "anonymous_orders", "order_share", "revenue_share"}."""
-    day = resolve_as_of(con, as_of)
     orders, anonymous, revenue, anon_revenue = con.execute(
         """SELECT count(*), count(*) FILTER (WHERE customer_id IS NULL),
                   sum(revenue)::DOUBLE, coalesce(sum(revenue) FILTER (WHERE customer_id IS NULL), 0)::DOUBLE
            FROM orders WHERE ordered_at < CAST(? AS DATE) + 1""",
-        [day],
+        [as_of],
     ).fetchone()
     return {
         "orders": orders,
@@ -415,7 +407,8 @@ def repeat_hazard(
     con: duckdb.DuckDBPyConnection,
     by: str = "acquisition_channel",
     reference: str | None = None,
-    as_of: dt.date | str | None = None,
+    *,
+    as_of: dt.date,
     max_age_months: int = 24,
     confidence: float = 0.95,
 ) -> pd.DataFrame:
@@ -440,7 +433,6 @@ def repeat_hazard(
     from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
     _check("month", by)
-    day = resolve_as_of(con, as_of)
     table = con.execute(
         f"""WITH {members_sql("month", by)},
         ages AS (SELECT grp, date_diff('day', first_day, CAST($1 AS DATE)) / {DAYS_PER_MONTH} AS age
@@ -469,7 +461,7 @@ def repeat_hazard(
                coalesce(repeat_purchases, 0) AS repeat_purchases
         FROM exposure LEFT JOIN events USING (grp, stratum)
         WHERE exposure_months > 0 ORDER BY grp, stratum""",
-        [day, max_age_months],
+        [as_of, max_age_months],
     ).df()
     if table.empty:
         raise WorkbookError("No identified customer has bought yet: no repeat purchases to compare.")

@@ -41,7 +41,6 @@ import duckdb
 import pandas as pd
 
 from workbook.analytics import stats
-from workbook.core.dates import parse_date
 
 ALPHA = 0.05
 SRM_ALPHA = 0.001  # a split this unlikely by chance means the assignment or tracking is broken
@@ -170,9 +169,8 @@ class ABTest:
         return next(c for c in self.comparisons if c.metric == metric and (arm is None or c.arm == arm))
 
 
-def _cutoff(as_of) -> dt.datetime | None:
-    day = parse_date(as_of)
-    return None if day is None else dt.datetime.combine(day + dt.timedelta(days=1), dt.time())
+def _cutoff(as_of: dt.date) -> dt.datetime:
+    return dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())
 
 
 ARMS_SQL = """
@@ -221,7 +219,7 @@ ORDER BY m.started_at NULLS LAST, a.campaign_id, a.variant
 """
 
 
-def arm_counts(con: duckdb.DuckDBPyConnection, as_of=None) -> pd.DataFrame:
+def arm_counts(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> pd.DataFrame:
     """Per-arm aggregates of every campaign with 2+ variants, sent up to `as_of` (inclusive).
 
     Events (opens, clicks, conversions and their revenue) count when they happened by
@@ -369,7 +367,7 @@ def build_test(
 
 def campaign_tests(
     con: duckdb.DuckDBPyConnection,
-    as_of=None,
+    as_of: dt.date,
     *,
     splits: dict[str, dict[str, float]] | None = None,
     expected_lift: float = EXPECTED_LIFT,
@@ -433,7 +431,7 @@ def _sum_arms(variant: str, arms: list[Arm]) -> Arm:
 
 def pooled_personalization_test(
     con: duckdb.DuckDBPyConnection,
-    as_of=None,
+    as_of: dt.date,
     *,
     tests: list[ABTest] | None = None,
     splits: dict[str, dict[str, float]] | None = None,

@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -33,9 +34,9 @@ from scipy import stats
 
 from workbook import store
 from workbook.analytics import metrics
+from workbook.core.dates import BASELINE_WEEKS, baseline_window, last_complete_week_end
 from workbook.core.errors import WorkbookError
 
-BASELINE_WEEKS = 12  # default baseline window: the last 12 complete weeks
 CURRENT_WEEKS = 4  # "current value": the last 4 complete weeks
 TREND_WEEKS = 26  # the projection is fitted on the last 26 complete weeks
 MIN_WEEKS = 8  # fewer complete weeks than this: no projection
@@ -115,18 +116,6 @@ class Delta:
     )  # trend line and band, last week -> deadline
     why: str = ""  # for undefined / not enough data
     proposal: Goal | None = None  # a SMART version of an undefined goal
-
-
-def last_complete_week_end(as_of: dt.date) -> dt.date:
-    """The Monday after the last complete week (ISO weeks) on or before `as_of`: an exclusive end."""
-    monday = as_of - dt.timedelta(days=as_of.weekday())
-    return monday + dt.timedelta(days=7) if as_of.weekday() == 6 else monday
-
-
-def baseline_window(as_of: dt.date, weeks: int = BASELINE_WEEKS) -> tuple[dt.date, dt.date]:
-    """(first day, last day) of the `weeks` complete weeks before `as_of`."""
-    end = last_complete_week_end(as_of)
-    return end - dt.timedelta(weeks=weeks), end - dt.timedelta(days=1)
 
 
 def theil_sen(frame: pd.DataFrame) -> tuple[float, float, float, float, float]:
@@ -332,17 +321,17 @@ def load_goals(con: duckdb.DuckDBPyConnection) -> list[Goal]:
     return [Goal(**dict(zip(("goal_id",) + _COLUMNS, row))) for row in rows]
 
 
-def save_goal(client: str, goal: Goal, db_path=None) -> int:
-    """Store a goal (with its baseline) and return its id.
+def save_goal(db_path: Path, goal: Goal, as_of: dt.date) -> int:
+    """Store a goal (with its baseline, as of `as_of` unless the goal has one) and return its id.
 
     Opens a read-write connection only for this write and closes it: a notebook kernel holding
     one would block every report render of the client (see `store`).
     """
     if not goal.defined:
         raise WorkbookError("Give the goal a target and a deadline before saving it.")
-    with store.write(client, db_path) as con:
+    with store.write(db_path=db_path) as con:
         if goal.baseline_value is None:
-            goal, base = _baseline(con, goal, goal.baseline_end or store.latest_activity(con))
+            goal, base = _baseline(con, goal, goal.baseline_end or as_of)
             goal.baseline_value = base.value
         values = asdict(goal)
         return con.execute(

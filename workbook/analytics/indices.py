@@ -33,9 +33,9 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from workbook import store
 from workbook.analytics import metrics, stats
 from workbook.analytics.segments import ALL, SegmentEconomics
+from workbook.core import dates
 
 Z95 = stats.z_value(0.95)
 
@@ -161,14 +161,13 @@ def _rate_penalty(name: str, measure: str, k: int, n: int, limit: float, weight:
     return Component(name, measure, score(rate.mean), score(hi), score(lo), weight, rate)
 
 
-def _window(con, as_of, since) -> tuple[dt.date, dt.date, dict]:
-    end = as_of or store.latest_activity(con) or dt.date.today()
-    start = since or end - dt.timedelta(days=364)
+def _window(as_of: dt.date, since: dt.date | None) -> tuple[dt.date, dt.date, dict]:
+    start = since or dates.year_start(as_of)
     params = {
         "start": dt.datetime.combine(start, dt.time()),
-        "end": dt.datetime.combine(end + dt.timedelta(days=1), dt.time()),
+        "end": dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time()),
     }
-    return start, end, params
+    return start, as_of, params
 
 
 FEEDBACK_SQL = """
@@ -205,12 +204,12 @@ def _feedback(con, params) -> dict:
 
 def customer_experience(
     con: duckdb.DuckDBPyConnection,
-    as_of: dt.date | None = None,
+    as_of: dt.date,
     since: dt.date | None = None,
     weights: dict[str, float] = CXQ_WEIGHTS,
 ) -> CompositeIndex:
     """Customer Experience Quotient: NPS, CES, CSAT and review ratings over the last year."""
-    _, _, params = _window(con, as_of, since)
+    _, _, params = _window(as_of, since)
     f = _feedback(con, params)
     m = stats.SampleMean.net_score(f["nps_n"], f["promoters"], f["detractors"])
     lo, hi = m.interval()
@@ -258,12 +257,12 @@ SELECT (SELECT count(*) FROM buyers WHERE n >= 1) AS active, (SELECT count(*) FR
 
 def relationship_strength(
     con: duckdb.DuckDBPyConnection,
-    as_of: dt.date | None = None,
+    as_of: dt.date,
     since: dt.date | None = None,
     weights: dict[str, float] = RSI_WEIGHTS,
 ) -> CompositeIndex:
     """Relationship Strength Index: repeat buying, referrals and promoters (advocacy), engagement."""
-    _, _, params = _window(con, as_of, since)
+    _, _, params = _window(as_of, since)
     r = dict(
         zip(
             ["active", "repeat", "new_known", "referred", "sends", "opened", "sessions", "engaged"],
@@ -314,8 +313,8 @@ SELECT (SELECT count(*) FROM recipients) AS recipients,
 
 def ethical_personalization(
     con: duckdb.DuckDBPyConnection,
-    econ: SegmentEconomics | None = None,
-    as_of: dt.date | None = None,
+    econ: SegmentEconomics | None,
+    as_of: dt.date,
     since: dt.date | None = None,
     opt_out_ease: float | None = None,
     weights: dict[str, float] = EPS_WEIGHTS,
@@ -326,7 +325,7 @@ def ethical_personalization(
     `opt_out_ease` (0-100) is the consultant's checklist score: one-click unsubscribe in every
     email, a preference centre, opt-outs honoured within two business days; None = not assessed.
     """
-    _, _, params = _window(con, as_of, since)
+    _, _, params = _window(as_of, since)
     e = dict(
         zip(
             ["recipients", "covered", "sends", "unsubscribes", "delivered", "complaints"],

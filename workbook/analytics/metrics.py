@@ -505,7 +505,8 @@ def series(
     con: duckdb.DuckDBPyConnection,
     kpi: KPI | str,
     grain: str = "week",
-    as_of: dt.date | None = None,
+    *,
+    as_of: dt.date,
     segment: str | None = None,
     since: dt.date | None = None,
 ) -> pd.DataFrame:
@@ -526,7 +527,6 @@ def series(
         )
     if not available(con, kpi):
         raise WorkbookError(f"{kpi.label} is unavailable: it needs data in {', '.join(kpi.tables)}.")
-    as_of = as_of or store.latest_activity(con)
     table, column = kpi.clock
     first = con.execute(f"SELECT min({column})::DATE FROM {table}").fetchone()[0] or as_of
     since = since or first

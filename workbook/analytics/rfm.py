@@ -23,7 +23,7 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
-from workbook.analytics.cohorts import purchase_days_sql, resolve_as_of
+from workbook.analytics.cohorts import purchase_days_sql
 
 # (segment, SQL condition on r and f scores), first match wins; every (r, f) pair is covered.
 SEGMENT_RULES: list[tuple[str, str]] = [
@@ -84,12 +84,11 @@ def _scores_sql() -> str:
     SELECT *, {segment_case()} AS segment FROM scored"""
 
 
-def scores(con: duckdb.DuckDBPyConnection, as_of: dt.date | str | None = None) -> pd.DataFrame:
+def scores(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> pd.DataFrame:
     """One row per customer: customer_key, recency_days, frequency, monetary, r, f, m, segment.
 
     For exports to the consultant's campaign tools (pseudonymous keys only); reports show
     the aggregates of `segments` and `grid`."""
-    day = resolve_as_of(con, as_of)
     return con.execute(
         f"""SELECT coalesce(c.customer_key, s.customer_id) AS customer_key, s.recency_days,
                    s.frequency, s.monetary, s.r, s.f, s.m, s.segment
@@ -97,15 +96,14 @@ def scores(con: duckdb.DuckDBPyConnection, as_of: dt.date | str | None = None) -
             LEFT JOIN (SELECT customer_id, min(customer_key) AS customer_key FROM customers
                        GROUP BY 1) c USING (customer_id)
             ORDER BY s.r DESC, s.f DESC, s.m DESC, customer_key""",
-        {"as_of": day},
+        {"as_of": as_of},
     ).df()
 
 
-def segments(con: duckdb.DuckDBPyConnection, as_of: dt.date | str | None = None) -> pd.DataFrame:
+def segments(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> pd.DataFrame:
     """Per segment (in SEGMENTS order, empty segments omitted): customers, customer_share,
     revenue (net, all history to as_of), revenue_share, median recency_days, mean frequency,
     mean monetary, and the suggested action."""
-    day = resolve_as_of(con, as_of)
     frame = con.execute(
         f"""SELECT segment, count(*) AS customers,
                    count(*) / sum(count(*)) OVER () AS customer_share,
@@ -113,7 +111,7 @@ def segments(con: duckdb.DuckDBPyConnection, as_of: dt.date | str | None = None)
                    median(recency_days) AS recency_days, avg(frequency) AS frequency,
                    avg(monetary) AS monetary
             FROM ({_scores_sql()}) GROUP BY segment""",
-        {"as_of": day},
+        {"as_of": as_of},
     ).df()
     frame["segment"] = pd.Categorical(frame["segment"], categories=SEGMENTS, ordered=True)
     frame = frame.sort_values("segment").reset_index(drop=True)
@@ -122,12 +120,11 @@ def segments(con: duckdb.DuckDBPyConnection, as_of: dt.date | str | None = None)
     return frame
 
 
-def grid(con: duckdb.DuckDBPyConnection, as_of: dt.date | str | None = None) -> pd.DataFrame:
+def grid(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> pd.DataFrame:
     """Customers and revenue per (r, f) score pair with its segment: the RFM heatmap's data."""
-    day = resolve_as_of(con, as_of)
     return con.execute(
         f"""SELECT r, f, any_value(segment) AS segment, count(*) AS customers,
                    sum(monetary) AS revenue
             FROM ({_scores_sql()}) GROUP BY r, f ORDER BY r, f""",
-        {"as_of": day},
+        {"as_of": as_of},
     ).df()

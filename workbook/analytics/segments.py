@@ -35,8 +35,8 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from workbook import store
 from workbook.analytics import stats
+from workbook.core import dates
 from workbook.core.errors import WorkbookError
 
 BY_COLUMNS = ("segment", "persona", "region", "acquisition_channel")
@@ -154,7 +154,7 @@ class SegmentEconomics:
 
 def economics(
     con: duckdb.DuckDBPyConnection,
-    as_of: dt.date | None = None,
+    as_of: dt.date,
     by: str = "segment",
     since: dt.date | None = None,
     cost_per_send: Mapping[str, float] | None = None,
@@ -162,16 +162,15 @@ def economics(
     """Personalized vs generic per segment over [since (default: a year before as_of), as_of]."""
     if by not in BY_COLUMNS:
         raise WorkbookError(f"Segment by {by!r}? Use one of {', '.join(BY_COLUMNS)}.")
-    end = as_of or store.latest_activity(con) or dt.date.today()
-    start = since or end - dt.timedelta(days=364)
+    start = since or dates.year_start(as_of)
     costs = dict(ASSUMED_COST_PER_SEND if cost_per_send is None else cost_per_send)
-    params = {"start": _ts(start), "end": _ts(end + dt.timedelta(days=1))}
+    params = {"start": _ts(start), "end": _ts(as_of + dt.timedelta(days=1))}
     sums = con.execute(ECONOMICS_SQL.format(arm=ARM_SQL, by=by, all=ALL), params).df()
     table = _table(sums, costs)
     return SegmentEconomics(
         by,
         start,
-        end,
+        as_of,
         table,
         _comparison(table),
         bool(len(sums)) and bool(sums["sends_without_cost"].sum()),

@@ -1,14 +1,23 @@
-"""Dates as the consultant types them: "YYYY-MM-DD", a date, or nothing."""
+"""Report dates: parsing a typed date, and the reporting window every notebook derives from `as_of`.
+
+`as_of` is resolved once, at a boundary (the CLI, the renderer, a notebook's `open_context`),
+and passed down as a plain `dt.date`; the periods below are derived from it, never re-defaulted.
+The default `as_of` itself needs the client's data, so it lives in `store.default_as_of`.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from workbook.core.errors import WorkbookError
 
+BASELINE_WEEKS = 12  # a goal's default baseline window: the last 12 complete weeks
+YEAR_DAYS = 364  # the trailing year notebook 03 reads starts this many days before as_of
+
 
 def parse_date(value: str | dt.date | None) -> dt.date | None:
-    """None or "" (not given) -> None; a date or datetime -> its date; else "YYYY-MM-DD", or WorkbookError."""
+    """A date typed by the consultant ("YYYY-MM-DD") or given as a date; None or "" stays None."""
     if value in (None, ""):
         return None
     if isinstance(value, dt.datetime):
@@ -19,3 +28,32 @@ def parse_date(value: str | dt.date | None) -> dt.date | None:
         return dt.date.fromisoformat(str(value))
     except ValueError as err:
         raise WorkbookError(f"as_of {value!r} is not a date: write it as YYYY-MM-DD.") from err
+
+
+def year_start(as_of: dt.date) -> dt.date:
+    """The first day of the trailing year that ends on `as_of` (both days included: 365 days)."""
+    return as_of - dt.timedelta(days=YEAR_DAYS)
+
+
+def last_complete_week_end(as_of: dt.date) -> dt.date:
+    """The Monday after the last complete week (ISO weeks) on or before `as_of`: an exclusive end."""
+    monday = as_of - dt.timedelta(days=as_of.weekday())
+    return monday + dt.timedelta(days=7) if as_of.weekday() == 6 else monday
+
+
+def baseline_window(as_of: dt.date, weeks: int = BASELINE_WEEKS) -> tuple[dt.date, dt.date]:
+    """(first day, last day) of the `weeks` complete weeks before `as_of`."""
+    end = last_complete_week_end(as_of)
+    return end - dt.timedelta(weeks=weeks), end - dt.timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class ReportingWindow:
+    """The dates one report is about: `as_of` (its last day, included) and what follows from it."""
+
+    as_of: dt.date
+
+    @property
+    def baseline(self) -> tuple[dt.date, dt.date]:
+        """(first day, last day) of the default goal baseline: the last 12 complete weeks."""
+        return baseline_window(self.as_of)

@@ -14,6 +14,7 @@ from workbook.core.errors import ClientNotFound, InvalidClientName
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MAX_SLUG = 64
+DB_FILE = "workbook.duckdb"  # the client's database, in its folder
 
 
 def project_root() -> Path:
@@ -56,13 +57,13 @@ def client_dir(client: str) -> Path:
 
 
 def db_path(client: str) -> Path:
-    return client_dir(client) / "workbook.duckdb"
+    return client_dir(client) / DB_FILE
 
 
 def existing_client_dir(client: str) -> Path:
     """The folder of a client that has been created with `workbook init`, or a clear error."""
     folder = client_dir(client)
-    if not (folder / "workbook.duckdb").exists():
+    if not (folder / DB_FILE).exists():
         raise ClientNotFound(
             f"No client {client!r} in {workbook_home()}. Create it with `workbook init {client}` "
             f"(or set WORKBOOK_HOME to the folder that holds your clients)."

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from workbook.core import paths
 from workbook.core.errors import WorkbookError
-from workbook.story import nb
+from workbook.store.clients import load_client
 from workbook.story.widgets import LIVE_ENV
 
 
@@ -39,17 +39,20 @@ def _same(a: Path, b: Path) -> bool:
     return content(a) == content(b)
 
 
-def prepare(client: str, as_of: str | dt.date | None = None) -> Path:
-    """Write the client's parameterised copies of the notebooks; return their folder."""
+def prepare(client: str, as_of: dt.date | None = None) -> Path:
+    """Write the client's parameterised copies of the notebooks; return their folder.
+
+    `as_of` None stays None: the notebook resolves the client's default when it runs, so a
+    copy opened next month describes next month's data."""
     import papermill
 
-    folder = paths.existing_client_dir(client) / "notebooks"
+    handle = load_client(client)
+    folder = handle.folder / "notebooks"
     folder.mkdir(exist_ok=True)
-    day = nb.parse_date(as_of)
     parameters = {
         "client": client,
-        "db_path": str(paths.db_path(client)),
-        "as_of": day.isoformat() if day else None,
+        "db_path": str(handle.db_path),
+        "as_of": as_of.isoformat() if as_of else None,
     }
     for template in notebook_templates():
         target = folder / template.name
@@ -66,7 +69,7 @@ def prepare(client: str, as_of: str | dt.date | None = None) -> Path:
     return folder
 
 
-def open_client(slug: str, as_of: str | dt.date | None = None, start_lab: bool = True) -> Path:
+def open_client(slug: str, as_of: dt.date | None = None, start_lab: bool = True) -> Path:
     """Prepare the client's notebooks, then (unless start_lab is False) run JupyterLab on them.
 
     JupyterLab runs with WORKBOOK_LIVE=1, which turns on the live what-if panels, and with

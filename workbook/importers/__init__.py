@@ -22,8 +22,8 @@ from workbook.importers.mapping import Mapping, load_mapping
 from workbook.importers.presets import PRESETS, better_preset
 from workbook.importers.reading import open_export
 from workbook.importers.staging import Stage
-from workbook.store.clients import load_config
-from workbook.store.privacy import pseudonymizer
+from workbook.store.clients import Client, load_client
+from workbook.store.privacy import Pseudonymizer, pseudonymizer
 from workbook.store.schema import DATA_TABLES
 
 __all__ = ["NATURAL_KEYS", "PRESETS", "ImportError_", "ImportResult", "import_files", "resolve_source"]
@@ -81,12 +81,12 @@ def import_files(slug: str, files: list[Path], source: str, *, progress: bool = 
     With `progress`, files over 100,000 rows print a line to stderr at each stage.
     """
     mapping = resolve_source(source)
-    config = load_config(slug)
-    pseudo = pseudonymizer(slug)
+    client = load_client(slug)  # its folder, settings and salt, once for all the files
+    pseudo = pseudonymizer(client)
     results: list[ImportResult] = []
     for path in files:
         try:
-            results.append(_import_one(slug, Path(path), mapping, config, pseudo, progress))
+            results.append(_import_one(client, Path(path), mapping, pseudo, progress))
         except ImportError_ as err:
             if not results:
                 raise
@@ -105,7 +105,9 @@ def _already(con, sha256: str):
     return found[0][0] if found else None
 
 
-def _import_one(slug: str, path: Path, mapping: Mapping, config, pseudo, progress: bool) -> ImportResult:
+def _import_one(
+    client: Client, path: Path, mapping: Mapping, pseudo: Pseudonymizer, progress: bool
+) -> ImportResult:
     result = ImportResult(file=path.name, source=mapping.name)
     note = _Progress(path.name, progress)
     with tempfile.TemporaryDirectory(prefix="workbook-import-") as tmp:
@@ -117,17 +119,22 @@ def _import_one(slug: str, path: Path, mapping: Mapping, config, pseudo, progres
                 f"not {mapping.name} ({mine:.0%}). Import it with --source {other}, or check "
                 f"that you picked the right file."
             )
-        with store.write(slug) as con:
+        with store.write(db_path=client.db_path) as con:
             result.imported_on = _already(con, raw.sha256)
         if result.imported_on:
             result.already_imported = True
             return result
         staged = Stage(
-            raw, mapping, config.timezone, pseudo, currency=config.currency, on_rows=note.rows_read
+            raw,
+            mapping,
+            client.config.timezone,
+            pseudo,
+            currency=client.config.currency,
+            on_rows=note.rows_read,
         ).run()
     result.rows_read, result.warnings = staged.rows, staged.warnings
     note("writing...")
-    with store.write(slug) as con, store.transaction(con):
+    with store.write(db_path=client.db_path) as con, store.transaction(con):
         result.imported_on = _already(con, raw.sha256)  # another process may have won
         if result.imported_on:
             result.already_imported, result.rows_read, result.warnings = True, 0, []

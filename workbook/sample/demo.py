@@ -17,7 +17,7 @@ from workbook.core import paths
 from workbook.importers import ImportResult, import_files
 from workbook.importers.reading import open_export
 from workbook.sample import SAMPLE_CLIENTS, SampleClient, write_samples
-from workbook.store.clients import init_client
+from workbook.store.clients import Rollout, init_client, load_client, record_rollout
 from workbook.store.schema import DATA_TABLES
 
 
@@ -49,16 +49,15 @@ def build_clients(sample: Path | None = None, progress: bool = True) -> list[Dem
     sample = Path(sample) if sample else paths.sample_dir()
     if not sample_files_present(sample):
         write_samples(sample)
-    from workbook.analytics.causal import Rollout, record_rollout
-
     built = []
     for client in SAMPLE_CLIENTS.values():
         rebuilt = _drop_if_outdated(client, sample)
         folder, created = init_client(
             client.slug, client.display_name, client.industry, client.currency, client.timezone
         )
+        handle = load_client(client.slug)
         for rollout in client.rollouts:
-            record_rollout(folder / "client.toml", Rollout(**rollout))
+            record_rollout(handle, Rollout(**rollout))
         demo = DemoClient(client, folder, created, rebuilt)
         for name, source in client.imports:
             if source.endswith((".yaml", ".yml")):
@@ -78,7 +77,7 @@ def _drop_if_outdated(client: SampleClient, sample: Path) -> bool:
     longer have (upserts never delete), so a changed sample means a fresh database. The salt
     and client.toml stay, so pseudonyms do not change.
     """
-    db = paths.client_dir(client.slug) / "workbook.duckdb"
+    db = paths.db_path(client.slug)
     if not db.exists():
         return False
     current = {name: content_sha256(sample / client.slug / name) for name, _ in client.imports}

@@ -4,6 +4,7 @@ The connection API is this package's face, so callers write `store.read(...)`.
 """
 
 from workbook.store.connection import (
+    default_as_of,
     latest_activity,
     migrate,
     once_per_read_only,
@@ -15,6 +16,7 @@ from workbook.store.connection import (
 )
 
 __all__ = [
+    "default_as_of",
     "latest_activity",
     "migrate",
     "once_per_read_only",

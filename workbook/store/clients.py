@@ -1,11 +1,12 @@
-"""Creating a client: its folder, DuckDB file, client.toml and secret salt.
+"""A client: its folder, DuckDB file, client.toml (settings and rollouts) and secret salt.
 
 The salt keys the pseudonyms (see `privacy`). It lives beside the database, never inside it,
-so a copy of workbook.duckdb alone cannot be used to test guesses of emails against it.
+so a copy of the database alone cannot be used to test guesses of emails against it.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 import tomllib
@@ -23,7 +24,7 @@ SALT_FILE = "salt.secret"
 CONFIG_FILE = "client.toml"
 
 
-@dataclass
+@dataclass(frozen=True)
 class ClientConfig:
     """What client.toml holds. Timestamps in the database are naive local time in `timezone`."""
 
@@ -32,6 +33,66 @@ class ClientConfig:
     industry: str = "other"
     currency: str = "USD"
     timezone: str = "UTC"
+
+
+ROLLOUT_COLUMNS = ("region", "segment", "persona", "acquisition_channel")  # customers columns
+
+
+@dataclass(frozen=True)
+class Rollout:
+    """A change switched on from `start` for the customers whose `column` is one of `treated`.
+
+    The data cannot say what changed when, so the consultant records it in client.toml
+    (`[[rollouts]]`, see docs/architecture.md); `analytics.causal.did` estimates its effect.
+    """
+
+    name: str
+    start: dt.date
+    column: str
+    treated: tuple[str, ...]
+
+    def __post_init__(self):
+        if self.column not in ROLLOUT_COLUMNS:
+            raise WorkbookError(
+                f"Rollout {self.name!r}: column {self.column!r} is not one of "
+                f"{', '.join(ROLLOUT_COLUMNS)}. Fix [[rollouts]] in client.toml."
+            )
+
+    @property
+    def treated_label(self) -> str:
+        return f"{self.column.replace('_', ' ')} {', '.join(self.treated)}"
+
+
+@dataclass(frozen=True)
+class Client:
+    """One client, resolved once per command, import, render or notebook and passed down:
+    where its database is and what its client.toml says (read once, when this was made)."""
+
+    slug: str
+    db_path: Path
+    config: ClientConfig
+    rollouts: tuple[Rollout, ...] = ()
+
+    @property
+    def folder(self) -> Path:
+        return self.db_path.parent
+
+    @property
+    def name(self) -> str:
+        return self.config.display_name
+
+    @property
+    def salt_path(self) -> Path:
+        return self.folder / SALT_FILE
+
+    def salt(self) -> bytes:
+        """The secret that keys the client's pseudonyms (see `privacy`)."""
+        if not self.salt_path.exists():
+            raise WorkbookError(
+                f"The secret salt {self.salt_path} is missing, so pseudonyms cannot be matched. Restore "
+                f"it from your backup; a new salt would split every person into two."
+            )
+        return bytes.fromhex(self.salt_path.read_text().strip())
 
 
 def init_client(
@@ -43,7 +104,8 @@ def init_client(
 ) -> tuple[Path, bool]:
     """Create (or upgrade) the client's folder. Returns (folder, created); safe to rerun."""
     folder = paths.client_dir(slug)
-    created = not (folder / "workbook.duckdb").exists()
+    db = paths.db_path(slug)
+    created = not db.exists()
     folder.mkdir(parents=True, exist_ok=True)
     salt = folder / SALT_FILE
     if not salt.exists():
@@ -54,7 +116,7 @@ def init_client(
     if not config.exists():
         cfg = ClientConfig(slug, display_name or slug.replace("-", " ").title(), industry, currency, timezone)
         config.write_text(tomli_w.dumps(asdict(cfg)), encoding="utf-8")
-    con = duckdb.connect(str(folder / "workbook.duckdb"))
+    con = duckdb.connect(str(db))
     try:
         store.migrate(con)
     finally:
@@ -62,37 +124,69 @@ def init_client(
     return folder, created
 
 
-def load_config(slug: str) -> ClientConfig:
-    return config_from_file(slug, paths.existing_client_dir(slug) / CONFIG_FILE)
+def load_client(slug: str) -> Client:
+    """An existing client (made by `workbook init`), or a clear error."""
+    return client_at(slug, paths.existing_client_dir(slug) / paths.DB_FILE)
 
 
-def config_from_file(slug: str, toml_path: Path) -> ClientConfig:
-    """Settings from a client.toml; defaults (named after the slug) when there is none."""
+def client_at(slug: str, db_path: Path) -> Client:
+    """The client whose database is `db_path`, with the settings of the client.toml beside it:
+    without one, defaults named after the slug."""
+    toml_path = db_path.parent / CONFIG_FILE
     try:
         data = tomllib.loads(toml_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        return ClientConfig(slug, slug.replace("-", " ").title())
+        return Client(slug, db_path, ClientConfig(slug, slug.replace("-", " ").title()))
     except tomllib.TOMLDecodeError as err:
         raise WorkbookError(f"{toml_path} is not valid TOML ({err}). Fix or delete it.") from err
     known = {k: v for k, v in data.items() if k in ClientConfig.__dataclass_fields__}
-    known["slug"] = slug
-    return ClientConfig(**{"display_name": slug, **known})
+    config = ClientConfig(**{"display_name": slug, **known, "slug": slug})
+    return Client(slug, db_path, config, _rollouts(toml_path, data))
 
 
-def load_salt(slug: str) -> bytes:
-    path = paths.existing_client_dir(slug) / SALT_FILE
-    if not path.exists():
-        raise WorkbookError(
-            f"The secret salt {path} is missing, so pseudonyms cannot be matched. Restore it from "
-            f"your backup; a new salt would split every person into two."
-        )
-    return bytes.fromhex(path.read_text().strip())
+def _rollouts(toml_path: Path, data: dict) -> tuple[Rollout, ...]:
+    """The `[[rollouts]]` the consultant recorded (none: an empty tuple)."""
+    out = []
+    for entry in data.get("rollouts", []):
+        try:
+            start = entry["start"]
+            start = start if isinstance(start, dt.date) else dt.date.fromisoformat(str(start))
+            out.append(
+                Rollout(
+                    str(entry.get("name", "Rollout")),
+                    start,
+                    str(entry["column"]),
+                    tuple(str(v) for v in entry["treated"]),
+                )
+            )
+        except (KeyError, ValueError) as err:
+            raise WorkbookError(
+                f"{toml_path}: a [[rollouts]] entry needs start (YYYY-MM-DD), column and treated ({err})."
+            ) from err
+    return tuple(out)
+
+
+def record_rollout(client: Client, rollout: Rollout) -> bool:
+    """Add a rollout to the client's client.toml unless it is already there; True when added.
+    The file is read again here, so settings written since `client` was made are kept."""
+    path = client.folder / CONFIG_FILE
+    data = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    if rollout in _rollouts(path, data):
+        return False
+    data.setdefault("rollouts", []).append(
+        {
+            "name": rollout.name,
+            "start": rollout.start,
+            "column": rollout.column,
+            "treated": list(rollout.treated),
+        }
+    )
+    path.write_text(tomli_w.dumps(data), encoding="utf-8")
+    return True
 
 
 def list_clients() -> list[str]:
     home = paths.workbook_home()
     if not home.exists():
         return []
-    return sorted(
-        p.name for p in home.iterdir() if (p / "workbook.duckdb").exists() and paths.SLUG.match(p.name)
-    )
+    return sorted(p.name for p in home.iterdir() if (p / paths.DB_FILE).exists() and paths.SLUG.match(p.name))

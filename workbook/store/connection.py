@@ -7,6 +7,7 @@ the file against every other process (DuckDB's one-writer rule), so writers open
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import functools
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -76,7 +77,7 @@ def _resolve(client: str | None, db_path: str | Path | None) -> Path:
         return path
     if client is None:
         raise WorkbookError("Say which client: a client name or a db_path.")
-    return paths.existing_client_dir(client) / "workbook.duckdb"
+    return paths.existing_client_dir(client) / paths.DB_FILE
 
 
 def _lock_hint(path: Path, err: Exception) -> WorkbookError:
@@ -146,10 +147,17 @@ ACTIVITY_COLUMNS = [
 ]
 
 
-def latest_activity(con: duckdb.DuckDBPyConnection):
-    """The date of the newest imported activity: the default `as_of` of a report."""
+def latest_activity(con: duckdb.DuckDBPyConnection) -> dt.date | None:
+    """The date of the newest imported activity (None in an empty database)."""
     union = " UNION ALL ".join(f'SELECT max("{c}")::DATE AS d FROM "{t}"' for t, c in ACTIVITY_COLUMNS)
     return con.execute(f"SELECT max(d) FROM ({union})").fetchone()[0]
+
+
+def default_as_of(con: duckdb.DuckDBPyConnection) -> dt.date:
+    """The one rule for a report's date when none is given: the newest imported activity, so a
+    report describes the data the client actually sent; today in an empty database. Called
+    only where `as_of` enters (a notebook's `open_context`, the renderer), never in analytics."""
+    return latest_activity(con) or dt.date.today()
 
 
 def once_per_read_only(func: Callable[..., T]) -> Callable[..., T]:

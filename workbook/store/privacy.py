@@ -15,7 +15,7 @@ import hmac
 import re
 
 from workbook import store
-from workbook.store import clients as client_mod
+from workbook.store.clients import Client, load_client
 from workbook.store.schema import PERSON_COLUMNS
 
 # 72 bits: a collision among even 10 million identities has odds below 1 in 10^7; and 12
@@ -64,8 +64,8 @@ class Pseudonymizer:
         return f"C-{customer_id[:8]}"
 
 
-def pseudonymizer(slug: str) -> Pseudonymizer:
-    return Pseudonymizer(client_mod.load_salt(slug))
+def pseudonymizer(client: Client) -> Pseudonymizer:
+    return Pseudonymizer(client.salt())
 
 
 def forget(slug: str, email: str) -> dict[str, int]:
@@ -73,9 +73,10 @@ def forget(slug: str, email: str) -> dict[str, int]:
 
     Returns rows deleted per table (including the order lines of their orders).
     """
-    person = pseudonymizer(slug)("email", email)
+    client = load_client(slug)
+    person = pseudonymizer(client)("email", email)
     deleted: dict[str, int] = {}
-    with store.write(slug) as con, store.transaction(con):
+    with store.write(db_path=client.db_path) as con, store.transaction(con):
         deleted["order_items"] = con.execute(
             "DELETE FROM order_items WHERE order_id IN (SELECT order_id FROM orders WHERE customer_id = ?)",
             [person],

@@ -668,7 +668,7 @@ def rollout_section(ctx: Context, results: Results) -> None:
 def run_rollouts(ctx: Context) -> list:
     """DiD for every recorded rollout; a rollout the data cannot support gives its reason."""
     out = []
-    for rollout in causal.configured_rollouts(ctx.db_path.parent / "client.toml"):
+    for rollout in ctx.client.rollouts:
         try:
             out.append(causal.did(ctx.con, rollout, ctx.as_of))
         except causal.NotEnoughData as err:

@@ -2,8 +2,8 @@
 
     ctx = nb.open_context(client, db_path, as_of)
 
-`as_of` None or "" means the client's latest imported activity, so a report describes the data
-the client actually sent. Notebooks only ever read (see `store.read`).
+`as_of` None or "" means the client's latest imported activity (`store.default_as_of`).
+Notebooks only ever read (see `store.read`).
 """
 
 from __future__ import annotations
@@ -17,44 +17,53 @@ import duckdb
 import pandas as pd
 
 from workbook import store
-from workbook.core import paths
-from workbook.core.dates import parse_date
-from workbook.store.clients import CONFIG_FILE, ClientConfig, config_from_file
+from workbook.core.dates import ReportingWindow, parse_date
+from workbook.store.clients import Client, client_at, load_client
 from workbook.story import offline_charts
 
 
 @dataclass
 class Context:
-    client: str
-    config: ClientConfig
+    """The client (resolved once, settings and rollouts included), its read-only connection and
+    the reporting window: what every section of a notebook reads from."""
+
+    client: Client
     con: duckdb.DuckDBPyConnection
-    as_of: dt.date
-    db_path: Path
+    window: ReportingWindow
+
+    @property
+    def as_of(self) -> dt.date:
+        return self.window.as_of
+
+    @property
+    def db_path(self) -> Path:
+        return self.client.db_path
 
     @property
     def name(self) -> str:
-        return self.config.display_name
+        return self.client.name
 
     @property
     def currency(self) -> str:
-        return self.config.currency
+        return self.client.config.currency
 
 
 THREADS_ENV = "WORKBOOK_DUCKDB_THREADS"  # DuckDB threads per notebook kernel; unset: one per core
 
 
 def open_context(client: str, db_path: str | None = None, as_of: str | dt.date | None = None) -> Context:
-    path = Path(db_path) if db_path else paths.db_path(client)
-    con = store.read(client if not db_path else None, db_path=path)
+    """The notebook's boundary: the parameters cell's plain values become the client handle and
+    the reporting window, once; sections get them from the context."""
+    handle = client_at(client, Path(db_path)) if db_path else load_client(client)
+    con = store.read(db_path=handle.db_path)
     if offline_charts.rendering_offline():
         # DuckDB shows long queries' progress as an ipywidget, which a static report prints as text
         con.execute("SET enable_progress_bar = false")
     if os.environ.get(THREADS_ENV):
         # set by a batch running several kernels at once: their threads share the cores
         con.execute(f"SET threads = {max(1, int(os.environ[THREADS_ENV]))}")
-    config = config_from_file(client, path.parent / CONFIG_FILE)
-    day = parse_date(as_of) or store.latest_activity(con) or dt.date.today()
-    return Context(client, config, con, day, path)
+    day = parse_date(as_of) or store.default_as_of(con)
+    return Context(handle, con, ReportingWindow(day))
 
 
 def say(markdown: str) -> None:
@@ -96,7 +105,8 @@ def finding(text: str, **facts) -> None:
     """Show a headline finding and tag it so the report index can list it.
 
     The text is the plain-words sentence; `facts` (e.g. goal=..., status=...) travel in the
-    output's metadata under "workbook" for `render` to collect. Keep facts JSON-friendly.
+    output's metadata under "workbook" for the renderer (`delivery.execute`) to collect. Keep
+    facts JSON-friendly.
     """
     from IPython.display import Markdown, display
 

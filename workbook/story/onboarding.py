@@ -133,7 +133,7 @@ def data_quality(ctx: Context) -> None:
 
 
 def baselines(ctx: Context) -> None:
-    start, last = goals.baseline_window(ctx.as_of)
+    start, last = ctx.window.baseline
     table, frames = goals.kpi_baselines(ctx.con, ctx.as_of)
     if table.empty:
         nb.not_enough_data("KPI baselines", "no KPI has data yet; import orders, leads or reviews first.")

@@ -34,7 +34,7 @@ def save(ctx: Context, goal: Goal) -> int:
     """Save `goal` for the context's client and return its id (see the module docstring)."""
     ctx.con.close()
     try:
-        return goals.save_goal(ctx.client, goal, db_path=ctx.db_path)
+        return goals.save_goal(ctx.db_path, goal, ctx.as_of)
     finally:
         ctx.con = store.read(db_path=ctx.db_path)
 
@@ -81,7 +81,7 @@ class WhatIfPanel:
 
     def goal(self) -> Goal:
         kpi = metrics.get(self.metric.value)
-        start, last = goals.baseline_window(self.ctx.as_of)
+        start, last = self.ctx.window.baseline
         return Goal(
             kpi.name,
             "increase" if kpi.better == "up" else "decrease",

@@ -1,0 +1,143 @@
+"""Running one notebook for a report, as papermill's own execute reads: load, parameterize,
+execute, keep the error, write. The kernel gets the renderer's environment on top of ours;
+the executed notebook is kept (error included), the facts a report needs (title, findings,
+charts) are read back from it, and its HTML page is written beside it (`html`).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from workbook.delivery import html
+
+
+@dataclass
+class NotebookResult:
+    notebook: str  # file stem, e.g. "02_improvement_delta"
+    title: str
+    ok: bool
+    seconds: float
+    error: str = ""  # "ErrorName: message" of the first failing cell
+    findings: list[dict] = field(default_factory=list)
+    charts: int = 0  # chart outputs in the executed notebook
+
+    @property
+    def html(self) -> str:
+        return f"{self.notebook}.html"
+
+    @property
+    def ipynb(self) -> str:
+        return f"{self.notebook}.ipynb"
+
+
+def one_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0] if text else ''}".strip()
+
+
+def run_notebook(notebook: Path, folder: Path, parameters: dict, env: tuple, page: dict) -> NotebookResult:
+    """Execute one notebook into `folder` and export its HTML beside it."""
+    import nbformat
+    import papermill
+
+    out = folder / f"{notebook.stem}.ipynb"
+    start = time.perf_counter()
+    error = ""
+    try:
+        papermill.execute_notebook(
+            str(notebook),
+            str(out),
+            parameters=parameters,
+            progress_bar=False,
+            request_save_on_cell_execute=False,
+            cwd=str(notebook.parent),
+            kernel_manager_class=_kernel_manager_with(env),
+        )
+    except Exception as err:  # the executed notebook, error included, is kept when it exists
+        error = _cell_error(err)
+    seconds = time.perf_counter() - start
+    if not out.exists():  # papermill failed before running anything: keep the source as is
+        shutil.copyfile(notebook, out)
+    nb = nbformat.read(out, as_version=4)
+    _scrub_metadata(nb, notebook.name)
+    nbformat.write(nb, out)
+    title = _title(nb) or notebook.stem.split("_", 1)[-1].replace("_", " ").capitalize()
+    result = NotebookResult(notebook.stem, title, not error, seconds, error, _findings(nb), _charts(nb))
+    page_html = html.export_html(nb, {**page, "title": title, "error": error})
+    (folder / result.html).write_text(page_html, encoding="utf-8")
+    return result
+
+
+def _cell_error(err: Exception) -> str:
+    """ "ValueError: message" for a cell failure; the exception itself for anything else."""
+    ename, evalue = getattr(err, "ename", None), str(getattr(err, "evalue", "")).strip()
+    if ename:
+        return f"{ename}: {evalue.splitlines()[0] if evalue else ''}".strip()
+    return one_line(err)
+
+
+@functools.cache
+def _kernel_manager_with(env: tuple[tuple[str, str], ...]):
+    """A kernel manager class whose kernels get `env` (name, value pairs) on top of ours."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    extra = dict(env)
+
+    class RenderKernelManager(AsyncKernelManager):
+        async def start_kernel(self, **kw):
+            kw["env"] = {**os.environ, **kw.get("env", {}), **extra}
+            # the kernel process's own log lines (transport warnings) would garble progress
+            kw.setdefault("stdout", subprocess.DEVNULL)
+            kw.setdefault("stderr", subprocess.DEVNULL)
+            return await super().start_kernel(**kw)
+
+    return RenderKernelManager
+
+
+def _scrub_metadata(nb, name: str) -> None:
+    """Papermill records absolute input/output paths; keep only the notebook's name."""
+    meta = nb.metadata.get("papermill", {})
+    meta["input_path"] = name
+    meta["output_path"] = name
+
+
+def _title(nb) -> str:
+    """The notebook's first `# ` heading, in a Markdown cell or a Markdown output."""
+    texts = []
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            texts.append(cell.source)
+        for out in cell.get("outputs", []):
+            texts.append(str(out.get("data", {}).get("text/markdown", "")))
+    for text in texts:
+        for line in text.splitlines():
+            if line.startswith("# "):
+                return line[2:].strip()
+    return ""
+
+
+def _findings(nb) -> list[dict]:
+    """What `nb.finding` tagged: {"finding": text, **facts} per finding, in notebook order."""
+    return [
+        dict(out["metadata"]["workbook"])
+        for cell in nb.cells
+        for out in cell.get("outputs", [])
+        if isinstance(out.get("metadata", {}).get("workbook"), dict)
+        and "finding" in out["metadata"]["workbook"]
+    ]
+
+
+def _charts(nb) -> int:
+    """Altair chart outputs, whichever renderer made them (the browser test compares)."""
+    return sum(
+        "vegaEmbed(" in str(out.get("data", {}).get("text/html", ""))
+        or any(k.startswith("application/vnd.vegalite") for k in out.get("data", {}))
+        for cell in nb.cells
+        for out in cell.get("outputs", [])
+    )
