@@ -26,7 +26,6 @@ from workbook import store
 from workbook.importers import PRESETS, ImportError_, import_files, loading
 from workbook.store import privacy
 from workbook.store.clients import init_client
-from workbook.store.schema import DATA_TABLES
 
 
 def rows(client, sql, params=()):
@@ -838,10 +837,6 @@ def test_presets_are_listed_and_unknown_names_list_them(client, tmp_path):
     message = str(err.value)
     assert "Unknown source 'shopify-order'" in message
     assert all(name in message for name in PRESETS)
-
-
-def test_every_data_table_has_a_natural_key():
-    assert set(loading.NATURAL_KEYS) == set(DATA_TABLES)
 
 
 def test_rows_in_another_currency_are_flagged(client, tmp_path):

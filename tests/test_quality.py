@@ -71,8 +71,14 @@ def test_duplicates_of_keys_with_several_columns_and_nulls(rw):
     rw.execute(
         "INSERT INTO order_items (order_id, line_no) VALUES ('o1', 1), ('o1', 1), ('o1', 1), ('o1', 2), ('o2', 1)"
     )
+    # touches: the same customer, time, channel and (missing) campaign twice is one duplicate
+    rw.execute(
+        "INSERT INTO touches (customer_id, touched_at, channel, campaign_id) VALUES "
+        "('c', '2026-01-06 10:00', 'email', NULL), ('c', '2026-01-06 10:00', 'email', NULL), "
+        "('c', '2026-01-06 10:00', 'email', 'k1')"
+    )
     dup = quality.duplicates(rw).set_index("table")["duplicate_rows"]
-    assert (dup["spend"], dup["order_items"], dup["orders"]) == (1, 2, 0)
+    assert (dup["spend"], dup["order_items"], dup["orders"], dup["touches"]) == (1, 2, 0, 1)
 
 
 def test_outliers_match_numpy_quartiles(con):

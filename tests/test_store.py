@@ -10,7 +10,7 @@ from workbook.core import paths
 from workbook.core.errors import InvalidClientName, WorkbookError
 from workbook.store import privacy
 from workbook.store.clients import init_client, list_clients, load_config
-from workbook.store.schema import DATA_TABLES, LATEST_VERSION, MIGRATIONS
+from workbook.store.schema import DATA_TABLES, LATEST_VERSION, MIGRATIONS, TABLES
 
 
 @pytest.mark.parametrize("name", ["../etc", "Acme", "a b", "", "a--b", "-a", "a/b", "x" * 65, ".."])
@@ -30,6 +30,22 @@ def test_init_creates_folder_config_salt_and_schema(home):
     assert store.schema_version(con) == LATEST_VERSION
     assert set(DATA_TABLES) | {"goals", "imports"} <= {r[0] for r in con.execute("SHOW TABLES").fetchall()}
     assert list_clients() == ["acme-bakery"]
+
+
+def test_table_declarations_name_real_columns():
+    # Every table the migrations create, but the bookkeeping ones, is declared once in TABLES,
+    # and its natural key, time and person columns are columns of the table.
+    con = duckdb.connect()
+    store.migrate(con)
+    columns: dict[str, set[str]] = {}
+    for table, column in con.execute(
+        "SELECT table_name, column_name FROM information_schema.columns"
+    ).fetchall():
+        columns.setdefault(table, set()).add(column)
+    assert set(TABLES) == set(columns) - {"goals", "imports", "schema_version"}
+    for table, declared in TABLES.items():
+        named = {*declared.key, declared.time, declared.person} - {None}
+        assert named <= columns[table], (table, named - columns[table])
 
 
 def test_init_again_keeps_settings_and_salt(home):
