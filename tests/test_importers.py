@@ -891,6 +891,53 @@ def test_mapping_into_orders_with_a_source_timezone(chicago, tmp_path):
     ]
 
 
+def test_shopify_cancelled_and_voided_orders_are_marked_cancelled(client, tmp_path):
+    # Shopify's "Cancelled at" filled in, or Financial Status voided, means cancelled; a full
+    # refund alone does not (the purchase rule reads that from revenue and refunded).
+    cancelled = dict(
+        name="#1003",
+        email="cy@example.com",
+        created="2025-12-08 12:00:00 +0000",
+        lines=[("Cup", 1, "9.00")],
+        subtotal="9.00",
+        refunded="9.00",
+        status="refunded",
+        **{"Cancelled at": "2025-12-08 13:00:00 +0000"},
+    )
+    voided = dict(cancelled, name="#1004", status="voided", refunded="0.00", **{"Cancelled at": ""})
+    refunded = dict(cancelled, name="#1005", **{"Cancelled at": ""})
+    f = shopify_orders_file(tmp_path / "orders_export_1.csv", [ANN, cancelled, voided, refunded])
+    import_files(client, [f], "shopify-orders")
+    assert rows(client, "SELECT order_id, revenue, refunded, cancelled FROM orders ORDER BY 1") == [
+        ("shopify:#1001", Decimal("32.50"), Decimal("0.00"), False),
+        ("shopify:#1003", Decimal("0.00"), Decimal("9.00"), True),
+        ("shopify:#1004", Decimal("0.00"), Decimal("0.00"), True),
+        ("shopify:#1005", Decimal("0.00"), Decimal("9.00"), False),
+    ]
+    # An older export without the "Cancelled at" column still marks voided orders.
+    headers = [h for h in SHOPIFY_ORDER_HEADERS if h != "Cancelled at"]
+    old = write_csv(tmp_path / "old.csv", headers, shopify_order_rows(**dict(voided, name="#1006")))
+    import_files(client, [old], "shopify-orders")
+    assert rows(client, "SELECT cancelled FROM orders WHERE order_id = 'shopify:#1006'") == [(True,)]
+
+
+def test_mapping_file_can_fill_cancelled(client, tmp_path):
+    (tmp_path / "pos.yaml").write_text(
+        "name: pos-sales\ntable: orders\ncolumns: {Receipt: order_id, Sold: ordered_at, "
+        "Total: revenue, Voided: cancelled}\nidentity: [{column: Email, kind: email}]\n"
+    )
+    f = write_csv(
+        tmp_path / "pos.csv",
+        ["Receipt", "Sold", "Total", "Voided", "Email"],
+        [
+            ["R1", "2026-07-01 15:00", "10.00", "no", "a@example.com"],
+            ["R2", "2026-07-02 09:00", "4.00", "yes", ""],
+        ],
+    )
+    import_files(client, [f], str(tmp_path / "pos.yaml"))
+    assert rows(client, "SELECT order_id, cancelled FROM orders ORDER BY 1") == [("R1", False), ("R2", True)]
+
+
 def test_mapping_default_of_the_wrong_type(client, tmp_path):
     (tmp_path / "s.yaml").write_text(
         "name: s\ntable: spend\ncolumns: {Channel: channel, Spend: amount}\ndefaults: {spent_on: someday}\n"

@@ -48,6 +48,14 @@ def test_table_declarations_name_real_columns():
         assert named <= columns[table], (table, named - columns[table])
 
 
+def test_migration_3_adds_cancelled_to_existing_orders(tmp_path):
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    store.migrate(con, MIGRATIONS[:2])
+    con.execute("INSERT INTO orders (order_id, ordered_at, revenue) VALUES ('o1', '2026-01-01', 5)")
+    assert store.migrate(con) == [3]
+    assert con.execute("SELECT order_id, revenue, cancelled FROM orders").fetchall() == [("o1", 5, None)]
+
+
 def test_init_again_keeps_settings_and_salt(home):
     init_client("acme", "First Name")
     salt = (home / "acme" / "salt.secret").read_text()

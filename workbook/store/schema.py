@@ -189,6 +189,11 @@ MIGRATIONS: list[str] = [
     DROP TABLE orders_v2;
     DROP MACRO id_v2;
     """,
+    # 3: orders.cancelled (NULL: the export does not say), so that a cancelled order is not a
+    # purchase (analytics/measures.py) whatever its amount.
+    """
+    ALTER TABLE orders ADD COLUMN cancelled BOOLEAN;
+    """,
 ]
 
 
