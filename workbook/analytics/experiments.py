@@ -26,8 +26,8 @@ sample-ratio-mismatch check comes first: when the split is broken, nothing else 
     ex.minimum_detectable_effect(1500, 0.02)  # smallest rise of a 2% rate that 1,500 per arm detect
 
 Conventions (docs/architecture.md): the control is the variant whose name contains
-"generic" or "control", else the first alphabetically; a variant named "...personalized..."
-is a personalized arm.
+"generic" or "control", else the first alphabetically; a personalized arm is
+`measures.PERSONALIZED_ARM`.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ import altair as alt
 import duckdb
 import pandas as pd
 
-from workbook.analytics import stats
+from workbook.analytics import measures, stats
 from workbook.core import fmt
 from workbook.story import theme as charts
 from workbook.story.nb import parse_date
@@ -79,8 +79,7 @@ class Arm:
 
     @property
     def is_personalized(self) -> bool:
-        name = self.variant.lower()
-        return "personalized" in name or "personalised" in name
+        return measures.is_personalized_arm(self.variant)
 
     def count(self, metric: str) -> int:
         return getattr(self, RATE_METRICS[metric])
