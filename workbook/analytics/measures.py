@@ -126,7 +126,7 @@ REPEAT_PURCHASE_DAY = Measure(
     "repeat_purchase_day",
     "A purchase day of a known customer after the day of their first purchase: the frequency x "
     "of the BG/NBD model and the event of the repeat-purchase hazard.",
-    "a known customer's purchase days",
+    "a known customer's days, each with its purchase_day flag `purchase`",
     "count(*) FILTER (WHERE purchase) - 1",
     ("analytics/clv", "analytics/cohorts"),
 )
