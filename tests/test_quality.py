@@ -98,6 +98,8 @@ def test_date_gaps(con):
 
 def test_empty_meaning_none_is_not_missing(rw):
     rw.execute("INSERT INTO leads (lead_id, created_at, converted_at) VALUES ('a', '2026-01-01', NULL)")
-    miss = quality.missing_values(rw)
-    assert ("leads", "converted_at") not in set(zip(miss["table"], miss["column"]))
-    assert ("leads", "source") in set(zip(miss["table"], miss["column"]))
+    rw.execute("INSERT INTO orders (order_id, ordered_at, revenue) VALUES ('o', '2026-01-01', 5)")
+    found = quality.missing_values(rw)
+    miss = set(zip(found["table"], found["column"]))
+    assert ("leads", "converted_at") not in miss and ("orders", "cancelled") not in miss
+    assert ("leads", "source") in miss and ("orders", "channel") in miss

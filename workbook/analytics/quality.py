@@ -30,6 +30,7 @@ EMPTY_MEANS_NONE = {
     ("campaign_sends", "revenue"),
     ("orders", "refunded"),
     ("orders", "discount"),
+    ("orders", "cancelled"),  # the export does not say: not cancelled
     ("campaigns", "ended_at"),
 }
 TUKEY_K = 3.0
