@@ -151,7 +151,7 @@ NPS = _ratio(
     _FEEDBACK,
     f"100 * (count(*) FILTER (WHERE {PROMOTER.sql}) - count(*) FILTER (WHERE {DETRACTOR.sql}))",
     "count(nps)",
-    ("analytics/metrics",),
+    ("analytics/metrics", "analytics/indices", "analytics/segments"),
 )
 CES = _ratio(
     "ces",
