@@ -17,11 +17,12 @@ import pandas as pd
 from workbook.analytics import clv
 
 TZ = "America/Los_Angeles"  # the online store's timezone (timestamps are compared in local time)
-COLUMNS = ["Name", "Email", "Created at", "Subtotal", "Refunded Amount", "Financial Status"]
+COLUMNS = ["Name", "Email", "Created at", "Subtotal", "Refunded Amount", "Financial Status", "Cancelled at"]
 
 
 def load(path) -> pd.DataFrame:
-    """One row per order: email, local timestamp, net revenue (Subtotal - Refunded Amount)."""
+    """One row per order: email, local timestamp, net revenue (Subtotal - Refunded Amount) and
+    whether it is a purchase (not cancelled or voided, not fully refunded, $0 orders included)."""
     lines = pd.read_csv(path, usecols=COLUMNS)
     orders = lines[lines["Subtotal"].notna()].copy()  # order fields are on the first line only
     orders["at"] = (
@@ -30,16 +31,21 @@ def load(path) -> pd.DataFrame:
         .dt.tz_localize(None)
     )
     voided = orders["Financial Status"].str.lower() == "voided"
-    orders["revenue"] = np.where(voided, 0.0, orders["Subtotal"] - orders["Refunded Amount"].fillna(0))
-    return orders[["Name", "Email", "at", "revenue"]].rename(columns={"Email": "email"})
+    refunded = orders["Refunded Amount"].fillna(0)
+    orders["revenue"] = np.where(voided, 0.0, orders["Subtotal"] - refunded)
+    cancelled = voided | orders["Cancelled at"].notna()
+    fully_refunded = (refunded > 0) & (orders["revenue"] <= 0)
+    orders["purchase"] = ~cancelled & ~fully_refunded & (orders["revenue"] >= 0)
+    return orders[["Name", "Email", "at", "revenue", "purchase"]].rename(columns={"Email": "email"})
 
 
 def kpis(orders: pd.DataFrame) -> pd.DataFrame:
-    """Weekly revenue, orders, AOV, active and new customers, repeat purchase rate."""
+    """Weekly revenue (every order), orders (purchases), AOV, active and new customers, repeat
+    purchase rate (customers by their purchases)."""
     o = orders.assign(week=orders["at"].dt.to_period("W-SUN").dt.start_time)
-    known = o[o["email"].notna()]
+    known = o[o["email"].notna() & o["purchase"]]
     first = known.groupby("email")["at"].min()
-    weekly = o.groupby("week").agg(revenue=("revenue", "sum"), orders=("Name", "size"))
+    weekly = o.groupby("week").agg(revenue=("revenue", "sum"), orders=("purchase", "sum"))
     weekly["aov"] = weekly["revenue"] / weekly["orders"]
     active = known[["week", "email"]].drop_duplicates()
     active["returning"] = first.reindex(active["email"]).to_numpy() < active["week"].to_numpy()
@@ -54,9 +60,9 @@ def kpis(orders: pd.DataFrame) -> pd.DataFrame:
 
 
 def _purchase_days(orders: pd.DataFrame) -> pd.DataFrame:
-    """Per customer and day: net revenue and whether there was a purchase (revenue > 0)."""
+    """Per customer and day: net revenue and whether there was a purchase."""
     known = orders[orders["email"].notna()]
-    days = known.assign(day=known["at"].dt.normalize(), purchase=known["revenue"] > 0)
+    days = known.assign(day=known["at"].dt.normalize())
     return days.groupby(["email", "day"], as_index=False).agg(
         revenue=("revenue", "sum"), purchase=("purchase", "any")
     )
@@ -65,7 +71,7 @@ def _purchase_days(orders: pd.DataFrame) -> pd.DataFrame:
 def retention(orders: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     """Monthly cohort retention: share of each first-purchase month's customers who buy in
     month k after it; months not over by `as_of` are NaN."""
-    buys = orders[orders["email"].notna() & (orders["revenue"] > 0)]
+    buys = orders[orders["email"].notna() & orders["purchase"]]
     month = buys["at"].dt.year * 12 + buys["at"].dt.month - 1
     cohort = month.groupby(buys["email"]).transform("min")
     active = pd.DataFrame({"cohort": cohort, "period": month - cohort, "email": buys["email"]})

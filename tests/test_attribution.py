@@ -82,7 +82,10 @@ def _reference_paths(touches, orders, start, end, lookback, half_life):
         )
 
     for cust in {c for c, _, _ in touches} | {c for _, c, _, _ in orders}:
-        mine = sorted((at, oid, rev) for oid, c, at, rev in orders if c == cust and low <= at < high)
+        # purchases only: a refund-only row (revenue < 0) neither converts nor ends a journey
+        mine = sorted(
+            (at, oid, rev) for oid, c, at, rev in orders if c == cust and low <= at < high and rev >= 0
+        )
         tch = [(t, ch) for c, t, ch in touches if c == cust and low <= t < high]
         prev = None
         for at, _, rev in mine:
@@ -91,7 +94,7 @@ def _reference_paths(touches, orders, start, end, lookback, half_life):
                 for t, ch in tch
                 if t <= at and (prev is None or t > prev) and t >= at - dt.timedelta(days=lookback)
             ]
-            if at >= start and rev > 0 and steps:
+            if at >= start and steps:
                 add(steps, at, float(rev), 1)
             prev = at
         tail = [(t, ch) for t, ch in tch if not mine or t > mine[-1][0]]
@@ -105,8 +108,8 @@ def _reference_paths(touches, orders, start, end, lookback, half_life):
 
 def test_paths_match_a_plain_python_reading_of_the_rules_with_ties(rw):
     """Random touches and orders on a coarse clock, so that touches and orders share times,
-    a customer has two orders at once, some orders are refunds (revenue <= 0) and some
-    journeys reach past the lookback or the window's start."""
+    a customer has two orders at once, some orders are refunds (revenue < 0: no purchase),
+    some are $0 purchases, and some journeys reach past the lookback or the window's start."""
     rng = np.random.default_rng(5)
     base = dt.datetime(2025, 12, 1)
 
@@ -143,7 +146,7 @@ def test_paths_match_a_plain_python_reading_of_the_rules_with_ties(rw):
         assert decay == pytest.approx(tuple(e[3]), abs=TOL)
         assert decay_rev == pytest.approx(tuple(e[4]), abs=TOL)
     eligible = sum(
-        1 for _, c, t, r in orders if dt.datetime(2026, 1, 1) <= t < dt.datetime(2026, 2, 1) and r > 0
+        1 for _, c, t, r in orders if dt.datetime(2026, 1, 1) <= t < dt.datetime(2026, 2, 1) and r >= 0
     )
     att = at.attribute(rw, as_of=end, since=start, lookback_days=10, half_life_days=3, n_boot=20)
     assert att.untouched_orders == eligible - sum(e[0] for e in expected.values())

@@ -74,14 +74,9 @@ def test_summary_in_duckdb_matches_published_cdnow_summary(cdnow, cdnow_con):
     ours = clv.summary(cdnow_con, "1997-09-30", "1998-06-30")
     ours["ID"] = ours["customer_id"].astype(int)
     both = cdnow.merge(ours, on="ID", suffixes=("_published", ""))
-    # The 8 published customers missing from ours only ever bought for $0.00: we count a
-    # purchase only when revenue > 0 (a free order is not a purchase).
-    missing = set(cdnow["ID"]) - set(ours["ID"])
-    assert len(missing) == 8 and len(both) == 2349
-    zero_only = cdnow_con.execute(
-        "SELECT customer_id::INT FROM orders GROUP BY 1 HAVING max(revenue) = 0"
-    ).fetchall()
-    assert missing == {row[0] for row in zero_only}
+    # Every published customer, also the 8 who only ever bought for $0.00 (a $0 order is a
+    # purchase, as in the paper).
+    assert len(ours) == len(both) == len(cdnow) == 2357
     assert (both["x_published"] == both["x"]).all()
     assert np.allclose(both["t_x_published"], both["t_x"], atol=0.005)
     assert np.allclose(both["T_published"], both["T"], atol=0.005)
@@ -92,10 +87,10 @@ def test_summary_in_duckdb_matches_published_cdnow_summary(cdnow, cdnow_con):
 def test_holdout_check_on_cdnow(cdnow_con):
     check = clv.holdout_check(cdnow_con, "1997-09-30", "1998-06-30")
     assert check.weeks == pytest.approx(39.0)
-    # Actual repeat purchase days in weeks 40-78, counted independently in SQL.
+    # Actual repeat purchase days in weeks 40-78, counted independently in SQL (every CDNOW
+    # transaction is a purchase).
     actual = cdnow_con.execute(
-        "SELECT count(DISTINCT (customer_id, ordered_at::DATE)) FROM orders "
-        "WHERE ordered_at > '1997-09-30' AND revenue > 0"
+        "SELECT count(DISTINCT (customer_id, ordered_at::DATE)) FROM orders WHERE ordered_at > '1997-09-30'"
     ).fetchone()[0]
     assert check.actual == actual
     # A sanity bound, not a published figure: on CDNOW our fit predicts 1,653 repeat purchase
@@ -267,9 +262,10 @@ def test_forecast_totals_equal_the_sum_over_customers(cdnow_con):
 
 
 def test_summary_by_hand_with_refunds_and_same_day_orders():
-    # Customer a: a refund before buying (not spend after the first purchase), first purchase
-    # day 5 Jan (two orders that day count once), a refund-only day, purchases on 19 Jan and
-    # 2 Feb. Customer b: only a zero-value order and a refund: never bought, not a customer here.
+    # Customer a: a refund and a cancelled order before buying (not spend after the first
+    # purchase), first purchase day 5 Jan (two orders that day count once), a refund-only day, a
+    # fully refunded order, purchases on 19 Jan and 2 Feb. Customer b: a $0 order (a free
+    # sample: a purchase) and a refund the next day: a customer without repeat purchases.
     con = duckdb.connect()
     store.migrate(con)
     con.executemany(
@@ -285,16 +281,22 @@ def test_summary_by_hand_with_refunds_and_same_day_orders():
             ["o8", "b", "2026-01-04 12:00", -20],
         ],
     )
+    con.executemany(
+        "INSERT INTO orders (order_id, customer_id, ordered_at, revenue, refunded, cancelled) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        [["o9", "a", "2026-01-02 12:00", 0, 25, True], ["o10", "a", "2026-01-26 12:00", 0, 60, False]],
+    )
     at_end = clv.summary(con, "2026-02-09")
-    assert list(at_end["customer_id"]) == ["a"]
-    a = at_end.iloc[0]
+    assert list(at_end["customer_id"]) == ["b", "a"]  # by first purchase day: 3 Jan, 5 Jan
+    b, a = at_end.iloc[0], at_end.iloc[1]
+    assert (b["x"], b["t_x"], b["T"]) == (0, 0.0, 37 / 7) and np.isnan(b["monetary"])
     assert (a["x"], a["t_x"], a["T"]) == (2, 4.0, 5.0)  # 19 Jan, 2 Feb; weeks from 5 Jan
     assert a["monetary"] == pytest.approx((-5 + 30 + 50) / 2)  # refund after day 1 counts
-    held = clv.summary(con, "2026-01-20", "2026-02-09").iloc[0]
+    held = clv.summary(con, "2026-01-20", "2026-02-09").iloc[1]
     assert (held["x"], held["t_x"], held["x_holdout"]) == (1, 2.0, 1)
     assert held["monetary"] == pytest.approx(-5 + 30)
     groups = clv.histories(con, "2026-02-09", "2026-01-20")
-    assert groups.calibration[["x", "customers", "x_holdout"]].values.tolist() == [[1, 1, 1]]
+    assert groups.calibration[["x", "customers", "x_holdout"]].values.tolist() == [[0, 1, 0], [1, 1, 1]]
 
 
 def _simulate_bgnbd(n, r, alpha, a, b, seed=0):

@@ -25,7 +25,7 @@ ORDERS = [  # order_id, customer_id, ordered_at, revenue
     ("d1", "D", "2026-01-31 23:00", 25),
     ("x1", None, "2026-01-10 12:00", 500),  # anonymous: left out of cohorts
     ("e1", "E", "2026-03-20 12:00", 70),  # after as_of: ignored (E has no cohort)
-    ("f1", "F", "2026-02-01 12:00", 0),  # zero-value order only: not a purchase, no cohort
+    ("f1", "F", "2026-02-01 12:00", 0),  # fully refunded (refunded 20, see `con`): no purchase, no cohort
 ]
 CUSTOMERS = [("A", "email"), ("B", "paid_social"), ("C", "email")]  # D has no customers row
 JAN, FEB, MAR = dt.date(2026, 1, 1), dt.date(2026, 2, 1), dt.date(2026, 3, 1)
@@ -36,6 +36,7 @@ def con(rw):
     rw.executemany(
         "INSERT INTO orders (order_id, customer_id, ordered_at, revenue) VALUES (?, ?, ?, ?)", ORDERS
     )
+    rw.execute("UPDATE orders SET refunded = 20 WHERE order_id = 'f1'")
     rw.executemany(
         "INSERT INTO customers (customer_id, customer_key, acquisition_channel) VALUES (?, ?, ?)",
         [(c, f"K-{c}", ch) for c, ch in CUSTOMERS],

@@ -27,7 +27,6 @@ from workbook.core import paths
 from workbook.importers import PRESETS, ImportError_, import_files, loading
 from workbook.store import privacy
 from workbook.store.clients import init_client, load_client
-from workbook.store.schema import DATA_TABLES
 
 
 def rows(client, sql, params=()):
@@ -859,10 +858,6 @@ def test_presets_are_listed_and_unknown_names_list_them(client, tmp_path):
     assert all(name in message for name in PRESETS)
 
 
-def test_every_data_table_has_a_natural_key():
-    assert set(loading.NATURAL_KEYS) == set(DATA_TABLES)
-
-
 def test_rows_in_another_currency_are_flagged(client, tmp_path):
     rows = [r for o in [ANN, BOB] for r in shopify_order_rows(**o)]
     for r in rows[2:]:
@@ -913,6 +908,53 @@ def test_mapping_into_orders_with_a_source_timezone(chicago, tmp_path):
         ("R1", dt.datetime(2026, 7, 1, 10, 0), Decimal("10.00"), "pos", "pos-sales"),
         ("R2", dt.datetime(2026, 7, 1, 22, 30), Decimal("-2.50"), "pos", "pos-sales"),
     ]
+
+
+def test_shopify_cancelled_and_voided_orders_are_marked_cancelled(client, tmp_path):
+    # Shopify's "Cancelled at" filled in, or Financial Status voided, means cancelled; a full
+    # refund alone does not (the purchase rule reads that from revenue and refunded).
+    cancelled = dict(
+        name="#1003",
+        email="cy@example.com",
+        created="2025-12-08 12:00:00 +0000",
+        lines=[("Cup", 1, "9.00")],
+        subtotal="9.00",
+        refunded="9.00",
+        status="refunded",
+        **{"Cancelled at": "2025-12-08 13:00:00 +0000"},
+    )
+    voided = dict(cancelled, name="#1004", status="voided", refunded="0.00", **{"Cancelled at": ""})
+    refunded = dict(cancelled, name="#1005", **{"Cancelled at": ""})
+    f = shopify_orders_file(tmp_path / "orders_export_1.csv", [ANN, cancelled, voided, refunded])
+    import_files(client, [f], "shopify-orders")
+    assert rows(client, "SELECT order_id, revenue, refunded, cancelled FROM orders ORDER BY 1") == [
+        ("shopify:#1001", Decimal("32.50"), Decimal("0.00"), False),
+        ("shopify:#1003", Decimal("0.00"), Decimal("9.00"), True),
+        ("shopify:#1004", Decimal("0.00"), Decimal("0.00"), True),
+        ("shopify:#1005", Decimal("0.00"), Decimal("9.00"), False),
+    ]
+    # An older export without the "Cancelled at" column still marks voided orders.
+    headers = [h for h in SHOPIFY_ORDER_HEADERS if h != "Cancelled at"]
+    old = write_csv(tmp_path / "old.csv", headers, shopify_order_rows(**dict(voided, name="#1006")))
+    import_files(client, [old], "shopify-orders")
+    assert rows(client, "SELECT cancelled FROM orders WHERE order_id = 'shopify:#1006'") == [(True,)]
+
+
+def test_mapping_file_can_fill_cancelled(client, tmp_path):
+    (tmp_path / "pos.yaml").write_text(
+        "name: pos-sales\ntable: orders\ncolumns: {Receipt: order_id, Sold: ordered_at, "
+        "Total: revenue, Voided: cancelled}\nidentity: [{column: Email, kind: email}]\n"
+    )
+    f = write_csv(
+        tmp_path / "pos.csv",
+        ["Receipt", "Sold", "Total", "Voided", "Email"],
+        [
+            ["R1", "2026-07-01 15:00", "10.00", "no", "a@example.com"],
+            ["R2", "2026-07-02 09:00", "4.00", "yes", ""],
+        ],
+    )
+    import_files(client, [f], str(tmp_path / "pos.yaml"))
+    assert rows(client, "SELECT order_id, cancelled FROM orders ORDER BY 1") == [("R1", False), ("R2", True)]
 
 
 def test_mapping_default_of_the_wrong_type(client, tmp_path):

@@ -71,8 +71,14 @@ def test_duplicates_of_keys_with_several_columns_and_nulls(rw):
     rw.execute(
         "INSERT INTO order_items (order_id, line_no) VALUES ('o1', 1), ('o1', 1), ('o1', 1), ('o1', 2), ('o2', 1)"
     )
+    # touches: the same customer, time, channel and (missing) campaign twice is one duplicate
+    rw.execute(
+        "INSERT INTO touches (customer_id, touched_at, channel, campaign_id) VALUES "
+        "('c', '2026-01-06 10:00', 'email', NULL), ('c', '2026-01-06 10:00', 'email', NULL), "
+        "('c', '2026-01-06 10:00', 'email', 'k1')"
+    )
     dup = quality.duplicates(rw).set_index("table")["duplicate_rows"]
-    assert (dup["spend"], dup["order_items"], dup["orders"]) == (1, 2, 0)
+    assert (dup["spend"], dup["order_items"], dup["orders"], dup["touches"]) == (1, 2, 0, 1)
 
 
 def test_outliers_match_numpy_quartiles(con):
@@ -92,6 +98,8 @@ def test_date_gaps(con):
 
 def test_empty_meaning_none_is_not_missing(rw):
     rw.execute("INSERT INTO leads (lead_id, created_at, converted_at) VALUES ('a', '2026-01-01', NULL)")
-    miss = quality.missing_values(rw)
-    assert ("leads", "converted_at") not in set(zip(miss["table"], miss["column"]))
-    assert ("leads", "source") in set(zip(miss["table"], miss["column"]))
+    rw.execute("INSERT INTO orders (order_id, ordered_at, revenue) VALUES ('o', '2026-01-01', 5)")
+    found = quality.missing_values(rw)
+    miss = set(zip(found["table"], found["column"]))
+    assert ("leads", "converted_at") not in miss and ("orders", "cancelled") not in miss
+    assert ("leads", "source") in miss and ("orders", "channel") in miss

@@ -11,7 +11,7 @@ from workbook.core import paths
 from workbook.core.errors import InvalidClientName, WorkbookError
 from workbook.store import privacy
 from workbook.store.clients import Rollout, client_at, init_client, list_clients, load_client, record_rollout
-from workbook.store.schema import DATA_TABLES, LATEST_VERSION, MIGRATIONS
+from workbook.store.schema import DATA_TABLES, LATEST_VERSION, MIGRATIONS, TABLES
 
 
 @pytest.mark.parametrize("name", ["../etc", "Acme", "a b", "", "a--b", "-a", "a/b", "x" * 65, ".."])
@@ -31,6 +31,30 @@ def test_init_creates_folder_config_salt_and_schema(home):
     assert store.schema_version(con) == LATEST_VERSION
     assert set(DATA_TABLES) | {"goals", "imports"} <= {r[0] for r in con.execute("SHOW TABLES").fetchall()}
     assert list_clients() == ["acme-bakery"]
+
+
+def test_table_declarations_name_real_columns():
+    # Every table the migrations create, but the bookkeeping ones, is declared once in TABLES,
+    # and its natural key, time and person columns are columns of the table.
+    con = duckdb.connect()
+    store.migrate(con)
+    columns: dict[str, set[str]] = {}
+    for table, column in con.execute(
+        "SELECT table_name, column_name FROM information_schema.columns"
+    ).fetchall():
+        columns.setdefault(table, set()).add(column)
+    assert set(TABLES) == set(columns) - {"goals", "imports", "schema_version"}
+    for table, declared in TABLES.items():
+        named = {*declared.key, declared.time, declared.person} - {None}
+        assert named <= columns[table], (table, named - columns[table])
+
+
+def test_migration_3_adds_cancelled_to_existing_orders(tmp_path):
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    store.migrate(con, MIGRATIONS[:2])
+    con.execute("INSERT INTO orders (order_id, ordered_at, revenue) VALUES ('o1', '2026-01-01', 5)")
+    assert store.migrate(con) == [3]
+    assert con.execute("SELECT order_id, revenue, cancelled FROM orders").fetchall() == [("o1", 5, None)]
 
 
 def test_init_again_keeps_settings_and_salt(home):

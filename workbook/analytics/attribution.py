@@ -1,9 +1,11 @@
 """Multi-touch attribution: which marketing channels get the credit for orders.
 
-A conversion is an order (revenue > 0) by a known customer. Its path is that customer's touches
-after their previous order and at most `lookback_days` before this one, so a touch is credited
-to one order at most. Touches after a customer's last order (the last `lookback_days` of them,
-counted back from the newest) form a non-converting journey, which only the Markov model uses.
+A conversion is a purchase (`measures.PURCHASE`) by a known customer. Its path is that
+customer's touches after their previous purchase and at most `lookback_days` before this one,
+so a touch is credited to one purchase at most. Touches after a customer's last purchase (the
+last `lookback_days` of them, counted back from the newest) form a non-converting journey,
+which only the Markov model uses. Orders that are not purchases (refunds, cancelled orders)
+neither convert nor end a journey.
 Paths are built in DuckDB; Python only sees distinct channel sequences with their counts.
 
 Models (each conversion hands out a credit of 1):
@@ -34,22 +36,26 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from workbook.analytics import measures
 from workbook.core import dates
 
 MODELS = ["first_touch", "last_touch", "linear", "time_decay", "position_based", "markov"]
 
-# One sort of each customer's orders and touches (newest first) gives every touch the next
-# order at or after it: the first by (time, order_id), so an order's journey is the touches
-# after the previous order, and a touch with no next order is in the customer's lost journey.
-# A journey is (customer, time of its order): orders at the same time get one journey, the
-# first one's. Its touches are listed unordered and sorted per journey (cheaper than an
+# One sort of each customer's purchases and touches (newest first) gives every touch the next
+# purchase at or after it: the first by (time, order_id), so a purchase's journey is the touches
+# after the previous purchase, and a touch with no next purchase is in the customer's lost
+# journey. A journey is (customer, time of its purchase): purchases at the same time get one
+# journey, the first one's. Its touches are listed unordered and sorted per journey (cheaper than an
 # ordered aggregate), then unnested by position for the time-decay sums per path.
-PATHS_SQL = """
+PATHS_SQL = (
+    """
 WITH events AS (
     SELECT customer_id, ordered_at AS event_at, true AS is_order, order_id, revenue::DOUBLE AS revenue,
            NULL::VARCHAR AS channel
     FROM orders
-    WHERE customer_id IS NOT NULL AND ordered_at < $end
+    WHERE customer_id IS NOT NULL AND """
+    + measures.PURCHASE.sql
+    + """ AND ordered_at < $end
       AND ordered_at >= $start - to_days($lookback)  -- older orders cannot bound a journey
     UNION ALL
     SELECT customer_id, touched_at, false, NULL, NULL, channel FROM touches
@@ -72,8 +78,7 @@ steps AS (
     FROM linked
     WHERE NOT is_order AND CASE WHEN next_order IS NULL  -- lost: the last `lookback` days of touches
         THEN touched_at >= last_touch - to_days($lookback) AND last_touch >= $start
-        ELSE next_order.at >= $start AND next_order.revenue > 0
-             AND touched_at >= next_order.at - to_days($lookback) END
+        ELSE next_order.at >= $start AND touched_at >= next_order.at - to_days($lookback) END
 ),
 journeys AS (
     SELECT any_value(converted) AS converted, any_value(revenue) AS revenue,
@@ -96,12 +101,13 @@ SELECT path, sum(conversions)::BIGINT AS conversions, sum(revenue) AS revenue, s
 FROM positions GROUP BY path
 ORDER BY conversions DESC, nulls DESC, path  -- a fixed order: the seeded bootstrap repeats
 """
+)
 
-# Orders in the window that a journey could end in. Each becomes one conversion when a touch
+# Purchases in the window that a journey could end in. Each becomes one conversion when a touch
 # precedes it (order_id is the orders' natural key), so the rest had no touch at all.
-ELIGIBLE_SQL = """
+ELIGIBLE_SQL = f"""
 SELECT count(*) FROM orders
-WHERE customer_id IS NOT NULL AND ordered_at >= $start AND ordered_at < $end AND revenue > 0
+WHERE customer_id IS NOT NULL AND ordered_at >= $start AND ordered_at < $end AND {measures.PURCHASE.sql}
 """
 
 

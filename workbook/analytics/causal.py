@@ -11,10 +11,11 @@ because the data cannot say what changed when:
     treated = ["CA"]           # the values that got it; everyone else is the comparison group
 
 Design: units are customers who had bought before the rollout started; the outcome is repeat
-orders (every order but the customer's first) per customer per week, over `pre_weeks` whole
-weeks before the start and up to `post_weeks` whole weeks after it. A first order is how a
-customer enters, not how the rollout changes behaviour, so it is left out; customers who first
-bought during the pre-period count zero repeat orders before then, in both groups alike.
+orders (`measures.REPEAT_PURCHASE`: every purchase but the customer's first; refunds and
+cancelled orders are no purchases) per customer per week, over `pre_weeks` whole weeks before
+the start and up to `post_weeks` whole weeks after it. A first purchase is how a customer
+enters, not how the rollout changes behaviour, so it is left out; customers who first bought
+during the pre-period count zero repeat orders before then, in both groups alike.
 The panel is balanced (every unit has every week), so the two-way OLS
 y_it = a + b treated_i + c post_t + delta treated_i x post_t + e_it gives
 delta = mean_T(d_i) - mean_C(d_i) with d_i = (unit i's post mean) - (its pre mean), and its
@@ -43,6 +44,7 @@ import duckdb
 import pandas as pd
 from scipy import stats as sps
 
+from workbook.analytics import measures
 from workbook.core.errors import WorkbookError
 from workbook.store.clients import Rollout
 
@@ -89,10 +91,11 @@ class DiD:
     )
 
 
-# One pass over orders per customer: the first order ever (a repeat order is any other), the
-# orders in the placebo's before-period [pre_start, fake), in the rest of the real before-period
-# [fake, start) and after [start, post_end), and the week of each order in [pre_start, post_end).
-# Subtracting the first order where it falls gives repeat orders without ranking every order.
+# One pass over orders per customer: the first purchase ever (a repeat order is any other
+# purchase), the purchases in the placebo's before-period [pre_start, fake), in the rest of the
+# real before-period [fake, start) and after [start, post_end), and the week of each purchase in
+# [pre_start, post_end). Subtracting the first purchase where it falls gives repeat orders
+# without ranking every purchase.
 # `panel` is one row per unit and design: the real rollout (units who bought before `start`)
 # and the placebo at `fake` (units who bought before `fake`). The result holds each design's
 # two group sums and, as design 'weekly', the real units' repeat orders per group and week.
@@ -104,7 +107,7 @@ WITH per_customer AS (
            count(*) FILTER (WHERE ordered_at >= $start AND ordered_at < $post_end) AS c,
            list(floor(date_diff('day', $start, ordered_at) / 7)::INTEGER)
                FILTER (WHERE ordered_at >= $pre_start AND ordered_at < $post_end) AS weeks
-    FROM orders WHERE customer_id IS NOT NULL GROUP BY 1
+    FROM orders WHERE customer_id IS NOT NULL AND {purchase} GROUP BY 1
 ),
 units AS (
     SELECT p.customer_id, g.treated, p.first_at, p.c, p.weeks,
@@ -211,7 +214,7 @@ def did(
     half = pre_weeks // 2  # the placebo starts halfway through the before-period
     fake = rollout.start - dt.timedelta(weeks=pre_weeks - half)
     result = con.execute(
-        DID_SQL.format(col=rollout.column),
+        DID_SQL.format(col=rollout.column, purchase=measures.PURCHASE.sql),
         {
             "treated": list(rollout.treated),
             "pre_start": _ts(pre_start),

@@ -15,9 +15,10 @@ purchase day, age T = weeks from the first purchase day to the end of calibratio
 (x, t_x, T) rows are grouped with counts before fitting, so the likelihood is evaluated once
 per distinct row, not once per customer.
 
-A purchase day is a day with at least one order of positive revenue (anonymous orders are
-left out); spend `monetary` is the customer's net revenue (refunds included) after the first
-purchase day in calibration, per repeat purchase day.
+A purchase day is a day with at least one purchase (`measures.PURCHASE_DAY`: $0 orders count,
+cancelled and fully refunded ones do not; anonymous orders are left out); spend `monetary` is
+the customer's net revenue (refunds included) after the first purchase day in calibration, per
+repeat purchase day.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from scipy import optimize
 from scipy.special import betaln, digamma, gammaln, hyp2f1
 from threadpoolctl import threadpool_limits
 
+from workbook.analytics import measures
 from workbook.analytics.cohorts import purchase_days_sql
 from workbook.core.errors import WorkbookError
 
@@ -60,20 +62,20 @@ def _per_customer_sql() -> str:
     (purchase days in ($cal, $end]). Orders after $end are ignored. Bound: $cal, $end.
 
     One pass over the customer-days: spend after the first purchase day is the net revenue of
-    all days less that of the first purchase day, less refunds dated before it (a second, small
-    join, for the rare customers with such a refund)."""
+    all days less that of the first purchase day, less that of the orders dated before it
+    (refunds, cancelled orders: a second, small join, for the rare customers with such orders)."""
     return f"""{purchase_days_sql("$end")},
         agg AS (
             SELECT customer_id, min(day) FILTER (WHERE purchase) AS first_day,
                    arg_min(revenue, day) FILTER (WHERE purchase) AS first_revenue,
-                   min(day) FILTER (WHERE revenue < 0) AS first_refund,
+                   min(day) AS first_order_day,
                    {_history_sql("$end")}, {_history_sql("$cal", "_cal")},
                    count(*) FILTER (WHERE purchase AND day > $cal) AS x_holdout
             FROM days GROUP BY customer_id HAVING bool_or(purchase)),
         before AS (
-            SELECT customer_id, sum(o.revenue)::DOUBLE AS revenue
+            SELECT customer_id, {measures.NET_REVENUE.sql}::DOUBLE AS revenue
             FROM agg JOIN orders o USING (customer_id)
-            WHERE agg.first_refund < agg.first_day AND o.ordered_at < agg.first_day AND o.revenue < 0
+            WHERE agg.first_order_day < agg.first_day AND o.ordered_at < agg.first_day
             GROUP BY 1),
         per AS (
             SELECT customer_id, first_day,
@@ -506,8 +508,8 @@ def holdout_window(
     third of the identified purchase history when it is shorter than 3 x `weeks`."""
     end = pd.Timestamp(as_of).date()
     first = con.execute(
-        "SELECT min(ordered_at)::DATE FROM orders WHERE customer_id IS NOT NULL "
-        "AND revenue > 0 AND ordered_at < CAST(? AS DATE) + 1",
+        f"SELECT ({measures.FIRST_PURCHASE.sql})::DATE FROM orders WHERE customer_id IS NOT NULL "
+        "AND ordered_at < CAST(? AS DATE) + 1",
         [end],
     ).fetchone()[0]
     if first is None:

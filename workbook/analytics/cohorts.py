@@ -7,13 +7,14 @@ Definitions (the same in every function here):
 
 - Only orders with a customer count: anonymous sales (`orders.customer_id` NULL) cannot be
   followed over time and are left out (`anonymous_share` says how much that is).
-- A **purchase** is an order with revenue > 0. A customer's **cohort** is the `grain` period
-  (ISO week starting Monday, calendar month or quarter) of their first purchase. Customers who
-  only have refunds or zero-value orders belong to no cohort.
+- A **purchase** is `measures.PURCHASE`: an order not cancelled and not fully refunded, $0
+  orders included. A customer's **cohort** is the `grain` period (ISO week starting Monday,
+  calendar month or quarter) of their first purchase. Customers who only have refunds or
+  cancelled orders belong to no cohort.
 - A customer is **active** in period k (k = 0 is the cohort period) when they make at least
-  one purchase in it; two orders on one day count once. Refunds (negative revenue) never make
-  a customer active, but they do count in **revenue**, which is net. Refunds dated before the
-  customer's first purchase are ignored.
+  one purchase in it; two orders on one day count once. Refunds and cancelled orders never
+  make a customer active, but they do count in **revenue**, which is net
+  (`measures.NET_REVENUE`). Orders dated before the customer's first purchase are ignored.
 - Period k of a cohort is **complete** when it ended on or before `as_of`. Periods that have
   started but not ended are in progress: the matrices show them as NaN (so the last diagonal
   is not mistaken for a drop), `cohort_activity` keeps their values so far with
@@ -32,6 +33,7 @@ import pandas as pd
 from scipy.stats import norm
 from statsmodels.stats.proportion import proportion_confint
 
+from workbook.analytics import measures
 from workbook.core.errors import WorkbookError
 
 GRAINS = ("week", "month", "quarter")
@@ -57,10 +59,10 @@ def _check(grain: str, by: str | None) -> None:
 def purchase_days_sql(until: str) -> str:
     """CTE `days`: one row per identified customer and order day up to and including the date
     `until` (an SQL expression, e.g. a bound parameter): net revenue of the day, and whether
-    the day had a purchase (an order with revenue > 0). Shared by `rfm` and `clv`."""
+    it is a purchase day (`measures.PURCHASE_DAY`). Shared by `rfm` and `clv`."""
     return f"""days AS (
-        SELECT customer_id, ordered_at::DATE AS day, sum(revenue)::DOUBLE AS revenue,
-               bool_or(revenue > 0) AS purchase
+        SELECT customer_id, ordered_at::DATE AS day, {measures.NET_REVENUE.sql}::DOUBLE AS revenue,
+               {measures.PURCHASE_DAY.sql} AS purchase
         FROM orders
         WHERE customer_id IS NOT NULL AND ordered_at < CAST({until} AS DATE) + 1
         GROUP BY ALL
@@ -79,7 +81,7 @@ def members_sql(grain: str, by: str | None) -> str:
     return f"""
     purchases AS NOT MATERIALIZED (  -- read twice: scanning orders again is cheaper than storing it
         SELECT customer_id, ordered_at::DATE AS day, revenue::DOUBLE AS revenue,
-               revenue > 0 AS is_purchase
+               {measures.PURCHASE.sql} AS is_purchase
         FROM orders
         WHERE customer_id IS NOT NULL AND ordered_at < CAST(? AS DATE) + 1
     ),

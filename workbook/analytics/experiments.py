@@ -25,8 +25,8 @@ when the split is broken, nothing else is believed. Verdicts in words and charts
     ex.minimum_detectable_effect(1500, 0.02)  # smallest rise of a 2% rate that 1,500 per arm detect
 
 Conventions (docs/architecture.md): the control is the variant whose name contains
-"generic" or "control", else the first alphabetically; a variant named "...personalized..."
-is a personalized arm.
+"generic" or "control", else the first alphabetically; a personalized arm is
+`measures.PERSONALIZED_ARM`.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from functools import cached_property, partial
 import duckdb
 import pandas as pd
 
-from workbook.analytics import stats
+from workbook.analytics import measures, stats
 
 ALPHA = 0.05
 SRM_ALPHA = 0.001  # a split this unlikely by chance means the assignment or tracking is broken
@@ -67,8 +67,7 @@ class Arm:
 
     @property
     def is_personalized(self) -> bool:
-        name = self.variant.lower()
-        return "personalized" in name or "personalised" in name
+        return measures.is_personalized_arm(self.variant)
 
     def count(self, metric: str) -> int:
         return getattr(self, RATE_METRICS[metric])

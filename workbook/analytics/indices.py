@@ -33,7 +33,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from workbook.analytics import metrics, stats
+from workbook.analytics import measures, metrics, stats
 from workbook.analytics.segments import ALL, SegmentEconomics
 from workbook.core import dates
 
@@ -170,12 +170,13 @@ def _window(as_of: dt.date, since: dt.date | None) -> tuple[dt.date, dt.date, di
     return start, as_of, params
 
 
-FEEDBACK_SQL = """
-SELECT count(nps) AS nps_n, count(*) FILTER (WHERE nps >= 9) AS promoters,
-       count(*) FILTER (WHERE nps <= 6) AS detractors,
-       count(ces) AS ces_n, coalesce(sum(ces), 0) AS ces_sum, coalesce(sum(ces * ces), 0) AS ces_sq,
-       count(csat) AS csat_n, count(*) FILTER (WHERE csat >= 4) AS satisfied,
-       count(rating) AS rating_n, coalesce(sum(rating), 0) AS rating_sum,
+FEEDBACK_SQL = f"""
+SELECT count(nps) AS nps_n, count(*) FILTER (WHERE {measures.PROMOTER.sql}) AS promoters,
+       count(*) FILTER (WHERE {measures.DETRACTOR.sql}) AS detractors,
+       {measures.CES.den} AS ces_n, coalesce({measures.CES.num}, 0) AS ces_sum,
+       coalesce(sum(ces * ces), 0) AS ces_sq,
+       {measures.CSAT_SATISFIED_SHARE.den} AS csat_n, {measures.CSAT_SATISFIED_SHARE.num} AS satisfied,
+       {measures.AVERAGE_RATING.den} AS rating_n, coalesce({measures.AVERAGE_RATING.num}, 0) AS rating_sum,
        coalesce(sum(rating * rating), 0) AS rating_sq
 FROM feedback WHERE submitted_at >= $start AND submitted_at < $end
 """
@@ -232,10 +233,10 @@ def customer_experience(
     )
 
 
-RELATIONSHIP_SQL = """
-WITH buyers AS (  -- one pass over orders: each customer's first order ever, their paid orders in the window
-    SELECT customer_id, min(ordered_at) AS first_at,
-           count(*) FILTER (WHERE ordered_at >= $start AND ordered_at < $end AND revenue > 0) AS n
+RELATIONSHIP_SQL = f"""
+WITH buyers AS (  -- one pass over orders: each customer's first purchase ever, their purchases in the window
+    SELECT customer_id, {measures.FIRST_PURCHASE.sql} AS first_at,
+           count(*) FILTER (WHERE ordered_at >= $start AND ordered_at < $end AND {measures.PURCHASE.sql}) AS n
     FROM orders WHERE customer_id IS NOT NULL GROUP BY 1
 ),
 newcomers AS (

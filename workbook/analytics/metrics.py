@@ -21,7 +21,8 @@ The SQL sees named parameters: `$start` and `$end` (timestamps; the window is
 period of the window. A KPI whose source rows do not exist for this client is *unavailable*
 (`available()` is False), never reported as zero.
 
-KPIs from the same rows share one SQL (the order KPIs one scan of orders, the email rates one of
+KPIs are built on the measures of `measures` (what a purchase, an active or a new customer,
+NPS or CES is), so they count what cohorts, RFM and CLV count. KPIs from the same rows share one SQL (the order KPIs one scan of orders, the email rates one of
 campaign_sends), and on a read-only connection, whose data cannot change, each result is kept
 for the life of the connection: a notebook asking for six order KPIs runs one query.
 """
@@ -38,6 +39,7 @@ import pandas as pd
 from scipy import stats
 
 from workbook import store
+from workbook.analytics import measures
 from workbook.analytics.stats import wilson_interval
 from workbook.core import fmt
 from workbook.core.errors import WorkbookError
@@ -82,26 +84,31 @@ _SPEND = (
     f"sp AS (SELECT {_PERIOD.format(ts='spent_on')} AS period, sum(amount) AS amount FROM spend "
     "WHERE spent_on >= $start::DATE AND spent_on < $end::DATE GROUP BY 1)"
 )
+_PURCHASE = measures.PURCHASE.sql
+_REVENUE = measures.NET_REVENUE.sql
 # The order KPIs (and CAC, historic CLTV) in one statement, one row per spine period. Per known
-# customer: the first order t (before $end), the first order in the window w, and what came
-# before the window. A customer who ordered in a period had ordered before it unless t falls in
-# that period, and t falls in a period they ordered in exactly when t and w share a period: so a
+# customer: the first purchase t (before $end), the first purchase in the window w, and what came
+# before the window. A customer who bought in a period had bought before it unless t falls in
+# that period, and t falls in a period they bought in exactly when t and w share a period: so a
 # period's returning customers are its active ones minus those whose t and w share it (no join
-# of customer-periods to first orders). To-date sums add the window's periods to what came before.
+# of customer-periods to first purchases). To-date sums add the window's periods to what came
+# before. Orders count as purchases (measures.PURCHASE); revenue sums every order (NET_REVENUE).
 _ORDER_STATS = (
-    "WITH known AS (SELECT min(ordered_at) AS t, min(ordered_at) FILTER (WHERE ordered_at >= $start) AS w "
+    f"WITH known AS (SELECT {measures.FIRST_PURCHASE.sql} AS t, "
+    f"min(ordered_at) FILTER (WHERE ordered_at >= $start AND {_PURCHASE}) AS w "
     f"FROM orders WHERE customer_id IS NOT NULL AND ordered_at < $end AND {_seg('customer_id')} "
     "GROUP BY customer_id), "
-    "before AS (SELECT count(*) AS orders_before, coalesce(sum(revenue), 0) AS revenue_before, "
+    f"before AS (SELECT count(*) AS orders_before, coalesce({_REVENUE}, 0) AS revenue_before, "
     "(SELECT count(*) FROM known WHERE t < $start) AS customers_before FROM orders "
     f"WHERE customer_id IS NOT NULL AND ordered_at < $start AND {_seg('customer_id')}), "
-    f"sales AS (SELECT {_PERIOD.format(ts='ordered_at')} AS period, sum(revenue) AS revenue, count(*) AS orders, "
-    "count(customer_id) AS known_orders, sum(revenue) FILTER (WHERE customer_id IS NOT NULL) AS known_revenue "
+    f"sales AS (SELECT {_PERIOD.format(ts='ordered_at')} AS period, {_REVENUE} AS revenue, "
+    f"count(*) FILTER (WHERE {_PURCHASE}) AS orders, count(customer_id) AS known_orders, "
+    f"{_REVENUE} FILTER (WHERE customer_id IS NOT NULL) AS known_revenue "
     f"FROM orders WHERE {_WINDOW.format(ts='ordered_at')} AND {_seg('customer_id')} GROUP BY 1), "
     # its own scan: beside other aggregates, count(DISTINCT) makes DuckDB buffer the orders
     f"act AS (SELECT period, count(*) AS active FROM (SELECT DISTINCT {_PERIOD.format(ts='ordered_at')} AS period, "
-    f"customer_id FROM orders WHERE customer_id IS NOT NULL AND {_WINDOW.format(ts='ordered_at')} "
-    f"AND {_seg('customer_id')}) GROUP BY 1), "
+    f"customer_id FROM orders WHERE customer_id IS NOT NULL AND {_PURCHASE} "
+    f"AND {_WINDOW.format(ts='ordered_at')} AND {_seg('customer_id')}) GROUP BY 1), "
     f"new AS (SELECT {_PERIOD.format(ts='t')} AS period, count(*) AS new FROM known WHERE t >= $start GROUP BY 1), "
     f"began AS (SELECT {_PERIOD.format(ts='w')} AS period, count(*) AS began FROM known "
     f"WHERE {_PERIOD.format(ts='t')} = {_PERIOD.format(ts='w')} GROUP BY 1), "
@@ -117,13 +124,6 @@ _ORDER_STATS = (
 )
 
 
-def _orders(num: str, den: str) -> str:
-    return (
-        f"SELECT {_PERIOD.format(ts='ordered_at')} AS period, {num} AS num, {den} AS den "
-        f"FROM orders WHERE {_WINDOW.format(ts='ordered_at')} AND {_seg('customer_id')} GROUP BY 1"
-    )
-
-
 # Recipients (by send date) for whom each email event happened: the email rates' one statement.
 _EMAIL_STATS = (
     f"SELECT {_PERIOD.format(ts='sent_at')} AS period, count(*) AS sends, "
@@ -133,11 +133,12 @@ _EMAIL_STATS = (
 )
 
 
-def _feedback_mean(column: str) -> str:
+def _feedback(measure: measures.Measure) -> str:
+    """A feedback ratio measure's numerator and denominator per period."""
     return (
-        f"SELECT {_PERIOD.format(ts='submitted_at')} AS period, sum({column}) AS num, "
-        f"count({column}) AS den FROM feedback WHERE {_WINDOW.format(ts='submitted_at')} "
-        f"AND {column} IS NOT NULL AND {_seg('customer_id')} GROUP BY 1"
+        f"SELECT {_PERIOD.format(ts='submitted_at')} AS period, {measure.num} AS num, "
+        f"{measure.den} AS den FROM feedback WHERE {_WINDOW.format(ts='submitted_at')} "
+        f"AND {_seg('customer_id')} GROUP BY 1"
     )
 
 
@@ -170,7 +171,7 @@ _KPI_LIST = [
         _ORDER_STATS,
         _ORDERS,
         _ORDER_CLOCK,
-        "Number of orders or sales.",
+        "Number of purchases: orders or sales not cancelled and not fully refunded (refunds are not sales).",
         num="orders",
     ),
     KPI(
@@ -182,7 +183,7 @@ _KPI_LIST = [
         _ORDER_STATS,
         _ORDERS,
         _ORDER_CLOCK,
-        "Revenue divided by orders.",
+        "Revenue divided by purchases.",
         num="revenue",
         den="orders",
     ),
@@ -195,7 +196,7 @@ _KPI_LIST = [
         _ORDER_STATS,
         _CUSTOMER_ORDERS,
         _ORDER_CLOCK,
-        "Known customers who ordered in the period.",
+        "Known customers with a purchase in the period.",
         num="active",
     ),
     KPI(
@@ -207,7 +208,7 @@ _KPI_LIST = [
         _ORDER_STATS,
         _CUSTOMER_ORDERS,
         _ORDER_CLOCK,
-        "Customers whose first order falls in the period.",
+        "Customers whose first purchase falls in the period.",
         num="new",
     ),
     KPI(
@@ -219,7 +220,7 @@ _KPI_LIST = [
         _ORDER_STATS,
         _CUSTOMER_ORDERS,
         _ORDER_CLOCK,
-        "Of the customers who ordered in the period, the share who had ordered before it.",
+        "Of the customers who bought in the period, the share who had bought before it.",
         num="returning",
         den="active",
     ),
@@ -230,15 +231,15 @@ _KPI_LIST = [
         "down",
         "ratio",
         "WITH o AS (SELECT customer_id, ordered_at::DATE AS t FROM orders "
-        f"WHERE customer_id IS NOT NULL AND ordered_at < $end AND {_seg('customer_id')}), "
+        f"WHERE customer_id IS NOT NULL AND {_PURCHASE} AND ordered_at < $end AND {_seg('customer_id')}), "
         "ends AS (SELECT period, least(period + ('1 ' || $grain)::INTERVAL, $end)::DATE AS e FROM spine), "
-        # Without a period x order join. Period ends are midnights, so only an order's day t
-        # matters. With prev, next the customer's order days around t: t puts its customer in
-        # the base for period ends e in (t + 90, t + 365], counted once as the part prev's
-        # does not cover, and lapsed (base, no order since) for e in (t + 90, min(next, t + 365)].
+        # Without a period x purchase join. Period ends are midnights, so only a purchase's day
+        # t matters. With prev, next the customer's purchase days around t: t puts its customer
+        # in the base for period ends e in (t + 90, t + 365], counted once as the part prev's
+        # does not cover, and lapsed (base, no purchase since) for e in (t + 90, min(next, t + 365)].
         # Customers counted at e = pieces begun before e minus pieces ended before e: a running
-        # sum read by an ASOF join. A customer's second order on a day adds an empty base piece
-        # (prev = t) and no lapse piece (the first has next = t), so orders need no DISTINCT.
+        # sum read by an ASOF join. A customer's second purchase on a day adds an empty base piece
+        # (prev = t) and no lapse piece (the first has next = t), so purchases need no DISTINCT.
         "seq AS (SELECT t, lag(t) OVER w AS prev, lead(t) OVER w AS next "
         "FROM o WINDOW w AS (PARTITION BY customer_id ORDER BY t)), "
         "pieces AS (SELECT greatest(t + 90, coalesce(prev + 365, t)) AS lo, t + 365 AS hi, 0 AS lapsed "
@@ -254,8 +255,8 @@ _KPI_LIST = [
         "WHERE running.den > 0",
         _CUSTOMER_ORDERS,
         _ORDER_CLOCK,
-        "Of the customers who ordered 3 to 12 months before the end of the period, the share with no "
-        "order in the last 90 days (as of the period's end or as_of).",
+        "Of the customers who bought 3 to 12 months before the end of the period, the share with no "
+        "purchase in the last 90 days (as of the period's end or as_of).",
         suggest=("pct", -10.0),
         overlapping=True,
     ),
@@ -292,7 +293,7 @@ _KPI_LIST = [
         _ORDER_STATS,
         {"spend": "TRUE", **_CUSTOMER_ORDERS},
         ("spend", "spent_on"),
-        "Ad spend divided by new customers.",
+        measures.CAC.definition,
         segmentable=False,
         suggest=("pct", -10.0),
         num="spend",
@@ -304,7 +305,7 @@ _KPI_LIST = [
         "ratio",
         "up",
         "ratio",
-        f"WITH {_SPEND}, att AS (SELECT {_PERIOD.format(ts='o.ordered_at')} AS period, sum(o.revenue) AS revenue "
+        f"WITH {_SPEND}, att AS (SELECT {_PERIOD.format(ts='o.ordered_at')} AS period, {_REVENUE} AS revenue "
         # a semi join, not EXISTS: DuckDB would first group the orders by (customer, time)
         "FROM orders o SEMI JOIN (SELECT customer_id, touched_at FROM touches "
         "WHERE channel IN (SELECT channel FROM spend)) t ON t.customer_id = o.customer_id "
@@ -314,9 +315,7 @@ _KPI_LIST = [
         "FROM spine s LEFT JOIN sp USING (period) LEFT JOIN att USING (period)",
         {"spend": "TRUE", "touches": "TRUE", **_CUSTOMER_ORDERS},
         ("spend", "spent_on"),
-        "(Revenue of orders placed within 7 days after a touch from a paid channel - ad spend) "
-        "/ ad spend. Only channels with spend count, so free email and organic visits do not "
-        "inflate it.",
+        measures.ROMI.definition,
         segmentable=False,
     ),
     KPI(
@@ -391,13 +390,10 @@ _KPI_LIST = [
         "score",
         "up",
         "ratio",
-        f"SELECT {_PERIOD.format(ts='submitted_at')} AS period, "
-        "100 * (count(*) FILTER (WHERE nps >= 9) - count(*) FILTER (WHERE nps <= 6)) AS num, count(*) AS den "
-        f"FROM feedback WHERE nps IS NOT NULL AND {_WINDOW.format(ts='submitted_at')} "
-        f"AND {_seg('customer_id')} GROUP BY 1",
+        _feedback(measures.NPS),
         {"feedback": "nps IS NOT NULL"},
         _FEEDBACK_CLOCK,
-        "% promoters (9-10) minus % detractors (0-6), from -100 to 100.",
+        measures.NPS.definition,
         suggest=("abs", 5.0),
     ),
     KPI(
@@ -406,10 +402,10 @@ _KPI_LIST = [
         "scale",
         "down",
         "ratio",
-        _feedback_mean("ces"),
+        _feedback(measures.CES),
         {"feedback": "ces IS NOT NULL"},
         _FEEDBACK_CLOCK,
-        "Average effort, 1 (easy) to 7 (hard).",
+        measures.CES.definition,
         suggest=("abs", -0.3),
     ),
     KPI(
@@ -418,10 +414,10 @@ _KPI_LIST = [
         "scale",
         "up",
         "ratio",
-        _feedback_mean("csat"),
+        _feedback(measures.CSAT_MEAN),
         {"feedback": "csat IS NOT NULL"},
         _FEEDBACK_CLOCK,
-        "Average satisfaction, 1 to 5.",
+        measures.CSAT_MEAN.definition,
         suggest=("abs", 0.2),
     ),
     KPI(
@@ -430,10 +426,10 @@ _KPI_LIST = [
         "scale",
         "up",
         "ratio",
-        _feedback_mean("rating"),
+        _feedback(measures.AVERAGE_RATING),
         {"feedback": "rating IS NOT NULL"},
         _FEEDBACK_CLOCK,
-        "Average star rating, 1 to 5.",
+        measures.AVERAGE_RATING.definition,
         suggest=("abs", 0.2),
     ),
     # Each period's own busiest two hours: a measure of how concentrated that period's sales

@@ -10,36 +10,8 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from workbook.store.schema import DATA_TABLES
+from workbook.store.schema import DATA_TABLES, NATURAL_KEYS, TABLES
 
-# the column that dates each table's rows (None: undated)
-DATE_COLUMNS = {
-    "customers": "first_seen_at",
-    "orders": "ordered_at",
-    "order_items": None,
-    "campaigns": "started_at",
-    "campaign_results": None,
-    "campaign_sends": "sent_at",
-    "touches": "touched_at",
-    "leads": "created_at",
-    "feedback": "submitted_at",
-    "spend": "spent_on",
-    "web_sessions": "day",
-    "services": None,
-}
-NATURAL_KEYS = {
-    "customers": ("customer_id",),
-    "orders": ("order_id",),
-    "order_items": ("order_id", "line_no"),
-    "campaigns": ("campaign_id",),
-    "campaign_results": ("campaign_id", "variant"),
-    "campaign_sends": ("campaign_id", "customer_id"),
-    "leads": ("lead_id",),
-    "feedback": ("feedback_id",),
-    "services": ("service",),
-    "web_sessions": ("day", "channel"),
-    "spend": ("spent_on", "channel", "campaign_id"),
-}
 OUTLIER_COLUMNS = (("orders", "revenue"), ("spend", "amount"), ("web_sessions", "sessions"))
 GAP_TABLES = (
     "orders",
@@ -58,6 +30,7 @@ EMPTY_MEANS_NONE = {
     ("campaign_sends", "revenue"),
     ("orders", "refunded"),
     ("orders", "discount"),
+    ("orders", "cancelled"),  # the export does not say: not cancelled
     ("campaigns", "ended_at"),
 }
 TUKEY_K = 3.0
@@ -67,7 +40,7 @@ def inventory(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Rows and date range of every canonical table (empty tables included, with 0 rows)."""
     rows = []
     for table in DATA_TABLES:
-        col = DATE_COLUMNS[table]
+        col = TABLES[table].time
         span = f"min({col})::DATE, max({col})::DATE" if col else "NULL::DATE, NULL::DATE"
         n, first, last = con.execute(f"SELECT count(*), {span} FROM {table}").fetchone()
         rows.append({"table": table, "rows": n, "first": first, "last": last})
@@ -167,7 +140,7 @@ def date_gaps(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Per dated activity table: calendar days covered, days without rows, the longest gap."""
     rows = []
     for table in GAP_TABLES:
-        col = DATE_COLUMNS[table]
+        col = TABLES[table].time
         found = con.execute(
             f"""WITH d AS (SELECT DISTINCT {col}::DATE AS day FROM {table}),
                      g AS (SELECT day, lead(day) OVER (ORDER BY day) AS next FROM d)

@@ -1,8 +1,9 @@
 """RFM segmentation: recency, frequency and monetary scores, and named segments.
 
 Per identified customer with a purchase up to `as_of` (anonymous orders are left out):
-recency = days since the last purchase day, frequency = distinct purchase days, monetary =
-net revenue (refunds included). Each becomes a score from 1 to 5 by rank:
+recency = days since the last purchase day, frequency = distinct purchase days (both
+`measures.PURCHASE_DAY`, from `cohorts.purchase_days_sql`), monetary = net revenue (refunds
+included, `measures.NET_REVENUE`). Each becomes a score from 1 to 5 by rank:
 score = 1 + floor(5 * percent_rank), so tied customers share a score (when most customers
 bought once, they all get frequency score 1). Recency is ranked so that recent is 5.
 

@@ -3,8 +3,8 @@
 Only campaigns that split their recipients between a personalized and a generic version
 (A/B tests) are used: there the version a recipient got was a coin flip, so the two groups
 differ only by the personalization. Regular campaigns, personalized or not, also differ in
-month and audience, which would be mistaken for an effect. A variant whose name contains
-"personalized" (or "personalised") is the personalized arm, as in `experiments`.
+month and audience, which would be mistaken for an effect. The personalized arm is
+`measures.PERSONALIZED_ARM`, as in `experiments`.
 
 Per segment (a customers column: segment, persona, region or acquisition_channel) and arm, over
 the window [start, as_of]:
@@ -13,10 +13,12 @@ the window [start, as_of]:
 - unsubscribe rate = recipients who unsubscribed / recipients (Wilson interval);
 - cost = recorded campaign cost shared out per recipient; for campaigns without a recorded
   cost, recipients x `cost_per_send[arm]` (an assumption the report states);
-- ROMI = (attributed revenue - cost) / cost, attributed revenue = the order revenue the email
-  platform credits to the send; interval from the t interval of revenue per recipient;
-- CAC = cost / new customers, a new customer = a recipient whose first order ever is the one
-  the email produced; interval from the exact Poisson (Garwood 1936) interval of the count;
+- ROMI (`measures.EMAIL_ROMI`) = (attributed revenue - cost) / cost, attributed revenue = the
+  order revenue the email platform credits to the send; interval from the t interval of
+  revenue per recipient;
+- CAC (`measures.EMAIL_CAC`) = cost / new customers, a new customer = a recipient whose first
+  purchase ever is the one the email produced; interval from the exact Poisson (Garwood 1936)
+  interval of the count;
 - CLTV (observed) = revenue per customer from their first test email in the window to as_of,
   customers grouped by the arm of that first test email (random, so comparable); t interval.
   This is value to date, not a forecast: notebook 04 has the predictive model;
@@ -35,7 +37,7 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from workbook.analytics import stats
+from workbook.analytics import measures, stats
 from workbook.core import dates
 from workbook.core.errors import WorkbookError
 
@@ -47,10 +49,7 @@ ARMS = ("personalized", "generic")
 # $0.01 for the recommendation add-on. Replace with the client's figures.
 ASSUMED_COST_PER_SEND = {"generic": 0.010, "personalized": 0.020}
 
-ARM_SQL = (
-    "CASE WHEN lower(s.variant) LIKE '%personalized%' OR lower(s.variant) LIKE '%personalised%' "
-    "THEN 'personalized' ELSE 'generic' END"
-)
+ARM_SQL = f"CASE WHEN {measures.PERSONALIZED_ARM.sql} THEN 'personalized' ELSE 'generic' END"
 
 # One query. Sends are first added up per recipient and arm (their segment joined once, on
 # that smaller table); the arm of each recipient's first test email and the value and survey
@@ -68,7 +67,7 @@ sizes AS (  -- all recipients of a campaign share its cost
     SELECT campaign_id, count(*) AS campaign_recipients FROM campaign_sends GROUP BY 1
 ),
 first_orders AS (
-    SELECT customer_id, min(ordered_at) AS first_order FROM orders
+    SELECT customer_id, {first_purchase} AS first_order FROM orders
     WHERE customer_id IN (SELECT customer_id FROM campaign_sends WHERE converted_at < $end)
     GROUP BY 1
 ),
@@ -107,7 +106,7 @@ first_test AS (
 ),
 value AS (
     SELECT t.customer_id, any_value(t.seg) AS seg, any_value(t.arm) AS arm,
-           coalesce(sum(o.revenue), 0)::DOUBLE AS v
+           coalesce({net_revenue}, 0)::DOUBLE AS v
     FROM first_test t
     LEFT JOIN orders o ON o.customer_id = t.customer_id AND o.ordered_at >= t.first_sent
                       AND o.ordered_at < $end
@@ -125,8 +124,8 @@ vals AS (
 ),
 scores AS (
     SELECT coalesce(seg, '{all}') AS seg, arm, count(nps) AS nps_n,
-           count(*) FILTER (WHERE nps >= 9) AS promoters, count(*) FILTER (WHERE nps <= 6) AS detractors,
-           count(ces) AS ces_n, sum(ces) AS ces_sum, sum(ces * ces) AS ces_sq
+           count(*) FILTER (WHERE {promoter}) AS promoters, count(*) FILTER (WHERE {detractor}) AS detractors,
+           {ces_n} AS ces_n, {ces_sum} AS ces_sum, sum(ces * ces) AS ces_sq
     FROM answers GROUP BY GROUPING SETS ((seg, arm), (arm))
 )
 SELECT * FROM send_totals LEFT JOIN vals USING (seg, arm) LEFT JOIN scores USING (seg, arm)
@@ -165,7 +164,18 @@ def economics(
     start = since or dates.year_start(as_of)
     costs = dict(ASSUMED_COST_PER_SEND if cost_per_send is None else cost_per_send)
     params = {"start": _ts(start), "end": _ts(as_of + dt.timedelta(days=1))}
-    sums = con.execute(ECONOMICS_SQL.format(arm=ARM_SQL, by=by, all=ALL), params).df()
+    sql = ECONOMICS_SQL.format(
+        arm=ARM_SQL,
+        by=by,
+        all=ALL,
+        first_purchase=measures.FIRST_PURCHASE.sql,
+        net_revenue=measures.NET_REVENUE.sql,
+        promoter=measures.PROMOTER.sql,
+        detractor=measures.DETRACTOR.sql,
+        ces_n=measures.CES.den,
+        ces_sum=measures.CES.num,
+    )
+    sums = con.execute(sql, params).df()
     table = _table(sums, costs)
     return SegmentEconomics(
         by,

@@ -1,4 +1,4 @@
-"""Writing staged canonical rows into the client's database: upsert by natural key.
+"""Writing staged canonical rows into the client's database: upsert by natural key (`schema.TABLES`).
 
 Data tables have no key constraints, so an upsert is delete-then-insert inside the import's
 transaction. order_items are replaced per order (an order's lines come from one export).
@@ -12,21 +12,8 @@ import duckdb
 import pyarrow as pa
 
 from workbook.importers.reading import q
+from workbook.store.schema import NATURAL_KEYS
 
-NATURAL_KEYS: dict[str, tuple[str, ...]] = {
-    "customers": ("customer_id",),
-    "orders": ("order_id",),
-    "order_items": ("order_id", "line_no"),
-    "campaigns": ("campaign_id",),
-    "campaign_results": ("campaign_id", "variant"),
-    "campaign_sends": ("campaign_id", "customer_id"),
-    "touches": ("customer_id", "touched_at", "channel", "campaign_id"),
-    "leads": ("lead_id",),
-    "feedback": ("feedback_id",),
-    "spend": ("spent_on", "channel", "campaign_id"),
-    "web_sessions": ("day", "channel"),
-    "services": ("service",),
-}
 REPLACE_BY: dict[str, tuple[str, ...]] = {"order_items": ("order_id",)}
 # Rows written in this order: every analysis groups orders by customer, and DuckDB groups
 # rows that arrive clustered by their key about 20% faster (bench/README.md).

@@ -28,20 +28,24 @@ def shopify_orders(stage: Stage) -> list[Output]:
     """One row per line item; order-level fields only on an order's first row.
 
     revenue = Subtotal (after discounts, before shipping and taxes) - Refunded Amount; a
-    voided order counts 0. An order whose fields appear on two rows is a duplicate.
+    voided order counts 0. An order is cancelled when it is voided or has a Cancelled at date
+    (so it is no purchase, whatever its amount). An order whose fields appear on two rows is a
+    duplicate.
     """
     stage.execute(
         "CREATE TABLE shopify_lines AS SELECT order_name, customer_id, ordered_at, "
-        "financial_status, subtotal, discount, refunded, channel, location, product, line_qty, "
+        "financial_status, cancelled_at, subtotal, discount, refunded, channel, location, product, line_qty, "
         "row_number() OVER (PARTITION BY order_name ORDER BY _row) AS line, "
         "coalesce(line_qty, 1) * line_price - coalesce(line_discount, 0) AS line_revenue, "
         "sum(line_revenue) OVER (PARTITION BY order_name) AS lines_total FROM typed"
     )
+    voided = "coalesce(lower(financial_status) = 'voided', false)"
     orders = (
         "SELECT 'shopify:' || order_name AS order_id, customer_id, ordered_at, "
-        "CASE WHEN lower(financial_status) = 'voided' THEN 0 "
+        f"CASE WHEN {voided} THEN 0 "
         "ELSE coalesce(subtotal, lines_total, 0) - coalesce(refunded, 0) END AS revenue, "
-        "discount, refunded, lower(channel) AS channel, location, $source AS source "
+        f"discount, refunded, {voided} OR cancelled_at IS NOT NULL AS cancelled, "
+        "lower(channel) AS channel, location, $source AS source "
         "FROM shopify_lines WHERE line = 1"
     )
     items = (
@@ -72,6 +76,7 @@ SHOPIFY_ORDERS = Mapping(
         "Subtotal": "subtotal",
         "Discount Amount": "discount",
         "Refunded Amount": "refunded",
+        "Cancelled at": "cancelled_at",
         "Source": "channel",
         "Location": "location",
         "Lineitem name": "product",
@@ -83,6 +88,7 @@ SHOPIFY_ORDERS = Mapping(
     types={
         "order_name": "id",
         "financial_status": "text",
+        "cancelled_at": "text",  # only whether it is filled in matters
         "subtotal": "money",
         "line_qty": "number",
         "line_price": "money",

@@ -22,10 +22,10 @@ import pyarrow as pa
 
 from workbook.importers import parsing
 from workbook.importers.errors import ImportError_, at_row, shorten
-from workbook.importers.loading import NATURAL_KEYS
 from workbook.importers.mapping import Mapping, table_columns
 from workbook.importers.reading import RawFile, q
 from workbook.store.privacy import Pseudonymizer, normalize
+from workbook.store.schema import NATURAL_KEYS
 
 SQL_TYPES = {
     "text": "VARCHAR",

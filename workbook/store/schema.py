@@ -7,7 +7,10 @@ and opening it again changes nothing. Never edit a released migration: append a 
 Conventions: money is DECIMAL(18,2) in the client's currency (client.toml); timestamps are
 naive local time of the business; `customer_id` is a keyed pseudonym (see `privacy`), never a
 raw email, phone or name; `import_id` points at the `imports` row that last wrote the row.
+`TABLES` declares each data table's natural key, time column and person column once.
 """
+
+from dataclasses import dataclass
 
 MIGRATIONS: list[str] = [
     # 1: the data model: customers, orders and their lines, campaigns, sends, touches, leads, feedback, spend
@@ -186,31 +189,40 @@ MIGRATIONS: list[str] = [
     DROP TABLE orders_v2;
     DROP MACRO id_v2;
     """,
+    # 3: orders.cancelled (NULL: the export does not say), so that a cancelled order is not a
+    # purchase (analytics/measures.py) whatever its amount.
+    """
+    ALTER TABLE orders ADD COLUMN cancelled BOOLEAN;
+    """,
 ]
 
-# Tables that hold per-person rows, with the column that names the person (for `forget`).
-PERSON_COLUMNS: dict[str, str] = {
-    "customers": "customer_id",
-    "orders": "customer_id",
-    "campaign_sends": "customer_id",
-    "touches": "customer_id",
-    "leads": "customer_id",
-    "feedback": "customer_id",
+
+@dataclass(frozen=True)
+class Table:
+    """What the rest of the workbook needs to know about one data table, declared once."""
+
+    key: tuple[str, ...]  # natural key: imports upsert by it, quality counts its duplicates
+    time: str | None  # the column that dates a row (None: undated)
+    person: str | None = None  # the column naming a person, for `forget`
+
+
+TABLES: dict[str, Table] = {
+    "customers": Table(("customer_id",), "first_seen_at", "customer_id"),
+    "orders": Table(("order_id",), "ordered_at", "customer_id"),
+    "order_items": Table(("order_id", "line_no"), None),
+    "campaigns": Table(("campaign_id",), "started_at"),
+    "campaign_results": Table(("campaign_id", "variant"), None),
+    "campaign_sends": Table(("campaign_id", "customer_id"), "sent_at", "customer_id"),
+    "touches": Table(("customer_id", "touched_at", "channel", "campaign_id"), "touched_at", "customer_id"),
+    "leads": Table(("lead_id",), "created_at", "customer_id"),
+    "feedback": Table(("feedback_id",), "submitted_at", "customer_id"),
+    "spend": Table(("spent_on", "channel", "campaign_id"), "spent_on"),
+    "web_sessions": Table(("day", "channel"), "day"),
+    "services": Table(("service",), None),
 }
-
-DATA_TABLES: list[str] = [
-    "customers",
-    "orders",
-    "order_items",
-    "campaigns",
-    "campaign_results",
-    "campaign_sends",
-    "touches",
-    "leads",
-    "feedback",
-    "spend",
-    "web_sessions",
-    "services",
-]
+DATA_TABLES: list[str] = list(TABLES)
+NATURAL_KEYS: dict[str, tuple[str, ...]] = {t: d.key for t, d in TABLES.items()}
+# Tables that hold per-person rows, with the column that names the person (for `forget`).
+PERSON_COLUMNS: dict[str, str] = {t: d.person for t, d in TABLES.items() if d.person}
 
 LATEST_VERSION = len(MIGRATIONS)
