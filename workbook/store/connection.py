@@ -11,13 +11,13 @@ import datetime as dt
 import functools
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import duckdb
 
 from workbook.core import paths
 from workbook.core.errors import WorkbookError
-from workbook.store.schema import LATEST_VERSION, MIGRATIONS
+from workbook.store.schema import ACTIVITY_TABLES, DATA_TABLES, LATEST_VERSION, MIGRATIONS, TABLES
 
 T = TypeVar("T")
 
@@ -130,27 +130,30 @@ def write(
         con.close()
 
 
+def one_row(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> tuple:
+    """The row of a query that returns exactly one (an aggregate without GROUP BY always does)."""
+    row = con.execute(sql, params).fetchone()
+    if row is None:
+        raise LookupError(f"no row from a query that always returns one: {sql[:80]}")
+    return row
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> Any:
+    """The single value of a one-row, one-column query (a count, a max ...)."""
+    return one_row(con, sql, params)[0]
+
+
 def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Rows per canonical table, for summaries."""
-    from workbook.store.schema import DATA_TABLES
-
-    return {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in DATA_TABLES}
-
-
-ACTIVITY_COLUMNS = [
-    ("orders", "ordered_at"),
-    ("leads", "created_at"),
-    ("feedback", "submitted_at"),
-    ("campaign_sends", "sent_at"),
-    ("web_sessions", "day"),
-    ("spend", "spent_on"),
-]
+    return {t: scalar(con, f'SELECT count(*) FROM "{t}"') for t in DATA_TABLES}
 
 
 def latest_activity(con: duckdb.DuckDBPyConnection) -> dt.date | None:
     """The date of the newest imported activity (None in an empty database)."""
-    union = " UNION ALL ".join(f'SELECT max("{c}")::DATE AS d FROM "{t}"' for t, c in ACTIVITY_COLUMNS)
-    return con.execute(f"SELECT max(d) FROM ({union})").fetchone()[0]
+    union = " UNION ALL ".join(
+        f'SELECT max("{TABLES[t].time}")::DATE AS d FROM "{t}"' for t in ACTIVITY_TABLES
+    )
+    return scalar(con, f"SELECT max(d) FROM ({union})")
 
 
 def default_as_of(con: duckdb.DuckDBPyConnection) -> dt.date:
@@ -168,7 +171,7 @@ def once_per_read_only(func: Callable[..., T]) -> Callable[..., T]:
 
     @functools.wraps(func)
     def wrapper(con: duckdb.DuckDBPyConnection, *args) -> T:
-        read_only = con.execute("SELECT current_setting('access_mode') = 'read_only'").fetchone()[0]
+        read_only = scalar(con, "SELECT current_setting('access_mode') = 'read_only'")
         return (cached if read_only else func)(con, *args)
 
     return wrapper

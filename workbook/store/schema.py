@@ -221,6 +221,9 @@ TABLES: dict[str, Table] = {
     "services": Table(("service",), None),
 }
 DATA_TABLES: list[str] = list(TABLES)
+# The tables whose newest row dates the client's data (`store.default_as_of`): what the business
+# did, not when a customer record or a campaign was set up.
+ACTIVITY_TABLES = ("orders", "leads", "feedback", "campaign_sends", "web_sessions", "spend")
 NATURAL_KEYS: dict[str, tuple[str, ...]] = {t: d.key for t, d in TABLES.items()}
 # Tables that hold per-person rows, with the column that names the person (for `forget`).
 PERSON_COLUMNS: dict[str, str] = {t: d.person for t, d in TABLES.items() if d.person}
