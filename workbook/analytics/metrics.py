@@ -41,7 +41,6 @@ from scipy import stats
 from workbook import store
 from workbook.analytics import measures
 from workbook.analytics.stats import wilson_interval
-from workbook.core import fmt
 from workbook.core.errors import WorkbookError
 
 GRAINS = ("day", "week", "month")
@@ -67,11 +66,6 @@ class KPI:
 
     def __post_init__(self):
         object.__setattr__(self, "tables", tuple(self.needs))
-
-    @property
-    def per_period(self) -> str:
-        """' per week'-style suffix for flow KPIs, whose window value is an average per period."""
-        return " per week" if self.kind == "flow" else ""
 
 
 def _seg(column: str) -> str:
@@ -610,30 +604,3 @@ def value(
     kpi = get(kpi) if isinstance(kpi, str) else kpi
     frame = series(con, kpi, grain, as_of=end - dt.timedelta(days=1), segment=segment, since=start)
     return window_value(frame, kpi, start, end)
-
-
-def format_value(kpi: KPI, x, currency: str = "USD") -> str:
-    """A KPI value in words-ready form: '$1,234', '12.3%', '4.6 / 5', 'NPS 32'."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "n/a"
-    if kpi.unit == "money":
-        return fmt.money(x, currency)
-    if kpi.unit == "share":
-        return fmt.pct(x)
-    if kpi.unit == "ratio":
-        return fmt.pct(x, 0)
-    if kpi.unit == "count":
-        return fmt.num(x, 0 if abs(x) >= 100 else 1)
-    if kpi.unit == "score":
-        return fmt.num(x, 0)
-    return fmt.num(x, 2)
-
-
-def format_change(kpi: KPI, x, currency: str = "USD") -> str:
-    """A signed change in the KPI's unit: '+$120', '+1.5 pp', '+0.20'."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "n/a"
-    if kpi.unit == "share":
-        return fmt.pp(x, 2 if abs(x) < 0.01 else 1)
-    sign = "+" if x >= 0 else "-"
-    return sign + format_value(kpi, abs(x), currency)

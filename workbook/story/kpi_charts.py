@@ -14,6 +14,7 @@ import pandas as pd
 from workbook.analytics import metrics
 from workbook.analytics.goals import Delta
 from workbook.core import fmt
+from workbook.story import goal_words
 from workbook.story import theme as charts
 
 
@@ -28,7 +29,7 @@ def axis_format(kpi: metrics.KPI, currency: str = "USD") -> str:
 
 def _title(kpi: metrics.KPI, currency: str) -> str:
     unit = f" ({currency})" if kpi.unit == "money" and fmt.SYMBOLS.get(currency) != "$" else ""
-    return f"{kpi.label}{kpi.per_period}{unit}"
+    return f"{kpi.label}{goal_words.per_period(kpi)}{unit}"
 
 
 def sparklines(frames: dict[str, pd.DataFrame], columns: int = 3) -> alt.FacetChart:
