@@ -338,11 +338,12 @@ def save_goal(db_path: Path, goal: Goal, as_of: dt.date) -> int:
             goal, _, base = _baseline(con, goal, goal.baseline_end or as_of)
             goal.baseline_value = base.value
         values = asdict(goal)
-        return con.execute(
-            f"INSERT INTO goals ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))}) "
+        return store.scalar(
+            con,
+            f"INSERT INTO goals ({', '.join(_COLUMNS)}) VALUES ({', '.join('$' + c for c in _COLUMNS)}) "
             "RETURNING goal_id",
-            [values[c] for c in _COLUMNS],
-        ).fetchone()[0]
+            {c: values[c] for c in _COLUMNS},
+        )
 
 
 def kpi_baselines(

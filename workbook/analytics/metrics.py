@@ -461,8 +461,7 @@ def available(con: duckdb.DuckDBPyConnection, kpi: KPI | str) -> bool:
     """True when every table the KPI needs has rows meeting its condition."""
     kpi = get(kpi) if isinstance(kpi, str) else kpi
     return all(
-        con.execute(f"SELECT EXISTS (SELECT 1 FROM {t} WHERE {cond})").fetchone()[0]
-        for t, cond in kpi.needs.items()
+        store.scalar(con, f"SELECT EXISTS (SELECT 1 FROM {t} WHERE {cond})") for t, cond in kpi.needs.items()
     )
 
 
@@ -518,7 +517,7 @@ def series(
     if not available(con, kpi):
         raise WorkbookError(f"{kpi.label} is unavailable: it needs data in {', '.join(kpi.tables)}.")
     table, column = kpi.clock
-    first = con.execute(f"SELECT min({column})::DATE FROM {table}").fetchone()[0] or as_of
+    first = store.scalar(con, f"SELECT min({column})::DATE FROM {table}") or as_of
     since = since or first
     end = _as_ts(as_of + dt.timedelta(days=1))
     sql = f"""
@@ -587,7 +586,7 @@ def window_value(frame: pd.DataFrame, kpi: KPI, start: dt.date, end: dt.date) ->
     if kpi.overlapping and result.periods:
         base = float(rows["den"][rows["den"] > 0].mean())  # customers in one period's base
         result.low, result.high = wilson_interval(result.value * base, base)
-    if kpi.unit == "share" and result.low is not None:
+    if kpi.unit == "share" and result.low is not None and result.high is not None:
         result.low, result.high = max(result.low, 0.0), min(result.high, 1.0)
     return result
 
