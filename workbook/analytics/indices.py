@@ -224,10 +224,11 @@ def customer_experience(
     comps = [Component("NPS", "nps", nps(m.mean), nps(lo), nps(hi), weights["NPS"], m)]
     m = stats.SampleMean(f["ces_n"], f["ces_sum"], f["ces_sq"])
     lo, hi = m.interval()
-    if CES_LOWER_IS_BETTER:
-        ces, ces_lo, ces_hi = (lambda x: 100 * (7 - x) / 6), hi, lo
-    else:
-        ces, ces_lo, ces_hi = (lambda x: 100 * (x - 1) / 6), lo, hi
+
+    def ces(x: float) -> float:  # 1..7 -> 0..100, the better end at 100
+        return 100 * (7 - x) / 6 if CES_LOWER_IS_BETTER else 100 * (x - 1) / 6
+
+    ces_lo, ces_hi = (hi, lo) if CES_LOWER_IS_BETTER else (lo, hi)
     comps.append(Component("CES", "ces", ces(m.mean), ces(ces_lo), ces(ces_hi), weights["CES"], m))
     comps.append(_share("CSAT", "satisfied answers", f["satisfied"], f["csat_n"], weights["CSAT"]))
     m = stats.SampleMean(f["rating_n"], f["rating_sum"], f["rating_sq"])
