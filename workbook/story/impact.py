@@ -47,7 +47,7 @@ class Results:
     pooled: ex.ABTest | None = None
     econ: sg.SegmentEconomics | None = None
     attribution: at.Attribution | None = None
-    rollouts: list = field(default_factory=list)  # DiD results
+    rollouts: list[causal.DiD | str] = field(default_factory=list)  # DiD results, or why there is none
     indices: list = field(default_factory=list)  # CompositeIndex
 
 
@@ -671,9 +671,9 @@ def rollout_section(ctx: Context, results: Results) -> None:
         )
 
 
-def run_rollouts(ctx: Context) -> list:
+def run_rollouts(ctx: Context) -> list[causal.DiD | str]:
     """DiD for every recorded rollout; a rollout the data cannot support gives its reason."""
-    out = []
+    out: list[causal.DiD | str] = []
     for rollout in ctx.client.rollouts:
         try:
             out.append(causal.did(ctx.con, rollout, ctx.as_of))
@@ -694,20 +694,19 @@ def indices_section(
     eps_weights: dict[str, float] = ix.EPS_WEIGHTS,
 ) -> None:
     """The four composite indices, each with its parts; after `segments_section` (the efficiency
-    ratio and the opt-out score use its A/B figures). The arguments are the consultant's inputs
-    and the indices' weights (see `indices`)."""
+    ratio and the opt-out score use its A/B figures, computed here when it has not run). The
+    arguments are the consultant's inputs and the indices' weights (see `indices`)."""
+    econ = results.econ if results.econ is not None else sg.economics(ctx.con, ctx.as_of)
     results.indices = [
         ix.customer_experience(ctx.con, ctx.as_of, weights=cxq_weights),
         ix.personalization_efficiency(
-            results.econ,
+            econ,
             hours_saved_per_month=hours_saved_per_month,
             hourly_rate=hourly_rate,
             weights=per_weights,
         ),
         ix.relationship_strength(ctx.con, ctx.as_of, weights=rsi_weights),
-        ix.ethical_personalization(
-            ctx.con, results.econ, ctx.as_of, opt_out_ease=opt_out_ease, weights=eps_weights
-        ),
+        ix.ethical_personalization(ctx.con, econ, ctx.as_of, opt_out_ease=opt_out_ease, weights=eps_weights),
     ]
     shown = 0
     for index in results.indices:
@@ -756,14 +755,14 @@ def next_steps(results: Results, currency: str = "USD", limit: int = 6) -> list[
             )
         else:
             base = results.pooled.arm("generic")
-            n = (
+            needed = (
                 ex.plan_sample_size(base.conversions / base.recipients, ex.EXPECTED_LIFT)
                 if base.recipients and base.conversions
                 else None
             )
             steps.append(
                 "Personalization has not yet shown a clear gain: run a bigger test"
-                + (f" (about {fmt.num(n)} recipients per version)" if n else "")
+                + (f" (about {fmt.num(needed)} recipients per version)" if needed else "")
                 + " before paying more for it."
             )
     if results.econ is not None and not results.econ.empty:
