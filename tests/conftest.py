@@ -53,4 +53,5 @@ def samples(sample_home, monkeypatch):
     return sample_home
 
 
+from _weekly_revenue import weekly_revenue  # noqa: E402,F401  goal tests' weekly revenue line
 from render_fixtures import probe_reports, sample_reports  # noqa: E402,F401  session renders

@@ -1,6 +1,6 @@
 """The package's layers, read from the source with `ast`: each module imports only from its own
-layer or the layers below it; analytics return data (no charts, no notebook display); no
-module both draws charts and runs SQL."""
+layer or the layers below it; analytics return data (no charts, no notebook display, no numbers
+put into words); no module both draws charts and runs SQL."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ ALLOWED["sample.demo"] = {"sample", *LAYERS[: LAYERS.index("analytics")]}
 KNOWN_VIOLATIONS: set[tuple[str, str]] = set()
 
 DRAWING = {"altair", "IPython", "ipywidgets"}
+WORDING = "workbook.core.fmt"  # numbers in words: story's job
 SQL_CALLS = {"execute", "executemany", "sql"}
 
 
@@ -63,8 +64,9 @@ def _imports(module: str, tree: ast.Module) -> list[str]:
             base = node.module or ""
             if node.level:
                 base = ".".join([*package[: len(package) - node.level + 1], *filter(None, [node.module])])
-            # `from workbook import store` imports the subpackage `workbook.store`
-            out += [f"{base}.{alias.name}" if base == "workbook" else base for alias in node.names]
+            # `from workbook import store` imports `workbook.store`, `from workbook.core import fmt`
+            # imports `workbook.core.fmt` (a module or a name in one)
+            out += [f"{base}.{alias.name}" for alias in node.names]
     return out
 
 
@@ -99,6 +101,19 @@ def test_analytics_return_data_and_never_draw():
     assert not {m: names for m, names in drawing.items() if names}
 
 
+def _puts_numbers_into_words(module: str, tree: ast.Module) -> bool:
+    return any(name == WORDING or name.startswith(WORDING + ".") for name in _imports(module, tree))
+
+
+def test_analytics_never_put_numbers_into_words():
+    wording = [
+        module
+        for module, tree in MODULES.items()
+        if _layer(module) == "analytics" and _puts_numbers_into_words(module, tree)
+    ]
+    assert not wording, f"{', '.join(wording)} import {WORDING}: put numbers into words in story instead"
+
+
 def _runs_sql(module: str, tree: ast.Module) -> bool:
     return any(name.split(".")[0] == "duckdb" for name in _imports(module, tree)) or any(
         isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in SQL_CALLS
@@ -130,3 +145,17 @@ def test_no_module_both_draws_charts_and_runs_sql():
 )
 def test_imports_are_read_wherever_and_however_they_are_written(source, module, layers):
     assert _workbook_layers(module, ast.parse(source)) == layers
+
+
+@pytest.mark.parametrize(
+    "source,wording",
+    [
+        ("from workbook.core import fmt", True),
+        ("from workbook.core.fmt import money", True),
+        ("import workbook.core.fmt as words", True),
+        ("def f():\n    from ..core import fmt", True),
+        ("from workbook.core import dates", False),
+    ],
+)
+def test_an_import_of_fmt_is_read_however_it_is_written(source, wording):
+    assert _puts_numbers_into_words("workbook.analytics.x", ast.parse(source)) == wording

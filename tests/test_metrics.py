@@ -187,13 +187,6 @@ def test_churn_interval_rests_on_one_weeks_customers_not_on_the_weeks_spread(cli
     assert (got.low, got.high) == pytest.approx((low, high), rel=1e-9)
 
 
-def test_format_value():
-    assert metrics.format_value(metrics.KPIS["revenue"], 1234.5) == "$1,234"
-    assert metrics.format_value(metrics.KPIS["churn_rate"], 0.123) == "12.3%"
-    assert metrics.format_change(metrics.KPIS["churn_rate"], -0.02) == "-2.0 pp"
-    assert metrics.format_change(metrics.KPIS["revenue"], -20) == "-$20.00"
-
-
 def test_churn_is_the_90_day_lapse_rate(client, rw):
     # week ends (exclusive) 5, 12 and 19 Jan 2026 (as_of 18 Jan)
     rw.execute("""INSERT INTO orders (order_id, customer_id, ordered_at, revenue) VALUES

@@ -11,7 +11,7 @@ from render_fixtures import executed_notebook, findings_of, markdown_text, outpu
 from workbook.analytics import causal
 from workbook.analytics import experiments as ex
 from workbook.store.clients import Rollout
-from workbook.story import impact
+from workbook.story import impact, nb
 
 
 def _pooled(generic=(10_000, 200), personalized=(10_000, 300)):
@@ -89,3 +89,13 @@ def test_coffee_shop_gets_clear_not_enough_data_notes(sample_reports):
     for section in (impact.TEST_SECTION, impact.SEGMENT_SECTION, impact.ROLLOUT_SECTION):
         assert f"Not enough data for {section}" in text
     assert [f["finding"] for f in findings] == [next(iter(impact.next_steps(impact.Results())))]
+
+
+def test_the_indices_section_gets_its_ab_figures_itself_when_the_segments_section_has_not_run(client, rw):
+    rw.close()
+    ctx = nb.open_context(client, None, dt.date(2026, 6, 28))
+    results = impact.Results()
+    impact.indices_section(ctx, results)
+    ctx.con.close()
+    efficiency = next(i for i in results.indices if i.name == "Personalization Efficiency Ratio")
+    assert not efficiency.available  # an empty client has no A/B tests

@@ -60,6 +60,12 @@ def test_slider_range_for_shares_stays_within_0_and_1(ctx):
     assert (lo, hi) == (0.0, 0.2) and step == pytest.approx(0.001)
 
 
+def test_what_if_needs_a_judged_goal():
+    undefined = goals.Delta(Goal("revenue", "increase"), AS_OF, "undefined")
+    with pytest.raises(ValueError, match="no current value"):
+        kpi_charts.slider_range(undefined)
+
+
 def test_panel_redraws_and_saves(ctx, client):
     panel = widgets.WhatIfPanel(ctx)
     assert panel.metric.value == "revenue"

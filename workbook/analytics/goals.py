@@ -18,7 +18,10 @@ Status rule (for a decrease goal read "meets" as "at or below"):
 - **off track**: even the favourable end of the band misses;
 - once the deadline has passed: on track if the current value meets the target, else off track;
 - **undefined**: no target or no deadline, so no data can show it met or missed;
-- **not enough data**: the KPI is unavailable, or fewer than `MIN_WEEKS` complete weeks.
+- **not enough data**: the KPI is unavailable, or fewer than `MIN_WEEKS` complete weeks
+  (`Delta.reason` says which).
+
+Everything here is numbers and codes; `workbook.story.goal_words` puts them into words.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ TREND_WEEKS = 26  # the projection is fitted on the last 26 complete weeks
 MIN_WEEKS = 8  # fewer complete weeks than this: no projection
 SUGGEST_HORIZON_WEEKS = 13
 STATUSES = ("on track", "at risk", "off track", "undefined", "not enough data")
+# Why a goal has "not enough data" (`Delta.reason`): no rows for its KPI, or too few complete weeks.
+UNAVAILABLE, TOO_FEW_WEEKS = "unavailable", "too few weeks"
 
 
 @dataclass
@@ -74,16 +79,34 @@ class Goal:
         return metrics.get(self.metric)
 
     @property
-    def defined(self) -> bool:
-        return self.deadline is not None and (
-            self.target_value is not None or self.target_change_pct is not None
+    def missing(self) -> tuple[str, ...]:
+        """What keeps the goal from being SMART: "target" and/or "deadline"; empty when it has both."""
+        absent = (
+            ("target", self.target_value is None and self.target_change_pct is None),
+            ("deadline", self.deadline is None),
         )
+        return tuple(name for name, is_absent in absent if is_absent)
 
-    def target(self, baseline: float) -> float:
-        """The absolute target: the stated value, or the baseline moved by the % change."""
+    @property
+    def defined(self) -> bool:
+        return not self.missing
+
+    def target(self, baseline: float | None = None) -> float:
+        """The absolute target: the stated value, or the baseline (default: the goal's own) moved
+        by the % change; NaN without a target, or without a baseline for a % change."""
         if self.target_value is not None:
             return float(self.target_value)
-        return baseline * (1 + self.target_change_pct / 100)
+        base = self.baseline_value if baseline is None else baseline
+        if self.target_change_pct is None or base is None:
+            return math.nan
+        return base * (1 + self.target_change_pct / 100)
+
+    def baseline_dates(self, as_of: dt.date) -> tuple[dt.date, dt.date]:
+        """The first and last day of the goal's baseline: its own, or the `BASELINE_WEEKS` complete
+        weeks before `as_of`."""
+        if self.baseline_start is None or self.baseline_end is None:
+            return baseline_window(as_of)
+        return self.baseline_start, self.baseline_end
 
     def meets(self, x: float, target: float) -> bool:
         return x >= target if self.direction == "increase" else x <= target
@@ -114,7 +137,7 @@ class Delta:
     projection: pd.DataFrame = field(
         default_factory=pd.DataFrame
     )  # trend line and band, last week -> deadline
-    why: str = ""  # for undefined / not enough data
+    reason: str = ""  # for "not enough data": UNAVAILABLE or TOO_FEW_WEEKS
     proposal: Goal | None = None  # a SMART version of an undefined goal
 
 
@@ -132,48 +155,29 @@ def theil_sen(frame: pd.DataFrame) -> tuple[float, float, float, float, float]:
     )
 
 
-def _baseline(con, goal: Goal, as_of: dt.date) -> tuple[Goal, metrics.WindowValue]:
-    if goal.baseline_start is None or goal.baseline_end is None:
-        start, end = baseline_window(as_of)
-        goal = replace(goal, baseline_start=start, baseline_end=end)
-    value = metrics.value(
-        con, goal.kpi, goal.baseline_start, goal.baseline_end + dt.timedelta(days=1), goal.segment
-    )
+def _baseline(
+    con: duckdb.DuckDBPyConnection, goal: Goal, as_of: dt.date
+) -> tuple[Goal, dt.date, metrics.WindowValue]:
+    """The goal with its baseline window filled in, the window's first day, and the KPI over it."""
+    start, last = goal.baseline_dates(as_of)
+    goal = replace(goal, baseline_start=start, baseline_end=last)
+    value = metrics.value(con, goal.kpi, start, last + dt.timedelta(days=1), goal.segment)
     if goal.baseline_value is not None:  # stored when the goal was agreed: keep what was agreed
         value = replace(value, value=goal.baseline_value)
-    return goal, value
+    return goal, start, value
 
 
 def delta(con: duckdb.DuckDBPyConnection, goal: Goal, as_of: dt.date) -> Delta:
     """The improvement delta of `goal` as of `as_of` (see the module docstring for the rule)."""
     kpi = goal.kpi
     if not metrics.available(con, kpi):
-        return Delta(
-            goal,
-            as_of,
-            "not enough data",
-            why=f"{kpi.label} needs data in {', '.join(kpi.tables)}, and there is none yet.",
-        )
-    if not goal.defined:
-        missing = [
-            w
-            for w, ok in (
-                ("target", goal.target_value is not None or goal.target_change_pct is not None),
-                ("deadline", goal.deadline is not None),
-            )
-            if not ok
-        ]
-        return Delta(
-            goal,
-            as_of,
-            "undefined",
-            proposal=suggest(con, goal.metric, as_of, goal.segment),
-            why=f"It has no {' and no '.join(missing)}: without one, any change counts as "
-            "success and none as failure, so the data cannot say whether it is being met.",
-        )
-    goal, base = _baseline(con, goal, as_of)
+        return Delta(goal, as_of, "not enough data", reason=UNAVAILABLE)
+    deadline = goal.deadline
+    if deadline is None or not goal.defined:
+        return Delta(goal, as_of, "undefined", proposal=suggest(con, goal.metric, as_of, goal.segment))
+    goal, start, base = _baseline(con, goal, as_of)
     end = last_complete_week_end(as_of)
-    since = min(goal.baseline_start, end - dt.timedelta(weeks=TREND_WEEKS))
+    since = min(start, end - dt.timedelta(weeks=TREND_WEEKS))
     history = metrics.series(con, kpi, "week", as_of=as_of, segment=goal.segment, since=since)
     current = metrics.window_value(history, kpi, end - dt.timedelta(weeks=CURRENT_WEEKS), end)
     d = Delta(goal, as_of, "not enough data", baseline=base, current=current, history=history)
@@ -181,7 +185,7 @@ def delta(con: duckdb.DuckDBPyConnection, goal: Goal, as_of: dt.date) -> Delta:
         history["complete"] & (history["period"] >= pd.Timestamp(end - dt.timedelta(weeks=TREND_WEEKS)))
     ]
     if fit_rows["value"].notna().sum() < MIN_WEEKS or math.isnan(current.value) or math.isnan(base.value):
-        d.why = f"{kpi.label} has fewer than {MIN_WEEKS} complete weeks of data, too few for a trend."
+        d.reason = TOO_FEW_WEEKS
         return d
     d.target = goal.target(base.value)
     d.gap = d.target - current.value
@@ -189,11 +193,11 @@ def delta(con: duckdb.DuckDBPyConnection, goal: Goal, as_of: dt.date) -> Delta:
     d.progress = (
         (current.value - base.value) / (d.target - base.value) if d.target != base.value else math.nan
     )
-    d.weeks_left = (goal.deadline - as_of).days / 7
+    d.weeks_left = (deadline - as_of).days / 7
     if d.weeks_left > 0:
         d.required_per_week = d.gap / d.weeks_left
     d.slope_per_week, d.slope_low, d.slope_high, t_mid, y_mid = theil_sen(fit_rows)
-    t_deadline = (pd.Timestamp(goal.deadline) - fit_rows["period"].iloc[0]).days / 7
+    t_deadline = (pd.Timestamp(deadline) - fit_rows["period"].iloc[0]).days / 7
     t_last = (fit_rows["period"].iloc[-1] - fit_rows["period"].iloc[0]).days / 7
     line = {
         t: [y_mid + s * (t - t_mid) for s in (d.slope_per_week, d.slope_low, d.slope_high)]
@@ -203,7 +207,7 @@ def delta(con: duckdb.DuckDBPyConnection, goal: Goal, as_of: dt.date) -> Delta:
     d.projected_low, d.projected_high = min(low, high), max(low, high)
     d.projection = pd.DataFrame(
         {
-            "period": [fit_rows["period"].iloc[-1], pd.Timestamp(goal.deadline)],
+            "period": [fit_rows["period"].iloc[-1], pd.Timestamp(deadline)],
             "value": [line[t][0] for t in (t_last, t_deadline)],
             "low": [min(line[t][1:]) for t in (t_last, t_deadline)],
             "high": [max(line[t][1:]) for t in (t_last, t_deadline)],
@@ -318,7 +322,7 @@ _COLUMNS = (
 def load_goals(con: duckdb.DuckDBPyConnection) -> list[Goal]:
     """The goals agreed with the client, oldest first."""
     rows = con.execute(f"SELECT goal_id, {', '.join(_COLUMNS)} FROM goals ORDER BY goal_id").fetchall()
-    return [Goal(**dict(zip(("goal_id",) + _COLUMNS, row))) for row in rows]
+    return [Goal(**dict(zip(("goal_id", *_COLUMNS), row))) for row in rows]
 
 
 def save_goal(db_path: Path, goal: Goal, as_of: dt.date) -> int:
@@ -331,90 +335,15 @@ def save_goal(db_path: Path, goal: Goal, as_of: dt.date) -> int:
         raise WorkbookError("Give the goal a target and a deadline before saving it.")
     with store.write(db_path=db_path) as con:
         if goal.baseline_value is None:
-            goal, base = _baseline(con, goal, goal.baseline_end or as_of)
+            goal, _, base = _baseline(con, goal, goal.baseline_end or as_of)
             goal.baseline_value = base.value
         values = asdict(goal)
-        return con.execute(
-            f"INSERT INTO goals ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))}) "
+        return store.scalar(
+            con,
+            f"INSERT INTO goals ({', '.join(_COLUMNS)}) VALUES ({', '.join('$' + c for c in _COLUMNS)}) "
             "RETURNING goal_id",
-            [values[c] for c in _COLUMNS],
-        ).fetchone()[0]
-
-
-def describe(goal: Goal, currency: str = "USD", baseline: float | None = None) -> str:
-    """The goal in one line: 'Increase revenue per week to $1,200 by 31 Jan 2027'."""
-    kpi = goal.kpi
-    base = goal.baseline_value if baseline is None else baseline
-    if goal.target_value is not None:
-        target = f"to {metrics.format_value(kpi, goal.target_value, currency)}"
-    elif goal.target_change_pct is not None:
-        target = f"by {abs(goal.target_change_pct):g}%"
-        if base is not None:
-            target += f" (to {metrics.format_value(kpi, goal.target(base), currency)})"
-    else:
-        target = "(no target)"
-    by = f"by {goal.deadline:%d %b %Y}" if goal.deadline else "(no deadline)"
-    seg = f" for segment {goal.segment}" if goal.segment else ""
-    return f"{goal.direction.capitalize()} {kpi.label.lower()}{kpi.per_period}{seg} {target} {by}"
-
-
-def verdict(d: Delta, currency: str = "USD") -> str:
-    """The one-sentence verdict of a goal card, with the projection's uncertainty."""
-    kpi, goal = d.goal.kpi, d.goal
-    fv = lambda x: metrics.format_value(kpi, x, currency)  # noqa: E731
-    if d.status == "undefined":
-        smart = f" A SMART version from the baseline: {describe(d.proposal, currency)}." if d.proposal else ""
-        return f"{describe(goal, currency)} is not a SMART goal yet. {d.why}{smart}"
-    if d.status == "not enough data":
-        return f"{describe(goal, currency)}: not enough data to judge. {d.why}"
-    seg = f" (segment {goal.segment})" if goal.segment else ""
-    now = f"{kpi.label}{kpi.per_period}{seg} is {fv(d.current.value)} over the last {CURRENT_WEEKS} weeks"
-    if d.weeks_left <= 0:
-        met = "met" if d.status == "on track" else "missed"
-        return f"{now}; the deadline has passed and the target of {fv(d.target)} was {met}."
-    if goal.meets(d.current.value, d.target):
-        need = f"that already meets the target of {fv(d.target)} set for {goal.deadline:%d %b %Y}"
-    else:
-        need = (
-            f"it needs {metrics.format_change(kpi, d.required_per_week, currency)} per week for "
-            f"{d.weeks_left:.0f} weeks to reach {fv(d.target)} by {goal.deadline:%d %b %Y}"
+            {c: values[c] for c in _COLUMNS},
         )
-    slipping = goal.meets(d.current.value, d.target) and not goal.meets(d.projected, d.target)
-    trend = (
-        f"{'but ' if slipping else ''}at the current trend it would "
-        f"{'slip to' if slipping else 'be'} about {fv(d.projected)} by then "
-        f"(95% range {fv(d.projected_low)} to {fv(d.projected_high)})"
-    )
-    return f"{now}; {need}; {trend}: **{d.status}**."
-
-
-def needed(d: Delta, currency: str = "USD") -> str:
-    """The change per week still needed, in words: '+$120 per week', 'none: already met'."""
-    if d.weeks_left <= 0:
-        return "deadline passed"
-    if d.goal.meets(d.current.value, d.target):
-        return "none: already at the target"
-    return f"{metrics.format_change(d.goal.kpi, d.required_per_week, currency)} per week"
-
-
-def summary_table(deltas: list[Delta], currency: str = "USD") -> pd.DataFrame:
-    """One row per goal, formatted for the report's summary table."""
-    rows = []
-    for d in deltas:
-        kpi = d.goal.kpi
-        fv = lambda x: metrics.format_value(kpi, x, currency)  # noqa: E731
-        rows.append(
-            {
-                "Goal": describe(d.goal, currency, d.baseline.value if d.baseline else None),
-                "Baseline": fv(d.baseline.value) if d.baseline else "n/a",
-                "Now": fv(d.current.value) if d.current else "n/a",
-                "Target": fv(d.target),
-                "Needed": needed(d, currency) if d.current else "n/a",
-                "Projected": fv(d.projected),
-                "Status": d.status,
-            }
-        )
-    return pd.DataFrame(rows)
 
 
 def kpi_baselines(

@@ -157,7 +157,10 @@ def _rate_penalty(name: str, measure: str, k: int, n: int, limit: float, weight:
     if n <= 0:
         return Component(name, measure, math.nan, math.nan, math.nan, weight, rate)
     lo, hi = rate.interval()
-    score = lambda r: max(0.0, 100 * (1 - r / limit))  # noqa: E731
+
+    def score(r: float) -> float:
+        return max(0.0, 100 * (1 - r / limit))
+
     return Component(name, measure, score(rate.mean), score(hi), score(lo), weight, rate)
 
 
@@ -214,19 +217,26 @@ def customer_experience(
     f = _feedback(con, params)
     m = stats.SampleMean.net_score(f["nps_n"], f["promoters"], f["detractors"])
     lo, hi = m.interval()
-    nps = lambda x: (100 * x + 100) / 2  # noqa: E731
+
+    def nps(x: float) -> float:  # -1..1 -> 0..100
+        return (100 * x + 100) / 2
+
     comps = [Component("NPS", "nps", nps(m.mean), nps(lo), nps(hi), weights["NPS"], m)]
     m = stats.SampleMean(f["ces_n"], f["ces_sum"], f["ces_sq"])
     lo, hi = m.interval()
-    if CES_LOWER_IS_BETTER:
-        ces, ces_lo, ces_hi = (lambda x: 100 * (7 - x) / 6), hi, lo
-    else:
-        ces, ces_lo, ces_hi = (lambda x: 100 * (x - 1) / 6), lo, hi
+
+    def ces(x: float) -> float:  # 1..7 -> 0..100, the better end at 100
+        return 100 * (7 - x) / 6 if CES_LOWER_IS_BETTER else 100 * (x - 1) / 6
+
+    ces_lo, ces_hi = (hi, lo) if CES_LOWER_IS_BETTER else (lo, hi)
     comps.append(Component("CES", "ces", ces(m.mean), ces(ces_lo), ces(ces_hi), weights["CES"], m))
     comps.append(_share("CSAT", "satisfied answers", f["satisfied"], f["csat_n"], weights["CSAT"]))
     m = stats.SampleMean(f["rating_n"], f["rating_sum"], f["rating_sq"])
     lo, hi = m.interval()
-    stars = lambda x: 100 * (x - 1) / 4  # noqa: E731
+
+    def stars(x: float) -> float:  # 1..5 -> 0..100
+        return 100 * (x - 1) / 4
+
     comps.append(Component("Ratings", "stars", stars(m.mean), stars(lo), stars(hi), weights["Ratings"], m))
     return _combine(
         "Customer Experience Quotient", "weighted mean of NPS, CES, CSAT and rating scores (0-100)", comps, []
@@ -381,7 +391,10 @@ def _personalization_optouts(econ: SegmentEconomics | None, weight: float) -> Co
     )
     if math.isnan(rr.value):
         return Component(name, measure, math.nan, math.nan, math.nan, weight, rr)
-    score = lambda r: 100 * min(1.0, 1 / (1 + r))  # noqa: E731
+
+    def score(r: float) -> float:
+        return 100 * min(1.0, 1 / (1 + r))
+
     return Component(name, measure, score(rr.value), score(rr.high), score(rr.low), weight, rr)
 
 
@@ -465,7 +478,10 @@ def personalization_efficiency(
             "ratio",
             [*notes, NO_EXTRA_COST],
         )
-    ratio = lambda inc: (wr * inc + wt * time_value) / extra  # noqa: E731
+
+    def ratio(increment: float) -> float:
+        return (wr * increment + wt * time_value) / extra
+
     return CompositeIndex(
         name,
         formula,

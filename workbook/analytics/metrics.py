@@ -41,7 +41,6 @@ from scipy import stats
 from workbook import store
 from workbook.analytics import measures
 from workbook.analytics.stats import wilson_interval
-from workbook.core import fmt
 from workbook.core.errors import WorkbookError
 
 GRAINS = ("day", "week", "month")
@@ -67,11 +66,6 @@ class KPI:
 
     def __post_init__(self):
         object.__setattr__(self, "tables", tuple(self.needs))
-
-    @property
-    def per_period(self) -> str:
-        """' per week'-style suffix for flow KPIs, whose window value is an average per period."""
-        return " per week" if self.kind == "flow" else ""
 
 
 def _seg(column: str) -> str:
@@ -467,8 +461,7 @@ def available(con: duckdb.DuckDBPyConnection, kpi: KPI | str) -> bool:
     """True when every table the KPI needs has rows meeting its condition."""
     kpi = get(kpi) if isinstance(kpi, str) else kpi
     return all(
-        con.execute(f"SELECT EXISTS (SELECT 1 FROM {t} WHERE {cond})").fetchone()[0]
-        for t, cond in kpi.needs.items()
+        store.scalar(con, f"SELECT EXISTS (SELECT 1 FROM {t} WHERE {cond})") for t, cond in kpi.needs.items()
     )
 
 
@@ -524,7 +517,7 @@ def series(
     if not available(con, kpi):
         raise WorkbookError(f"{kpi.label} is unavailable: it needs data in {', '.join(kpi.tables)}.")
     table, column = kpi.clock
-    first = con.execute(f"SELECT min({column})::DATE FROM {table}").fetchone()[0] or as_of
+    first = store.scalar(con, f"SELECT min({column})::DATE FROM {table}") or as_of
     since = since or first
     end = _as_ts(as_of + dt.timedelta(days=1))
     sql = f"""
@@ -593,7 +586,7 @@ def window_value(frame: pd.DataFrame, kpi: KPI, start: dt.date, end: dt.date) ->
     if kpi.overlapping and result.periods:
         base = float(rows["den"][rows["den"] > 0].mean())  # customers in one period's base
         result.low, result.high = wilson_interval(result.value * base, base)
-    if kpi.unit == "share" and result.low is not None:
+    if kpi.unit == "share" and result.low is not None and result.high is not None:
         result.low, result.high = max(result.low, 0.0), min(result.high, 1.0)
     return result
 
@@ -610,30 +603,3 @@ def value(
     kpi = get(kpi) if isinstance(kpi, str) else kpi
     frame = series(con, kpi, grain, as_of=end - dt.timedelta(days=1), segment=segment, since=start)
     return window_value(frame, kpi, start, end)
-
-
-def format_value(kpi: KPI, x, currency: str = "USD") -> str:
-    """A KPI value in words-ready form: '$1,234', '12.3%', '4.6 / 5', 'NPS 32'."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "n/a"
-    if kpi.unit == "money":
-        return fmt.money(x, currency)
-    if kpi.unit == "share":
-        return fmt.pct(x)
-    if kpi.unit == "ratio":
-        return fmt.pct(x, 0)
-    if kpi.unit == "count":
-        return fmt.num(x, 0 if abs(x) >= 100 else 1)
-    if kpi.unit == "score":
-        return fmt.num(x, 0)
-    return fmt.num(x, 2)
-
-
-def format_change(kpi: KPI, x, currency: str = "USD") -> str:
-    """A signed change in the KPI's unit: '+$120', '+1.5 pp', '+0.20'."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "n/a"
-    if kpi.unit == "share":
-        return fmt.pp(x, 2 if abs(x) < 0.01 else 1)
-    sign = "+" if x >= 0 else "-"
-    return sign + format_value(kpi, abs(x), currency)

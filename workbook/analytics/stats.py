@@ -28,7 +28,7 @@ def z_value(confidence: float) -> float:
     return float(sps.norm.ppf(1 - (1 - confidence) / 2))
 
 
-def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+def wilson_interval(successes: float, n: float, confidence: float = 0.95) -> tuple[float, float]:
     """Wilson (1927) score interval for a proportion.
 
     Unlike the textbook Wald interval it stays inside [0, 1] and keeps its coverage for the

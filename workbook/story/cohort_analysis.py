@@ -74,7 +74,9 @@ def retention(curve: pd.DataFrame) -> str | None:
         f"over, **{fmt.pct(first['retention'])}** bought again in that month "
         f"(95% interval {fmt.interval(first['retention_low'], first['retention_high'])})."
     )
-    later = _at(curve, 6) if _at(curve, 6) is not None else curve.iloc[-1]
+    later = _at(curve, 6)
+    if later is None:
+        later = curve.iloc[-1]
     if later["period"] > 1:
         text += (
             f" In month {int(later['period'])} after their first purchase, "
@@ -153,10 +155,11 @@ def layer_cake(cake: pd.DataFrame, currency: str) -> str | None:
     )
 
 
-def value(curve: pd.DataFrame, currency: str, months: int = 12) -> tuple[str | None, str | None]:
-    """Revenue per acquired customer after `months` (or the longest complete horizon)."""
+def value(curve: pd.DataFrame, currency: str, months: int = 12) -> tuple[str, str] | None:
+    """Revenue per acquired customer after `months` (or the longest complete horizon), as
+    (text, finding); None when no cohort has a complete month."""
     if curve.empty:
-        return None, None
+        return None
     row = _at(curve, months - 1)
     row = row if row is not None else curve.iloc[-1]
     horizon = int(row["period"]) + 1
@@ -302,8 +305,9 @@ def retention_section(ctx) -> None:
         retention(overall)
         or "No cohort has finished its first month yet, so nobody could have come back yet."
     )
-    if retention_finding(overall):
-        nb.finding(retention_finding(overall), section="retention")
+    finding = retention_finding(overall)
+    if finding:
+        nb.finding(finding, section="retention")
     _show(
         charts.cohort_heatmap(
             matrix, "Share of each month's new customers who buy, by month since their first purchase"
@@ -362,9 +366,10 @@ def layer_cake_section(ctx) -> None:
 
 def value_section(ctx, by: str = SPLIT) -> None:
     overall = _curves(ctx)
-    text, finding = value(overall, ctx.currency)
-    if text is None:
+    words = value(overall, ctx.currency)
+    if words is None:
         return nb.not_enough_data("customer value so far", "no cohort has a complete month yet")
+    text, finding = words
     nb.say(text)
     nb.finding(finding, section="customer value")
     split = _curves(ctx, by)

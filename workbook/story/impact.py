@@ -9,8 +9,9 @@ results into a short, ordered to-do list.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 
 import pandas as pd
 
@@ -46,7 +47,7 @@ class Results:
     pooled: ex.ABTest | None = None
     econ: sg.SegmentEconomics | None = None
     attribution: at.Attribution | None = None
-    rollouts: list = field(default_factory=list)  # DiD results
+    rollouts: list[causal.DiD | str] = field(default_factory=list)  # DiD results, or why there is none
     indices: list = field(default_factory=list)  # CompositeIndex
 
 
@@ -238,37 +239,42 @@ SEGMENT_OUTCOMES = ["recipients", "conversion", "unsubscribe", "CLTV to date"]
 SEGMENT_MONEY_AND_VOICE = ["CAC", "ROMI", "NPS", "CES"]
 
 
+def _with_range(value: float, low: float, high: float, formatter: Callable[[float], str]) -> str:
+    """'2.1% (1.8% to 2.4%)': an estimate and its interval, each in `formatter`'s words."""
+    return f"{formatter(value)} ({formatter(low)} to {formatter(high)})"
+
+
 def segment_table(econ: sg.SegmentEconomics, currency: str = "USD") -> pd.DataFrame:
     """The table in words: one row per segment and arm, each estimate with its interval
     (columns `SEGMENT_OUTCOMES` and `SEGMENT_MONEY_AND_VOICE` after the segment and arm)."""
     t = econ.table
-    money = lambda x: fmt.money(x, currency)  # noqa: E731
-    rng = lambda v, lo, hi, f: f"{f(v)} ({f(lo)} to {f(hi)})"  # noqa: E731
-    nps = lambda x: fmt.num(x, 0)  # noqa: E731
+    money = partial(fmt.money, currency=currency)
     return pd.DataFrame(
         {
             econ.by.replace("_", " "): t["segment"],
             "arm": t["arm"],
             "recipients": t["recipients"].map(fmt.num),
             "conversion": [
-                rng(*r, fmt.pct)
+                _with_range(*r, fmt.pct)
                 for r in zip(t["conversion"], t["conversion_low"], t["conversion_high"], strict=True)
             ],
             "unsubscribe": [
-                rng(*r, lambda x: fmt.pct(x, 2))
+                _with_range(*r, partial(fmt.pct, decimals=2))
                 for r in zip(t["unsubscribe"], t["unsubscribe_low"], t["unsubscribe_high"], strict=True)
             ],
             "CLTV to date": [
-                rng(*r, money) for r in zip(t["cltv"], t["cltv_low"], t["cltv_high"], strict=True)
+                _with_range(*r, money) for r in zip(t["cltv"], t["cltv_low"], t["cltv_high"], strict=True)
             ],
-            "CAC": [rng(*r, money) for r in zip(t["cac"], t["cac_low"], t["cac_high"], strict=True)],
-            "ROMI": [rng(*r, _romi) for r in zip(t["romi"], t["romi_low"], t["romi_high"], strict=True)],
+            "CAC": [_with_range(*r, money) for r in zip(t["cac"], t["cac_low"], t["cac_high"], strict=True)],
+            "ROMI": [
+                _with_range(*r, _romi) for r in zip(t["romi"], t["romi_low"], t["romi_high"], strict=True)
+            ],
             "NPS": [
-                rng(*r, nps) + f", n={n}"
-                for *r, n in zip(t["nps"], t["nps_low"], t["nps_high"], t["nps_n"], strict=True)
+                _with_range(v, lo, hi, partial(fmt.num, decimals=0)) + f", n={n}"
+                for v, lo, hi, n in zip(t["nps"], t["nps_low"], t["nps_high"], t["nps_n"], strict=True)
             ],
             "CES": [
-                rng(*r, lambda x: fmt.num(x, 2))
+                _with_range(*r, partial(fmt.num, decimals=2))
                 for r in zip(t["ces"], t["ces_low"], t["ces_high"], strict=True)
             ],
         }
@@ -665,9 +671,9 @@ def rollout_section(ctx: Context, results: Results) -> None:
         )
 
 
-def run_rollouts(ctx: Context) -> list:
+def run_rollouts(ctx: Context) -> list[causal.DiD | str]:
     """DiD for every recorded rollout; a rollout the data cannot support gives its reason."""
-    out = []
+    out: list[causal.DiD | str] = []
     for rollout in ctx.client.rollouts:
         try:
             out.append(causal.did(ctx.con, rollout, ctx.as_of))
@@ -688,20 +694,19 @@ def indices_section(
     eps_weights: dict[str, float] = ix.EPS_WEIGHTS,
 ) -> None:
     """The four composite indices, each with its parts; after `segments_section` (the efficiency
-    ratio and the opt-out score use its A/B figures). The arguments are the consultant's inputs
-    and the indices' weights (see `indices`)."""
+    ratio and the opt-out score use its A/B figures, computed here when it has not run). The
+    arguments are the consultant's inputs and the indices' weights (see `indices`)."""
+    econ = results.econ if results.econ is not None else sg.economics(ctx.con, ctx.as_of)
     results.indices = [
         ix.customer_experience(ctx.con, ctx.as_of, weights=cxq_weights),
         ix.personalization_efficiency(
-            results.econ,
+            econ,
             hours_saved_per_month=hours_saved_per_month,
             hourly_rate=hourly_rate,
             weights=per_weights,
         ),
         ix.relationship_strength(ctx.con, ctx.as_of, weights=rsi_weights),
-        ix.ethical_personalization(
-            ctx.con, results.econ, ctx.as_of, opt_out_ease=opt_out_ease, weights=eps_weights
-        ),
+        ix.ethical_personalization(ctx.con, econ, ctx.as_of, opt_out_ease=opt_out_ease, weights=eps_weights),
     ]
     shown = 0
     for index in results.indices:
@@ -750,14 +755,14 @@ def next_steps(results: Results, currency: str = "USD", limit: int = 6) -> list[
             )
         else:
             base = results.pooled.arm("generic")
-            n = (
+            needed = (
                 ex.plan_sample_size(base.conversions / base.recipients, ex.EXPECTED_LIFT)
                 if base.recipients and base.conversions
                 else None
             )
             steps.append(
                 "Personalization has not yet shown a clear gain: run a bigger test"
-                + (f" (about {fmt.num(n)} recipients per version)" if n else "")
+                + (f" (about {fmt.num(needed)} recipients per version)" if needed else "")
                 + " before paying more for it."
             )
     if results.econ is not None and not results.econ.empty:

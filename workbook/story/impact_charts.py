@@ -161,7 +161,7 @@ def lift_chart(tests: Iterable[ex.ABTest | None], metric: str = "conversion") ->
     zero = (
         alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(color=theme.TARGET, strokeDash=[4, 3]).encode(x="x:Q")
     )
-    return alt.layer(rules, points, zero).properties(width=480, height=alt.Step(24))
+    return alt.LayerChart(layer=[rules, points, zero]).properties(width=480, height=alt.Step(24))
 
 
 def segments_chart(econ: sg.SegmentEconomics) -> alt.LayerChart:
@@ -316,4 +316,4 @@ def index_chart(index: ix.CompositeIndex, measures: list[str]) -> alt.LayerChart
     title = f"{index.name}: " + (
         f"{index.value:.0f} / 100 (dashed line)" if not money else f"{index.value:.1f}"
     )
-    return alt.layer(*layers).properties(title=title, height=alt.Step(22))
+    return alt.LayerChart(layer=layers).properties(title=title, height=alt.Step(22))

@@ -11,6 +11,8 @@ Nothing here writes to the database.
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
+from functools import partial
 
 import pandas as pd
 
@@ -18,7 +20,7 @@ from workbook import store
 from workbook.analytics import alignment, goals, metrics
 from workbook.analytics.goals import Delta, Goal
 from workbook.core import fmt
-from workbook.story import kpi_charts, nb, widgets
+from workbook.story import goal_words, kpi_charts, nb, widgets
 from workbook.story.nb import Context
 
 
@@ -52,49 +54,52 @@ def goals_intro(ctx: Context) -> list[Delta]:
     return [goals.delta(ctx.con, g, ctx.as_of) for g in chosen]
 
 
+def _range(v: metrics.WindowValue, fv: Callable[[float | None], str]) -> str:
+    """' (95% range $1 to $2)' of a window value, or why it has none."""
+    if v.low is not None:
+        return f" (95% range {fv(v.low)} to {fv(v.high)})"
+    return f" (from {v.periods} week{'s' if v.periods != 1 else ''} with data: too few for a range)"
+
+
 def goal_card(ctx: Context, d: Delta) -> None:
-    kpi = d.goal.kpi
-    fv = lambda x: metrics.format_value(kpi, x, ctx.currency)  # noqa: E731
-    nb.say(f"### {goals.describe(d.goal, ctx.currency, d.baseline.value if d.baseline else None)}")
-    if d.status in ("undefined", "not enough data"):
-        nb.say(goals.verdict(d, ctx.currency))
-        nb.finding(goals.verdict(d, ctx.currency).replace("**", ""), goal=d.goal.metric, status=d.status)
+    kpi, goal, base, now = d.goal.kpi, d.goal, d.baseline, d.current
+    fv = partial(goal_words.format_value, kpi, currency=ctx.currency)
+    fc = partial(goal_words.format_change, kpi, currency=ctx.currency)
+    nb.say(f"### {goal_words.describe(goal, ctx.currency, base.value if base else None)}")
+    # a judged goal always has a baseline and a current value
+    if d.status in ("undefined", "not enough data") or base is None or now is None:
+        nb.say(goal_words.verdict(d, ctx.currency))
+        nb.finding(goal_words.verdict(d, ctx.currency).replace("**", ""), goal=goal.metric, status=d.status)
         return
     nb.show(kpi_charts.goal_chart(d, ctx.currency))
-    rng = lambda v: (
-        f" (95% range {fv(v.low)} to {fv(v.high)})"
-        if v.low is not None
-        else f" (from {v.periods} week{'s' if v.periods != 1 else ''} with data: too few for a range)"
-    )
     nb.say(
         "\n".join(
             [
-                f"- **Baseline** ({nb.day(d.goal.baseline_start)} to {nb.day(d.goal.baseline_end)}): "
-                f"{fv(d.baseline.value)}"
-                f"{rng(d.baseline)}.",
-                f"- **Now** (last {goals.CURRENT_WEEKS} weeks): {fv(d.current.value)}{rng(d.current)}.",
-                f"- **Target**: {fv(d.target)} by {nb.day(d.goal.deadline)}; the gap is "
-                f"{metrics.format_change(kpi, d.gap, ctx.currency)} ({fmt.pct(d.gap_pct, signed=True)} of now).",
-                f"- **Progress**: {_progress(d, ctx.currency)}",
-                f"- **Needed**: {goals.needed(d, ctx.currency)}"
+                f"- **Baseline** ({nb.day(goal.baseline_start)} to {nb.day(goal.baseline_end)}): "
+                f"{fv(base.value)}{_range(base, fv)}.",
+                f"- **Now** (last {goals.CURRENT_WEEKS} weeks): {fv(now.value)}{_range(now, fv)}.",
+                f"- **Target**: {fv(d.target)} by {nb.day(goal.deadline)}; the gap is {fc(d.gap)} "
+                f"({fmt.pct(d.gap_pct, signed=True)} of now).",
+                f"- **Progress**: {_progress(d, now.value - base.value, ctx.currency)}",
+                f"- **Needed**: {goal_words.needed(d, ctx.currency)}"
                 + (
                     f" for {d.weeks_left:.0f} weeks."
-                    if d.weeks_left > 0 and not d.goal.meets(d.current.value, d.target)
+                    if d.weeks_left > 0 and not goal.meets(now.value, d.target)
                     else "."
                 ),
-                f"- **Trend**: {metrics.format_change(kpi, d.slope_per_week, ctx.currency)} per week (95% range "
-                f"{metrics.format_change(kpi, d.slope_low, ctx.currency)} to "
-                f"{metrics.format_change(kpi, d.slope_high, ctx.currency)}), reaching about {fv(d.projected)} by the "
-                f"deadline (between {fv(d.projected_low)} and {fv(d.projected_high)}).",
+                f"- **Trend**: {fc(d.slope_per_week)} per week (95% range {fc(d.slope_low)} to "
+                f"{fc(d.slope_high)}), reaching about {fv(d.projected)} by the deadline (between "
+                f"{fv(d.projected_low)} and {fv(d.projected_high)}).",
             ]
         )
     )
-    sentence = goals.verdict(d, ctx.currency)
-    nb.finding(sentence.replace("**", ""), goal=d.goal.metric, status=d.status)
+    sentence = goal_words.verdict(d, ctx.currency)
+    nb.finding(sentence.replace("**", ""), goal=goal.metric, status=d.status)
 
 
-def _progress(d: Delta, currency: str) -> str:
-    moved = metrics.format_change(d.goal.kpi, d.current.value - d.baseline.value, currency)
+def _progress(d: Delta, change: float, currency: str) -> str:
+    """How far the KPI has come from the baseline (`change`) towards the target."""
+    moved = goal_words.format_change(d.goal.kpi, change, currency)
     if d.progress != d.progress:  # NaN: target equals baseline
         return f"{moved} since the baseline."
     if d.progress < 0:
@@ -110,7 +115,7 @@ def goal_summary(ctx: Context, deltas: list[Delta]) -> None:
         return
     counts = pd.Series([d.status for d in deltas]).value_counts()
     nb.say("Of " + f"{len(deltas)} goals: " + ", ".join(f"**{n}** {s}" for s, n in counts.items()) + ".")
-    nb.show_table(goals.summary_table(deltas, ctx.currency))
+    nb.show_table(goal_words.summary_table(deltas, ctx.currency))
 
 
 def what_if(ctx: Context, deltas: list[Delta]) -> None:

@@ -14,6 +14,7 @@ import pandas as pd
 from workbook.analytics import metrics
 from workbook.analytics.goals import Delta
 from workbook.core import fmt
+from workbook.story import goal_words
 from workbook.story import theme as charts
 
 
@@ -28,7 +29,7 @@ def axis_format(kpi: metrics.KPI, currency: str = "USD") -> str:
 
 def _title(kpi: metrics.KPI, currency: str) -> str:
     unit = f" ({currency})" if kpi.unit == "money" and fmt.SYMBOLS.get(currency) != "$" else ""
-    return f"{kpi.label}{kpi.per_period}{unit}"
+    return f"{kpi.label}{goal_words.per_period(kpi)}{unit}"
 
 
 def sparklines(frames: dict[str, pd.DataFrame], columns: int = 3) -> alt.FacetChart:
@@ -101,7 +102,7 @@ def goal_chart(d: Delta, currency: str = "USD") -> alt.LayerChart:
         .mark_text(align="right", dx=-4, dy=-8, fontSize=11, color=charts.TARGET)
         .encode(x=x, y="target:Q", text="text:N")
     )
-    return alt.layer(band, trend, line, target, deadline, label).properties(height=220)
+    return alt.LayerChart(layer=[band, trend, line, target, deadline, label]).properties(height=220)
 
 
 def _vega_number(kpi: metrics.KPI, expr: str, signed: bool = False) -> str:
@@ -114,9 +115,18 @@ def _vega_number(kpi: metrics.KPI, expr: str, signed: bool = False) -> str:
     return f"format({expr}, '{sign},.2f')"
 
 
+def _current(d: Delta) -> float:
+    """The current value of a judged goal (the what-if is drawn only for those)."""
+    if d.current is None:
+        raise ValueError(
+            f"a {d.goal.metric} goal with status {d.status!r} has no current value for a what-if"
+        )
+    return d.current.value
+
+
 def slider_range(d: Delta) -> tuple[float, float, float]:
     """(min, max, step) for the target slider: from the current value to well past the target."""
-    current, target = d.current.value, d.target
+    current, target = _current(d), d.target
     span = max(abs(target - current), abs(current) * 0.2, 1e-6) * 2
     lo, hi = (current, current + span) if d.goal.direction == "increase" else (current - span, current)
     if d.goal.kpi.unit == "share":
@@ -148,7 +158,7 @@ def what_if_chart(d: Delta, currency: str = "USD") -> alt.LayerChart:
     )
     now = pd.Timestamp(d.as_of)
     path_data = pd.DataFrame({"period": [now, pd.Timestamp(d.goal.deadline)], "frac": [0.0, 1.0]})
-    current = d.current.value
+    current = _current(d)
     path = (
         alt.Chart(path_data)
         .transform_calculate(value=f"{current} + datum.frac * (target - {current})")
@@ -172,7 +182,7 @@ def what_if_chart(d: Delta, currency: str = "USD") -> alt.LayerChart:
         )
         .encode(x=alt.value(4), y=alt.value(4), text="label:N")
     )
-    return alt.layer(history, trend, path, text).add_params(target).properties(height=240)
+    return alt.LayerChart(layer=[history, trend, path, text]).add_params(target).properties(height=240)
 
 
 def share_chart(frame: pd.DataFrame, title: str) -> alt.Chart:

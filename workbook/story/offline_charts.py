@@ -77,5 +77,9 @@ def vega_bundle() -> str:
 
     major_minor = ".".join(alt.VEGALITE_VERSION.split(".")[:2])
     known = vl_convert.get_vegalite_versions()
-    bundle = vl_convert.javascript_bundle(vl_version=major_minor if major_minor in known else None)
+    # vl-convert's stub marks `snippet` required, but at run time it defaults to the snippet that
+    # sets window.vegaEmbed (signature `(snippet=None, vl_version=None)`), the one we want
+    bundle = vl_convert.javascript_bundle(  # type: ignore[call-arg]
+        vl_version=major_minor if major_minor in known else None
+    )
     return bundle.replace("</script", "<\\/script")

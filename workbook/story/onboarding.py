@@ -9,12 +9,14 @@ interval. Nothing here writes to the database.
 
 from __future__ import annotations
 
+from functools import partial
+
 import pandas as pd
 
 from workbook.analytics import goals, metrics, quality
 from workbook.analytics.goals import Goal
 from workbook.core import fmt
-from workbook.story import kpi_charts, nb
+from workbook.story import goal_words, kpi_charts, nb
 from workbook.story.nb import Context
 
 
@@ -147,10 +149,10 @@ def baselines(ctx: Context) -> None:
     rows = []
     for r in table.itertuples():
         kpi = metrics.get(r.kpi)
-        fv = lambda x: metrics.format_value(kpi, x, ctx.currency)  # noqa: E731
+        fv = partial(goal_words.format_value, kpi, currency=ctx.currency)
         rows.append(
             {
-                "KPI": kpi.label + kpi.per_period,
+                "KPI": kpi.label + goal_words.per_period(kpi),
                 "Baseline": fv(r.value),
                 "95% range": f"{fv(r.low)} to {fv(r.high)}" if pd.notna(r.low) else "n/a",
                 "Better": "higher" if r.better == "up" else "lower",
@@ -182,19 +184,21 @@ def suggested_goals(ctx: Context) -> None:
         pd.DataFrame(
             [
                 {
-                    "Suggested goal": goals.describe(g, ctx.currency),
-                    "Baseline": metrics.format_value(g.kpi, g.baseline_value, ctx.currency),
+                    "Suggested goal": goal_words.describe(g, ctx.currency),
+                    "Baseline": goal_words.format_value(g.kpi, g.baseline_value, ctx.currency),
                 }
                 for g in suggestions
             ]
         )
     )
-    vague = goals.delta(ctx.con, Goal(suggestions[0].metric, suggestions[0].direction), ctx.as_of)
+    first = suggestions[0]
+    vague = Goal(first.metric, first.direction)
     nb.say(
-        f'Why the number and the date matter: "{vague.goal.direction} {vague.goal.kpi.label.lower()}" '
-        f"alone is not a goal. {vague.why} A SMART version: *{goals.describe(vague.proposal, ctx.currency)}*."
+        f'Why the number and the date matter: "{vague.direction} {vague.kpi.label.lower()}" '
+        f"alone is not a goal. {goal_words.not_smart(vague)} A SMART version: "
+        f"*{goal_words.describe(first, ctx.currency)}*."
     )
     nb.finding(
         f"{len(suggestions)} SMART goals suggested from the baselines, starting with: "
-        f"{goals.describe(suggestions[0], ctx.currency)}."
+        f"{goal_words.describe(first, ctx.currency)}."
     )

@@ -19,7 +19,7 @@ import os
 from workbook import store
 from workbook.analytics import goals, metrics
 from workbook.analytics.goals import Goal
-from workbook.story import kpi_charts
+from workbook.story import goal_words, kpi_charts
 from workbook.story.nb import Context
 
 LIVE_ENV = "WORKBOOK_LIVE"
@@ -54,9 +54,7 @@ class WhatIfPanel:
             value=goal.metric if goal else None,
             description="KPI",
         )
-        self.target = w.FloatText(
-            value=goal.target(goal.baseline_value) if goal else 0.0, description="Target"
-        )
+        self.target = w.FloatText(value=goal.target() if goal else 0.0, description="Target")
         self.deadline = w.DatePicker(
             value=goal.deadline if goal else ctx.as_of + dt.timedelta(weeks=13), description="Deadline"
         )
@@ -95,7 +93,7 @@ class WhatIfPanel:
     def _metric_changed(self, _change) -> None:
         suggestion = goals.suggest(self.ctx.con, self.metric.value, self.ctx.as_of)
         if suggestion is not None:
-            self.target.value = suggestion.target(suggestion.baseline_value)  # triggers redraw
+            self.target.value = suggestion.target()  # triggers redraw
         else:
             self.redraw()
 
@@ -104,7 +102,7 @@ class WhatIfPanel:
         from IPython.display import display
 
         self.delta = goals.delta(self.ctx.con, self.goal(), self.ctx.as_of)
-        self.summary.value = f"<p>{goals.verdict(self.delta, self.ctx.currency).replace('**', '')}</p>"
+        self.summary.value = f"<p>{goal_words.verdict(self.delta, self.ctx.currency).replace('**', '')}</p>"
         self.chart.clear_output(wait=True)
         if self.delta.status not in ("undefined", "not enough data"):
             with self.chart:
@@ -113,7 +111,7 @@ class WhatIfPanel:
     def save(self) -> int:
         goal = self.goal()
         goal_id = save(self.ctx, goal)
-        self.message.value = f"Saved as goal {goal_id}: {goals.describe(goal, self.ctx.currency)}."
+        self.message.value = f"Saved as goal {goal_id}: {goal_words.describe(goal, self.ctx.currency)}."
         return goal_id
 
 
