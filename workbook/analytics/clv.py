@@ -33,6 +33,7 @@ from scipy import optimize
 from scipy.special import betaln, digamma, gammaln, hyp2f1
 from threadpoolctl import threadpool_limits
 
+from workbook import store
 from workbook.analytics import measures
 from workbook.analytics.cohorts import purchase_days_sql
 from workbook.core.errors import WorkbookError
@@ -507,11 +508,12 @@ def holdout_window(
     """(calibration_end, holdout_end): the last `weeks` before `as_of` held out, or the last
     third of the identified purchase history when it is shorter than 3 x `weeks`."""
     end = pd.Timestamp(as_of).date()
-    first = con.execute(
+    first = store.scalar(
+        con,
         f"SELECT ({measures.FIRST_PURCHASE.sql})::DATE FROM orders WHERE customer_id IS NOT NULL "
-        "AND ordered_at < CAST(? AS DATE) + 1",
-        [end],
-    ).fetchone()[0]
+        "AND ordered_at < CAST($as_of AS DATE) + 1",
+        {"as_of": end},
+    )
     if first is None:
         raise NotEnoughRepeatData("No identified customer has bought yet.")
     held = min(weeks * 7, (end - first).days // 3)

@@ -335,9 +335,9 @@ def save_goal(db_path: Path, goal: Goal, as_of: dt.date) -> int:
             goal.baseline_value = base.value
         values = asdict(goal)
         return con.execute(
-            f"INSERT INTO goals ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))}) "
+            f"INSERT INTO goals ({', '.join(_COLUMNS)}) VALUES ({', '.join('$' + c for c in _COLUMNS)}) "
             "RETURNING goal_id",
-            [values[c] for c in _COLUMNS],
+            {c: values[c] for c in _COLUMNS},
         ).fetchone()[0]
 
 

@@ -136,7 +136,7 @@ class Stage:
 
     def value(self, name: str, row: int) -> str | None:
         column = f"__raw_{name}" if self.mapping.type_of(name) in PARSED else name
-        got = self.con.execute(f"SELECT {q(column)} FROM typed WHERE _row = ?", [row]).fetchall()
+        got = self.con.execute(f"SELECT {q(column)} FROM typed WHERE _row = $row", {"row": row}).fetchall()
         return got[0][0] if got else None
 
     def execute(self, sql: str, params: dict | None = None) -> duckdb.DuckDBPyConnection:
@@ -380,7 +380,7 @@ class Stage:
 
     def _raw_at(self, name: str, row: int) -> str:
         return self.con.execute(
-            f"SELECT {parsing.text(q(self.headers[name]))} FROM raw WHERE rowid = ?", [row - 1]
+            f"SELECT {parsing.text(q(self.headers[name]))} FROM raw WHERE rowid = $rowid", {"rowid": row - 1}
         ).fetchall()[0][0]
 
     def _validate(self) -> None:
@@ -508,8 +508,8 @@ class Stage:
         for _, cols in self.identity:
             pair = [
                 self.con.execute(
-                    f"SELECT concat_ws(' ', {', '.join(q(c) for c in cols)}) FROM raw WHERE rowid = ?",
-                    [r - 1],
+                    f"SELECT concat_ws(' ', {', '.join(q(c) for c in cols)}) FROM raw WHERE rowid = $rowid",
+                    {"rowid": r - 1},
                 ).fetchall()[0][0]
                 for r in (r1, r2)
             ]
@@ -522,7 +522,8 @@ class Stage:
         if not (self.currency and self.has("currency")):
             return
         n, row = self.con.execute(
-            "SELECT count(*), min(_row) FROM typed WHERE upper(currency) <> ?", [self.currency.upper()]
+            "SELECT count(*), min(_row) FROM typed WHERE upper(currency) <> $currency",
+            {"currency": self.currency.upper()},
         ).fetchall()[0]
         if n:
             self.warnings.append(
@@ -536,7 +537,7 @@ class Stage:
         for name in self.mapping.fields():
             if name in self.headers and self.mapping.type_of(name) in ("timestamp", "date"):
                 n, row = self.con.execute(
-                    f"SELECT count(*), min(_row) FROM typed WHERE {q(name)} > ?", [now]
+                    f"SELECT count(*), min(_row) FROM typed WHERE {q(name)} > $now", {"now": now}
                 ).fetchall()[0]
                 if n:
                     self.warnings.append(

@@ -23,12 +23,10 @@ T = TypeVar("T")
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
-    exists = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
-    ).fetchone()[0]
+    exists = scalar(con, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'")
     if not exists:
         return 0
-    return con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
+    return scalar(con, "SELECT coalesce(max(version), 0) FROM schema_version")
 
 
 def migrate(con: duckdb.DuckDBPyConnection, migrations: list[str] = MIGRATIONS) -> list[int]:
@@ -53,7 +51,7 @@ def migrate(con: duckdb.DuckDBPyConnection, migrations: list[str] = MIGRATIONS) 
         )
         for version in pending:
             con.execute(migrations[version - 1])
-            con.execute("INSERT INTO schema_version (version) VALUES (?)", [version])
+            con.execute("INSERT INTO schema_version (version) VALUES ($version)", {"version": version})
     return pending
 
 
