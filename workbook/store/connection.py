@@ -129,11 +129,14 @@ def write(
 
 
 def one_row(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> tuple:
-    """The row of a query that returns exactly one (an aggregate without GROUP BY always does)."""
-    row = con.execute(sql, params).fetchone()
-    if row is None:
-        raise LookupError(f"no row from a query that always returns one: {sql[:80]}")
-    return row
+    """The row of a query that returns exactly one (an aggregate without GROUP BY always does).
+
+    Fetched to the end, so the connection holds no unfinished result (DuckDB refuses, e.g.,
+    `register` on a connection that still does)."""
+    rows = con.execute(sql, params).fetchall()
+    if len(rows) != 1:
+        raise LookupError(f"{len(rows)} rows from a query that always returns one: {sql[:80]}")
+    return rows[0]
 
 
 def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> Any:
