@@ -175,13 +175,16 @@ def test_gamma_gamma_likelihood_matches_numerical_integration():
     from scipy import integrate, stats
 
     p, q, gamma = 6.25, 3.74, 15.44
+
+    def joint(nu, x, m):
+        return stats.gamma.pdf(m, p * x, scale=1 / (nu * x)) * stats.gamma.pdf(nu, q, scale=1 / gamma)
+
     for x, m in [(1, 20.0), (3, 35.5), (12, 8.0)]:
         density, _ = integrate.quad(
-            lambda nu: (
-                stats.gamma.pdf(m, p * x, scale=1 / (nu * x)) * stats.gamma.pdf(nu, q, scale=1 / gamma)
-            ),
+            joint,
             0,
             np.inf,
+            args=(x, m),
             epsabs=0,
             epsrel=1e-12,
             limit=200,
