@@ -13,8 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -90,7 +90,7 @@ class Output:
     table: str
     sql: str
     key_rows: str | None = None
-    key_fields: list[str] = field(default_factory=list)
+    key_fields: Sequence[str] = ()
 
 
 @dataclass
@@ -213,7 +213,8 @@ class Stage:
         Values of printable ASCII are normalized and HMAC'd in DuckDB (`_pseudonym_sql`, the
         same pseudonyms as `Pseudonymizer`); the others (accents, other scripts, control
         characters) in Python, whose Unicode case folding and whitespace rules SQL lacks."""
-        joins, ids = [], []
+        joins: list[str] = []
+        ids: list[str] = []
         for i, (spec, cols) in enumerate(self.identity):
             if spec.kind == "name":
                 expr = parsing.text(f"concat_ws(' ', {', '.join(f'r.{q(c)}' for c in cols)})")
