@@ -104,6 +104,12 @@ def test_holdout_check_on_cdnow(cdnow_con):
     assert table["predicted"].is_monotonic_increasing
 
 
+def test_holdout_check_refuses_histories_without_a_calibration_period(cdnow_con):
+    data = clv.histories(cdnow_con, "1998-06-30")  # no calibration_end given
+    with pytest.raises(ValueError, match="no calibration period"):
+        clv.holdout_check(cdnow_con, "1997-09-30", "1998-06-30", data=data)
+
+
 def test_customer_value_is_discounted_spend_times_purchases():
     bg = clv.BGNBD(0.243, 4.414, 0.793, 2.426, log_likelihood=0.0, customers=0)
     gg = clv.GammaGamma(6.25, 3.74, 15.44, customers=0)
