@@ -22,13 +22,13 @@ SAMPLE = ROOT / "data" / "sample" / "online-store" / "orders_export_1.csv"
 
 def build(rows: int, out: Path) -> None:
     con = duckdb.connect()
-    con.execute("CREATE TABLE one AS SELECT * FROM read_csv(?, all_varchar=true)", [str(SAMPLE)])
+    con.execute("CREATE TABLE one AS SELECT * FROM read_csv($path, all_varchar=true)", {"path": str(SAMPLE)})
     n = con.execute("SELECT count(*) FROM one").fetchall()[0][0]
     copies = -(-rows // n)
     con.execute(
         'CREATE TABLE big AS SELECT * REPLACE ("Name" || \'-\' || c AS "Name") '
-        "FROM range(?) r(c), one ORDER BY c LIMIT ?",
-        [copies, rows],
+        "FROM range($copies) r(c), one ORDER BY c LIMIT $rows",
+        {"copies": copies, "rows": rows},
     )
     con.execute(f"COPY big TO '{out}' (HEADER, DELIMITER ',')")
     con.close()
@@ -48,7 +48,7 @@ def run(rows: int, work: Path) -> None:
     build(rows, big)
     start = time.perf_counter()
     con = duckdb.connect(str(work / "bare.duckdb"))
-    con.execute("CREATE TABLE bare AS SELECT * FROM read_csv(?)", [str(big)])
+    con.execute("CREATE TABLE bare AS SELECT * FROM read_csv($path)", {"path": str(big)})
     con.close()
     bare = time.perf_counter() - start
     init_client("bench")

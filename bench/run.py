@@ -97,7 +97,7 @@ def step_read_csv(orders_file: str, db: str) -> dict:
 
     start = time.perf_counter()
     con = duckdb.connect(db)
-    con.execute("CREATE TABLE bare AS SELECT * FROM read_csv(?)", [orders_file])
+    con.execute("CREATE TABLE bare AS SELECT * FROM read_csv($path)", {"path": orders_file})
     rows = con.execute("SELECT count(*) FROM bare").fetchone()[0]
     con.close()
     return {"seconds": time.perf_counter() - start, "rows": rows}

@@ -84,19 +84,19 @@ def _reference_paths(touches, orders, start, end, lookback, half_life):
     for cust in {c for c, _, _ in touches} | {c for _, c, _, _ in orders}:
         # purchases only: a refund-only row (revenue < 0) neither converts nor ends a journey
         mine = sorted(
-            (at, oid, rev) for oid, c, at, rev in orders if c == cust and low <= at < high and rev >= 0
+            (when, oid, rev) for oid, c, when, rev in orders if c == cust and low <= when < high and rev >= 0
         )
         tch = [(t, ch) for c, t, ch in touches if c == cust and low <= t < high]
         prev = None
-        for at, _, rev in mine:
+        for when, _, rev in mine:
             steps = [
                 (t, ch)
                 for t, ch in tch
-                if t <= at and (prev is None or t > prev) and t >= at - dt.timedelta(days=lookback)
+                if t <= when and (prev is None or t > prev) and t >= when - dt.timedelta(days=lookback)
             ]
-            if at >= start and steps:
-                add(steps, at, float(rev), 1)
-            prev = at
+            if when >= start and steps:
+                add(steps, when, float(rev), 1)
+            prev = when
         tail = [(t, ch) for t, ch in tch if not mine or t > mine[-1][0]]
         if tail:
             last = max(t for t, _ in tail)

@@ -44,8 +44,10 @@ def _panel(rw, seed=7, n_treated=15, n_control=25, lift=1.3):
         {"unit": "late", "treated": 1, "post": int(week >= 0), "y": int(week == 0), "week": week}
         for week in range(-PRE, POST)
     ]
-    new_customers = pd.DataFrame(customers, columns=["customer_id", "customer_key", "region"])
-    new_orders = pd.DataFrame(orders, columns=["order_id", "customer_id", "ordered_at", "revenue"])
+    rw.register("new_customers", pd.DataFrame(customers, columns=["customer_id", "customer_key", "region"]))
+    rw.register(
+        "new_orders", pd.DataFrame(orders, columns=["order_id", "customer_id", "ordered_at", "revenue"])
+    )
     rw.execute("INSERT INTO customers BY NAME SELECT * FROM new_customers")
     rw.execute("INSERT INTO orders BY NAME SELECT * FROM new_orders")
     return pd.DataFrame(panel)

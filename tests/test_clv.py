@@ -104,6 +104,12 @@ def test_holdout_check_on_cdnow(cdnow_con):
     assert table["predicted"].is_monotonic_increasing
 
 
+def test_holdout_check_refuses_histories_without_a_calibration_period(cdnow_con):
+    data = clv.histories(cdnow_con, "1998-06-30")  # no calibration_end given
+    with pytest.raises(ValueError, match="no calibration period"):
+        clv.holdout_check(cdnow_con, "1997-09-30", "1998-06-30", data=data)
+
+
 def test_customer_value_is_discounted_spend_times_purchases():
     bg = clv.BGNBD(0.243, 4.414, 0.793, 2.426, log_likelihood=0.0, customers=0)
     gg = clv.GammaGamma(6.25, 3.74, 15.44, customers=0)
@@ -175,13 +181,16 @@ def test_gamma_gamma_likelihood_matches_numerical_integration():
     from scipy import integrate, stats
 
     p, q, gamma = 6.25, 3.74, 15.44
+
+    def joint(nu, x, m):
+        return stats.gamma.pdf(m, p * x, scale=1 / (nu * x)) * stats.gamma.pdf(nu, q, scale=1 / gamma)
+
     for x, m in [(1, 20.0), (3, 35.5), (12, 8.0)]:
         density, _ = integrate.quad(
-            lambda nu: (
-                stats.gamma.pdf(m, p * x, scale=1 / (nu * x)) * stats.gamma.pdf(nu, q, scale=1 / gamma)
-            ),
+            joint,
             0,
             np.inf,
+            args=(x, m),
             epsabs=0,
             epsrel=1e-12,
             limit=200,

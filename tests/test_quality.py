@@ -82,7 +82,7 @@ def test_duplicates_of_keys_with_several_columns_and_nulls(rw):
 
 
 def test_outliers_match_numpy_quartiles(con):
-    values = np.array(REVENUES + [13], dtype=float)
+    values = np.array([*REVENUES, 13], dtype=float)
     q1, q3 = np.percentile(values, [25, 75])  # linear interpolation, like DuckDB
     out = quality.outliers(con).set_index("column").loc["revenue"]
     assert (out["low_fence"], out["high_fence"]) == pytest.approx((q1 - 3 * (q3 - q1), q3 + 3 * (q3 - q1)))

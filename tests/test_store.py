@@ -4,6 +4,7 @@ import hmac
 import re
 
 import duckdb
+import pandas as pd
 import pytest
 
 from workbook import store
@@ -239,3 +240,13 @@ def test_results_are_shared_per_read_only_connection_only(client):
         orders(writer, "2026-01-01")
         orders(writer, "2026-01-01")
     assert len(calls) == 5
+
+
+def test_one_row_reads_exactly_one_and_leaves_the_connection_free():
+    con = duckdb.connect()
+    assert store.one_row(con, "SELECT $a, $a + 1", {"a": 1}) == (1, 2)
+    con.register("frame", pd.DataFrame({"x": [1]}))  # refused while a result is unfinished
+    assert store.scalar(con, "SELECT sum(x) FROM frame") == 1
+    for sql in ("SELECT 1 WHERE false", "SELECT * FROM range(2)"):
+        with pytest.raises(LookupError, match="rows from a query that always returns one"):
+            store.one_row(con, sql)

@@ -22,6 +22,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from workbook import store
 from workbook.analytics import stats
 
 RECENT_WEEKS = 13  # about the last three months
@@ -73,12 +74,20 @@ def share_shifts(
     recent_start = end - dt.timedelta(weeks=recent_weeks)
     earlier_start = recent_start - dt.timedelta(weeks=earlier_weeks)
     counts = con.execute(
-        f"""SELECT coalesce(nullif(trim({col}), ''), ?) AS value,
-                   count(*) FILTER (WHERE created_at < ?) AS earlier,
-                   count(*) FILTER (WHERE created_at >= ?) AS recent
-            FROM leads WHERE created_at >= ? AND created_at < ? AND (NOT ? OR converted_at IS NOT NULL)
+        f"""SELECT coalesce(nullif(trim({col}), ''), $not_recorded) AS value,
+                   count(*) FILTER (WHERE created_at < $recent_start) AS earlier,
+                   count(*) FILTER (WHERE created_at >= $recent_start) AS recent
+            FROM leads
+            WHERE created_at >= $earlier_start AND created_at < $end
+              AND (NOT $converted OR converted_at IS NOT NULL)
             GROUP BY 1""",
-        [NOT_RECORDED, recent_start, recent_start, earlier_start, end, converted],
+        {
+            "not_recorded": NOT_RECORDED,
+            "recent_start": recent_start,
+            "earlier_start": earlier_start,
+            "end": end,
+            "converted": converted,
+        },
     ).df()
     n_earlier, n_recent = int(counts["earlier"].sum()), int(counts["recent"].sum())
     if counts.empty or n_earlier == 0 or n_recent == 0:
@@ -131,16 +140,16 @@ def monthly_shares(
     start = (pd.Timestamp(as_of).to_period("M") - (months - 1)).to_timestamp().to_pydatetime()
     return con.execute(
         f"""WITH l AS (SELECT date_trunc('month', created_at)::DATE AS month,
-                              coalesce(nullif(trim({col}), ''), ?) AS value
-                       FROM leads WHERE created_at >= ? AND created_at < ?),
+                              coalesce(nullif(trim({col}), ''), $not_recorded) AS value
+                       FROM leads WHERE created_at >= $start AND created_at < $end),
                  ranked AS (SELECT value, row_number() OVER (ORDER BY count(*) DESC, value) AS r
                             FROM l GROUP BY value),
-                 grouped AS (SELECT month, CASE WHEN r <= ? THEN l.value ELSE 'other' END AS value
+                 grouped AS (SELECT month, CASE WHEN r <= $top THEN l.value ELSE 'other' END AS value
                              FROM l JOIN ranked USING (value))
             SELECT month, value, count(*) AS leads,
                    count(*) / sum(count(*)) OVER (PARTITION BY month) AS share
             FROM grouped GROUP BY month, value ORDER BY month, value""",
-        [NOT_RECORDED, start, end, top],
+        {"not_recorded": NOT_RECORDED, "start": start, "end": end, "top": top},
     ).df()
 
 
@@ -162,11 +171,11 @@ def unmet_demand(
     """
     end = _end(as_of)
     start = dt.datetime.combine(since, dt.time()) if since else dt.datetime(1900, 1, 1)
-    if not con.execute("SELECT EXISTS (SELECT 1 FROM services)").fetchone()[0]:
+    if not store.scalar(con, "SELECT EXISTS (SELECT 1 FROM services)"):
         return pd.DataFrame(columns=["service", "requests", "share_of_leads", "converted", "mentions"])
     unmet = con.execute(
         """WITH offered AS (SELECT lower(trim(service)) AS s FROM services WHERE coalesce(active, TRUE)),
-                l AS (SELECT * FROM leads WHERE created_at >= ? AND created_at < ?)
+                l AS (SELECT * FROM leads WHERE created_at >= $start AND created_at < $end)
            SELECT mode(trim(service_requested)) AS service, count(*) AS requests,
                   count(*) / (SELECT count(*) FROM l) AS share_of_leads,
                   count(converted_at) AS converted
@@ -174,7 +183,7 @@ def unmet_demand(
              AND lower(trim(service_requested)) NOT IN (SELECT s FROM offered)
            GROUP BY lower(trim(service_requested))
            ORDER BY requests DESC, service""",
-        [start, end],
+        {"start": start, "end": end},
     ).df()
     if unmet.empty:
         unmet["mentions"] = pd.Series(dtype="int64")
@@ -182,11 +191,11 @@ def unmet_demand(
     phrases = [key_phrase(s) for s in unmet["service"]]
     mentions = dict(
         con.execute(
-            """SELECT p.phrase, count(f.feedback_id) FROM (SELECT unnest(?::VARCHAR[]) AS phrase) p
+            """SELECT p.phrase, count(f.feedback_id) FROM (SELECT unnest($phrases::VARCHAR[]) AS phrase) p
            LEFT JOIN feedback f ON contains(lower(f.text), p.phrase)
-                               AND f.submitted_at >= ? AND f.submitted_at < ?
+                               AND f.submitted_at >= $start AND f.submitted_at < $end
            GROUP BY 1""",
-            [phrases, start, end],
+            {"phrases": phrases, "start": start, "end": end},
         ).fetchall()
     )
     unmet["mentions"] = [mentions.get(p, 0) for p in phrases]

@@ -30,12 +30,14 @@ journeys (multinomial resampling of the distinct (path, outcome) counts).
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from dataclasses import dataclass
 
 import duckdb
 import numpy as np
 import pandas as pd
 
+from workbook import store
 from workbook.analytics import measures
 from workbook.core import dates
 
@@ -169,9 +171,9 @@ def attribute(
     start = since or dates.year_start(as_of)
     df = paths(con, start, as_of, lookback_days, half_life_days)
     conversions = int(df["conversions"].sum()) if len(df) else 0
-    eligible = con.execute(
-        ELIGIBLE_SQL, {"start": _ts(start), "end": _ts(as_of + dt.timedelta(days=1))}
-    ).fetchone()[0]
+    eligible = store.scalar(
+        con, ELIGIBLE_SQL, {"start": _ts(start), "end": _ts(as_of + dt.timedelta(days=1))}
+    )
     table = credit_table(df, n_boot=n_boot, seed=seed)
     return Attribution(
         table, df, conversions, eligible - conversions, start, as_of, lookback_days, half_life_days
@@ -217,7 +219,7 @@ def _transitions(paths_df: pd.DataFrame, channels: list[str]) -> tuple[np.ndarra
     for row, path in enumerate(paths_df["path"]):
         seq = [0] + [index[c] for c in path]
         moves = np.zeros(shape)
-        for a, b in zip(seq, seq[1:]):
+        for a, b in itertools.pairwise(seq):
             moves[a, b] += 1
         end = np.zeros(shape)
         end[seq[-1], k + 1] = 1

@@ -24,6 +24,7 @@ repeat purchase day.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import duckdb
@@ -33,6 +34,7 @@ from scipy import optimize
 from scipy.special import betaln, digamma, gammaln, hyp2f1
 from threadpoolctl import threadpool_limits
 
+from workbook import store
 from workbook.analytics import measures
 from workbook.analytics.cohorts import purchase_days_sql
 from workbook.core.errors import WorkbookError
@@ -349,16 +351,17 @@ def fit_bgnbd(x, t_x, T, weights=None) -> BGNBD:
         gx, gt, gT, counts = (np.asarray(v, dtype=float) for v in (x, t_x, T, weights))
     _require_repeaters(gx, counts, "the repeat-purchase model (BG/NBD)")
     mean_age = float(np.average(gT, weights=counts))
-    start = np.array([1.0, max(mean_age, 1.0), 1.0, 1.0])
+    start = [1.0, max(mean_age, 1.0), 1.0, 1.0]
     step = len(gx) // WARM_START_ROWS
     if step > 1:  # the fit on every step-th row lands near the optimum in a fraction of the time
         start = _fit_rows(_Rows(gx[::step], gt[::step], gT[::step], counts[::step] * step), start)
     rows = _Rows(gx, gt, gT, counts)
     params = _fit_rows(rows, start)
-    return BGNBD(*params, log_likelihood=rows.log_likelihood(params), customers=int(counts.sum()))
+    r, alpha, a, b = params
+    return BGNBD(r, alpha, a, b, log_likelihood=rows.log_likelihood(params), customers=int(counts.sum()))
 
 
-def _fit_rows(rows: _Rows, start: np.ndarray) -> list[float]:
+def _fit_rows(rows: _Rows, start: Sequence[float]) -> list[float]:
     """BG/NBD parameters maximising the likelihood of `rows`, from `start` (parameters)."""
 
     def negative(log_params):
@@ -460,8 +463,8 @@ def fit_gamma_gamma(x, monetary, weights=None) -> GammaGamma:
         return -value, -grad * params
 
     mean_spend = float(np.average(gm, weights=counts))
-    params = _fit(negative, np.array([1.0, 1.0, max(mean_spend, 1.0)]), "Gamma-Gamma", jac=True)
-    return GammaGamma(*params, customers=int(counts.sum()))
+    p, q, gamma = _fit(negative, np.array([1.0, 1.0, max(mean_spend, 1.0)]), "Gamma-Gamma", jac=True)
+    return GammaGamma(p, q, gamma, customers=int(counts.sum()))
 
 
 def customer_value(
@@ -507,11 +510,12 @@ def holdout_window(
     """(calibration_end, holdout_end): the last `weeks` before `as_of` held out, or the last
     third of the identified purchase history when it is shorter than 3 x `weeks`."""
     end = pd.Timestamp(as_of).date()
-    first = con.execute(
+    first = store.scalar(
+        con,
         f"SELECT ({measures.FIRST_PURCHASE.sql})::DATE FROM orders WHERE customer_id IS NOT NULL "
-        "AND ordered_at < CAST(? AS DATE) + 1",
-        [end],
-    ).fetchone()[0]
+        "AND ordered_at < CAST($as_of AS DATE) + 1",
+        {"as_of": end},
+    )
     if first is None:
         raise NotEnoughRepeatData("No identified customer has bought yet.")
     held = min(weeks * 7, (end - first).days // 3)
@@ -536,20 +540,24 @@ def holdout_check(
     `histories(con, holdout_end, calibration_end)` when the caller already has it."""
     cal = pd.Timestamp(calibration_end).date()
     end = pd.Timestamp(holdout_end).date()
-    data = (data or histories(con, end, cal)).calibration
-    if data.empty:
+    calibration = (data or histories(con, end, cal)).calibration
+    if calibration is None:
+        raise ValueError(
+            "`data` has no calibration period: pass histories(con, holdout_end, calibration_end)"
+        )
+    if calibration.empty:
         raise NotEnoughRepeatData(f"No customer bought on or before {cal}: nothing to calibrate on.")
-    args = (data["x"], data["t_x"], data["T"])
-    model = fit_bgnbd(*args, weights=data["customers"])
+    args = (calibration["x"], calibration["t_x"], calibration["T"])
+    model = fit_bgnbd(*args, weights=calibration["customers"])
     weeks = (end - cal).days / 7
-    predicted = model.expected_purchases(weeks, *args) * data["customers"]
+    predicted = model.expected_purchases(weeks, *args) * calibration["customers"]
     table = (
         pd.DataFrame(
             {
-                "frequency": data["x"].clip(upper=top_bucket),
-                "customers": data["customers"],
+                "frequency": calibration["x"].clip(upper=top_bucket),
+                "customers": calibration["customers"],
                 "predicted": predicted,
-                "actual": data["x_holdout"],
+                "actual": calibration["x_holdout"],
             }
         )
         .groupby("frequency")
@@ -559,7 +567,9 @@ def holdout_check(
     table["predicted"] /= table["customers"]  # means per customer of the bucket
     table["actual"] /= table["customers"]
     table["label"] = table["frequency"].astype(str).where(table["frequency"] < top_bucket, f"{top_bucket}+")
-    return HoldoutCheck(model, cal, end, weeks, float(predicted.sum()), int(data["x_holdout"].sum()), table)
+    return HoldoutCheck(
+        model, cal, end, weeks, float(predicted.sum()), int(calibration["x_holdout"].sum()), table
+    )
 
 
 @dataclass

@@ -33,6 +33,7 @@ import pandas as pd
 from scipy.stats import norm
 from statsmodels.stats.proportion import proportion_confint
 
+from workbook import store
 from workbook.analytics import measures
 from workbook.core.errors import WorkbookError
 
@@ -71,7 +72,7 @@ def purchase_days_sql(until: str) -> str:
 
 def members_sql(grain: str, by: str | None) -> str:
     """CTEs `purchases` (identified orders up to as_of) and `members` (one row per customer
-    with a first purchase: customer_id, first_day, cohort, grp). One bound parameter: as_of."""
+    with a first purchase: customer_id, first_day, cohort, grp). Bound parameter: `$as_of`."""
     grp = f"coalesce(c.grp, '{UNKNOWN}')" if by else "'all'"
     join = (
         (f"LEFT JOIN (SELECT customer_id, max({by}) AS grp FROM customers GROUP BY 1) c USING (customer_id)")
@@ -83,7 +84,7 @@ def members_sql(grain: str, by: str | None) -> str:
         SELECT customer_id, ordered_at::DATE AS day, revenue::DOUBLE AS revenue,
                {measures.PURCHASE.sql} AS is_purchase
         FROM orders
-        WHERE customer_id IS NOT NULL AND ordered_at < CAST(? AS DATE) + 1
+        WHERE customer_id IS NOT NULL AND ordered_at < CAST($as_of AS DATE) + 1
     ),
     members AS (
         SELECT f.customer_id, f.first_day, date_trunc('{grain}', f.first_day)::DATE AS cohort,
@@ -102,8 +103,8 @@ def _activity_sql(grain: str, by: str | None, spread: bool) -> str:
 
     Sparse: only customer-periods with orders are materialised. A customer's cumulative
     revenue c changes only in those periods, so its square enters the cohort's running sum as
-    +c^2 at that period and -c^2 at the customer's next active period. Bound parameters:
-    as_of three times."""
+    +c^2 at that period and -c^2 at the customer's next active period. Bound parameter:
+    `$as_of`."""
     step = _STEP[grain]
     period_of = f"date_diff('{grain}', m.cohort, date_trunc('{grain}', p.day)::DATE)"
     customer_periods = f"""SELECT m.grp, m.cohort, m.customer_id, {period_of} AS period,
@@ -143,7 +144,7 @@ def _activity_sql(grain: str, by: str | None, spread: bool) -> str:
     grid AS (
         SELECT grp, cohort, cohort_customers,
                unnest(generate_series(0, date_diff('{grain}', cohort,
-                      date_trunc('{grain}', CAST(? AS DATE))::DATE))) AS period
+                      date_trunc('{grain}', CAST($as_of AS DATE))::DATE))) AS period
         FROM (SELECT grp, cohort, count(*) AS cohort_customers FROM members GROUP BY ALL)
     ),
     activity AS (
@@ -152,7 +153,7 @@ def _activity_sql(grain: str, by: str | None, spread: bool) -> str:
                coalesce(a.revenue, 0) AS revenue,
                sum(coalesce(a.revenue, 0)) OVER c AS cumulative_revenue,
                {"sum(coalesce(q.d, 0)) OVER c" if spread else "NULL"} AS cumulative_revenue_sq,
-               g.cohort + {step.format(n="g.period + 1")} <= CAST(? AS DATE) + 1 AS complete
+               g.cohort + {step.format(n="g.period + 1")} <= CAST($as_of AS DATE) + 1 AS complete
         FROM grid g
         LEFT JOIN per_period a USING (grp, cohort, period)
         {"LEFT JOIN square_steps q USING (grp, cohort, period)" if spread else ""}
@@ -184,7 +185,7 @@ def cohort_activity(
         f"{_activity_sql(grain, by, spread)} SELECT cohort, period, cohort_customers, active_customers, "
         f"revenue, cumulative_revenue{spread_column}, complete{group} FROM activity "
         "ORDER BY grp, cohort, period",
-        [as_of, as_of, as_of],
+        {"as_of": as_of},
     ).df()
     if by:
         frame = frame[[by] + [c for c in frame.columns if c != by]]
@@ -388,12 +389,13 @@ def layers(activity: pd.DataFrame, cohort_grain: str = "quarter") -> pd.DataFram
 def anonymous_share(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> dict:
     """How much of the sales up to `as_of` has no customer attached (left out of cohorts):
     {"orders", "anonymous_orders", "order_share", "revenue_share"}."""
-    orders, anonymous, revenue, anon_revenue = con.execute(
+    orders, anonymous, revenue, anon_revenue = store.one_row(
+        con,
         """SELECT count(*), count(*) FILTER (WHERE customer_id IS NULL),
                   sum(revenue)::DOUBLE, coalesce(sum(revenue) FILTER (WHERE customer_id IS NULL), 0)::DOUBLE
-           FROM orders WHERE ordered_at < CAST(? AS DATE) + 1""",
-        [as_of],
-    ).fetchone()
+           FROM orders WHERE ordered_at < CAST($as_of AS DATE) + 1""",
+        {"as_of": as_of},
+    )
     return {
         "orders": orders,
         "anonymous_orders": anonymous,
@@ -437,22 +439,22 @@ def repeat_hazard(
     _check("month", by)
     table = con.execute(
         f"""WITH {members_sql("month", by)},
-        ages AS (SELECT grp, date_diff('day', first_day, CAST($1 AS DATE)) / {DAYS_PER_MONTH} AS age
-                 FROM members WHERE first_day < CAST($1 AS DATE)),
+        ages AS (SELECT grp, date_diff('day', first_day, CAST($as_of AS DATE)) / {DAYS_PER_MONTH} AS age
+                 FROM members WHERE first_day < CAST($as_of AS DATE)),
         -- customers by completed age month k (ages beyond the cap pooled); a customer of age a
         -- spends 1 month in each stratum below floor(a) and a - floor(a) in stratum floor(a)
-        by_age AS (SELECT grp, least(floor(age), $2)::INT AS k, count(*) AS n, sum(age) AS age_sum
+        by_age AS (SELECT grp, least(floor(age), $max_age)::INT AS k, count(*) AS n, sum(age) AS age_sum
                    FROM ages GROUP BY ALL),
         exposure AS (
             SELECT grp, stratum, sum(n) FILTER (WHERE stratum = 0) AS customers,
                    sum(CASE WHEN k > stratum THEN n WHEN k = stratum THEN age_sum - stratum * n
                             ELSE 0 END) AS exposure_months
-            FROM (SELECT grp, unnest(generate_series(0, $2)) AS stratum FROM (SELECT DISTINCT grp FROM by_age))
+            FROM (SELECT grp, unnest(generate_series(0, $max_age)) AS stratum FROM (SELECT DISTINCT grp FROM by_age))
             JOIN by_age USING (grp)
             GROUP BY ALL
         ),
         events AS (  -- each purchase day is in one (group, stratum): count the distinct days
-            SELECT m.grp, least(floor(date_diff('day', m.first_day, p.day) / {DAYS_PER_MONTH})::INT, $2)
+            SELECT m.grp, least(floor(date_diff('day', m.first_day, p.day) / {DAYS_PER_MONTH})::INT, $max_age)
                        AS stratum, count(*) AS repeat_purchases
             FROM (SELECT DISTINCT customer_id, day FROM purchases WHERE is_purchase) p
             JOIN members m USING (customer_id)
@@ -463,7 +465,7 @@ def repeat_hazard(
                coalesce(repeat_purchases, 0) AS repeat_purchases
         FROM exposure LEFT JOIN events USING (grp, stratum)
         WHERE exposure_months > 0 ORDER BY grp, stratum""",
-        [as_of, max_age_months],
+        {"as_of": as_of, "max_age": max_age_months},
     ).df()
     if table.empty:
         raise WorkbookError("No identified customer has bought yet: no repeat purchases to compare.")

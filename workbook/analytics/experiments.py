@@ -272,7 +272,8 @@ def _rate_comparison(arm: Arm, control: Arm, metric: str, expected_lift: float) 
 
 def _revenue_comparison(arm: Arm, control: Arm, expected_lift: float, seed: int) -> Comparison:
     a, c = arm.revenue_stats(), control.revenue_stats()
-    base = dict(
+    comparison = partial(
+        Comparison,
         metric="revenue",
         arm=arm.variant,
         control=control.variant,
@@ -282,10 +283,11 @@ def _revenue_comparison(arm: Arm, control: Arm, expected_lift: float, seed: int)
         prob_beat_control=math.nan,
         expected_lift=expected_lift,
     )
-    if a is None or c is None:  # per-variant totals only: no variance, no test
+    # per-recipient rows give an arm both its sum of squares and its non-zero values
+    if a is None or c is None or arm.nonzero_revenue is None or control.nonzero_revenue is None:
+        # per-variant totals only: no variance, no test
         none = stats.Estimate(arm.rate("revenue") - control.rate("revenue"), math.nan, math.nan)
-        return Comparison(
-            **base,
+        return comparison(
             lift=none,
             relative=stats.Estimate(math.nan, math.nan, math.nan),
             p_value=math.nan,
@@ -302,8 +304,7 @@ def _revenue_comparison(arm: Arm, control: Arm, expected_lift: float, seed: int)
         control.recipients,
         seed=seed,
     )
-    return Comparison(
-        **base,
+    return comparison(
         lift=stats.Estimate(welch.difference, welch.low, welch.high),
         relative=stats.relative_mean_lift(a, c),
         p_value=welch.p_value,
@@ -415,7 +416,9 @@ def _intended(
 
 
 def _sum_arms(variant: str, arms: list[Arm]) -> Arm:
-    per_recipient = all(a.revenue_sq is not None for a in arms)
+    squares = [a.revenue_sq for a in arms if a.revenue_sq is not None]
+    nonzero = [v for a in arms if a.nonzero_revenue is not None for v in a.nonzero_revenue]
+    per_recipient = all(a.revenue_sq is not None and a.nonzero_revenue is not None for a in arms)
     return Arm(
         variant=variant,
         recipients=sum(a.recipients for a in arms),
@@ -423,8 +426,8 @@ def _sum_arms(variant: str, arms: list[Arm]) -> Arm:
         clicks=sum(a.clicks for a in arms),
         conversions=sum(a.conversions for a in arms),
         revenue=sum(a.revenue for a in arms),
-        revenue_sq=sum(a.revenue_sq for a in arms) if per_recipient else None,
-        nonzero_revenue=tuple(v for a in arms for v in a.nonzero_revenue) if per_recipient else None,
+        revenue_sq=sum(squares) if per_recipient else None,
+        nonzero_revenue=tuple(nonzero) if per_recipient else None,
     )
 
 

@@ -33,6 +33,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from workbook import store
 from workbook.analytics import measures, metrics, stats
 from workbook.analytics.segments import ALL, SegmentEconomics
 from workbook.core import dates
@@ -201,7 +202,7 @@ def _feedback(con, params) -> dict:
                 "rating_sum",
                 "rating_sq",
             ],
-            con.execute(FEEDBACK_SQL, params).fetchone(),
+            store.one_row(con, FEEDBACK_SQL, params),
         )
     )
 
@@ -277,7 +278,7 @@ def relationship_strength(
     r = dict(
         zip(
             ["active", "repeat", "new_known", "referred", "sends", "opened", "sessions", "engaged"],
-            con.execute(RELATIONSHIP_SQL, params).fetchone(),
+            store.one_row(con, RELATIONSHIP_SQL, params),
         )
     )
     f = _feedback(con, params)
@@ -340,7 +341,7 @@ def ethical_personalization(
     e = dict(
         zip(
             ["recipients", "covered", "sends", "unsubscribes", "delivered", "complaints"],
-            con.execute(ETHICS_SQL, params).fetchone(),
+            store.one_row(con, ETHICS_SQL, params),
         )
     )
     comps = [

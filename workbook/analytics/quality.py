@@ -10,6 +10,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
+from workbook import store
 from workbook.store.schema import DATA_TABLES, NATURAL_KEYS, TABLES
 
 OUTLIER_COLUMNS = (("orders", "revenue"), ("spend", "amount"), ("web_sessions", "sessions"))
@@ -42,7 +43,7 @@ def inventory(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     for table in DATA_TABLES:
         col = TABLES[table].time
         span = f"min({col})::DATE, max({col})::DATE" if col else "NULL::DATE, NULL::DATE"
-        n, first, last = con.execute(f"SELECT count(*), {span} FROM {table}").fetchone()
+        n, first, last = store.one_row(con, f"SELECT count(*), {span} FROM {table}")
         rows.append({"table": table, "rows": n, "first": first, "last": last})
     return pd.DataFrame(rows)
 
@@ -55,12 +56,13 @@ def import_history(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     ).df()
 
 
-def _columns(con, table: str) -> list[str]:
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     return [
         r[0]
         for r in con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
-            [table],
+            "SELECT column_name FROM information_schema.columns WHERE table_name = $table "
+            "ORDER BY ordinal_position",
+            {"table": table},
         ).fetchall()
         if r[0] not in BOOKKEEPING and f"{table}.{r[0]}" not in BOOKKEEPING
     ]
@@ -74,9 +76,9 @@ def missing_values(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     rows = []
     for table in DATA_TABLES:
         cols = [c for c in _columns(con, table) if (table, c) not in EMPTY_MEANS_NONE]
-        counts = con.execute(
-            f"SELECT count(*), {', '.join(f'count(*) - count({c})' for c in cols)} FROM {table}"
-        ).fetchone()
+        counts = store.one_row(
+            con, f"SELECT count(*), {', '.join(f'count(*) - count({c})' for c in cols)} FROM {table}"
+        )
         total = counts[0]
         rows += [
             {"table": table, "column": c, "missing": m, "rows": total, "share": m / total}
@@ -95,11 +97,12 @@ def duplicates(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     rows = []
     for table, key in NATURAL_KEYS.items():
         cols = ", ".join(key)
-        extra = con.execute(
+        extra = store.scalar(
+            con,
             f"WITH repeated AS (SELECT hash({cols}) AS h FROM {table} GROUP BY 1 HAVING count(*) > 1) "
             f"SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM {table} "
-            f"WHERE hash({cols}) IN (SELECT h FROM repeated) GROUP BY {cols} HAVING count(*) > 1)"
-        ).fetchone()[0]
+            f"WHERE hash({cols}) IN (SELECT h FROM repeated) GROUP BY {cols} HAVING count(*) > 1)",
+        )
         rows.append({"table": table, "key": cols, "duplicate_rows": int(extra)})
     return pd.DataFrame(rows)
 
@@ -108,18 +111,19 @@ def outliers(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Tukey far-out values per numeric column: low/high fence, count below/above, rows."""
     rows = []
     for table, col in OUTLIER_COLUMNS:
-        n, quartiles = con.execute(
-            f"SELECT count({col}), quantile_cont({col}, [0.25, 0.75]) FROM {table}"
-        ).fetchone()
+        n, quartiles = store.one_row(
+            con, f"SELECT count({col}), quantile_cont({col}, [0.25, 0.75]) FROM {table}"
+        )
         if not n:
             continue
         q1, q3 = quartiles  # one sort for both
         iqr = float(q3) - float(q1)
         low, high = float(q1) - TUKEY_K * iqr, float(q3) + TUKEY_K * iqr
-        below, above = con.execute(
-            f"SELECT count(*) FILTER (WHERE {col} < ?), count(*) FILTER (WHERE {col} > ?) FROM {table}",
-            [low, high],
-        ).fetchone()
+        below, above = store.one_row(
+            con,
+            f"SELECT count(*) FILTER (WHERE {col} < $low), count(*) FILTER (WHERE {col} > $high) FROM {table}",
+            {"low": low, "high": high},
+        )
         rows.append(
             {
                 "table": table,
@@ -141,13 +145,14 @@ def date_gaps(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     rows = []
     for table in GAP_TABLES:
         col = TABLES[table].time
-        found = con.execute(
+        found = store.one_row(
+            con,
             f"""WITH d AS (SELECT DISTINCT {col}::DATE AS day FROM {table}),
                      g AS (SELECT day, lead(day) OVER (ORDER BY day) AS next FROM d)
                 SELECT (SELECT count(*) FROM d), (SELECT max(day) - min(day) + 1 FROM d),
                        max(next - day - 1), arg_max(day, next - day) + 1
-                FROM g WHERE next IS NOT NULL"""
-        ).fetchone()
+                FROM g WHERE next IS NOT NULL""",
+        )
         active, calendar, longest, gap_start = found
         if not active:
             continue

@@ -284,7 +284,7 @@ def bootstrap_mean_difference(
         below = ((diffs < observed).sum() + (diffs <= observed).sum()) / (2 * n_boot)
         z0 = float(sps.norm.ppf(below))
         if math.isfinite(z0):
-            accel = bca_acceleration(a1, n1, a0, n0)
+            accel = bca_acceleration(nonzero1, n1, nonzero0, n0)
             z = sps.norm.ppf(levels)
             levels = sps.norm.cdf(z0 + (z0 + z) / (1 - accel * (z0 + z)))
     elif method != "percentile":

@@ -22,6 +22,7 @@ from __future__ import annotations
 import concurrent.futures
 import datetime as dt
 import multiprocessing
+import multiprocessing.queues
 import os
 import shutil
 import sys
@@ -29,7 +30,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from workbook import store
@@ -88,8 +89,8 @@ def render_notebooks(
     """`render_client` for an explicit list of notebooks (a batch lists them once for all)."""
     tell = progress or _silent
     job = _start(client, as_of, out_dir, tell)
-    if job.tmp is None:
-        return job.report
+    if isinstance(job, ClientReport):  # failed before anything ran
+        return job
     try:
         for notebook in notebooks:
             job.report.notebooks.append(
@@ -109,29 +110,29 @@ class _Job:
     """One client's render in progress: its files go to `tmp` until all are written."""
 
     report: ClientReport
-    tmp: Path | None = None  # None: the client failed before anything ran
-    final: Path | None = None
-    parameters: dict = field(default_factory=dict)
-    env: tuple = ()
-    page: dict = field(default_factory=dict)
+    tmp: Path
+    final: Path
+    parameters: dict
+    env: tuple
+    page: dict
 
 
-def _start(client: str, as_of: dt.date | None, out_dir: Path, tell: Progress) -> _Job:
+def _start(client: str, as_of: dt.date | None, out_dir: Path, tell: Progress) -> _Job | ClientReport:
     """Resolve the client (its folder and name) and the report's date (its database read-only),
-    once for all its notebooks, and make its temp folder."""
+    once for all its notebooks, and make its temp folder; or the failed client's report."""
     try:
         handle = load_client(client)
     except WorkbookError as err:
         report = ClientReport(client, client, error=str(err))
         tell(client, "", "failed", report.error)
-        return _Job(report)
+        return report
     report = ClientReport(client, handle.name)
     try:
         day = as_of or _default_as_of(handle.db_path)
     except Exception as err:  # a broken or locked file: say so, render nothing for this client
         report.error = f"the database could not be opened: {one_line(err)}"
         tell(client, "", "failed", report.error)
-        return _Job(report)
+        return report
     report.as_of = day.isoformat()
     client_out = Path(out_dir) / client
     tmp = client_out / f".tmp-{report.as_of}-{uuid.uuid4().hex[:8]}"
@@ -260,22 +261,25 @@ def _safe_render(client: str, as_of, out: Path, notebooks: list[Path], progress:
         return _stopped(client, err, progress)
 
 
-def _safe_start(client: str, as_of, out: Path, progress: Progress) -> _Job:
+def _safe_start(client: str, as_of, out: Path, progress: Progress) -> _Job | ClientReport:
     try:
         return _start(client, as_of, out, progress)
     except Exception as err:
-        return _Job(_stopped(client, err, progress))
+        return _stopped(client, err, progress)
 
 
-_worker_queue = None  # set in each worker process by _init_worker; carries progress events
+_worker_queue: multiprocessing.queues.Queue | None = None  # set in each worker by _init_worker
 
 
-def _init_worker(queue) -> None:
+def _init_worker(queue: multiprocessing.queues.Queue) -> None:
     global _worker_queue
     _worker_queue = queue
 
 
 def _queue_progress(*event: str) -> None:
+    """Send a progress event to the parent process (only from a worker process)."""
+    if _worker_queue is None:
+        raise RuntimeError("progress events are queued only in a batch's worker processes")
     _worker_queue.put(event)
 
 
@@ -290,7 +294,7 @@ def _render_in_processes(clients, as_of, out, notebooks, jobs, progress) -> list
     from workbook.story.nb import THREADS_ENV
 
     started = {c: _safe_start(c, as_of, out, progress) for c in clients}  # reads, before forking
-    running = {c: job for c, job in started.items() if job.tmp is not None}
+    running = {c: job for c, job in started.items() if isinstance(job, _Job)}
     results: dict[str, list] = {c: [None] * len(notebooks) for c in running}
     try:
         for client in [c for c in running if not notebooks]:
@@ -333,7 +337,7 @@ def _render_in_processes(clients, as_of, out, notebooks, jobs, progress) -> list
     finally:
         for job in running.values():
             shutil.rmtree(job.tmp, ignore_errors=True)
-    return [started[c].report for c in clients]
+    return [job.report if isinstance(job, _Job) else job for job in (started[c] for c in clients)]
 
 
 def _drain(queue, progress: Progress) -> None:

@@ -90,7 +90,9 @@ def _kernel_manager_with(env: tuple[tuple[str, str], ...]):
     extra = dict(env)
 
     class RenderKernelManager(AsyncKernelManager):
-        async def start_kernel(self, **kw):
+        # jupyter_client assigns the coroutine over KernelManager's synchronous start_kernel (with
+        # its own type: ignore), so mypy checks this override against the synchronous signature
+        async def start_kernel(self, **kw):  # type: ignore[override]
             kw["env"] = {**os.environ, **kw.get("env", {}), **extra}
             # the kernel process's own log lines (transport warnings) would garble progress
             kw.setdefault("stdout", subprocess.DEVNULL)

@@ -100,7 +100,8 @@ def import_files(slug: str, files: list[Path], source: str, *, progress: bool = 
 
 def _already(con, sha256: str):
     found = con.execute(
-        "SELECT imported_at FROM imports WHERE sha256 = ? ORDER BY import_id LIMIT 1", [sha256]
+        "SELECT imported_at FROM imports WHERE sha256 = $sha256 ORDER BY import_id LIMIT 1",
+        {"sha256": sha256},
     ).fetchall()
     return found[0][0] if found else None
 
@@ -146,17 +147,18 @@ def _import_one(
                 result.inserted[table], result.updated[table] = new, old
         con.execute(
             "INSERT INTO imports (import_id, source, file_name, sha256, rows, inserted, "
-            "updated, warnings) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                import_id,
-                mapping.name,
-                path.name,
-                raw.sha256,
-                staged.rows,
-                sum(result.inserted.values()),
-                sum(result.updated.values()),
-                "\n".join(staged.warnings) or None,
-            ],
+            "updated, warnings) VALUES ($import_id, $source, $file_name, $sha256, $rows, $inserted, "
+            "$updated, $warnings)",
+            {
+                "import_id": import_id,
+                "source": mapping.name,
+                "file_name": path.name,
+                "sha256": raw.sha256,
+                "rows": staged.rows,
+                "inserted": sum(result.inserted.values()),
+                "updated": sum(result.updated.values()),
+                "warnings": "\n".join(staged.warnings) or None,
+            },
         )
     result.imported_on = None
     note("done.")

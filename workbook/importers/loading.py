@@ -43,9 +43,9 @@ def upsert(con: duckdb.DuckDBPyConnection, table: str, rows: pa.Table, import_id
     names = ", ".join(q(c) for c in con.sql(f"SELECT * FROM {source} LIMIT 0").columns)
     order = ", ".join(q(c) for c in STORED_ORDER.get(table, ()))
     con.execute(
-        f"INSERT INTO {q(table)} ({names}, import_id) SELECT {names}, ? FROM {source}"
+        f"INSERT INTO {q(table)} ({names}, import_id) SELECT {names}, $import_id FROM {source}"
         + (f" ORDER BY {order}" if order else ""),
-        [import_id],
+        {"import_id": import_id},
     )
     # on failure the caller rolls back and closes the connection, which drops these too
     con.unregister("incoming")

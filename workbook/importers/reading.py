@@ -22,7 +22,7 @@ import hashlib
 import json
 import shutil
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -267,7 +267,7 @@ def _cell(value: object) -> str | None:
     return str(value)
 
 
-def _unique_headers(cells: list[object]) -> list[str]:
+def _unique_headers(cells: Sequence[object]) -> list[str]:
     seen: dict[str, int] = {}
     out = []
     for i, cell in enumerate(cells):

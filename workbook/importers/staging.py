@@ -13,8 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -90,7 +90,7 @@ class Output:
     table: str
     sql: str
     key_rows: str | None = None
-    key_fields: list[str] = field(default_factory=list)
+    key_fields: Sequence[str] = ()
 
 
 @dataclass
@@ -136,7 +136,7 @@ class Stage:
 
     def value(self, name: str, row: int) -> str | None:
         column = f"__raw_{name}" if self.mapping.type_of(name) in PARSED else name
-        got = self.con.execute(f"SELECT {q(column)} FROM typed WHERE _row = ?", [row]).fetchall()
+        got = self.con.execute(f"SELECT {q(column)} FROM typed WHERE _row = $row", {"row": row}).fetchall()
         return got[0][0] if got else None
 
     def execute(self, sql: str, params: dict | None = None) -> duckdb.DuckDBPyConnection:
@@ -213,7 +213,8 @@ class Stage:
         Values of printable ASCII are normalized and HMAC'd in DuckDB (`_pseudonym_sql`, the
         same pseudonyms as `Pseudonymizer`); the others (accents, other scripts, control
         characters) in Python, whose Unicode case folding and whitespace rules SQL lacks."""
-        joins, ids = [], []
+        joins: list[str] = []
+        ids: list[str] = []
         for i, (spec, cols) in enumerate(self.identity):
             if spec.kind == "name":
                 expr = parsing.text(f"concat_ws(' ', {', '.join(f'r.{q(c)}' for c in cols)})")
@@ -380,7 +381,7 @@ class Stage:
 
     def _raw_at(self, name: str, row: int) -> str:
         return self.con.execute(
-            f"SELECT {parsing.text(q(self.headers[name]))} FROM raw WHERE rowid = ?", [row - 1]
+            f"SELECT {parsing.text(q(self.headers[name]))} FROM raw WHERE rowid = $rowid", {"rowid": row - 1}
         ).fetchall()[0][0]
 
     def _validate(self) -> None:
@@ -508,8 +509,8 @@ class Stage:
         for _, cols in self.identity:
             pair = [
                 self.con.execute(
-                    f"SELECT concat_ws(' ', {', '.join(q(c) for c in cols)}) FROM raw WHERE rowid = ?",
-                    [r - 1],
+                    f"SELECT concat_ws(' ', {', '.join(q(c) for c in cols)}) FROM raw WHERE rowid = $rowid",
+                    {"rowid": r - 1},
                 ).fetchall()[0][0]
                 for r in (r1, r2)
             ]
@@ -522,7 +523,8 @@ class Stage:
         if not (self.currency and self.has("currency")):
             return
         n, row = self.con.execute(
-            "SELECT count(*), min(_row) FROM typed WHERE upper(currency) <> ?", [self.currency.upper()]
+            "SELECT count(*), min(_row) FROM typed WHERE upper(currency) <> $currency",
+            {"currency": self.currency.upper()},
         ).fetchall()[0]
         if n:
             self.warnings.append(
@@ -536,7 +538,7 @@ class Stage:
         for name in self.mapping.fields():
             if name in self.headers and self.mapping.type_of(name) in ("timestamp", "date"):
                 n, row = self.con.execute(
-                    f"SELECT count(*), min(_row) FROM typed WHERE {q(name)} > ?", [now]
+                    f"SELECT count(*), min(_row) FROM typed WHERE {q(name)} > $now", {"now": now}
                 ).fetchall()[0]
                 if n:
                     self.warnings.append(

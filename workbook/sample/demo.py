@@ -18,7 +18,6 @@ from workbook.importers import ImportResult, import_files
 from workbook.importers.reading import open_export
 from workbook.sample import SAMPLE_CLIENTS, SampleClient, write_samples
 from workbook.store.clients import Rollout, init_client, load_client, record_rollout
-from workbook.store.schema import DATA_TABLES
 
 
 @dataclass
@@ -103,7 +102,7 @@ def table_rows(slug: str) -> dict[str, int]:
     """Rows per canonical table that has any (table names come from the schema, not input)."""
     con = store.read(slug)
     try:
-        counts = {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in DATA_TABLES}
+        counts = store.table_counts(con)
     finally:
         con.close()
     return {t: n for t, n in counts.items() if n}

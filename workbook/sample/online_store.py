@@ -1017,9 +1017,9 @@ class _Store:
         t = t[t["at"] >= c.START]  # the tracking starts with the store
         t["campaign_id"] = t.get("campaign_id", None)
         ad = {ch: [name for name, _ in AD_CAMPAIGNS[ch]] for ch in AD_CAMPAIGNS}
-        for ch, names in ad.items():
-            rows = (t["channel"] == ch).to_numpy()
-            shares = [share for _, share in AD_CAMPAIGNS[ch]]
+        for channel, names in ad.items():
+            rows = (t["channel"] == channel).to_numpy()
+            shares = [share for _, share in AD_CAMPAIGNS[channel]]
             t.loc[rows, "campaign_id"] = c.pick(rng, names, shares, int(rows.sum()))
         return t.sort_values(["at", "pid"], kind="stable").reset_index(drop=True)
 

@@ -23,12 +23,10 @@ T = TypeVar("T")
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
-    exists = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
-    ).fetchone()[0]
+    exists = scalar(con, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'")
     if not exists:
         return 0
-    return con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
+    return scalar(con, "SELECT coalesce(max(version), 0) FROM schema_version")
 
 
 def migrate(con: duckdb.DuckDBPyConnection, migrations: list[str] = MIGRATIONS) -> list[int]:
@@ -53,7 +51,7 @@ def migrate(con: duckdb.DuckDBPyConnection, migrations: list[str] = MIGRATIONS) 
         )
         for version in pending:
             con.execute(migrations[version - 1])
-            con.execute("INSERT INTO schema_version (version) VALUES (?)", [version])
+            con.execute("INSERT INTO schema_version (version) VALUES ($version)", {"version": version})
     return pending
 
 
@@ -131,11 +129,14 @@ def write(
 
 
 def one_row(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> tuple:
-    """The row of a query that returns exactly one (an aggregate without GROUP BY always does)."""
-    row = con.execute(sql, params).fetchone()
-    if row is None:
-        raise LookupError(f"no row from a query that always returns one: {sql[:80]}")
-    return row
+    """The row of a query that returns exactly one (an aggregate without GROUP BY always does).
+
+    Fetched to the end, so the connection holds no unfinished result (DuckDB refuses, e.g.,
+    `register` on a connection that still does)."""
+    rows = con.execute(sql, params).fetchall()
+    if len(rows) != 1:
+        raise LookupError(f"{len(rows)} rows from a query that always returns one: {sql[:80]}")
+    return rows[0]
 
 
 def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> Any:

@@ -77,12 +77,13 @@ def forget(slug: str, email: str) -> dict[str, int]:
     person = pseudonymizer(client)("email", email)
     deleted: dict[str, int] = {}
     with store.write(db_path=client.db_path) as con, store.transaction(con):
-        deleted["order_items"] = con.execute(
-            "DELETE FROM order_items WHERE order_id IN (SELECT order_id FROM orders WHERE customer_id = ?)",
-            [person],
-        ).fetchone()[0]
+        deleted["order_items"] = store.scalar(
+            con,
+            "DELETE FROM order_items WHERE order_id IN (SELECT order_id FROM orders WHERE customer_id = $person)",
+            {"person": person},
+        )
         for table, column in PERSON_COLUMNS.items():
-            deleted[table] = con.execute(f'DELETE FROM "{table}" WHERE "{column}" = ?', [person]).fetchone()[
-                0
-            ]
+            deleted[table] = store.scalar(
+                con, f'DELETE FROM "{table}" WHERE "{column}" = $person', {"person": person}
+            )
     return deleted
