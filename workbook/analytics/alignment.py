@@ -24,6 +24,7 @@ import pandas as pd
 
 from workbook import store
 from workbook.analytics import stats
+from workbook.core import dates
 
 RECENT_WEEKS = 13  # about the last three months
 EARLIER_WEEKS = 52  # the year before them
@@ -45,7 +46,7 @@ NOT_RECORDED = "(not recorded)"
 
 
 def _end(as_of: dt.date) -> dt.datetime:
-    return dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())
+    return dates.midnight(as_of + dt.timedelta(days=1))
 
 
 def _column(by: str) -> str:
@@ -170,7 +171,7 @@ def unmet_demand(
     client has no services catalogue (nothing to compare with) or no leads.
     """
     end = _end(as_of)
-    start = dt.datetime.combine(since, dt.time()) if since else dt.datetime(1900, 1, 1)
+    start = dates.midnight(since) if since else dt.datetime(1900, 1, 1)
     if not store.scalar(con, "SELECT EXISTS (SELECT 1 FROM services)"):
         return pd.DataFrame(columns=["service", "requests", "share_of_leads", "converted", "mentions"])
     unmet = con.execute(

@@ -146,8 +146,8 @@ def paths(
     """Distinct journeys (channel tuples) with conversions, revenue, non-conversions and the
     time-decay weights per position summed over the path's conversions (and revenue)."""
     params = {
-        "start": _ts(start),
-        "end": _ts(end + dt.timedelta(days=1)),
+        "start": dates.midnight(start),
+        "end": dates.midnight(end + dt.timedelta(days=1)),
         "lookback": int(lookback_days),
         "half_life": float(half_life_days),
     }
@@ -172,16 +172,14 @@ def attribute(
     df = paths(con, start, as_of, lookback_days, half_life_days)
     conversions = int(df["conversions"].sum()) if len(df) else 0
     eligible = store.scalar(
-        con, ELIGIBLE_SQL, {"start": _ts(start), "end": _ts(as_of + dt.timedelta(days=1))}
+        con,
+        ELIGIBLE_SQL,
+        {"start": dates.midnight(start), "end": dates.midnight(as_of + dt.timedelta(days=1))},
     )
     table = credit_table(df, n_boot=n_boot, seed=seed)
     return Attribution(
         table, df, conversions, eligible - conversions, start, as_of, lookback_days, half_life_days
     )
-
-
-def _ts(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time())
 
 
 # ---------------------------------------------------------------- the models, on distinct paths

@@ -45,6 +45,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from workbook.analytics import measures
+from workbook.core import dates
 from workbook.core.errors import WorkbookError
 from workbook.store.clients import Rollout
 
@@ -143,10 +144,6 @@ SELECT 'weekly', treated, NULL, NULL, NULL, NULL, NULL, NULL, NULL, week, orders
 """
 
 
-def _ts(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time())
-
-
 def _effect(groups: pd.DataFrame, weeks: int, confidence: float) -> Effect:
     """Effect, CR1 cluster-robust interval and delta-method relative effect from group sums."""
     t, c = groups.loc[True], groups.loc[False]
@@ -217,10 +214,10 @@ def did(
         DID_SQL.format(col=rollout.column, purchase=measures.PURCHASE.sql),
         {
             "treated": list(rollout.treated),
-            "pre_start": _ts(pre_start),
-            "fake": _ts(fake),
-            "start": _ts(rollout.start),
-            "post_end": _ts(post_end),
+            "pre_start": dates.midnight(pre_start),
+            "fake": dates.midnight(fake),
+            "start": dates.midnight(rollout.start),
+            "post_end": dates.midnight(post_end),
             "pre_weeks": float(pre_weeks),
             "post_weeks": float(post),
             "placebo_pre_weeks": float(half),

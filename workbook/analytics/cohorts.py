@@ -36,6 +36,7 @@ from statsmodels.stats.proportion import proportion_confint
 from workbook import store
 from workbook.analytics import measures
 from workbook.core.errors import WorkbookError
+from workbook.store.schema import CUSTOMER_GROUPS
 
 GRAINS = ("week", "month", "quarter")
 # SQL for "n periods of this grain" (an INTERVAL); n is an SQL expression.
@@ -45,7 +46,6 @@ _STEP = {
     "quarter": "to_months(CAST(3 * ({n}) AS INTEGER))",
 }
 # Customer attributes a cohort can be split by (columns of `customers`).
-BY_COLUMNS = ("acquisition_channel", "segment", "region", "persona")
 MEASURES = ("customers", "revenue", "cumulative_revenue")
 UNKNOWN = "unknown"
 
@@ -53,8 +53,8 @@ UNKNOWN = "unknown"
 def _check(grain: str, by: str | None) -> None:
     if grain not in GRAINS:
         raise WorkbookError(f"grain must be one of {', '.join(GRAINS)}, not {grain!r}.")
-    if by is not None and by not in BY_COLUMNS:
-        raise WorkbookError(f"by must be one of {', '.join(BY_COLUMNS)} or None, not {by!r}.")
+    if by is not None and by not in CUSTOMER_GROUPS:
+        raise WorkbookError(f"by must be one of {', '.join(CUSTOMER_GROUPS)} or None, not {by!r}.")
 
 
 def purchase_days_sql(until: str) -> str:

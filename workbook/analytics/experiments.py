@@ -41,6 +41,7 @@ import duckdb
 import pandas as pd
 
 from workbook.analytics import measures, stats
+from workbook.core import dates
 
 ALPHA = 0.05
 SRM_ALPHA = 0.001  # a split this unlikely by chance means the assignment or tracking is broken
@@ -169,7 +170,7 @@ class ABTest:
 
 
 def _cutoff(as_of: dt.date) -> dt.datetime:
-    return dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time())
+    return dates.midnight(as_of + dt.timedelta(days=1))
 
 
 ARMS_SQL = """

@@ -168,8 +168,8 @@ def _rate_penalty(name: str, measure: str, k: int, n: int, limit: float, weight:
 def _window(as_of: dt.date, since: dt.date | None) -> tuple[dt.date, dt.date, dict]:
     start = since or dates.year_start(as_of)
     params = {
-        "start": dt.datetime.combine(start, dt.time()),
-        "end": dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time()),
+        "start": dates.midnight(start),
+        "end": dates.midnight(as_of + dt.timedelta(days=1)),
     }
     return start, as_of, params
 

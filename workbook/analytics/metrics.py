@@ -41,6 +41,7 @@ from scipy import stats
 from workbook import store
 from workbook.analytics import measures
 from workbook.analytics.stats import wilson_interval
+from workbook.core import dates
 from workbook.core.errors import WorkbookError
 
 GRAINS = ("day", "week", "month")
@@ -475,10 +476,6 @@ def _params(sql: str, values: dict) -> dict:
     return {k: v for k, v in values.items() if k in used}
 
 
-def _as_ts(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time())
-
-
 @store.once_per_read_only
 def _run(con: duckdb.DuckDBPyConnection, sql: str, params: tuple) -> pd.DataFrame:
     return con.execute(sql, dict(params)).df()
@@ -519,7 +516,7 @@ def series(
     table, column = kpi.clock
     first = store.scalar(con, f"SELECT min({column})::DATE FROM {table}") or as_of
     since = since or first
-    end = _as_ts(as_of + dt.timedelta(days=1))
+    end = dates.midnight(as_of + dt.timedelta(days=1))
     sql = f"""
         WITH spine AS (
             SELECT unnest(generate_series(date_trunc($grain, $start::TIMESTAMP),
@@ -530,7 +527,13 @@ def series(
                s.period + ('1 ' || $grain)::INTERVAL <= $end AS complete,
                s.period + ('1 ' || $grain)::INTERVAL > $first AS started
         FROM spine s LEFT JOIN k USING (period) ORDER BY s.period"""
-    values = {"grain": grain, "start": _as_ts(since), "end": end, "segment": segment, "first": _as_ts(first)}
+    values = {
+        "grain": grain,
+        "start": dates.midnight(since),
+        "end": end,
+        "segment": segment,
+        "first": dates.midnight(first),
+    }
     frame = _fetch(con, sql, _params(sql, values))
     df = frame[["period", "complete", "started"]].assign(num=frame[kpi.num])
     if kpi.kind == "flow":  # an empty period is 0, but only once the data has started

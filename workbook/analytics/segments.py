@@ -40,8 +40,8 @@ import pandas as pd
 from workbook.analytics import measures, stats
 from workbook.core import dates
 from workbook.core.errors import WorkbookError
+from workbook.store.schema import CUSTOMER_GROUPS
 
-BY_COLUMNS = ("segment", "persona", "region", "acquisition_channel")
 ALL = "All segments"
 ARMS = ("personalized", "generic")
 # Used only for campaigns without a recorded cost: a typical email platform price per send
@@ -132,10 +132,6 @@ SELECT * FROM send_totals LEFT JOIN vals USING (seg, arm) LEFT JOIN scores USING
 """
 
 
-def _ts(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time())
-
-
 @dataclass
 class SegmentEconomics:
     by: str
@@ -159,11 +155,11 @@ def economics(
     cost_per_send: Mapping[str, float] | None = None,
 ) -> SegmentEconomics:
     """Personalized vs generic per segment over [since (default: a year before as_of), as_of]."""
-    if by not in BY_COLUMNS:
-        raise WorkbookError(f"Segment by {by!r}? Use one of {', '.join(BY_COLUMNS)}.")
+    if by not in CUSTOMER_GROUPS:
+        raise WorkbookError(f"Segment by {by!r}? Use one of {', '.join(CUSTOMER_GROUPS)}.")
     start = since or dates.year_start(as_of)
     costs = dict(ASSUMED_COST_PER_SEND if cost_per_send is None else cost_per_send)
-    params = {"start": _ts(start), "end": _ts(as_of + dt.timedelta(days=1))}
+    params = {"start": dates.midnight(start), "end": dates.midnight(as_of + dt.timedelta(days=1))}
     sql = ECONOMICS_SQL.format(
         arm=ARM_SQL,
         by=by,

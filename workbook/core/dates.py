@@ -30,6 +30,12 @@ def parse_date(value: str | dt.date | None) -> dt.date | None:
         raise WorkbookError(f"as_of {value!r} is not a date: write it as YYYY-MM-DD.") from err
 
 
+def midnight(day: dt.date) -> dt.datetime:
+    """The first instant of `day`: timestamps compare with it, so `[midnight(a), midnight(b + 1))` is
+    days a to b whole."""
+    return dt.datetime.combine(day, dt.time())
+
+
 def year_start(as_of: dt.date) -> dt.date:
     """The first day of the trailing year that ends on `as_of` (both days included: 365 days)."""
     return as_of - dt.timedelta(days=YEAR_DAYS)

@@ -19,6 +19,7 @@ import tomli_w
 from workbook import store
 from workbook.core import paths
 from workbook.core.errors import WorkbookError
+from workbook.store.schema import CUSTOMER_GROUPS
 
 SALT_FILE = "salt.secret"
 CONFIG_FILE = "client.toml"
@@ -35,9 +36,6 @@ class ClientConfig:
     timezone: str = "UTC"
 
 
-ROLLOUT_COLUMNS = ("region", "segment", "persona", "acquisition_channel")  # customers columns
-
-
 @dataclass(frozen=True)
 class Rollout:
     """A change switched on from `start` for the customers whose `column` is one of `treated`.
@@ -52,10 +50,10 @@ class Rollout:
     treated: tuple[str, ...]
 
     def __post_init__(self):
-        if self.column not in ROLLOUT_COLUMNS:
+        if self.column not in CUSTOMER_GROUPS:
             raise WorkbookError(
                 f"Rollout {self.name!r}: column {self.column!r} is not one of "
-                f"{', '.join(ROLLOUT_COLUMNS)}. Fix [[rollouts]] in client.toml."
+                f"{', '.join(CUSTOMER_GROUPS)}. Fix [[rollouts]] in client.toml."
             )
 
     @property

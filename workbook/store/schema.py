@@ -221,6 +221,9 @@ TABLES: dict[str, Table] = {
     "services": Table(("service",), None),
 }
 DATA_TABLES: list[str] = list(TABLES)
+# The customers columns that split customers into groups (cohorts, segment economics, a rollout's
+# treated group): the only names analyses may format into SQL as a grouping.
+CUSTOMER_GROUPS = ("acquisition_channel", "segment", "region", "persona")
 # The tables whose newest row dates the client's data (`store.default_as_of`): what the business
 # did, not when a customer record or a campaign was set up.
 ACTIVITY_TABLES = ("orders", "leads", "feedback", "campaign_sends", "web_sessions", "spend")

@@ -265,13 +265,6 @@ def segment_table(segments: pd.DataFrame, currency: str) -> pd.DataFrame:
 # --- the notebook's sections: each computes its aggregates, says them and shows the charts ---
 
 
-def _show(*charts_) -> None:
-    from IPython.display import display
-
-    for chart in charts_:
-        display(chart)
-
-
 SPLIT = "acquisition_channel"  # the split the notebook shows; the overall figures are its sums
 
 
@@ -308,7 +301,7 @@ def retention_section(ctx) -> None:
     finding = retention_finding(overall)
     if finding:
         nb.finding(finding, section="retention")
-    _show(
+    nb.show(
         charts.cohort_heatmap(
             matrix, "Share of each month's new customers who buy, by month since their first purchase"
         )
@@ -321,7 +314,7 @@ def revenue_section(ctx) -> None:
     if text is None:
         return nb.not_enough_data("revenue retention", "no cohort has finished a month after its first")
     nb.say(text)
-    _show(
+    nb.show(
         charts.cohort_heatmap(
             matrix, "Cohort revenue by month, relative to its first month", value_title="of month 0"
         )
@@ -341,7 +334,7 @@ def channel_section(ctx, by: str = SPLIT) -> None:
     nb.say(text)
     if finding:
         nb.finding(finding, section="retention by channel")
-    _show(
+    nb.show(
         charts.retention_curves(
             curves, by, "Share of customers buying, by month since their first purchase (95% intervals)"
         ),
@@ -357,7 +350,7 @@ def layer_cake_section(ctx) -> None:
     if text is None:
         return nb.not_enough_data("the layer cake", "no complete month of identified sales yet")
     nb.say(text)
-    _show(
+    nb.show(
         charts.layer_cake(
             cake, "revenue", "quarter", "Monthly revenue by the quarter customers were won", ctx.currency
         )
@@ -374,7 +367,7 @@ def value_section(ctx, by: str = SPLIT) -> None:
     nb.finding(finding, section="customer value")
     split = _curves(ctx, by)
     split_ok = split[by].nunique() > 1
-    _show(
+    nb.show(
         charts.value_curves(
             split if split_ok else overall,
             by if split_ok else None,
@@ -389,7 +382,7 @@ def rfm_section(ctx) -> None:
     if table.empty:
         return nb.not_enough_data("RFM segments", "no identified customer has bought yet")
     nb.say(rfm(table, ctx.currency))
-    _show(
+    nb.show(
         charts.rfm_segments(table, "Share of customers and of revenue by segment"),
         segment_table(table, ctx.currency),
     )
@@ -404,7 +397,7 @@ def clv_section(ctx) -> None:
     except WorkbookError as why:
         return nb.not_enough_data("predicted customer value", str(why))
     nb.say(holdout(check, ctx.currency))
-    _show(charts.holdout(check.by_frequency, "Repeat purchases in the test weeks: predicted vs actual"))
+    nb.show(charts.holdout(check.by_frequency, "Repeat purchases in the test weeks: predicted vs actual"))
     text, finding = forecast(result, check, ctx.currency)
     nb.say(text)
     nb.finding(finding, section="predicted value")

@@ -81,11 +81,12 @@ def day(d) -> str:
     return "n/a" if d is None or pd.isna(d) else f"{pd.Timestamp(d):%d %b %Y}"
 
 
-def show(obj) -> None:
-    """Show a chart or a table in the notebook and the report."""
+def show(*objs) -> None:
+    """Show charts or tables in the notebook and the report, in order."""
     from IPython.display import display
 
-    display(obj)
+    for obj in objs:
+        display(obj)
 
 
 def show_table(frame) -> None:
