@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = ROOT / "data" / "sample" / "online-store" / "orders_export_1.csv"
+SAMPLE = ROOT / "data" / "sample" / "online-store" / "orders_export_1.csv.gz"
 
 
 def build(rows: int, out: Path) -> None:
