@@ -15,7 +15,7 @@ from workbook.store.clients import Rollout, client_at, init_client, list_clients
 from workbook.store.schema import DATA_TABLES, LATEST_VERSION, MIGRATIONS, TABLES
 
 
-@pytest.mark.parametrize("name", ["../etc", "Acme", "a b", "", "a--b", "-a", "a/b", "x" * 65, ".."])
+@pytest.mark.parametrize("name", ["../etc", "Acme", "a b", "", "a--b", "-a", "a/b", "x" * 65, "..", "acme\n"])
 def test_bad_slugs_are_refused(name, home):
     with pytest.raises(InvalidClientName, match="not a valid client name"):
         init_client(name)
