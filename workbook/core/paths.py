@@ -15,6 +15,7 @@ from workbook.core.errors import ClientNotFound, InvalidClientName
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*\Z")  # \Z: "$" would let a trailing newline in
 MAX_SLUG = 64
 DB_FILE = "workbook.duckdb"  # the client's database, in its folder
+SALT_FILE = "salt.secret"  # the secret that keys its pseudonyms, beside it (store.clients)
 
 
 def project_root() -> Path:

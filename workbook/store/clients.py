@@ -21,7 +21,6 @@ from workbook.core import paths
 from workbook.core.errors import WorkbookError
 from workbook.store.schema import CUSTOMER_GROUPS
 
-SALT_FILE = "salt.secret"
 CONFIG_FILE = "client.toml"
 
 
@@ -81,7 +80,7 @@ class Client:
 
     @property
     def salt_path(self) -> Path:
-        return self.folder / SALT_FILE
+        return self.folder / paths.SALT_FILE
 
     def salt(self) -> bytes:
         """The secret that keys the client's pseudonyms (see `privacy`)."""
@@ -105,7 +104,7 @@ def init_client(
     db = paths.db_path(slug)
     created = not db.exists()
     folder.mkdir(parents=True, exist_ok=True)
-    salt = folder / SALT_FILE
+    salt = folder / paths.SALT_FILE
     if not salt.exists():
         fd = os.open(salt, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
@@ -114,11 +113,10 @@ def init_client(
     if not config.exists():
         cfg = ClientConfig(slug, display_name or slug.replace("-", " ").title(), industry, currency, timezone)
         config.write_text(tomli_w.dumps(asdict(cfg)), encoding="utf-8")
-    con = duckdb.connect(str(db))
-    try:
-        store.migrate(con)
-    finally:
-        con.close()
+    if created:
+        duckdb.connect(str(db)).close()
+    with store.write(db_path=db):  # upgrades the schema; a damaged file is named as such
+        pass
     return folder, created
 
 
