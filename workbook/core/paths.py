@@ -12,9 +12,10 @@ from pathlib import Path
 
 from workbook.core.errors import ClientNotFound, InvalidClientName
 
-SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*\Z")  # \Z: "$" would let a trailing newline in
 MAX_SLUG = 64
 DB_FILE = "workbook.duckdb"  # the client's database, in its folder
+SALT_FILE = "salt.secret"  # the secret that keys its pseudonyms, beside it (store.clients)
 
 
 def project_root() -> Path:

@@ -128,7 +128,7 @@ def _start(client: str, as_of: dt.date | None, out_dir: Path, tell: Progress) ->
         return report
     report = ClientReport(client, handle.name)
     try:
-        day = as_of or _default_as_of(handle.db_path)
+        day = _as_of(handle.db_path, as_of)
     except Exception as err:  # a broken or locked file: say so, render nothing for this client
         report.error = f"the database could not be opened: {one_line(err)}"
         tell(client, "", "failed", report.error)
@@ -172,10 +172,12 @@ def _finish(job: _Job) -> ClientReport:
     return job.report
 
 
-def _default_as_of(db: Path) -> dt.date:
+def _as_of(db: Path, as_of: dt.date | None) -> dt.date:
+    """`as_of`, else the client's default; the file is opened either way, so a damaged, locked
+    or newer database fails here once, not in each notebook."""
     con = store.read(db_path=db)
     try:
-        return store.default_as_of(con)
+        return as_of or store.default_as_of(con)
     finally:
         con.close()
 

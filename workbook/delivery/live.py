@@ -16,6 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from workbook import store
 from workbook.core import paths
 from workbook.core.errors import WorkbookError
 from workbook.store.clients import load_client
@@ -47,6 +48,7 @@ def prepare(client: str, as_of: dt.date | None = None) -> Path:
     import papermill
 
     handle = load_client(client)
+    store.read(db_path=handle.db_path).close()  # a damaged, locked or newer file stops here
     folder = handle.folder / "notebooks"
     folder.mkdir(exist_ok=True)
     parameters = {

@@ -1,13 +1,18 @@
 """A client: its folder, DuckDB file, client.toml (settings and rollouts) and secret salt.
 
 The salt keys the pseudonyms (see `privacy`). It lives beside the database, never inside it,
-so a copy of the database alone cannot be used to test guesses of emails against it.
+so a copy of the database alone cannot be used to test guesses of emails against it. The
+database keeps only its fingerprint, so that a salt lost, emptied or swapped for another is
+refused instead of silently giving every person a second pseudonym.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import os
+import re
 import secrets
 import tomllib
 from dataclasses import asdict, dataclass
@@ -21,8 +26,9 @@ from workbook.core import paths
 from workbook.core.errors import WorkbookError
 from workbook.store.schema import CUSTOMER_GROUPS
 
-SALT_FILE = "salt.secret"
 CONFIG_FILE = "client.toml"
+SALT_BYTES = 32  # what `init` writes: a 256-bit key, SHA-256's size (RFC 2104 advises no less)
+_FINGERPRINT_LABEL = b"delta-workbook salt fingerprint"
 
 
 @dataclass(frozen=True)
@@ -81,16 +87,51 @@ class Client:
 
     @property
     def salt_path(self) -> Path:
-        return self.folder / SALT_FILE
+        return self.folder / paths.SALT_FILE
 
     def salt(self) -> bytes:
-        """The secret that keys the client's pseudonyms (see `privacy`)."""
-        if not self.salt_path.exists():
-            raise WorkbookError(
-                f"The secret salt {self.salt_path} is missing, so pseudonyms cannot be matched. Restore "
-                f"it from your backup; a new salt would split every person into two."
-            )
-        return bytes.fromhex(self.salt_path.read_text().strip())
+        """The secret that keys the client's pseudonyms (see `privacy`), once checked to be the
+        one the database's pseudonyms were made with."""
+        salt = _read_salt(self.salt_path)
+        with store.write(db_path=self.db_path) as con:
+            _check_salt(con, self.salt_path, salt)
+        return salt
+
+
+def salt_fingerprint(salt: bytes) -> str:
+    """HMAC-SHA256 of a fixed label under the salt: equal for the same salt, and no help in
+    finding the salt (RFC 2104)."""
+    return hmac.new(salt, _FINGERPRINT_LABEL, hashlib.sha256).hexdigest()
+
+
+def _read_salt(path: Path) -> bytes:
+    """The salt in `path`, refused when it is missing, empty, short or not hex digits."""
+    if not path.exists():
+        raise WorkbookError(
+            f"The secret salt {path} is missing, and a new one would split every person in two: "
+            f"{store.restore_step(path.parent)}."
+        )
+    text = path.read_text(encoding="ascii", errors="replace").strip()
+    if not re.fullmatch(f"(?:[0-9a-fA-F]{{2}}){{{SALT_BYTES},}}", text):
+        found = "it is empty" if not text else f"it must be {2 * SALT_BYTES} or more hex digits"
+        raise WorkbookError(
+            f"The secret salt {path} is damaged ({found}): {store.restore_step(path.parent)}."
+        )
+    return bytes.fromhex(text)
+
+
+def _check_salt(con: duckdb.DuckDBPyConnection, path: Path, salt: bytes) -> None:
+    """Refuse a salt whose fingerprint differs from the database's; a database without one
+    (new, or upgraded from schema 3) records this salt's."""
+    mine = salt_fingerprint(salt)
+    recorded = [f for (f,) in con.execute("SELECT fingerprint FROM salt_fingerprint").fetchall()]
+    if not recorded:
+        con.execute("INSERT INTO salt_fingerprint (fingerprint) VALUES ($fingerprint)", {"fingerprint": mine})
+    elif any(f != mine for f in recorded):
+        raise WorkbookError(
+            f"The secret salt {path} is not the one this client's pseudonyms were made with "
+            f"(another client's, or a new one): {store.restore_step(path.parent)}."
+        )
 
 
 def init_client(
@@ -100,25 +141,28 @@ def init_client(
     currency: str = "USD",
     timezone: str = "UTC",
 ) -> tuple[Path, bool]:
-    """Create (or upgrade) the client's folder. Returns (folder, created); safe to rerun."""
+    """Create (or upgrade) the client's folder. Returns (folder, created); safe to rerun.
+
+    The salt is made only with the database: an existing client's is never replaced, and a
+    missing or other one is refused (see `Client.salt`)."""
     folder = paths.client_dir(slug)
     db = paths.db_path(slug)
     created = not db.exists()
     folder.mkdir(parents=True, exist_ok=True)
-    salt = folder / SALT_FILE
-    if not salt.exists():
-        fd = os.open(salt, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    salt_path = folder / paths.SALT_FILE
+    if created and not salt_path.exists():
+        fd = os.open(salt_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_hex(32))
+            fh.write(secrets.token_hex(SALT_BYTES))
+    salt = _read_salt(salt_path)
     config = folder / CONFIG_FILE
     if not config.exists():
         cfg = ClientConfig(slug, display_name or slug.replace("-", " ").title(), industry, currency, timezone)
         config.write_text(tomli_w.dumps(asdict(cfg)), encoding="utf-8")
-    con = duckdb.connect(str(db))
-    try:
-        store.migrate(con)
-    finally:
-        con.close()
+    if created:
+        duckdb.connect(str(db)).close()
+    with store.write(db_path=db) as con:  # upgrades the schema; a damaged file is named as such
+        _check_salt(con, salt_path, salt)
     return folder, created
 
 

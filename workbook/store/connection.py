@@ -36,11 +36,7 @@ def migrate(con: duckdb.DuckDBPyConnection, migrations: list[str] = MIGRATIONS) 
     twice is harmless.
     """
     current = schema_version(con)
-    if current > len(migrations):
-        raise WorkbookError(
-            f"This database was written by a newer Delta Workbook (schema {current}, this one "
-            f"knows {len(migrations)}). Upgrade the workbook package before opening it."
-        )
+    _refuse_newer(current, len(migrations))
     pending = list(range(current + 1, len(migrations) + 1))
     if not pending:
         return []
@@ -78,11 +74,67 @@ def _resolve(client: str | None, db_path: str | Path | None) -> Path:
     return paths.existing_client_dir(client) / paths.DB_FILE
 
 
-def _lock_hint(path: Path, err: Exception) -> WorkbookError:
-    return WorkbookError(
-        f"The database {path} is locked by another process ({err}). Another program holds it "
-        f"open for writing: close that notebook kernel or command, then try again."
+def _refuse_newer(version: int, known: int) -> None:
+    if version > known:
+        raise WorkbookError(
+            f"This database was written by a newer Delta Workbook (schema {version}, this one "
+            f"knows {known}). Upgrade the workbook package before opening it."
+        )
+
+
+def restore_step(folder: Path) -> str:
+    """The way back from a damaged database or a lost salt: the two files are one pair, since
+    the database's pseudonyms were made with that salt."""
+    return f"restore {paths.DB_FILE} and {paths.SALT_FILE} together from your backup of {folder}"
+
+
+# What DuckDB says of a file that is not (or no longer) a whole DuckDB database: not one at
+# all (empty, another format), cut short, or a block whose checksum fails.
+_DAMAGED = ("not a valid DuckDB database", "Could not read enough bytes", "Corrupt database")
+
+
+# A DuckDB file: three 4 KiB headers, then its blocks.
+_HEADER_BYTES = 3 * 4096
+
+
+def _refuse_cut_short(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """DuckDB opens a file cut short (a copy or a download that stopped) and fails only when a
+    query reaches a missing block; its size against the blocks it declares tells at once."""
+    blocks = scalar(
+        con,
+        "SELECT block_size * total_blocks FROM pragma_database_size() WHERE database_name = current_database()",
     )
+    size = path.stat().st_size
+    if blocks and size < _HEADER_BYTES + blocks:
+        raise duckdb.IOException(
+            f"Could not read enough bytes: the file has {size} of its {_HEADER_BYTES + blocks} bytes"
+        )
+
+
+def _open(path: Path, read_only: bool) -> tuple[duckdb.DuckDBPyConnection, int]:
+    """A connection to the file and its schema version, telling apart a lock held by another
+    process, a damaged file and any other failure, each as one line saying what to do."""
+    con = None
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+        _refuse_cut_short(con, path)
+        return con, schema_version(con)
+    except duckdb.Error as err:
+        if con is not None:
+            con.close()
+        reason = " ".join(str(err).split())
+        if any(sign in reason for sign in _DAMAGED):
+            raise WorkbookError(
+                f"The database {path} is damaged ({reason}): {restore_step(path.parent)}."
+            ) from err
+        if "Could not set lock" in reason:
+            raise WorkbookError(
+                f"The database {path} is locked by another process ({reason}). Another program holds "
+                f"it open for writing: close that notebook kernel or command, then try again."
+            ) from err
+        raise WorkbookError(
+            f"The database {path} cannot be opened ({reason}). Check the file and its folder."
+        ) from err
 
 
 # DuckDB memory per read-only connection. DuckDB's default (80% of RAM) let the two kernels a
@@ -95,19 +147,16 @@ READ_MEMORY_LIMIT = "700MB"
 def read(client: str | None = None, db_path: str | Path | None = None) -> duckdb.DuckDBPyConnection:
     """A read-only connection (what notebooks and reports use). The schema must be current."""
     path = _resolve(client, db_path)
-    try:
-        con = duckdb.connect(str(path), read_only=True)
-    except duckdb.IOException as err:
-        raise _lock_hint(path, err) from err
-    con.execute(f"SET memory_limit = '{READ_MEMORY_LIMIT}'")
-    version = schema_version(con)
-    if version < LATEST_VERSION:
+    con, version = _open(path, read_only=True)
+    if version != LATEST_VERSION:
         con.close()
+        _refuse_newer(version, LATEST_VERSION)
         raise WorkbookError(
             f"The database {path} has schema version {version}; this workbook needs "
             f"{LATEST_VERSION}. Run any writing command once (e.g. `workbook init "
             f"{client or '<client>'}`) to upgrade it in place."
         )
+    con.execute(f"SET memory_limit = '{READ_MEMORY_LIMIT}'")
     return con
 
 
@@ -117,10 +166,7 @@ def write(
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """A short-lived read-write connection, upgraded to the current schema, closed on exit."""
     path = _resolve(client, db_path)
-    try:
-        con = duckdb.connect(str(path))
-    except duckdb.IOException as err:
-        raise _lock_hint(path, err) from err
+    con, _ = _open(path, read_only=False)
     try:
         migrate(con)
         yield con

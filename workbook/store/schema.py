@@ -194,6 +194,16 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE orders ADD COLUMN cancelled BOOLEAN;
     """,
+    # 4: the fingerprint of the salt the pseudonyms are made with (store/clients.py: an HMAC of
+    # a fixed label under it, never the salt), so that a lost, replaced or other client's salt
+    # is refused before it splits people in two. A file upgraded to 4 records the salt it has
+    # at its first write.
+    """
+    CREATE TABLE salt_fingerprint (
+        fingerprint VARCHAR NOT NULL,
+        recorded_at TIMESTAMP DEFAULT current_localtimestamp()
+    );
+    """,
 ]
 
 
