@@ -17,7 +17,7 @@ import pytest
 import tomli_w
 
 from workbook import store
-from workbook.delivery import batch
+from workbook.delivery import batch, index
 
 pytestmark = pytest.mark.slow
 
@@ -98,14 +98,15 @@ def hostile_reports(sample_home, tmp_path_factory):
                 sets = ", ".join(f"{c} = {c} || $hostile" for c in columns)
                 con.execute(f"UPDATE {table} SET {sets}", {"hostile": HOSTILE})
         report = batch.render_client("hostile-shop", None, out)
+        index.write_batch_index(out, [report])
     return report
 
 
 def test_every_page_shows_hostile_text_literally_and_runs_none_of_it(hostile_reports):
     report = hostile_reports
     assert report.ok, report.failures
-    pages = sorted(report.folder.glob("*.html"))
-    assert len(pages) == 5  # four reports and the client's index
+    pages = [*sorted(report.folder.glob("*.html")), report.folder.parents[1] / "index.html"]
+    assert len(pages) == 6  # four reports, the client's index and the batch's
     for path in pages:
         page = parse(path)
         handlers = [(tag, a) for tag, attrs in page.tags for a in attrs if a.startswith("on")]
