@@ -60,3 +60,61 @@ def test_the_context_resolves_the_client_and_the_reporting_window_once(client, r
 
 def test_an_empty_database_is_reported_as_of_today(client):
     assert nb.open_context(client).as_of == dt.date.today()
+
+
+HOSTILE = [
+    "<img src=x onerror=alert(1)>",
+    "</script><script>alert(1)</script>",
+    "**bold** [link](javascript:alert(1))",
+    "a\n# heading | `code` ~~gone~~ _em_ &amp; 'q' \"qq\"",
+]
+
+
+def markdown_to_html(markdown: str) -> str:
+    """The Markdown renderer the report pages use (nbconvert's)."""
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
+    return markdown2html_mistune(markdown)
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_client_text_in_markdown_is_shown_literally(value):
+    import html
+    import re
+
+    rendered = markdown_to_html(f"Service **{nb.text(value)}** asked for.")
+    inner = re.fullmatch(r"<p>Service <strong>(.*)</strong> asked for.</p>\s*", rendered, re.S)
+    assert inner, rendered
+    assert "<" not in inner.group(1)  # no element of the value's own
+    assert html.unescape(inner.group(1)) == " ".join(value.split())
+
+
+@pytest.fixture
+def shown(monkeypatch):
+    """What say/finding/show hand to IPython's display: (object, metadata) pairs."""
+    import IPython.display
+
+    out: list = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj, metadata=None: out.append((obj, metadata)))
+    return out
+
+
+def test_say_and_finding_never_let_raw_html_through(shown):
+    nb.say("Top service: <img src=x onerror=alert(1)>, p < 0.05.")
+    nb.finding(f"**{nb.text('<b>Nextdoor</b> & co')}** rose.", dimension="source")
+    said, found = (markdown_to_html(obj.data) for obj, _ in shown)
+    assert "<img" not in said and "&lt;img src=x onerror=alert(1)&gt;" in said and "p &lt; 0.05" in said
+    assert "<b>" not in found and "&lt;b&gt;Nextdoor&lt;/b&gt; &amp; co" in found
+    assert shown[1][1] == {"workbook": {"finding": "<b>Nextdoor</b> & co rose.", "dimension": "source"}}
+
+
+def test_a_styled_table_escapes_its_labels_and_cells(shown):
+    import pandas as pd
+
+    with pd.option_context("styler.format.escape", None):  # setup's option ends with the test
+        nb.setup()
+        frame = pd.DataFrame({"segment": ["<i>vip</i>"], "lift": [0.5]}, index=["<img src=x>"])
+        nb.show(frame.style.format("{:.0%}", subset=["lift"]))
+        html = shown[0][0]._repr_html_()
+    assert "<i>" not in html and "<img" not in html
+    assert "&lt;i&gt;vip&lt;/i&gt;" in html and "&lt;img src=x&gt;" in html

@@ -311,8 +311,8 @@ def test_chart_output_only_calls_the_page_bundle_and_escapes_the_spec():
     html = bundle["text/html"]
     assert list(bundle) == ["text/html"]
     assert html.count("<script") == 1 and html.count("</script>") == 1
-    assert "vegaEmbed(el, " in html and "\\u003c/script>" in html
-    assert '"renderer": "svg"' in html and '"actions": false' in html
+    assert "vegaEmbed(el, " in html and "\\u003c/script\\u003e" in html
+    assert '"renderer":"svg"' in html and '"actions":false' in html
     assert "http" not in html
 
 

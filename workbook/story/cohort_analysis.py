@@ -117,7 +117,7 @@ def channels(hazard: pd.DataFrame, group: str = "acquisition_channel") -> tuple[
     if top[group] == reference:
         return "No acquisition channel brings customers who come back more often than the others.", None
     ratio, low, high = top["hazard_ratio"], top["ratio_low"], top["ratio_high"]
-    best, worst = channel_name(top[group]), channel_name(reference)
+    best, worst = nb.text(channel_name(top[group])), nb.text(channel_name(reference))
     worst_rate = hazard.set_index(group).loc[reference, "rate"]
     text = (
         f"Customers won through **{best}** come back **{times(ratio)} often** as customers "
@@ -327,7 +327,7 @@ def channel_section(ctx, by: str = SPLIT) -> None:
         return nb.not_enough_data(
             f"retention by {by.replace('_', ' ')}",
             "the customer records carry no acquisition channel (import a customer export with "
-            "channel tags, e.g. Shopify's `channel:<x>`)",
+            "channel tags, e.g. Shopify's `channel:email`)",
         )
     hazard = cohorts.repeat_hazard(ctx.con, by=by, as_of=ctx.as_of)
     text, finding = channels(hazard, by)

@@ -64,7 +64,7 @@ def _formatters(metric: str, currency: str):
 
 def _srm_words(test: ex.ABTest) -> str:
     total = sum(a.recipients for a in test.arms)
-    got = " / ".join(f"{a.variant} {fmt.pct(a.recipients / total, 1)}" for a in test.arms)
+    got = " / ".join(f"{nb.text(a.variant)} {fmt.pct(a.recipients / total, 1)}" for a in test.arms)
     want = " / ".join(fmt.pct(s / sum(test.shares), 0) for s in test.shares)
     return (
         f"Not trustworthy: the recipients were not split as intended ({got}, where {want} was "
@@ -86,7 +86,8 @@ def comparison_verdict(test: ex.ABTest, c: ex.Comparison, currency: str = "USD")
         return _srm_words(test)
     level, diff = _formatters(c.metric, currency)
     facts = (
-        f"{METRIC_NAMES[c.metric]} {level(c.value)} for {c.arm} vs {level(c.control_value)} for {c.control}"
+        f"{METRIC_NAMES[c.metric]} {level(c.value)} for {nb.text(c.arm)} "
+        f"vs {level(c.control_value)} for {nb.text(c.control)}"
     )
     if word == "no test":
         why = (
@@ -107,7 +108,7 @@ def comparison_verdict(test: ex.ABTest, c: ex.Comparison, currency: str = "USD")
         f", {fmt.pct(c.relative.value, 0, signed=True)} relative" if not math.isnan(c.relative.value) else ""
     )
     chance = (
-        f" Chance that {c.arm} truly beats {c.control}: {_chance_words(c.prob_beat_control)} "
+        f" Chance that {nb.text(c.arm)} truly beats {nb.text(c.control)}: {_chance_words(c.prob_beat_control)} "
         f"(Bayesian, uniform prior)."
         if not math.isnan(c.prob_beat_control)
         else ""
@@ -223,10 +224,10 @@ def ab_notes(test: ex.ABTest) -> list[str]:
     n = len(test.campaigns)
     notes = [f"Adds up {n} A/B campaign{'s' if n > 1 else ''} with a personalized and a generic version."]
     if test.broken_splits:
-        notes.append(f"Left out because their split was broken: {', '.join(test.broken_splits)}.")
+        notes.append(f"Left out because their split was broken: {nb.names(test.broken_splits)}.")
     if test.other_ratios:
         notes.append(
-            f"Left out because they split recipients in another ratio: {', '.join(test.other_ratios)}."
+            f"Left out because they split recipients in another ratio: {nb.names(test.other_ratios)}."
         )
     if not test.has_revenue_test:
         notes.append("Some campaigns have only per-variant totals, so revenue per recipient is not tested.")
@@ -289,7 +290,7 @@ def segment_sentences(econ: sg.SegmentEconomics, currency: str = "USD") -> list[
     """Plain-words reading of the comparison, one sentence per segment."""
     out = []
     for r in econ.comparison.itertuples():
-        where = "Overall" if r.segment == sg.ALL else f"In segment **{r.segment}**"
+        where = "Overall" if r.segment == sg.ALL else f"In segment **{nb.text(r.segment)}**"
         sure = r.conversion_low > 0 or r.conversion_high < 0
         out.append(
             f"{where}, "
@@ -329,7 +330,7 @@ def rollout_sentences(did: causal.DiD) -> list[str]:
     e, r = did.estimate, did.rollout
     level = f"{did.confidence:.0%}"
     out = [
-        f"{r.name} started on {r.start:%d %B %Y} for customers in {r.treated_label} "
+        f"{nb.text(r.name)} started on {r.start:%d %B %Y} for customers in {nb.text(r.treated_label)} "
         f"({fmt.num(did.n_treated)} customers who had bought before it); the comparison "
         f"group is the other "
         f"{fmt.num(did.n_control)} such customers. We compare {did.pre_weeks} weeks before "
@@ -505,7 +506,7 @@ def tests_section(ctx: Context, results: Results) -> None:
         )
     )
     for t in broken:
-        nb.say(f"- **{t.name}**: {verdict(t, 'conversion', ctx.currency)}")
+        nb.say(f"- **{nb.text(t.name)}**: {verdict(t, 'conversion', ctx.currency)}")
     if pooled is None:
         nb.say(
             "No test compared a personalized version with a generic one, so the pooled verdict is skipped."
@@ -569,12 +570,14 @@ def segments_section(ctx: Context, results: Results, by: str = "segment") -> Non
     if good:
         nb.finding(
             f"Personalization clearly lifts email conversion in segment{'s' if len(good) > 1 else ''} "
-            f"{', '.join(good)} (each on its own, 95% intervals above zero).",
+            f"{nb.names(good)} (each on its own, 95% intervals above zero).",
             section="segments",
             segments=good,
         )
     if econ.assumed_cost:
-        cost = ", ".join(f"{arm} {fmt.money(v, ctx.currency, 3)}" for arm, v in econ.cost_per_send.items())
+        cost = ", ".join(
+            f"{nb.text(arm)} {fmt.money(v, ctx.currency, 3)}" for arm, v in econ.cost_per_send.items()
+        )
         nb.say(
             f"*CAC and ROMI use an assumed cost per email ({cost}) because no campaign cost was "
             f"imported; replace it with the client's real costs before acting on them.*"
@@ -617,7 +620,7 @@ def attribution_section(
     top = markov["share"].idxmax()
     single = att.paths.loc[att.paths["path"].map(len) == 1, "conversions"].sum() / att.conversions
     text = (
-        f"The data-driven Markov model gives **{top}** the largest share, "
+        f"The data-driven Markov model gives **{nb.text(top)}** the largest share, "
         f"{fmt.pct(markov.loc[top, 'share'])} "
         f"({fmt.interval(markov.loc[top, 'share_low'], markov.loc[top, 'share_high'])}). "
     )
@@ -629,8 +632,8 @@ def attribution_section(
         )
     else:
         text += (
-            f"Compared with last-touch credit, it gives most extra credit to **{gap.index[-1]}** "
-            f"({fmt.pp(gap.iloc[-1])}) and takes most from **{gap.index[0]}** ({fmt.pp(gap.iloc[0])}): "
+            f"Compared with last-touch credit, it gives most extra credit to **{nb.text(gap.index[-1])}** "
+            f"({fmt.pp(gap.iloc[-1])}) and takes most from **{nb.text(gap.index[0])}** ({fmt.pp(gap.iloc[0])}): "
             f"the first starts or supports journeys more than it closes them."
         )
     nb.say(text)
@@ -662,7 +665,7 @@ def rollout_section(ctx: Context, results: Results) -> None:
         nb.say(ROLLOUT_ASSUMPTION)
         e = did.estimate
         nb.finding(
-            f"{did.rollout.name} ({did.rollout.treated_label}): {_signed_pct(e.relative)} repeat "
+            f"{nb.text(did.rollout.name)} ({nb.text(did.rollout.treated_label)}): {_signed_pct(e.relative)} repeat "
             f"orders per customer ({fmt.interval(e.relative_low, e.relative_high, _signed_pct)}).",
             section="rollout",
             relative=e.relative,
@@ -678,7 +681,7 @@ def run_rollouts(ctx: Context) -> list[causal.DiD | str]:
         try:
             out.append(causal.did(ctx.con, rollout, ctx.as_of))
         except causal.NotEnoughData as err:
-            out.append(f"{rollout.name}: {err}")
+            out.append(f"{nb.text(rollout.name)}: {err}")
     return out
 
 
@@ -729,7 +732,7 @@ def next_steps(results: Results, currency: str = "USD", limit: int = 6) -> list[
     broken = [t.name for t in results.tests if not t.trustworthy]
     if broken:
         steps.append(
-            f"Fix the recipient split of {', '.join(broken)} and re-run: a broken split makes the "
+            f"Fix the recipient split of {nb.names(broken)} and re-run: a broken split makes the "
             f"results unusable."
         )
     if not results.tests and results.pooled is None:
@@ -770,10 +773,10 @@ def next_steps(results: Results, currency: str = "USD", limit: int = 6) -> list[
         if good:
             steps.append(
                 f"Prioritise personalization for segment{'s' if len(good) > 1 else ''} "
-                f"{', '.join(good)}, where its conversion gain is clear on its own."
+                f"{nb.names(good)}, where its conversion gain is clear on its own."
             )
         if flat:
-            steps.append(f"Question personalization for {', '.join(flat)}: no gain there.")
+            steps.append(f"Question personalization for {nb.names(flat)}: no gain there.")
         comp = results.econ.comparison.set_index("segment")
         if sg.ALL in comp.index and comp.loc[sg.ALL, "unsubscribe_low"] > 0:
             steps.append("Watch opt-outs: personalized emails lose more subscribers than generic ones.")
@@ -783,16 +786,16 @@ def next_steps(results: Results, currency: str = "USD", limit: int = 6) -> list[
         e = did.estimate
         if e.low > 0:
             steps.append(
-                f"Extend {did.rollout.name.lower()} beyond {did.rollout.treated_label} "
+                f"Extend {nb.text(did.rollout.name.lower())} beyond {nb.text(did.rollout.treated_label)} "
                 f"({_signed_pct(e.relative)} repeat orders there, "
                 f"{fmt.interval(e.relative_low, e.relative_high, _signed_pct)}), "
                 f"region by region, keeping one group without it to keep measuring."
             )
         elif e.high < 0:
-            steps.append(f"Reconsider {did.rollout.name.lower()}: repeat orders fell where it ran.")
+            steps.append(f"Reconsider {nb.text(did.rollout.name.lower())}: repeat orders fell where it ran.")
         else:
             steps.append(
-                f"Keep measuring {did.rollout.name.lower()}: its effect is not yet clear "
+                f"Keep measuring {nb.text(did.rollout.name.lower())}: its effect is not yet clear "
                 f"({fmt.interval(e.relative_low, e.relative_high, _signed_pct)}); "
                 f"hold the comparison group a few more months before extending it."
             )
@@ -802,7 +805,7 @@ def next_steps(results: Results, currency: str = "USD", limit: int = 6) -> list[
         gap = (t["markov"] - t["last_touch"]).sort_values()
         if gap.iloc[-1] >= MATERIAL_GAP:
             steps.append(
-                f"Judge {gap.index[-1]} by its whole-journey (Markov) credit, not last clicks: "
+                f"Judge {nb.text(gap.index[-1])} by its whole-journey (Markov) credit, not last clicks: "
                 f"it starts or supports more orders than last-touch reports ({fmt.pp(gap.iloc[-1])})."
             )
     scored = [

@@ -10,7 +10,6 @@ Nothing here writes to the database.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
 from functools import partial
 
@@ -37,7 +36,7 @@ def goals_intro(ctx: Context) -> list[Delta]:
         nb.not_enough_data("goals", "no goal is stored and no KPI has a baseline to suggest one from.")
         return []
     if stored:
-        nb.say(f"**{len(chosen)}** goals agreed with {html.escape(ctx.name)} are tracked below.")
+        nb.say(f"**{len(chosen)}** goals agreed with {nb.text(ctx.name)} are tracked below.")
     else:
         nb.say(
             "No goals have been agreed and saved yet, so this report tracks the **suggested** goals of the "
@@ -69,7 +68,7 @@ def goal_card(ctx: Context, d: Delta) -> None:
     # a judged goal always has a baseline and a current value
     if d.status in ("undefined", "not enough data") or base is None or now is None:
         nb.say(goal_words.verdict(d, ctx.currency))
-        nb.finding(goal_words.verdict(d, ctx.currency).replace("**", ""), goal=goal.metric, status=d.status)
+        nb.finding(goal_words.verdict(d, ctx.currency), goal=goal.metric, status=d.status)
         return
     nb.show(kpi_charts.goal_chart(d, ctx.currency))
     nb.say(
@@ -94,7 +93,7 @@ def goal_card(ctx: Context, d: Delta) -> None:
         )
     )
     sentence = goal_words.verdict(d, ctx.currency)
-    nb.finding(sentence.replace("**", ""), goal=goal.metric, status=d.status)
+    nb.finding(sentence, goal=goal.metric, status=d.status)
 
 
 def _progress(d: Delta, change: float, currency: str) -> str:
@@ -155,14 +154,14 @@ def _shift_section(ctx: Context, by: str, label: str) -> None:
     for _, row in moving.iterrows():
         sentence = share_sentence(row, by)
         nb.say(sentence)
-        nb.finding(sentence.replace("**", ""), dimension=by, value=row["value"], trend=row["trend"])
+        nb.finding(sentence, dimension=by, value=row["value"], trend=row["trend"])
     conv = alignment.share_shifts(ctx.con, by, ctx.as_of, converted=True)
     conv = conv[conv["trend"] != "steady"]
     if not conv.empty:
         nb.say(
             "Among leads that became jobs, the same test finds: "
             + "; ".join(
-                f"**{r['value']}** {r['trend']} ({fmt.pct(r['earlier_share'])} to {fmt.pct(r['recent_share'])}, "
+                f"**{nb.text(r['value'])}** {r['trend']} ({fmt.pct(r['earlier_share'])} to {fmt.pct(r['recent_share'])}, "
                 f"{fmt.pp(r['change'])})"
                 for _, r in conv.iterrows()
             )
@@ -174,7 +173,7 @@ def share_sentence(row: pd.Series, dimension: str, recent_weeks: int = alignment
     """'Nextdoor's share of leads rose from 3.1% to 22.4% (+19.3 pp, 95% CI +16 to +22 pp).'"""
     verb = {"rising": "rose", "falling": "fell"}.get(row["trend"], "moved")
     return (
-        f"{alignment.DIMENSIONS[dimension].capitalize()} **{row['value']}**: share of leads {verb} from "
+        f"{alignment.DIMENSIONS[dimension].capitalize()} **{nb.text(row['value'])}**: share of leads {verb} from "
         f"{fmt.pct(row['earlier_share'])} in the year before to {fmt.pct(row['recent_share'])} in "
         f"the last {recent_weeks} weeks ({fmt.pp(row['change'])}, 95% interval "
         f"{fmt.pp(row['change_low'])} to {fmt.pp(row['change_high'])}; "
@@ -218,12 +217,14 @@ def unmet_demand(ctx: Context) -> None:
         ).head(nb.TABLE_ROWS)
     )
     sentence = (
-        f"The most requested service you do not offer is {top['service']}: {fmt.num(top['requests'])} "
+        f"The most requested service you do not offer is {nb.text(top['service'])}: {fmt.num(top['requests'])} "
         f"leads ({fmt.pct(top['share_of_leads'])} of all leads)"
         + (f" and {fmt.num(top['mentions'])} reviews mention it" if top["mentions"] else "")
         + "."
     )
     if len(unmet) > 1:
-        sentence += f" Next: {unmet.iloc[1]['service']} ({fmt.num(unmet.iloc[1]['requests'])} leads)."
+        sentence += (
+            f" Next: {nb.text(unmet.iloc[1]['service'])} ({fmt.num(unmet.iloc[1]['requests'])} leads)."
+        )
     nb.say(sentence)
     nb.finding(sentence, unmet_service=top["service"], requests=int(top["requests"]))

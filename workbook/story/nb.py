@@ -9,7 +9,9 @@ Notebooks only ever read (see `store.read`).
 from __future__ import annotations
 
 import datetime as dt
+import html
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,11 +68,41 @@ def open_context(client: str, db_path: str | None = None, as_of: str | dt.date |
     return Context(handle, con, ReportingWindow(day))
 
 
+# Characters that mean something to Markdown or HTML anywhere in a line (emphasis, code, links,
+# tables, headings, tags, entities); a client's text shows them as numeric character references.
+MARKUP = re.compile(r"[\\`*_\[\]<>&#|~\"']")
+TAG_START = re.compile(r"<(?=[A-Za-z/!?])")  # what could open an HTML tag, comment or autolink
+
+
+def text(value) -> str:
+    """A client's text (a name, segment, service, campaign, comment...) to put inside Markdown:
+    shown literally, never read as markup, on one line. Every story module wraps each client
+    string it puts into a sentence with it; the page shows the text exactly as imported."""
+    flat = " ".join(str(value).split())
+    return MARKUP.sub(lambda m: f"&#{ord(m.group())};", flat)
+
+
+def names(values) -> str:
+    """Client texts as a list in a sentence: 'a, b, c', each through `text`."""
+    return ", ".join(text(v) for v in values)
+
+
+def plain(markdown: str) -> str:
+    """A sentence without its Markdown: what the index pages (which escape it) show."""
+    return html.unescape(markdown.replace("**", ""))
+
+
+def _no_raw_html(markdown: str) -> str:
+    """The story's Markdown with no HTML tag left to open: the guard behind `text`, for a
+    client string a sentence forgot to wrap."""
+    return TAG_START.sub("&lt;", markdown)
+
+
 def say(markdown: str) -> None:
-    """Show narrative text (Markdown) in the notebook and the report."""
+    """Show narrative text (Markdown) in the notebook and the report; raw HTML is shown as text."""
     from IPython.display import Markdown, display
 
-    display(Markdown(markdown))
+    display(Markdown(_no_raw_html(markdown)))
 
 
 TABLE_ROWS = 12  # the most rows a table in a report shows
@@ -82,10 +114,14 @@ def day(d) -> str:
 
 
 def show(*objs) -> None:
-    """Show charts or tables in the notebook and the report, in order."""
+    """Show charts or tables in the notebook and the report, in order. A styled table's labels
+    are escaped here (its cells by the `styler.format.escape` option `setup` sets)."""
     from IPython.display import display
+    from pandas.io.formats.style import Styler
 
     for obj in objs:
+        if isinstance(obj, Styler):
+            obj = obj.format_index(escape="html", axis=0).format_index(escape="html", axis=1)
         display(obj)
 
 
@@ -98,20 +134,21 @@ def show_table(frame) -> None:
 
 def header(ctx: Context, title: str, subtitle: str = "") -> None:
     """The report's title line: what this is, for whom, as of when."""
-    line = f"# {title}\n\n**{ctx.name}** · data as of **{ctx.as_of:%d %B %Y}**"
+    line = f"# {title}\n\n**{text(ctx.name)}** · data as of **{ctx.as_of:%d %B %Y}**"
     say(line + (f"\n\n{subtitle}" if subtitle else ""))
 
 
-def finding(text: str, **facts) -> None:
+def finding(sentence: str, **facts) -> None:
     """Show a headline finding and tag it so the report index can list it.
 
-    The text is the plain-words sentence; `facts` (e.g. goal=..., status=...) travel in the
-    output's metadata under "workbook" for the renderer (`delivery.execute`) to collect. Keep
-    facts JSON-friendly.
+    The text is the plain-words sentence (Markdown, client strings wrapped in `text`); it travels
+    without its markup, with `facts` (e.g. goal=..., status=...), in the output's metadata under
+    "workbook" for the renderer (`delivery.execute`) to collect. Keep facts JSON-friendly.
     """
     from IPython.display import Markdown, display
 
-    display(Markdown(f"> **Finding:** {text}"), metadata={"workbook": {"finding": text, **facts}})
+    shown = f"> **Finding:** {_no_raw_html(sentence)}"
+    display(Markdown(shown), metadata={"workbook": {"finding": plain(sentence), **facts}})
 
 
 def not_enough_data(section: str, why: str) -> None:
@@ -130,5 +167,6 @@ def setup() -> None:
     from workbook.story import theme as charts
 
     charts.enable_theme()
+    pd.set_option("styler.format.escape", "html")  # a styled table's cells show client text as text
     if offline_charts.rendering_offline():
         offline_charts.enable_offline_renderer()

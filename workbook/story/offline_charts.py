@@ -36,18 +36,16 @@ def embed_html(spec: dict, **embed_options) -> dict[str, str]:
 
     Charts draw as SVG (crisp when printed), without the actions menu (its links lead to
     external sites). On a narrow screen a chart shrinks to at most MIN_SCALE of its size and
-    scrolls sideways beyond that, so a wide grid stays legible on a phone. The spec is JSON
-    with `<` escaped so no text can close the script tag.
+    scrolls sideways beyond that, so a wide grid stays legible on a phone.
     """
     div = f"wb-chart-{uuid.uuid4().hex[:12]}"
     options = {"renderer": "svg", "actions": False, **embed_options}
-    spec_json = json.dumps(spec, separators=(",", ":")).replace("<", "\\u003c")
     html = (
         f'<div id="{div}" class="wb-chart"></div>\n'
         '<script type="text/javascript">(function () {\n'
         f'  var el = document.getElementById("{div}");\n'
         f"  if (!window.vegaEmbed) {{ el.textContent = {json.dumps(NO_BUNDLE)}; return; }}\n"
-        f"  vegaEmbed(el, {spec_json}, {json.dumps(options)}).then(function () {{\n"
+        f"  vegaEmbed(el, {script_json(spec)}, {script_json(options)}).then(function () {{\n"
         '    var svg = el.querySelector("svg.marks");\n'
         f'    if (svg) svg.style.minWidth = Math.round(svg.width.baseVal.value * {MIN_SCALE}) + "px";\n'
         "  }).catch(function (err) {\n"
@@ -55,6 +53,17 @@ def embed_html(spec: dict, **embed_options) -> dict[str, str]:
         "})();</script>"
     )
     return {"text/html": html}
+
+
+# What could end a script or open an HTML comment inside a JSON string (json.dumps writes ASCII,
+# so U+2028/9, line ends to older JavaScript, are already \u escapes)
+SCRIPT_UNSAFE = str.maketrans({c: f"\\u{ord(c):04x}" for c in "<>&"})
+
+
+def script_json(value) -> str:
+    """JSON to put inside a <script>: `<`, `>`, `&` and U+2028/9 as \\u escapes, so a client's
+    text (a channel, a segment, a campaign name) reads the same and cannot end the script."""
+    return json.dumps(value, separators=(",", ":")).translate(SCRIPT_UNSAFE)
 
 
 def enable_offline_renderer() -> None:
