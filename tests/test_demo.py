@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 
+import duckdb
+
+from workbook import store
 from workbook.core import paths
 from workbook.sample.demo import build_clients, build_demo
 from workbook.store.clients import list_clients, load_client
@@ -77,3 +80,23 @@ def test_changed_sample_rebuilds_the_client_without_stale_rows(home, tmp_path):
     assert again["home-services"].rebuilt and not again["online-store"].rebuilt
     assert again["home-services"].rows["feedback"] == 10
     assert not again["online-store"].changed
+
+
+def test_demo_upgrades_a_sample_client_of_an_older_schema(home):
+    # A checkout whose sample clients were built by an earlier version: `make report` runs the
+    # demo first, which must upgrade them rather than stop with "schema version 2".
+    from workbook.sample import SAMPLE_CLIENTS
+    from workbook.sample.demo import _drop_if_outdated
+    from workbook.store.schema import LATEST_VERSION, MIGRATIONS
+
+    db = paths.db_path("coffee-shop")
+    db.parent.mkdir(parents=True)
+    con = duckdb.connect(str(db))
+    store.migrate(con, MIGRATIONS[:2])
+    con.close()
+    assert not _drop_if_outdated(SAMPLE_CLIENTS["coffee-shop"], paths.sample_dir())  # nothing imported yet
+    con = store.read(db_path=db)
+    try:
+        assert store.schema_version(con) == LATEST_VERSION
+    finally:
+        con.close()

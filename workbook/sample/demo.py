@@ -80,11 +80,8 @@ def _drop_if_outdated(client: SampleClient, sample: Path) -> bool:
     if not db.exists():
         return False
     current = {name: content_sha256(sample / client.slug / name) for name, _ in client.imports}
-    con = store.read(client.slug)
-    try:
+    with store.write(client.slug) as con:  # a writer: it upgrades a file of an older schema first
         imported = con.execute("SELECT file_name, sha256 FROM imports").fetchall()
-    finally:
-        con.close()
     if all(current.get(name, sha) == sha for name, sha in imported):
         return False
     for path in (db, db.with_name(db.name + ".wal")):
