@@ -98,3 +98,19 @@ def test_verdict_says_when_a_met_target_is_slipping(weekly_revenue):
     assert d.projected > target and d.status != "on track"
     assert f"already meets the target of ${target:,.2f}" in goal_words.verdict(d)
     assert "but at the current trend it would slip to about" in goal_words.verdict(d)
+
+
+def test_a_goal_segment_is_client_text_in_sentences_tables_and_the_live_panel(weekly_revenue):
+    import html
+
+    from test_nb import markdown_to_html
+
+    hostile = "**VIP** [x](javascript:alert(1)) <img src=x onerror=alert(1)>"
+    goal = Goal("revenue", "increase", target_change_pct=20, deadline=DEADLINE, segment=hostile)
+    sentence = goal_words.describe(goal)
+    page = markdown_to_html(sentence)
+    assert "<strong>" not in page and "<a " not in page and "<img" not in page
+    assert hostile in html.unescape(page)  # shown literally
+    # a table cell (escaped by the table itself) gets the sentence without Markdown or references
+    d = goals.delta(weekly_revenue, goal, AS_OF)
+    assert hostile in goal_words.summary_table([d])["Goal"].iloc[0]

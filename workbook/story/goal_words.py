@@ -17,6 +17,7 @@ from workbook.analytics import goals
 from workbook.analytics.goals import Delta, Goal
 from workbook.analytics.metrics import KPI
 from workbook.core import fmt
+from workbook.story import nb
 
 
 def format_value(kpi: KPI, x: float | None, currency: str = "USD") -> str:
@@ -84,7 +85,7 @@ def describe(goal: Goal, currency: str = "USD", baseline: float | None = None) -
     else:
         target = "(no target)"
     by = f"by {goal.deadline:%d %b %Y}" if goal.deadline else "(no deadline)"
-    seg = f" for segment {goal.segment}" if goal.segment else ""
+    seg = f" for segment {nb.text(goal.segment)}" if goal.segment else ""
     return f"{goal.direction.capitalize()} {kpi.label.lower()}{per_period(kpi)}{seg} {target} {by}"
 
 
@@ -98,7 +99,7 @@ def verdict(d: Delta, currency: str = "USD") -> str:
     current = d.current
     if d.status == "not enough data" or current is None:  # a judged goal always has a current value
         return f"{describe(goal, currency)}: not enough data to judge. {why(d)}"
-    seg = f" (segment {goal.segment})" if goal.segment else ""
+    seg = f" (segment {nb.text(goal.segment)})" if goal.segment else ""
     now = (
         f"{kpi.label}{per_period(kpi)}{seg} is {fv(current.value)} over the last {goals.CURRENT_WEEKS} weeks"
     )
@@ -139,7 +140,7 @@ def summary_table(deltas: list[Delta], currency: str = "USD") -> pd.DataFrame:
         fv = partial(format_value, d.goal.kpi, currency=currency)
         rows.append(
             {
-                "Goal": describe(d.goal, currency, d.baseline.value if d.baseline else None),
+                "Goal": nb.plain(describe(d.goal, currency, d.baseline.value if d.baseline else None)),
                 "Baseline": fv(d.baseline.value) if d.baseline else "n/a",
                 "Now": fv(d.current.value) if d.current else "n/a",
                 "Target": fv(d.target),

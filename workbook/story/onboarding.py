@@ -184,7 +184,7 @@ def suggested_goals(ctx: Context) -> None:
         pd.DataFrame(
             [
                 {
-                    "Suggested goal": goal_words.describe(g, ctx.currency),
+                    "Suggested goal": nb.plain(goal_words.describe(g, ctx.currency)),
                     "Baseline": goal_words.format_value(g.kpi, g.baseline_value, ctx.currency),
                 }
                 for g in suggestions
