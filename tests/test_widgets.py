@@ -99,4 +99,3 @@ def test_panel_shows_in_a_live_session(ctx, monkeypatch, capsys):
     monkeypatch.setenv(widgets.LIVE_ENV, "1")
     widgets.what_if_panel(ctx)
     assert "VBox" in capsys.readouterr().out  # outside a kernel, display() prints the widget's repr
-
