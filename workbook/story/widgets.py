@@ -14,12 +14,13 @@ opens and closes its own), and reopens the read-only one.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import os
 
 from workbook import store
 from workbook.analytics import goals, metrics
 from workbook.analytics.goals import Goal
-from workbook.story import goal_words, kpi_charts
+from workbook.story import goal_words, kpi_charts, nb
 from workbook.story.nb import Context
 
 LIVE_ENV = "WORKBOOK_LIVE"
@@ -102,7 +103,9 @@ class WhatIfPanel:
         from IPython.display import display
 
         self.delta = goals.delta(self.ctx.con, self.goal(), self.ctx.as_of)
-        self.summary.value = f"<p>{goal_words.verdict(self.delta, self.ctx.currency).replace('**', '')}</p>"
+        self.summary.value = (
+            f"<p>{html.escape(nb.plain(goal_words.verdict(self.delta, self.ctx.currency)))}</p>"
+        )
         self.chart.clear_output(wait=True)
         if self.delta.status not in ("undefined", "not enough data"):
             with self.chart:
@@ -111,7 +114,8 @@ class WhatIfPanel:
     def save(self) -> int:
         goal = self.goal()
         goal_id = save(self.ctx, goal)
-        self.message.value = f"Saved as goal {goal_id}: {goal_words.describe(goal, self.ctx.currency)}."
+        saved = nb.plain(goal_words.describe(goal, self.ctx.currency))
+        self.message.value = f"Saved as goal {goal_id}: {html.escape(saved)}."
         return goal_id
 
 
