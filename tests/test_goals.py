@@ -167,3 +167,21 @@ def test_segment_goal(client, rw):
         pytest.approx(BASE),
         pytest.approx(NOW),
     )  # b's 1000s left out
+
+
+def test_a_falling_line_is_projected_to_zero_not_below(client, rw):
+    # 26 weeks falling by $18 a week from $500: Theil-Sen reaches about -$200 by the deadline,
+    # which weekly revenue cannot be; the projection and its band stop at $0.
+    rows = [(f"o{w}", FIRST + dt.timedelta(weeks=w, days=2), 500.0 - 18 * w) for w in range(26)]
+    rw.executemany("INSERT INTO orders (order_id, ordered_at, revenue) VALUES (?, ?, ?)", rows)
+    rw.close()
+    con = store.read(client)
+    try:
+        d = goals.delta(con, Goal("revenue", "increase", target_value=600.0, deadline=DEADLINE), AS_OF)
+    finally:
+        con.close()
+    unclipped = stats.theilslopes([500.0 - 18 * w for w in range(26)], np.arange(26), 0.95)
+    assert unclipped.intercept + unclipped.slope * (DEADLINE - FIRST).days / 7 < 0
+    assert (d.projected, d.projected_low) == (0.0, 0.0)
+    assert d.projection[["value", "low", "high"]].min().min() == 0.0
+    assert d.status == "off track"

@@ -159,7 +159,20 @@ def test_window_value_flow_matches_t_interval(con):
     # weeks 55 and 90: mean 72.5, 95% t interval with 1 degree of freedom (scipy reference)
     low, high = stats.t.interval(0.95, 1, loc=72.5, scale=stats.sem([55, 90]))
     assert (got.value, got.periods) == (72.5, 2)
-    assert (got.low, got.high) == pytest.approx((low, high), rel=1e-9)
+    assert low < 0  # scipy's interval reaches below zero, which revenue cannot: it stops at $0
+    assert (got.low, got.high) == pytest.approx((0.0, high), rel=1e-9)
+
+
+def test_intervals_and_projections_stay_on_the_kpis_own_scale():
+    # Issue 13: '108.7% (95% range 54.2% to 158.9%)', '-$1,134 to $1,735', '3.37 to 5.49 stars'.
+    assert metrics.KPIS["repeat_purchase_rate"].within(1.087) == 1.0
+    assert metrics.KPIS["revenue"].within(-1134.0) == 0.0
+    assert metrics.KPIS["avg_rating"].within(5.49) == 5.0 and metrics.KPIS["avg_rating"].within(-3.25) == 1.0
+    assert metrics.KPIS["ces"].within(7.4) == 7.0 and metrics.KPIS["nps"].within(-130.0) == -100.0
+    assert metrics.KPIS["romi"].within(-2.0) == -1.0 and metrics.KPIS["romi"].within(220.0) == 220.0
+    assert math.isnan(metrics.KPIS["revenue"].within(math.nan))
+    for kpi in metrics.KPIS.values():  # every KPI declares what it can take
+        assert kpi.possible is not None and kpi.possible[0] < kpi.possible[1], kpi.name
 
 
 def test_pooled_ratio_is_not_a_mean_of_ratios():

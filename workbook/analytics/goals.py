@@ -199,8 +199,8 @@ def delta(con: duckdb.DuckDBPyConnection, goal: Goal, as_of: dt.date) -> Delta:
     d.slope_per_week, d.slope_low, d.slope_high, t_mid, y_mid = theil_sen(fit_rows)
     t_deadline = (pd.Timestamp(deadline) - fit_rows["period"].iloc[0]).days / 7
     t_last = (fit_rows["period"].iloc[-1] - fit_rows["period"].iloc[0]).days / 7
-    line = {
-        t: [y_mid + s * (t - t_mid) for s in (d.slope_per_week, d.slope_low, d.slope_high)]
+    line = {  # the trend and its band, kept to the values the KPI can take
+        t: [kpi.within(y_mid + s * (t - t_mid)) for s in (d.slope_per_week, d.slope_low, d.slope_high)]
         for t in (t_last, t_deadline)
     }
     d.projected, low, high = line[t_deadline]

@@ -47,6 +47,18 @@ from workbook.core.errors import WorkbookError
 GRAINS = ("day", "week", "month")
 
 
+# The values a KPI of each unit can take. Intervals and projections are kept inside them, so a
+# report never states an impossible value (a rate over 100%, negative money). A `scale` KPI
+# declares its own ends (CES 1-7, stars 1-5).
+UNIT_RANGE: dict[str, tuple[float, float]] = {
+    "money": (0.0, math.inf),
+    "count": (0.0, math.inf),
+    "share": (0.0, 1.0),
+    "score": (-100.0, 100.0),
+    "ratio": (-1.0, math.inf),  # a return on an investment loses at most all of it
+}
+
+
 @dataclass(frozen=True)
 class KPI:
     name: str
@@ -63,10 +75,18 @@ class KPI:
     num: str = "num"  # the columns of `sql` holding the numerator and the denominator
     den: str = "den"
     overlapping: bool = False  # consecutive periods count mostly the same units (module docstring)
+    possible: tuple[float, float] | None = None  # the values it can take; default: its unit's
     tables: tuple[str, ...] = field(init=False)
 
     def __post_init__(self):
         object.__setattr__(self, "tables", tuple(self.needs))
+        if self.possible is None:
+            object.__setattr__(self, "possible", UNIT_RANGE[self.unit])
+
+    def within(self, x: float) -> float:
+        """`x` moved to the nearest value the KPI can take (NaN stays NaN)."""
+        low, high = self.possible or UNIT_RANGE[self.unit]
+        return x if math.isnan(x) else min(max(x, low), high)
 
 
 def _seg(column: str) -> str:
@@ -401,6 +421,7 @@ _KPI_LIST = [
         {"feedback": "ces IS NOT NULL"},
         _FEEDBACK_CLOCK,
         measures.CES.definition,
+        possible=(1.0, 7.0),
         suggest=("abs", -0.3),
     ),
     KPI(
@@ -413,6 +434,7 @@ _KPI_LIST = [
         {"feedback": "csat IS NOT NULL"},
         _FEEDBACK_CLOCK,
         measures.CSAT_MEAN.definition,
+        possible=(1.0, 5.0),
         suggest=("abs", 0.2),
     ),
     KPI(
@@ -425,6 +447,7 @@ _KPI_LIST = [
         {"feedback": "rating IS NOT NULL"},
         _FEEDBACK_CLOCK,
         measures.AVERAGE_RATING.definition,
+        possible=(1.0, 5.0),
         suggest=("abs", 0.2),
     ),
     # Each period's own busiest two hours: a measure of how concentrated that period's sales
@@ -589,8 +612,8 @@ def window_value(frame: pd.DataFrame, kpi: KPI, start: dt.date, end: dt.date) ->
     if kpi.overlapping and result.periods:
         base = float(rows["den"][rows["den"] > 0].mean())  # customers in one period's base
         result.low, result.high = wilson_interval(result.value * base, base)
-    if kpi.unit == "share" and result.low is not None and result.high is not None:
-        result.low, result.high = max(result.low, 0.0), min(result.high, 1.0)
+    if result.low is not None and result.high is not None:
+        result.low, result.high = kpi.within(result.low), kpi.within(result.high)
     return result
 
 
