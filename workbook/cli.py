@@ -191,7 +191,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("client", help="client name (created with `workbook init`)")
     p.add_argument("email", nargs="?", help="the person's email address, as the client's exports spell it")
-    p.add_argument("--phone", help="the person's phone number (any formatting; digits are compared)")
+    p.add_argument(
+        "--phone",
+        help="the person's phone number (any formatting; digits are compared, so give the country code if the exports do)",
+    )
     p.add_argument(
         "--name", help="the person's name, e.g. a reviewer known only by name (case and spacing ignored)"
     )
