@@ -44,15 +44,26 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_forget(args: argparse.Namespace) -> int:
-    from workbook.store.privacy import forget
+    from workbook.store.privacy import KINDS, forget
 
-    deleted = forget(args.client, args.email)
-    total = sum(deleted.values())
-    detail = ", ".join(f"{table} {n}" for table, n in deleted.items() if n)
-    if total:
-        print(f"Erased {total} rows for that person from {args.client}: {detail}.")
+    given = [(kind, getattr(args, kind)) for kind in KINDS if getattr(args, kind) is not None]
+    if len(given) != 1:
+        raise WorkbookError(
+            "Say who to forget, once: an email, or --phone, --name or --id SOURCE:ID "
+            "(e.g. `workbook forget <client> ann@example.com`)."
+        )
+    kind, value = given[0]
+    changed = forget(args.client, kind, value)
+    deleted = {table: n for table, n in changed.items() if "." not in table and n}
+    redacted = sum(n for table, n in changed.items() if "." in table)
+    detail = ", ".join(f"{table} {n}" for table, n in deleted.items())
+    if deleted:
+        print(f"Erased {sum(deleted.values())} rows for that person from {args.client}: {detail}.")
     else:
-        print(f"Nobody with that email in {args.client}: nothing to erase (0 rows).")
+        print(f"Nobody with that {kind} in {args.client}: nothing to erase (0 rows).")
+    if redacted:
+        print(f"Redacted that {kind} in {redacted} free texts (reviews, comments) of other people.")
+    print("Future imports skip this person; the database file was rewritten without the erased rows.")
     return 0
 
 
@@ -168,13 +179,30 @@ def build_parser() -> argparse.ArgumentParser:
         "forget",
         cmd_forget,
         "erase one person everywhere (data-subject request)",
-        "Erase every row about the person with this email from the client's database "
-        "(customers, orders and their lines, email sends, touches, leads, feedback) and "
-        "print how many rows went. The email itself is never stored; it is matched through "
-        "its pseudonym.",
+        "Erase every row about one person from the client's database (customers, orders and "
+        "their lines, email sends, touches, leads, feedback), print how many rows went, and "
+        "redact the email, phone or name where other people's free text (reviews, survey "
+        "comments) quotes it. The person is found by email (the positional argument), or by "
+        "--phone, --name or --id; give the identifier the client's exports hold for them. "
+        "Their pseudonym goes on the client's list of forgotten people, so every later import "
+        "skips their rows and says how many; the database file is then rewritten so its "
+        "freed space keeps nothing of them. Identifiers are never stored; they are matched "
+        "through their pseudonyms.",
     )
     p.add_argument("client", help="client name (created with `workbook init`)")
-    p.add_argument("email", help="the person's email address, as the client's exports spell it")
+    p.add_argument("email", nargs="?", help="the person's email address, as the client's exports spell it")
+    p.add_argument(
+        "--phone",
+        help="the person's phone number (any formatting; digits are compared, so give the country code if the exports do)",
+    )
+    p.add_argument(
+        "--name", help="the person's name, e.g. a reviewer known only by name (case and spacing ignored)"
+    )
+    p.add_argument(
+        "--id",
+        metavar="SOURCE:ID",
+        help="a source's own customer id: the preset's first word, a colon and the id, e.g. square:CUST42",
+    )
 
     p = add(
         "sample",

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from workbook import store
 from workbook.importers.errors import ImportError_
-from workbook.importers.loading import NATURAL_KEYS, upsert
+from workbook.importers.loading import NATURAL_KEYS, skip_forgotten, upsert
 from workbook.importers.mapping import Mapping, load_mapping
 from workbook.importers.presets import PRESETS, better_preset
 from workbook.importers.reading import open_export
@@ -40,6 +40,8 @@ class ImportResult:
     rows_read: int = 0
     inserted: dict[str, int] = field(default_factory=dict)
     updated: dict[str, int] = field(default_factory=dict)
+    # rows of forgotten people (`workbook forget`) not imported, per table
+    forgotten_skipped: dict[str, int] = field(default_factory=dict)
     already_imported: bool = False
     imported_on: dt.datetime | None = None
     warnings: list[str] = field(default_factory=list)
@@ -55,6 +57,9 @@ class ImportResult:
             if t in self.inserted
         ]
         lines = [f"{self.file}: {self.rows_read:,} rows -> {'; '.join(parts) or 'nothing'}"]
+        if skipped := self.forgotten_skipped:
+            detail = ", ".join(f"{t} {n:,}" for t, n in skipped.items())
+            lines.append(f"  {sum(skipped.values()):,} rows of forgotten people skipped ({detail})")
         lines += [f"  warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
@@ -141,9 +146,10 @@ def _import_one(
             result.already_imported, result.rows_read, result.warnings = True, 0, []
             return result  # nothing was written
         import_id = con.execute("SELECT nextval('import_ids')").fetchall()[0][0]
+        tables, result.forgotten_skipped = skip_forgotten(con, staged.tables)
         for table in DATA_TABLES:
-            if table in staged.tables:
-                new, old = upsert(con, table, staged.tables[table], import_id)
+            if table in tables:
+                new, old = upsert(con, table, tables[table], import_id)
                 result.inserted[table], result.updated[table] = new, old
         con.execute(
             "INSERT INTO imports (import_id, source, file_name, sha256, rows, inserted, "

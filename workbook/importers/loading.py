@@ -10,14 +10,40 @@ from __future__ import annotations
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from workbook.importers.reading import q
-from workbook.store.schema import NATURAL_KEYS
+from workbook.store.schema import NATURAL_KEYS, PERSON_COLUMNS
 
 REPLACE_BY: dict[str, tuple[str, ...]] = {"order_items": ("order_id",)}
 # Rows written in this order: every analysis groups orders by customer, and DuckDB groups
 # rows that arrive clustered by their key about 20% faster (bench/README.md).
 STORED_ORDER: dict[str, tuple[str, ...]] = {"orders": ("customer_id", "ordered_at")}
+
+
+def skip_forgotten(
+    con: duckdb.DuckDBPyConnection, tables: dict[str, pa.Table]
+) -> tuple[dict[str, pa.Table], dict[str, int]]:
+    """The staged tables without the rows of forgotten people (`forgotten`, filled by
+    `privacy.forget`), and how many rows of theirs each table skipped (order lines go with
+    their orders and are not counted apart). Caller holds the import's transaction."""
+    if not con.execute("SELECT 1 FROM forgotten LIMIT 1").fetchall():
+        return tables, {}  # nobody forgotten: no row to hash
+    kept, skipped = dict(tables), {}
+    for table, column in PERSON_COLUMNS.items():
+        if table not in tables:
+            continue
+        con.register("incoming", tables[table])
+        forgotten = f"{q(column)} IS NOT NULL AND sha256({q(column)}) IN (SELECT digest FROM forgotten)"
+        kept[table] = con.sql(f"SELECT * FROM incoming WHERE NOT ({forgotten})").to_arrow_table()
+        if table == "orders" and "order_items" in tables:
+            dropped = con.sql(f"SELECT order_id FROM incoming WHERE {forgotten}").to_arrow_table()
+            items = tables["order_items"]
+            kept["order_items"] = items.filter(pc.invert(pc.is_in(items["order_id"], dropped["order_id"])))
+        con.unregister("incoming")
+        if gone := len(tables[table]) - len(kept[table]):
+            skipped[table] = gone
+    return kept, skipped
 
 
 def _match(keys: tuple[str, ...], left: str, right: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -172,6 +173,25 @@ def write(
         yield con
     finally:
         con.close()
+
+
+def rewrite(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Rebuild the file of the open read-write connection `con` so that deleted rows leave its
+    bytes: DuckDB reuses freed blocks but never wipes them, so an erased person would stay
+    readable in the file. Copies every table, sequence and constraint into a new file beside
+    it, then puts it in the old one's place (atomic rename) while `con` still holds the write
+    lock, so no other process can write to the old file in between."""
+    fresh = path.with_name(f"{path.name}.rewrite")
+    fresh.unlink(missing_ok=True)  # a rebuild that stopped half-way: start again
+    name = scalar(con, "SELECT current_database()").replace('"', '""')
+    literal = str(fresh).replace("'", "''")
+    con.execute("CHECKPOINT")
+    con.execute(f"ATTACH '{literal}' AS rewritten")
+    try:
+        con.execute(f'COPY FROM DATABASE "{name}" TO rewritten')
+    finally:
+        con.execute("DETACH rewritten")
+    os.replace(fresh, path)
 
 
 def one_row(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> tuple:

@@ -14,9 +14,12 @@ import hashlib
 import hmac
 import re
 
+import duckdb
+
 from workbook import store
+from workbook.core.errors import WorkbookError
 from workbook.store.clients import Client, load_client
-from workbook.store.schema import PERSON_COLUMNS
+from workbook.store.schema import PERSON_COLUMNS, TABLES
 
 # 72 bits: a collision among even 10 million identities has odds below 1 in 10^7; and 12
 # base64 characters fit in DuckDB's 12-byte inline strings, which group and join 1.4x faster
@@ -68,22 +71,74 @@ def pseudonymizer(client: Client) -> Pseudonymizer:
     return Pseudonymizer(client.salt())
 
 
-def forget(slug: str, email: str) -> dict[str, int]:
-    """Erase one person (found by email) from every table, in one transaction.
+KINDS = ("email", "phone", "name", "id")
+REDACTED = "[erased]"
 
-    Returns rows deleted per table (including the order lines of their orders).
+
+def forgotten_digest(customer_id: str) -> str:
+    """What the suppression list keeps of a forgotten pseudonym (`forgotten.digest`): its
+    SHA-256 in hex, the same as DuckDB's sha256(customer_id), so that imports can match it
+    while the pseudonym itself leaves the file."""
+    return hashlib.sha256(customer_id.encode()).hexdigest()
+
+
+def forget(slug: str, kind: str, value: str) -> dict[str, int]:
+    """Erase one person, found by email, phone, name or a source's customer id ("id",
+    "<source>:<id>", e.g. "square:CUST42"), from every table, in one transaction; list their
+    pseudonym as forgotten so later imports skip them; redact the value (an email, phone or
+    name) wherever free text quotes it; then rewrite the file so the freed blocks do not keep it.
+
+    Returns rows changed per table: deleted (including the lines of their orders) and, under
+    "<table>.<column>", free texts redacted.
     """
-    client = load_client(slug)
-    person = pseudonymizer(client)("email", email)
-    deleted: dict[str, int] = {}
-    with store.write(db_path=client.db_path) as con, store.transaction(con):
-        deleted["order_items"] = store.scalar(
-            con,
-            "DELETE FROM order_items WHERE order_id IN (SELECT order_id FROM orders WHERE customer_id = $person)",
-            {"person": person},
+    if kind not in KINDS:
+        raise WorkbookError(f"Cannot forget by {kind!r}: use one of {', '.join(KINDS)}.")
+    if kind == "id" and not re.fullmatch(r"[^:\s]+:.+", value.strip()):
+        raise WorkbookError(
+            f"A customer id is given as SOURCE:ID, e.g. square:{value.strip() or 'CUST42'} "
+            f"(SOURCE is the preset's first word: square, shopify, stripe ...)."
         )
-        for table, column in PERSON_COLUMNS.items():
-            deleted[table] = store.scalar(
-                con, f'DELETE FROM "{table}" WHERE "{column}" = $person', {"person": person}
+    client = load_client(slug)
+    person = pseudonymizer(client)(kind, value)
+    if person is None:
+        raise WorkbookError(
+            f"The {kind} to forget is empty: give the value as the client's exports spell it."
+        )
+    changed: dict[str, int] = {}
+    with store.write(db_path=client.db_path) as con:
+        with store.transaction(con):
+            changed["order_items"] = store.scalar(
+                con,
+                "DELETE FROM order_items WHERE order_id IN (SELECT order_id FROM orders WHERE customer_id = $person)",
+                {"person": person},
             )
-    return deleted
+            for table, column in PERSON_COLUMNS.items():
+                changed[table] = store.scalar(
+                    con, f'DELETE FROM "{table}" WHERE "{column}" = $person', {"person": person}
+                )
+            if kind != "id":  # a source's id is no one's name in a sentence
+                changed.update(_redact(con, value.strip()))
+            con.execute(
+                "INSERT OR IGNORE INTO forgotten (digest) VALUES ($digest)",
+                {"digest": forgotten_digest(person)},
+            )
+        store.rewrite(con, client.db_path)
+    return changed
+
+
+def _redact(con: duckdb.DuckDBPyConnection, value: str) -> dict[str, int]:
+    """Replace `value` (any case, as a whole word: "Ann" but not "Annual") with REDACTED in
+    every free-text column (`TABLES[t].free_text`): a review of someone else that names the
+    forgotten person. (RE2 has no lookaround, so the neighbouring characters are kept by groups.)"""
+    words = r"\s+".join(re.escape(word) for word in value.split())
+    pattern = rf"(?i)(^|\W){words}($|\W)"
+    redacted = {}
+    for table, spec in TABLES.items():
+        for column in spec.free_text:
+            redacted[f"{table}.{column}"] = store.scalar(
+                con,
+                f'UPDATE "{table}" SET "{column}" = regexp_replace("{column}", $pattern, $redacted, \'g\') '
+                f'WHERE regexp_matches("{column}", $pattern)',
+                {"pattern": pattern, "redacted": rf"\1{REDACTED}\2"},
+            )
+    return redacted

@@ -204,6 +204,15 @@ MIGRATIONS: list[str] = [
         recorded_at TIMESTAMP DEFAULT current_localtimestamp()
     );
     """,
+    # 5: the suppression list of forgotten people (`privacy.forget`): every import skips rows
+    # whose customer_id is listed. It keeps the SHA-256 of the pseudonym, not the pseudonym,
+    # so that the erased pseudonym's bytes leave the file.
+    """
+    CREATE TABLE forgotten (
+        digest VARCHAR PRIMARY KEY,          -- sha256(customer_id), hex
+        forgotten_at TIMESTAMP DEFAULT current_localtimestamp()
+    );
+    """,
 ]
 
 
@@ -214,6 +223,7 @@ class Table:
     key: tuple[str, ...]  # natural key: imports upsert by it, quality counts its duplicates
     time: str | None  # the column that dates a row (None: undated)
     person: str | None = None  # the column naming a person, for `forget`
+    free_text: tuple[str, ...] = ()  # free text that may name anyone, redacted by `forget`
 
 
 TABLES: dict[str, Table] = {
@@ -225,7 +235,7 @@ TABLES: dict[str, Table] = {
     "campaign_sends": Table(("campaign_id", "customer_id"), "sent_at", "customer_id"),
     "touches": Table(("customer_id", "touched_at", "channel", "campaign_id"), "touched_at", "customer_id"),
     "leads": Table(("lead_id",), "created_at", "customer_id"),
-    "feedback": Table(("feedback_id",), "submitted_at", "customer_id"),
+    "feedback": Table(("feedback_id",), "submitted_at", "customer_id", ("text",)),
     "spend": Table(("spent_on", "channel", "campaign_id"), "spent_on"),
     "web_sessions": Table(("day", "channel"), "day"),
     "services": Table(("service",), None),
