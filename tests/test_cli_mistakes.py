@@ -164,3 +164,11 @@ def test_another_runtime_error_is_not_called_an_interrupt(client, tmp_path, orde
     (tmp_path / "shop.yaml").write_text(GOOD)
     with pytest.raises(RuntimeError, match="something else"):
         cli.main(["import", client, str(orders_csv), "--source", str(tmp_path / "shop.yaml")])
+
+
+def test_a_bad_time_zone_written_into_client_toml_is_one_line(client, home, orders_csv, tmp_path, capsys):
+    toml = home / client / "client.toml"
+    toml.write_text(toml.read_text().replace('timezone = "UTC"', 'timezone = "Mars/Olympus"'))
+    (tmp_path / "shop.yaml").write_text(GOOD)
+    assert cli.main(["import", client, str(orders_csv), "--source", str(tmp_path / "shop.yaml")]) == 2
+    assert "client.toml, timezone: time zone 'Mars/Olympus' is unknown" in one_error_line(capsys)

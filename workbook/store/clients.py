@@ -185,6 +185,7 @@ def client_at(slug: str, db_path: Path) -> Client:
         raise WorkbookError(f"{toml_path} is not valid TOML ({err}). Fix or delete it.") from err
     known = {k: v for k, v in data.items() if k in ClientConfig.__dataclass_fields__}
     config = ClientConfig(**{"display_name": slug, **known, "slug": slug})
+    check_timezone(config.timezone, f"{toml_path}, timezone")  # edited by hand: refused before any import
     return Client(slug, db_path, config, _rollouts(toml_path, data))
 
 
