@@ -71,6 +71,10 @@ def cmd_sample(args: argparse.Namespace) -> int:
     from workbook.core.paths import sample_dir
     from workbook.sample import write_samples
 
+    if args.scale < 1:
+        raise WorkbookError(
+            f"--scale {args.scale}: the scale multiplies the online store's customers; give 1 or more."
+        )
     out = Path(args.out) if args.out else sample_dir()
     written = write_samples(out, scale=args.scale)
     for slug, files in written.items():
@@ -268,8 +272,24 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+        return _interrupted()
+    except RuntimeError as err:
+        if str(err) != DUCKDB_INTERRUPT:
+            raise
+        return _interrupted()
+
+
+DUCKDB_INTERRUPT = "Query interrupted"  # how DuckDB raises a Ctrl-C that arrives inside a query
+
+
+def _interrupted() -> int:
+    """Ctrl-C: every write (an import file, an erasure, a client's reports) is all or nothing."""
+    print(
+        "error: interrupted; nothing was written by the step that was running (each imported file, "
+        "erasure and client report is all or nothing). Run the command again to finish.",
+        file=sys.stderr,
+    )
+    return 130
 
 
 if __name__ == "__main__":

@@ -8,12 +8,16 @@ The default `as_of` itself needs the client's data, so it lives in `store.defaul
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from dataclasses import dataclass
 
 from workbook.core.errors import WorkbookError
 
 BASELINE_WEEKS = 12  # a goal's default baseline window: the last 12 complete weeks
 YEAR_DAYS = 364  # the trailing year notebook 03 reads starts this many days before as_of
+# Report dates a business can have; beyond them the windows derived from as_of overflow (year 1, 9999).
+EARLIEST = dt.date(1970, 1, 1)
+LATEST = dt.date(2100, 12, 31)
 
 
 def parse_date(value: str | dt.date | None) -> dt.date | None:
@@ -25,9 +29,27 @@ def parse_date(value: str | dt.date | None) -> dt.date | None:
     if isinstance(value, dt.date):
         return value
     try:
-        return dt.date.fromisoformat(str(value))
+        day = dt.date.fromisoformat(str(value))
     except ValueError as err:
         raise WorkbookError(f"as_of {value!r} is not a date: write it as YYYY-MM-DD.") from err
+    if not EARLIEST <= day <= LATEST:
+        raise WorkbookError(
+            f"as_of {value!r} is outside the dates a report can cover ({EARLIEST} to {LATEST}): "
+            f"give the report's last day, YYYY-MM-DD, or leave it out for the latest data."
+        )
+    return day
+
+
+def check_timezone(name: object, where: str) -> str:
+    """`name` if it is an IANA time zone (e.g. Europe/Berlin), else a WorkbookError naming `where`."""
+    try:
+        zoneinfo.ZoneInfo(str(name))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as err:
+        raise WorkbookError(
+            f"{where}: time zone {name!r} is unknown; use an IANA name such as America/Chicago, "
+            f"Europe/Berlin or UTC."
+        ) from err
+    return str(name)
 
 
 def midnight(day: dt.date) -> dt.datetime:

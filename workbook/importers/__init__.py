@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from workbook.importers.mapping import Mapping, load_mapping
 from workbook.importers.presets import PRESETS, better_preset
 from workbook.importers.reading import open_export
 from workbook.importers.staging import Stage
+from workbook.importers.workdir import private_workdir, remove_stale
 from workbook.store.clients import Client, load_client
 from workbook.store.privacy import Pseudonymizer, pseudonymizer
 from workbook.store.schema import DATA_TABLES
@@ -85,6 +85,7 @@ def import_files(slug: str, files: list[Path], source: str, *, progress: bool = 
     file, so fixing it and running the same command again skips the ones already done.
     With `progress`, files over 100,000 rows print a line to stderr at each stage.
     """
+    remove_stale()  # what a killed import left: its unpacked exports hold raw identifiers
     mapping = resolve_source(source)
     client = load_client(slug)  # its folder, settings and salt, once for all the files
     pseudo = pseudonymizer(client)
@@ -116,8 +117,8 @@ def _import_one(
 ) -> ImportResult:
     result = ImportResult(file=path.name, source=mapping.name)
     note = _Progress(path.name, progress)
-    with tempfile.TemporaryDirectory(prefix="workbook-import-") as tmp:
-        raw = open_export(path, Path(tmp))
+    with private_workdir("import") as tmp:
+        raw = open_export(path, tmp)
         if mapping.name in PRESETS and (hint := better_preset(mapping, raw.headers)):
             other, fit, mine = hint
             raise ImportError_(

@@ -8,6 +8,7 @@ with explicit `types` and a `transform` that turns the typed rows into canonical
 
 from __future__ import annotations
 
+import codecs
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import yaml
 
+from workbook.core.dates import check_timezone
 from workbook.importers.errors import ImportError_
 from workbook.store.schema import DATA_TABLES, MIGRATIONS
 
@@ -120,6 +122,86 @@ class Mapping:
         return "customer_id" in cols and not cols["customer_id"][1]
 
 
+def _read(path: Path) -> object:
+    """The YAML data of a mapping file, which must be a UTF-8 text file."""
+    if path.is_dir():
+        raise ImportError_(
+            f"{path} is a folder, not a mapping file. Give the path of the mapping .yaml inside it."
+        )
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ImportError_(
+            f"No mapping file {path}. Give a preset name or the path of a mapping .yaml file."
+        ) from None
+    except OSError as err:
+        raise ImportError_(
+            f"Mapping file {path} cannot be read ({err.strerror}). Check its permissions."
+        ) from err
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        found = (
+            "UTF-16" if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) else "Latin-1 or Windows"
+        )
+        raise _fail(path, f"it is {found} text, not UTF-8; save it as UTF-8 in your editor") from err
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise _fail(path, f"it is not valid YAML ({' '.join(str(err).split())})") from err
+
+
+def _texts(path: Path, key: str, value: object) -> list[str]:
+    """A text or a list of texts (numbers count as text: YAML reads a header `2024` as one)."""
+    values = value if isinstance(value, list) else [value]
+    if not all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in values):
+        raise _fail(path, f"{key} must be a text or a list of texts, not {value!r}")
+    return [str(v) for v in values]
+
+
+def _format(path: Path, data: object) -> Format:
+    """The `format:` section, each key of the type its field takes, dates checked as strptime codes."""
+    if not isinstance(data, dict):
+        raise _fail(path, "'format' must map format keys to values (e.g. decimal: ',')")
+    unknown = set(data) - set(Format.__dataclass_fields__)
+    if unknown:
+        raise _fail(
+            path, f"unknown format keys {sorted(unknown)}; known: {', '.join(Format.__dataclass_fields__)}"
+        )
+    values: dict[str, Any] = dict(data)
+    for key in ("date", "currency_symbols"):
+        if key in values:
+            values[key] = _texts(path, f"format.{key}", values[key])
+    for key, kind in (
+        ("decimal", str),
+        ("thousands", str),
+        ("parentheses_negative", bool),
+        ("timezone", str),
+    ):
+        if key in values and not isinstance(values[key], kind):
+            raise _fail(
+                path,
+                f"format.{key} must be {'true or false' if kind is bool else 'a text'}, not {values[key]!r}",
+            )
+    fmt = Format(**values)
+    if len({("%z" in d or "%Z" in d) for d in fmt.date}) > 1:
+        raise _fail(path, "date formats must all have an offset (%z) or all have none")
+    probe = duckdb.connect()
+    try:
+        for code in fmt.date:
+            try:
+                probe.execute("SELECT try_strptime('', $code)", {"code": code})
+            except duckdb.InvalidInputException as err:
+                raise _fail(
+                    path, f"format.date {code!r} is not a strptime format ({err}); e.g. '%d/%m/%Y %H:%M'"
+                ) from err
+    finally:
+        probe.close()
+    if fmt.timezone is not None:
+        check_timezone(fmt.timezone, f"Mapping file {path.name}, format.timezone")
+    return fmt
+
+
 def _fail(path: Path, what: str) -> ImportError_:
     return ImportError_(
         f"Mapping file {path.name}: {what}. The format is described in docs/importing.md ('Mapping files')."
@@ -128,23 +210,18 @@ def _fail(path: Path, what: str) -> ImportError_:
 
 def load_mapping(path: Path) -> Mapping:
     """Read and check a mapping .yaml; every mistake names the key and the accepted values."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ImportError_(
-            f"No mapping file {path}. Give a preset name or the path of a mapping .yaml file."
-        ) from None
-    except yaml.YAMLError as err:
-        raise _fail(path, f"it is not valid YAML ({err})") from err
+    data = _read(path)
     if not isinstance(data, dict):
         raise _fail(path, "it must be a YAML mapping with name, table and columns")
     tables = table_columns()
     table = data.get("table")
-    if table not in DATA_TABLES:
+    if not isinstance(table, str) or table not in DATA_TABLES:
         raise _fail(path, f"'table: {table}' is not a canonical table; use one of {', '.join(DATA_TABLES)}")
     columns = data.get("columns")
     if not isinstance(columns, dict) or not columns:
-        raise _fail(path, "'columns' must map source headers to canonical columns")
+        raise _fail(
+            path, "'columns' must map source headers to canonical columns (header: column, one a line)"
+        )
     for header, target in columns.items():
         if target in ("customer_id", "customer_key", "import_id"):
             raise _fail(
@@ -153,14 +230,15 @@ def load_mapping(path: Path) -> Mapping:
                 f"through 'identity' (e.g. identity: [{{column: {header}, kind: id}}]), "
                 f"which stores a pseudonym, never the raw value",
             )
-        if target not in tables[table]:
+        if not isinstance(target, str) or target not in tables[table]:
             raise _fail(
                 path,
                 f"column {header!r} maps to {target!r}, which is not a column of "
                 f"{table} ({', '.join(c for c in tables[table] if c != 'import_id')})",
             )
     identity = []
-    for entry in data.get("identity") or []:
+    entries = data.get("identity") or []
+    for entry in entries if isinstance(entries, list) else [entries]:
         if (
             not isinstance(entry, dict)
             or entry.get("kind") not in IDENTITY_KINDS
@@ -169,22 +247,17 @@ def load_mapping(path: Path) -> Mapping:
             raise _fail(
                 path, f"identity entry {entry!r} needs a column and a kind ({', '.join(IDENTITY_KINDS)})"
             )
-        cols = entry.get("columns") or [entry["column"]]
-        identity.append(Identity([str(c) for c in cols], entry["kind"], list(entry.get("ignore") or [])))
+        cols = _texts(path, "identity columns", entry.get("columns") or entry["column"])
+        identity.append(
+            Identity(cols, entry["kind"], _texts(path, "identity ignore", entry.get("ignore") or []))
+        )
     defaults = data.get("defaults") or {}
+    if not isinstance(defaults, dict):
+        raise _fail(path, "'defaults' must map canonical columns to values (column: value, one a line)")
     for column in defaults:
         if column not in tables[table]:
             raise _fail(path, f"default for {column!r}, which is not a column of {table}")
-    fmt_data = data.get("format") or {}
-    unknown = set(fmt_data) - set(Format.__dataclass_fields__)
-    if unknown:
-        raise _fail(
-            path, f"unknown format keys {sorted(unknown)}; known: {', '.join(Format.__dataclass_fields__)}"
-        )
-    dates = fmt_data.get("date") or []
-    fmt = Format(**{**fmt_data, "date": [dates] if isinstance(dates, str) else list(dates)})
-    if len({("%z" in d or "%Z" in d) for d in fmt.date}) > 1:
-        raise _fail(path, "date formats must all have an offset (%z) or all have none")
+    fmt = _format(path, data.get("format") or {})
     name = str(data.get("name") or path.stem)
     return Mapping(
         name=name,

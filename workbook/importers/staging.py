@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import tempfile
+import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pyarrow as pa
 
-from workbook.importers import parsing
+from workbook.importers import parsing, workdir
 from workbook.importers.errors import ImportError_, at_row, shorten
 from workbook.importers.mapping import Mapping, table_columns
 from workbook.importers.reading import RawFile, q
@@ -115,9 +115,9 @@ class Stage:
         self.raw, self.mapping, self.client_tz = raw, mapping, client_tz
         self.currency, self.on_rows = currency, on_rows
         self.pseudonymizer = pseudonymizer
-        self._spill = tempfile.TemporaryDirectory(prefix="workbook-stage-")
+        self._spill = workdir.make("stage")
         self.con = duckdb.connect(
-            config={"memory_limit": STAGING_MEMORY_LIMIT, "temp_directory": self._spill.name}
+            config={"memory_limit": STAGING_MEMORY_LIMIT, "temp_directory": str(self._spill)}
         )
         self.params = {**parsing.format_params(mapping.format, client_tz), "source": mapping.name}
         self.headers: dict[str, str] = {}  # field -> source header used
@@ -170,7 +170,7 @@ class Stage:
             return Staged(self.rows, tables, self.warnings)
         finally:
             self.con.close()
-            self._spill.cleanup()
+            shutil.rmtree(self._spill)
 
     def _resolve(self) -> None:
         """Match headers by name (case and spacing ignored); name the missing required ones."""

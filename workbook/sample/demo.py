@@ -8,7 +8,6 @@ a client built from an older version of the sample files is rebuilt from the cur
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from workbook import store
 from workbook.core import paths
 from workbook.importers import ImportResult, import_files
 from workbook.importers.reading import open_export
+from workbook.importers.workdir import private_workdir
 from workbook.sample import SAMPLE_CLIENTS, SampleClient, write_samples
 from workbook.store.clients import Rollout, init_client, load_client, record_rollout
 
@@ -91,8 +91,8 @@ def _drop_if_outdated(client: SampleClient, sample: Path) -> bool:
 
 def content_sha256(path: Path) -> str:
     """The checksum the importer records for a file (of its contents, unpacked if compressed)."""
-    with tempfile.TemporaryDirectory(prefix="workbook-demo-") as tmp:
-        return open_export(path, Path(tmp)).sha256
+    with private_workdir("import") as tmp:
+        return open_export(path, tmp).sha256
 
 
 def table_rows(slug: str) -> dict[str, int]:

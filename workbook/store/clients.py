@@ -23,6 +23,7 @@ import tomli_w
 
 from workbook import store
 from workbook.core import paths
+from workbook.core.dates import check_timezone
 from workbook.core.errors import WorkbookError
 from workbook.store.schema import CUSTOMER_GROUPS
 
@@ -145,6 +146,7 @@ def init_client(
 
     The salt is made only with the database: an existing client's is never replaced, and a
     missing or other one is refused (see `Client.salt`)."""
+    check_timezone(timezone, "--timezone")  # refused here, not at the first import
     folder = paths.client_dir(slug)
     db = paths.db_path(slug)
     created = not db.exists()
@@ -183,6 +185,7 @@ def client_at(slug: str, db_path: Path) -> Client:
         raise WorkbookError(f"{toml_path} is not valid TOML ({err}). Fix or delete it.") from err
     known = {k: v for k, v in data.items() if k in ClientConfig.__dataclass_fields__}
     config = ClientConfig(**{"display_name": slug, **known, "slug": slug})
+    check_timezone(config.timezone, f"{toml_path}, timezone")  # edited by hand: refused before any import
     return Client(slug, db_path, config, _rollouts(toml_path, data))
 
 
