@@ -67,6 +67,24 @@ def cmd_forget(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from workbook.store.backup import backup, default_archive
+
+    out = backup(args.client, Path(args.out) if args.out else default_archive(args.client))
+    print(
+        f"Backed up {args.client} (database, salt, client.toml) to {out}; keep it private: it holds the salt."
+    )
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from workbook.store.backup import restore
+
+    folder = restore(Path(args.archive), args.client, args.force)
+    print(f"Restored {folder.name} from {args.archive} into {folder}.")
+    return 0
+
+
 def cmd_sample(args: argparse.Namespace) -> int:
     from workbook.core.paths import sample_dir
     from workbook.sample import write_samples
@@ -206,6 +224,42 @@ def build_parser() -> argparse.ArgumentParser:
         "--id",
         metavar="SOURCE:ID",
         help="a source's own customer id: the preset's first word, a colon and the id, e.g. square:CUST42",
+    )
+
+    p = add(
+        "backup",
+        cmd_backup,
+        "save a client's database, salt and client.toml in one archive",
+        "Write one .tar.gz archive holding the client's workbook.duckdb, salt.secret and "
+        "client.toml, with a manifest (schema version, the salt's fingerprint, when). The "
+        "database is copied while the command holds its write lock, so an import cannot "
+        "change it half-way (while one runs, the backup is refused as locked: run it again "
+        "after). The archive is readable only by you (mode 0600): it holds the salt, "
+        "so keep it as private as the client's exports. Put it back with `workbook restore`.",
+    )
+    p.add_argument("client", help="client name (created with `workbook init`)")
+    p.add_argument(
+        "--out",
+        help="archive file to write (default: <client>-<YYYYMMDD-HHMMSS>.workbook.tar.gz in the current folder)",
+    )
+
+    p = add(
+        "restore",
+        cmd_restore,
+        "put a client back from a `workbook backup` archive",
+        "Check that the archive is a whole Delta Workbook backup and that its salt is the one "
+        "its database's pseudonyms were made with, then put workbook.duckdb, salt.secret and "
+        "client.toml in place in $WORKBOOK_HOME/<client>/ at once (nothing changes if any check "
+        "fails). An existing client is replaced only with --force.",
+    )
+    p.add_argument("archive", help="the .tar.gz file `workbook backup` wrote")
+    p.add_argument(
+        "--client", help="restore under this client name (default: the name it was backed up from)"
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an existing client of that name (its current files are lost)",
     )
 
     p = add(

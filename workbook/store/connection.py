@@ -86,7 +86,10 @@ def _refuse_newer(version: int, known: int) -> None:
 def restore_step(folder: Path) -> str:
     """The way back from a damaged database or a lost salt: the two files are one pair, since
     the database's pseudonyms were made with that salt."""
-    return f"restore {paths.DB_FILE} and {paths.SALT_FILE} together from your backup of {folder}"
+    return (
+        f"restore {paths.DB_FILE} and {paths.SALT_FILE} together from your backup of {folder} "
+        f"(`workbook restore <archive> --force` for an archive made by `workbook backup`)"
+    )
 
 
 # What DuckDB says of a file that is not (or no longer) a whole DuckDB database: not one at
