@@ -23,7 +23,7 @@ import duckdb
 from workbook import store
 from workbook.core import paths
 from workbook.core.errors import WorkbookError
-from workbook.store.clients import CONFIG_FILE, _read_salt, load_client, salt_fingerprint
+from workbook.store.clients import CONFIG_FILE, load_client, read_salt, salt_fingerprint
 from workbook.store.schema import LATEST_VERSION
 
 MANIFEST = "manifest.json"
@@ -154,7 +154,7 @@ def _read_archive(archive: Path) -> tuple[dict[str, bytes], dict]:
 
 def _check_pair(archive: Path, folder: Path, manifest: dict) -> None:
     """Refuse a salt that is not the manifest's, or not the one the database recorded."""
-    fingerprint = salt_fingerprint(_read_salt(folder / paths.SALT_FILE))
+    fingerprint = salt_fingerprint(read_salt(folder / paths.SALT_FILE))
     try:
         with duckdb.connect(str(folder / paths.DB_FILE), read_only=True) as con:
             recorded = {f for (f,) in con.execute("SELECT fingerprint FROM salt_fingerprint").fetchall()}

@@ -93,7 +93,7 @@ class Client:
     def salt(self) -> bytes:
         """The secret that keys the client's pseudonyms (see `privacy`), once checked to be the
         one the database's pseudonyms were made with."""
-        salt = _read_salt(self.salt_path)
+        salt = read_salt(self.salt_path)
         with store.write(db_path=self.db_path) as con:
             _check_salt(con, self.salt_path, salt)
         return salt
@@ -105,7 +105,7 @@ def salt_fingerprint(salt: bytes) -> str:
     return hmac.new(salt, _FINGERPRINT_LABEL, hashlib.sha256).hexdigest()
 
 
-def _read_salt(path: Path) -> bytes:
+def read_salt(path: Path) -> bytes:
     """The salt in `path`, refused when it is missing, empty, short or not hex digits."""
     if not path.exists():
         raise WorkbookError(
@@ -156,7 +156,7 @@ def init_client(
         fd = os.open(salt_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(secrets.token_hex(SALT_BYTES))
-    salt = _read_salt(salt_path)
+    salt = read_salt(salt_path)
     config = folder / CONFIG_FILE
     if not config.exists():
         cfg = ClientConfig(slug, display_name or slug.replace("-", " ").title(), industry, currency, timezone)
