@@ -102,3 +102,54 @@ def test_replace_of_a_file_never_imported_is_a_plain_import(client, tmp_path):
     result = import_files(client, [f], mapping(tmp_path, "right", "%d/%m/%Y"), replace=True)[0]
     assert result.replaced == 0 and "replaced" not in result.summary()
     assert spend(client) == READ_RIGHT
+
+
+ORDERS = (
+    "name: shop\ntable: orders\ncolumns: {{Order: order_id, Date: ordered_at, Total: revenue}}\n"
+    "identity: [{{column: Email, kind: email}}]\nformat: {{date: '{}'}}\n"
+)
+
+
+def test_customers_keep_what_other_sources_gave_and_lose_the_wrong_first_seen(client, tmp_path):
+    (tmp_path / "crm.yaml").write_text(
+        "name: crm\ntable: customers\ncolumns: {Region: region}\nidentity: [{column: Email, kind: email}]\n"
+    )
+    crm = write_csv(tmp_path / "crm.csv", ["Email", "Region"], [["ann@example.com", "north"]])
+    import_files(client, [crm], str(tmp_path / "crm.yaml"))
+    (tmp_path / "wrong.yaml").write_text(ORDERS.format("%m/%d/%Y"))
+    (tmp_path / "right.yaml").write_text(ORDERS.format("%d/%m/%Y"))
+    sales = write_csv(
+        tmp_path / "orders.csv",
+        ["Order", "Date", "Email", "Total"],
+        [["1", "03/04/2026", "ann@example.com", "10"], ["2", "05/06/2026", "bob@example.com", "20"]],
+    )
+    import_files(client, [sales], str(tmp_path / "wrong.yaml"))
+    result = import_files(client, [sales], str(tmp_path / "right.yaml"), replace=True)[0]
+    assert result.replaced == 4  # 2 orders, and the 2 customers they last wrote
+    con = store.read(client)
+    try:
+        found = con.execute("SELECT first_seen_at, region FROM customers ORDER BY first_seen_at").fetchall()
+    finally:
+        con.close()
+    # ann's region from the CRM export stays; nobody keeps the earlier, wrong, first order date
+    assert found == [(dt.datetime(2026, 4, 3), "north"), (dt.datetime(2026, 6, 5), None)]
+
+
+def test_customers_only_the_wrong_reading_named_are_dropped(client, tmp_path):
+    identity = "name: shop\ntable: orders\ncolumns: {{Order: order_id, Total: revenue, Date: ordered_at}}\nidentity: [{{column: {}, kind: email}}]\n"
+    (tmp_path / "wrong.yaml").write_text(identity.format("Referrer"))
+    (tmp_path / "right.yaml").write_text(identity.format("Email"))
+    sales = write_csv(
+        tmp_path / "orders.csv",
+        ["Order", "Date", "Email", "Referrer", "Total"],
+        [["1", "2026-04-03", "ann@example.com", "zoe@example.com", "10"]],
+    )
+    import_files(client, [sales], str(tmp_path / "wrong.yaml"))
+    import_files(client, [sales], str(tmp_path / "right.yaml"), replace=True)
+    con = store.read(client)
+    try:
+        customers = con.execute("SELECT customer_id FROM customers").fetchall()
+        buyers = con.execute("SELECT customer_id FROM orders").fetchall()
+    finally:
+        con.close()
+    assert customers == buyers and len(customers) == 1  # zoe, whom the wrong reading made a buyer, is gone

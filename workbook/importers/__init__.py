@@ -127,17 +127,28 @@ def _already(con, sha256: str):
     return found[0][0] if found else None
 
 
-def _delete_earlier(con, sha256: str) -> int:
-    """Delete the rows that earlier imports of the same bytes last wrote; returns how many.
-    Caller holds the import's transaction, so they come back if the new import fails."""
-    deleted = 0
+_EARLIER = "import_id IN (SELECT import_id FROM imports WHERE sha256 = $sha256)"
+
+
+def _clear_earlier(con, sha256: str) -> int:
+    """Before a replacing import: delete the rows that earlier imports of the same bytes last
+    wrote; returns how many rows they held. Customers rows stay for the new reading to merge
+    over, keeping the columns other sources gave them, but lose first_seen_at (its merge keeps
+    the earliest value, which may be the wrong reading); `_drop_unclaimed` ends them. Caller
+    holds the import's transaction, so all comes back if the new import fails."""
+    held = 0
     for table in DATA_TABLES:
-        deleted += con.execute(
-            f"DELETE FROM {q(table)} WHERE import_id IN "
-            "(SELECT import_id FROM imports WHERE sha256 = $sha256)",
-            {"sha256": sha256},
-        ).fetchall()[0][0]
-    return deleted
+        verb = (
+            "UPDATE customers SET first_seen_at = NULL" if table == "customers" else f"DELETE FROM {q(table)}"
+        )
+        held += con.execute(f"{verb} WHERE {_EARLIER}", {"sha256": sha256}).fetchall()[0][0]
+    return held
+
+
+def _drop_unclaimed(con, sha256: str) -> None:
+    """After a replacing import: customers the earlier imports wrote that the new reading did not
+    name (their rows still point at an earlier import)."""
+    con.execute(f"DELETE FROM customers WHERE {_EARLIER}", {"sha256": sha256})
 
 
 def _import_one(
@@ -172,7 +183,7 @@ def _import_one(
     note("writing...")
     with store.write(db_path=client.db_path) as con, store.transaction(con):
         if replace:
-            result.replaced = _delete_earlier(con, raw.sha256)
+            result.replaced = _clear_earlier(con, raw.sha256)
         elif when := _already(con, raw.sha256):  # another process may have won
             result.imported_on = when
             result.already_imported, result.rows_read, result.warnings = True, 0, []
@@ -183,6 +194,8 @@ def _import_one(
             if table in tables:
                 new, old = upsert(con, table, tables[table], import_id)
                 result.inserted[table], result.updated[table] = new, old
+        if replace:
+            _drop_unclaimed(con, raw.sha256)
         con.execute(
             "INSERT INTO imports (import_id, source, file_name, sha256, rows, inserted, "
             "updated, warnings) VALUES ($import_id, $source, $file_name, $sha256, $rows, $inserted, "
