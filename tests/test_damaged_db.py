@@ -108,3 +108,18 @@ def test_a_lock_held_by_another_process_is_named_as_a_lock(client, home):
         assert "damaged" not in str(err.value)
     finally:
         holder.communicate("")
+
+
+def test_a_database_whose_last_blocks_were_freed_is_not_called_damaged(client, home):
+    """Deleted rows free blocks at the end of the file, which DuckDB cuts off when it closes it."""
+    with store.write(client) as con:
+        con.execute(
+            "INSERT INTO orders (order_id, ordered_at, revenue) SELECT i::VARCHAR, DATE '2026-01-01', 5 FROM range(50000) t(i)"
+        )
+    with store.write(client) as con:
+        con.execute("DELETE FROM orders")
+    con = store.read(client)
+    try:
+        assert con.execute("SELECT count(*) FROM orders").fetchall() == [(0,)]
+    finally:
+        con.close()

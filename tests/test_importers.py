@@ -118,7 +118,8 @@ def test_same_file_twice_is_a_no_op_that_says_so(client, tmp_path):
     assert again.already_imported and again.inserted == {}
     assert again.summary() == (
         f"copy_of_orders.csv was already imported on "
-        f"{dt.date.today():%Y-%m-%d} (same contents): nothing changed"
+        f"{dt.date.today():%Y-%m-%d} (same contents): nothing changed. "
+        f"To read it again with a corrected mapping, add --replace"
     )
     assert counts(client) == before
 

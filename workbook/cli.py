@@ -37,7 +37,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     from workbook.importers import import_files
 
-    results = import_files(args.client, [Path(f) for f in args.files], args.source)
+    results = import_files(args.client, [Path(f) for f in args.files], args.source, replace=args.replace)
     for result in results:
         print(result.summary())
     return 0
@@ -181,7 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
         "import export files into a client's database",
         "Import one or more exports. Each file is all-or-nothing: on any error nothing is "
         "written and the message names the file, row, column and value.\nImporting the same "
-        "file twice changes nothing; overlapping rows are updated, never double-counted.\n"
+        "file twice changes nothing (unless --replace); overlapping rows are updated, never "
+        "double-counted.\n"
         "Emails, phones and names are replaced by keyed pseudonyms before anything is stored."
         "\n\nCSV (any common delimiter and encoding), .xlsx, .parquet and .json files are read, "
         "also inside .gz or one-file .zip archives.",
@@ -195,6 +196,14 @@ def build_parser() -> argparse.ArgumentParser:
         "stripe-payments, mailchimp-audience, klaviyo-campaigns, ga4-traffic, "
         "google-reviews, survey; or the path of a mapping .yaml for any other "
         "export (format: docs/importing.md)",
+    )
+    p.add_argument(
+        "--replace",
+        action="store_true",
+        help="import files that were imported before again, e.g. with a corrected mapping: "
+        "the rows their earlier imports wrote are deleted and the file read anew, all in one "
+        "transaction (on any error the old rows stay). Rows a later file has since updated "
+        "belong to that file and are kept",
     )
 
     p = add(

@@ -103,10 +103,11 @@ _HEADER_BYTES = 3 * 4096
 
 def _refuse_cut_short(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     """DuckDB opens a file cut short (a copy or a download that stopped) and fails only when a
-    query reaches a missing block; its size against the blocks it declares tells at once."""
+    query reaches a missing block; its size against the blocks it uses tells at once (not its
+    total blocks: DuckDB cuts free blocks off the end of the file but still counts them)."""
     blocks = scalar(
         con,
-        "SELECT block_size * total_blocks FROM pragma_database_size() WHERE database_name = current_database()",
+        "SELECT block_size * used_blocks FROM pragma_database_size() WHERE database_name = current_database()",
     )
     size = path.stat().st_size
     if blocks and size < _HEADER_BYTES + blocks:
