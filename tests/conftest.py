@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from workbook import store
@@ -29,6 +32,27 @@ def rw(client):
     """A read-write connection to the fresh client, for inserting hand-made rows."""
     with store.write(client) as con:
         yield con
+
+
+@pytest.fixture
+def held_by_another_process(client, home):
+    """The client's database held open for writing by another process, as a running import does."""
+    db = home / client / "workbook.duckdb"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, sys; con = duckdb.connect({str(db)!r}); print('held', flush=True); sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        yield db
+    finally:
+        holder.communicate("")
 
 
 @pytest.fixture(scope="session")

@@ -6,8 +6,6 @@ import io
 import json
 import shutil
 import stat
-import subprocess
-import sys
 import tarfile
 
 import duckdb
@@ -141,22 +139,9 @@ def test_backup_of_a_client_that_is_not_there_is_one_line(home, tmp_path, capsys
     assert not (tmp_path / "x.tar.gz").exists()
 
 
-def test_a_backup_while_an_import_holds_the_database_is_refused_as_locked(client, home, tmp_path, capsys):
-    db = home / client / "workbook.duckdb"
-    holder = subprocess.Popen(  # what an import does: hold the read-write connection
-        [
-            sys.executable,
-            "-c",
-            f"import duckdb, sys; con = duckdb.connect({str(db)!r}); print('held', flush=True); sys.stdin.read()",
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "held"
-        code, said = run(["backup", client, "--out", str(tmp_path / "x.tar.gz")], capsys)
-    finally:
-        holder.communicate("")
+def test_a_backup_while_an_import_holds_the_database_is_refused_as_locked(
+    client, held_by_another_process, tmp_path, capsys
+):
+    code, said = run(["backup", client, "--out", str(tmp_path / "x.tar.gz")], capsys)
     assert code == 2 and "is locked by another process" in said and said.count("\n") == 1
     assert list(tmp_path.glob("*x.tar.gz*")) == []  # neither the archive nor a partial one
