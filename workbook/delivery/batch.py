@@ -8,12 +8,13 @@ clients at once.
 once, takes a snapshot of its database and settings (`store.clients.snapshot`, in a private
 folder in the client's folder, removed when the render ends) so that an import committing
 meanwhile cannot make one page describe other data than the next, resolves the report's date
-from that snapshot, runs every notebook in its own kernel on it (`execute`), and writes `<out>/<client>/<as_of>/` (one HTML and one executed .ipynb per
-notebook, `index.html` with the client's headline, `report.json` with the same facts: `index`)
-into a temporary folder that is moved into place only when complete. A notebook that fails is
-kept, with its error, and marked failed; the others still run. `run_batch` spreads the
-(client, notebook) pairs over worker processes, prints progress lines and a summary, and
-writes `<out>/index.html` listing every client's latest report.
+from that snapshot, runs every notebook in its own kernel on it (`execute`), and writes
+`<out>/<client>/<as_of>/` (one HTML and one executed .ipynb per notebook, `index.html` with the
+client's headline, `report.json` with the same facts: `index`) into a temporary folder that is
+moved into place only when complete. A notebook that fails is kept, with its error, and
+marked failed; the others still run. `run_batch` spreads the (client, notebook) pairs over
+worker processes, prints progress lines and a summary, and writes `<out>/index.html` listing
+every client's latest report.
 
 Charts draw offline: see `offline_charts` (the kernel gets WORKBOOK_RENDER=offline; the page
 loads the Vega bundle once through the `report` nbconvert template in templates/).
