@@ -14,6 +14,7 @@ import hmac
 import os
 import re
 import secrets
+import shutil
 import tomllib
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -228,6 +229,26 @@ def record_rollout(client: Client, rollout: Rollout) -> bool:
     )
     path.write_text(tomli_w.dumps(data), encoding="utf-8")
     return True
+
+
+def snapshot(client: Client, folder: Path) -> Client:
+    """The client as one consistent state, copied into `folder`: its database (with the
+    write-ahead log a writer stopped short of folding in, which read-only connections replay)
+    copied while a read-only connection holds the file, so no import can commit half-way
+    (DuckDB lets a process write only while no other process has the file open), and its
+    client.toml. A report reads every page from the copy. The salt is not copied: a snapshot
+    is read-only and never makes pseudonyms. A damaged, locked or newer database is refused
+    here, as by `store.read`."""
+    con = store.read(db_path=client.db_path)
+    try:
+        for name in (client.db_path.name, f"{client.db_path.name}.wal"):
+            if (client.folder / name).exists():
+                shutil.copyfile(client.folder / name, folder / name)
+    finally:
+        con.close()
+    if (client.folder / CONFIG_FILE).exists():
+        shutil.copyfile(client.folder / CONFIG_FILE, folder / CONFIG_FILE)
+    return client_at(client.slug, folder / client.db_path.name)
 
 
 def list_clients() -> list[str]:
