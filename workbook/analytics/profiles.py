@@ -8,8 +8,9 @@ and rank-based RFM recency would call most of a home-services firm's customers "
 appear, the lapse window of churn, whether peak hours apply, the cohort grain, the RFM recency
 bands and the KPIs suggested first as goals.
 
-The industry is `industry` in client.toml (`workbook init --industry`); an unknown value gets
-the generic profile (`profile_for` says so through `Profile.fallback`). What these profiles
+The industry is `industry` in client.toml (`workbook init --industry` refuses a name not in
+`store.clients.INDUSTRIES`); a client.toml edited by hand to an unknown value gets the generic
+profile, and `Profile.fallback` says so. What these profiles
 mean in words (RFM actions, section titles) lives in `story`.
 """
 
@@ -18,9 +19,9 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from workbook.core.errors import WorkbookError
+from workbook.store.clients import INDUSTRIES
 
-GENERIC = "other"
+GENERIC = INDUSTRIES[0]  # "other": any business without a profile of its own
 
 
 @dataclass(frozen=True)
@@ -99,17 +100,6 @@ PROFILES: dict[str, Profile] = {
         ),
     )
 }
-INDUSTRIES = tuple(PROFILES)
-
-
-def check_industry(industry: str) -> str:
-    """`industry` if it has a profile, else a WorkbookError listing the known ones."""
-    if industry not in PROFILES:
-        raise WorkbookError(
-            f"--industry {industry!r} is not one the workbook knows; use one of "
-            f"{', '.join(INDUSTRIES)} ({GENERIC} for any other business)."
-        )
-    return industry
 
 
 def profile_for(industry: str) -> Profile:

@@ -139,13 +139,14 @@ def retention(curve: pd.DataFrame, grain: str = "month") -> str | None:
     return text
 
 
-def retention_finding(curve: pd.DataFrame, grain: str = "month") -> str | None:
+def retention_finding(curve: pd.DataFrame, grain: str = "month", on: str = "") -> str | None:
+    """The period-1 retention headline; `on`: what it rests on (`goal_words.identified_note`)."""
     first = _at(curve, 1)
     if first is None:
         return None
     return (
         f"{fmt.pct(first['retention'])} of new customers buy again in the {grain} after their "
-        f"first purchase (95% interval {fmt.interval(first['retention_low'], first['retention_high'])})."
+        f"first purchase (95% interval {fmt.interval(first['retention_low'], first['retention_high'])}){on}."
     )
 
 
@@ -210,9 +211,10 @@ def layer_cake(cake: pd.DataFrame, currency: str, grain: str = "month") -> str |
     )
 
 
-def value(curve: pd.DataFrame, currency: str, grain: str = "month") -> tuple[str, str] | None:
+def value(curve: pd.DataFrame, currency: str, grain: str = "month", on: str = "") -> tuple[str, str] | None:
     """Revenue per acquired customer after a year of `grain` periods (or the longest complete
-    horizon), as (text, finding); None when no cohort has a complete period."""
+    horizon), as (text, finding); None when no cohort has a complete period. `on`: what the
+    finding rests on (`goal_words.identified_note`)."""
     if curve.empty:
         return None
     row = _at(curve, YEAR[grain] - 1)
@@ -231,7 +233,7 @@ def value(curve: pd.DataFrame, currency: str, grain: str = "month") -> tuple[str
     )
     finding = (
         f"A new customer brings {fmt.money(row['value_per_customer'], currency)} in their first "
-        f"{periods} on average{spread}."
+        f"{periods} on average{spread}{on}."
     )
     return text, finding
 
@@ -359,9 +361,9 @@ def retention_section(ctx) -> None:
         retention(overall, grain)
         or f"No cohort has finished its first {grain} yet, so nobody could have come back yet."
     )
-    finding = retention_finding(overall, grain)
+    finding = retention_finding(overall, grain, _identified(ctx))
     if finding:
-        nb.finding(finding + _identified(ctx), section="retention")
+        nb.finding(finding, section="retention")
     nb.show(
         charts.cohort_heatmap(
             matrix, f"Share of each {grain}'s new customers who buy, by {grain} since their first purchase"
@@ -424,12 +426,12 @@ def layer_cake_section(ctx) -> None:
 
 def value_section(ctx, by: str = SPLIT) -> None:
     overall, grain = _curves(ctx), ctx.profile.cohort_grain
-    words = value(overall, ctx.currency, grain)
+    words = value(overall, ctx.currency, grain, _identified(ctx))
     if words is None:
         return nb.not_enough_data("customer value so far", f"no cohort has a complete {grain} yet")
     text, finding = words
     nb.say(text)
-    nb.finding(finding + _identified(ctx), section="customer value")
+    nb.finding(finding, section="customer value")
     split = _curves(ctx, by)
     split_ok = split[by].nunique() > 1
     nb.show(

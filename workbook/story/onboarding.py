@@ -141,7 +141,7 @@ def baselines(ctx: Context) -> None:
         nb.say(
             f"client.toml names the industry {nb.text(profile.industry)}, which the workbook has no "
             f"profile for, so the KPIs below are the generic ones (profiles: "
-            f"{', '.join(profiles.INDUSTRIES)}; set `industry` in client.toml to one of them)."
+            f"{', '.join(profiles.PROFILES)}; set `industry` in client.toml to one of them)."
         )
     table, frames = goals.kpi_baselines(ctx.con, ctx.as_of, profile=profile)
     if table.empty:
