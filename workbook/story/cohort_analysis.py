@@ -271,8 +271,9 @@ def holdout(check, currency: str) -> str:
     )
 
 
-def forecast(result, check, currency: str) -> tuple[str, str]:
-    """Expected purchases and value of today's customers, with the holdout error as the band."""
+def forecast(result, check, currency: str, on: str = "") -> tuple[str, str]:
+    """Expected purchases and value of today's customers, with the holdout error as the band;
+    `on`: what the finding rests on (`goal_words.identified_note`)."""
     data = result.groups
     band = abs(check.error) if check is not None and not math.isnan(check.error) else float("nan")
     purchases, clv = data["expected_purchases"].sum(), data["clv"].sum()
@@ -296,10 +297,11 @@ def forecast(result, check, currency: str) -> tuple[str, str]:
         f"Today's customers are expected to bring {fmt.money(clv, currency)} of repeat revenue "
         f"in the next {result.months} months"
         + (
-            f" (within about {fmt.pct(band, 0)}, the model's error on a test period)."
+            f" (within about {fmt.pct(band, 0)}, the model's error on a test period)"
             if not math.isnan(band)
-            else "."
+            else ""
         )
+        + f"{on}."
     )
     return text, finding
 
@@ -466,6 +468,6 @@ def clv_section(ctx) -> None:
         return nb.not_enough_data("predicted customer value", str(why))
     nb.say(holdout(check, ctx.currency))
     nb.show(charts.holdout(check.by_frequency, "Repeat purchases in the test weeks: predicted vs actual"))
-    text, finding = forecast(result, check, ctx.currency)
+    text, finding = forecast(result, check, ctx.currency, _identified(ctx))
     nb.say(text)
     nb.finding(finding, section="predicted value")
