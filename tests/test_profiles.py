@@ -61,6 +61,17 @@ def test_an_unknown_industry_gets_the_generic_profile_and_is_marked():
     assert profiles.profile_for("home-services") is HOME
 
 
+def test_notebook_01_says_which_industry_it_did_not_know(client, home, rw, shown):
+    _orders(rw, [("o1", "a", "2026-01-05 08:00", 10)])
+    rw.close()  # the notebook reads the file
+    toml = home / client / clients.CONFIG_FILE
+    toml.write_text(toml.read_text().replace('industry = "online-store"', 'industry = "bakery"'))
+    ctx = nb.open_context(client, as_of="2026-01-31")
+    assert ctx.profile.fallback
+    onboarding.baselines(ctx)
+    assert "names the industry bakery, which the workbook has no profile for" in shown[0]
+
+
 def test_init_refuses_a_typo_in_one_line(home, capsys):
     assert cli.main(["init", "cafe", "--industry", "cofee-shop"]) == 2
     err = capsys.readouterr().err.strip()
@@ -176,6 +187,19 @@ def test_samples_show_their_industrys_kpis_and_the_identified_share(samples, sho
     assert note in repeat_row and "Peak-hour share of sales" in page
     revenue_row = next(row for row in page.split("<tr>") if "Revenue per week" in row)
     assert "computed on" not in revenue_row
+
+
+def test_home_services_cohorts_are_quarterly_with_its_own_rfm_advice(samples, shown):
+    hvac = nb.open_context("home-services")
+    cohort_analysis.coverage_section(hvac)
+    cohort_analysis.retention_section(hvac)
+    page = "\n".join(shown)
+    assert "grouped and followed by quarter" in page and "first quarter after acquisition" in page
+    table = cohort_analysis.segment_table(
+        rfm.segments(hvac.con, hvac.as_of, HOME.recency_days), "USD", HOME.industry
+    )
+    assert not table["what to do"].str.contains("popular products").any()
+    assert table["what to do"].notna().all()
 
 
 def test_home_services_suggested_goals_follow_its_profile(samples):

@@ -352,6 +352,12 @@ def _identified(ctx) -> str:
 
 def coverage_section(ctx) -> None:
     nb.say(coverage(cohorts.anonymous_share(ctx.con, ctx.as_of)))
+    if ctx.profile.cohort_grain != "month":
+        nb.say(
+            f"Customers of this kind of business come back after a year or two, not within weeks, "
+            f"so the cohorts below are grouped and followed by {ctx.profile.cohort_grain}: by month "
+            "nearly every cell would be empty."
+        )
 
 
 def retention_section(ctx) -> None:
