@@ -9,6 +9,7 @@ refused instead of silently giving every person a second pseudonym.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import hashlib
 import hmac
 import os
@@ -31,6 +32,20 @@ from workbook.store.schema import CUSTOMER_GROUPS
 CONFIG_FILE = "client.toml"
 SALT_BYTES = 32  # what `init` writes: a 256-bit key, SHA-256's size (RFC 2104 advises no less)
 _FINGERPRINT_LABEL = b"delta-workbook salt fingerprint"
+# The industries with a profile (`analytics.profiles`); "other" is the generic one.
+INDUSTRIES = ("other", "coffee-shop", "online-store", "home-services")
+
+
+def check_industry(industry: str) -> str:
+    """`industry` if it is one of INDUSTRIES, else a WorkbookError naming the nearest ones."""
+    if industry not in INDUSTRIES:
+        near = difflib.get_close_matches(industry, INDUSTRIES, n=1)
+        raise WorkbookError(
+            f"--industry {industry!r} is not one the workbook knows"
+            + (f" (did you mean {near[0]}?)" if near else "")
+            + f": use one of {', '.join(INDUSTRIES[1:])}, or {INDUSTRIES[0]} for any other business."
+        )
+    return industry
 
 
 @dataclass(frozen=True)
@@ -148,6 +163,7 @@ def init_client(
     The salt is made only with the database: an existing client's is never replaced, and a
     missing or other one is refused (see `Client.salt`)."""
     check_timezone(timezone, "--timezone")  # refused here, not at the first import
+    check_industry(industry)
     folder = paths.client_dir(slug)
     db = paths.db_path(slug)
     created = not db.exists()
