@@ -113,15 +113,31 @@ def test_zero_total_orders_and_refunds_are_listed(client, tmp_path):
     assert result.notes == [
         "2 orders with a total of 0 (lines 3, 5): imported; each counts as a purchase with no "
         "revenue; check they are not test orders or missing totals",
-        "2 refunds (a negative total) (lines 4, 6): imported; they lower revenue and are not purchases",
+        "2 refunds, a negative total (lines 4, 6): imported; they lower revenue and are not purchases",
     ]
 
 
-def test_a_cancelled_zero_order_is_not_listed_as_a_zero_total(client, tmp_path):
-    text = ORDERS.replace("location}", "location, Voided: cancelled}")
-    rows = [order("A1", "0", Voided="yes"), order("A2", "0", Voided="no")]
-    result = messy(client, tmp_path, rows, headers=[*HEADERS, "Voided"], text=text)
-    assert result.notes[0].startswith("1 order with a total of 0 (line 3): imported")
+def test_zero_orders_the_export_explains_are_not_listed(client, tmp_path):
+    # cancelled, or fully refunded: not purchases, and the export says why the total is 0
+    text = ORDERS.replace("location}", "location, Voided: cancelled, Refunded: refunded}")
+    rows = [
+        order("A1", "0", Voided="yes", Refunded="0"),
+        order("A2", "0", Voided="no", Refunded="10.00"),
+        order("A3", "0", Voided="no", Refunded="0"),
+    ]
+    result = messy(client, tmp_path, rows, headers=[*HEADERS, "Voided", "Refunded"], text=text)
+    assert [n.split(":")[0] for n in result.notes] == ["1 order with a total of 0 (line 4)"]
+
+
+def test_presets_name_the_first_such_order_by_its_id(client, tmp_path):
+    from test_importers_input import orders
+
+    # and say nothing of the columns they leave unused by design
+    [result] = import_files(client, [orders(tmp_path, Subtotal="0", Total="0")], "shopify-orders")
+    assert result.notes == [
+        "1 order with a total of 0 (first: 'shopify:#1001'): imported; each counts as a purchase "
+        "with no revenue; check they are not test orders or missing totals"
+    ]
 
 
 def test_invalid_emails_import_and_fall_back_to_the_name(client, tmp_path):
@@ -245,13 +261,6 @@ def test_unused_columns_are_counted_and_the_first_few_named(client, tmp_path):
         "'Extra 4', 'Extra 5' and 188 more"
     ]
     assert orders_in(client) == [("A1", Decimal("10.00"))]
-
-
-def test_a_preset_does_not_list_the_columns_it_leaves_by_design(client, tmp_path):
-    from test_importers_input import orders
-
-    [result] = import_files(client, [orders(tmp_path)], "shopify-orders")
-    assert not any("not used" in n for n in result.notes)
 
 
 def _csv_bytes(tmp_path) -> bytes:

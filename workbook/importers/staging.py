@@ -660,33 +660,32 @@ class Stage:
             )
 
     def _order_notes(self) -> None:
-        """Orders worth a look though they import: a total of 0 (not cancelled), refunds."""
+        """Orders worth a look though they import: a total of 0 that the export does not explain
+        (not cancelled, nothing refunded: such an order counts as a purchase, docs/definitions.md),
+        and refunds (a negative total)."""
         if not self.con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = 'out_orders'").fetchall():
             return
         columns = set(self.con.sql("SELECT * FROM out_orders LIMIT 0").columns)
-        place = "_row" if "_row" in columns else "order_id"
-        live = " AND NOT coalesce(cancelled, false)" if "cancelled" in columns else ""
+        place = "_row" if "_row" in columns else "order_id"  # presets' orders: named by id
+        explained = [c for c in ("cancelled IS TRUE", "refunded > 0") if c.split()[0] in columns]
+        zero = " AND NOT ".join(["revenue = 0", *(f"coalesce({c}, false)" for c in explained)])
         for condition, what, meaning in (
             (
-                f"revenue = 0{live}",
+                zero,
                 "order{s} with a total of 0",
                 "each counts as a purchase with no revenue; check they are not test orders or missing totals",
             ),
-            ("revenue < 0", "refund{s} (a negative total)", "they lower revenue and are not purchases"),
+            ("revenue < 0", "refund{s}, a negative total", "they lower revenue and are not purchases"),
         ):
             n, firsts = self.first(
                 f"SELECT count(*), list({place} ORDER BY {place})[1:{FIRST_FEW}] FROM out_orders "
                 f"WHERE {condition}"
             )
-            if not n:
-                continue
-            where = (
-                self.places(firsts, n)
-                if place == "_row"
-                else ", ".join(repr(o) for o in firsts)
-                + (f" and {n - len(firsts):,} more" if n > len(firsts) else "")
-            )
-            self.notes.append(f"{n:,} {what.format(s='s' if n > 1 else '')} ({where}): imported; {meaning}")
+            if n:
+                where = self.places(firsts, n) if place == "_row" else f"first: {firsts[0]!r}"
+                self.notes.append(
+                    f"{n:,} {what.format(s='s' if n > 1 else '')} ({where}): imported; {meaning}"
+                )
 
 
 def _norm(header: str) -> str:
