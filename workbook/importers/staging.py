@@ -597,12 +597,15 @@ class Stage:
             for name in self.mapping.fields()
             if self.has(name) and self.mapping.type_of(name) == "money"
         ]
-        for name, found in checks:
-            n, rows = self.first(
-                f"SELECT count(*), list(_row ORDER BY _row)[1:{FIRST_FEW}] FROM typed "
-                f"WHERE NULLIF({found}, '') <> $currency",
-                {"currency": self.currency.upper()},
-            )
+        if not checks:
+            return
+        other = [f"NULLIF({found}, '') <> $currency" for _, found in checks]
+        found = self.first(  # one scan for all the columns, rows only where there are some
+            f"SELECT {', '.join(f'list(_row ORDER BY _row) FILTER ({o})[1:{FIRST_FEW}]' for o in other)}, "
+            f"{', '.join(f'count(*) FILTER ({o})' for o in other)} FROM typed",
+            {"currency": self.currency.upper()},
+        )
+        for (name, _), rows, n in zip(checks, found[: len(checks)], found[len(checks) :]):
             if n:
                 self.warnings.append(
                     f"{n:,} row{'s' if n > 1 else ''} in another currency than the client's "
