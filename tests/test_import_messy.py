@@ -283,7 +283,7 @@ def test_a_gzip_named_csv_is_read_too(client, tmp_path):
     f.write_bytes(gzip.compress(_csv_bytes(tmp_path)))
     [result] = import_files(client, [f], mapping(tmp_path))
     assert orders_in(client) == [("A1", Decimal("10.00"))]
-    assert result.notes[0] == "orders.csv is a gzip archive, not text: read orders.csv, the file inside it"
+    assert result.notes[0] == "orders.csv is gzip-compressed, not text: unpacked and read"
 
 
 def test_a_zip_named_csv_with_several_files_says_unzip_it(client, tmp_path):

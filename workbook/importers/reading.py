@@ -94,8 +94,9 @@ def open_export(path: Path, workdir: Path) -> RawFile:
         head = fh.read(8)
     if kind in ("csv", "json") and head.startswith(ARCHIVES):
         raw = open_export(_unpack(path, workdir), workdir)
-        what = "a ZIP archive" if head.startswith(ARCHIVES[0]) else "a gzip archive"
-        raw.notes.insert(0, f"{name} is {what}, not text: read {raw.name}, the file inside it")
+        zipped = head.startswith(ARCHIVES[0])
+        what = f"a ZIP archive, not text: read {raw.name}, the file inside it"
+        raw.notes.insert(0, f"{name} is {what if zipped else 'gzip-compressed, not text: unpacked and read'}")
         return raw
     sha, encoding = _scan(path, kind, head)
     if kind == "xlsx":
