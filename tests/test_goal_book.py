@@ -114,18 +114,18 @@ def test_a_goal_the_data_could_not_judge_is_refused(db, goal, phrase):
 def test_edit_changes_the_target_and_deadline_and_keeps_the_baseline(db):
     saved = goal_book.save_goal(db, Goal("revenue", "increase", target_value=250, deadline=DEADLINE), AS_OF)
     later = dt.date(2027, 3, 31)
-    goal_book.edit_goal(db, saved.goal_id, target_change_pct=20.0, deadline=later)
+    goal_book.edit_goal(db, saved.goal_id, target="+20%", deadline=later)
     (goal,) = stored(db)
     assert (goal.target_value, goal.target_change_pct, goal.deadline) == (None, 20.0, later)
     assert goal.target() == pytest.approx(BASE * 1.2)  # measured from the baseline agreed first
-    goal_book.edit_goal(db, saved.goal_id, target_value=300.0)
+    goal_book.edit_goal(db, saved.goal_id, target="300")
     assert [(g.target_value, g.target_change_pct) for g in stored(db)] == [(300.0, None)]
 
 
 def test_edit_refuses_an_impossible_goal_and_changes_nothing(db):
     saved = goal_book.save_goal(db, Goal("revenue", "increase", target_value=250, deadline=DEADLINE), AS_OF)
     with pytest.raises(WorkbookError, match="flip the sign"):
-        goal_book.edit_goal(db, saved.goal_id, target_change_pct=-10.0)
+        goal_book.edit_goal(db, saved.goal_id, target="-10%")
     with pytest.raises(WorkbookError, match="not after"):
         goal_book.edit_goal(db, saved.goal_id, deadline=dt.date(2026, 1, 1))
     assert [(g.target_value, g.deadline) for g in stored(db)] == [(250.0, DEADLINE)]

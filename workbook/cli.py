@@ -6,6 +6,7 @@ Heavy libraries are imported inside the subcommands so that `workbook --help` is
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import sys
 from pathlib import Path
@@ -161,29 +162,26 @@ def cmd_goals(args: argparse.Namespace) -> int:
     if args.delete is not None:
         gone = goal_book.delete_goal(client.db_path, args.delete)
         print(f"Deleted goal {args.delete} of {client.name}: {described(gone)}.")
-        return 0
-    con = store.read(db_path=client.db_path)
-    try:
-        if args.edit is not None:
-            goal = goal_book.find(con, args.edit)
-        stored = goal_book.load_goals(con)
-    finally:
-        con.close()
-    if args.edit is None:
-        _list_goals(args.client, client.name, stored, currency)
-        return 0
-    if not changes:
-        raise WorkbookError(
-            f"Say what to change in goal {args.edit}: --target, --deadline and/or --direction "
-            f"(e.g. `workbook goals {args.client} --edit {args.edit} --deadline 2027-03-31`)."
+    elif args.edit is not None:
+        if not changes:
+            raise WorkbookError(
+                f"Say what to change in goal {args.edit}: --target, --deadline and/or --direction "
+                f"(e.g. `workbook goals {args.client} --edit {args.edit} --deadline 2027-03-31`)."
+            )
+        goal = goal_book.edit_goal(
+            client.db_path,
+            args.edit,
+            target=args.target,
+            deadline=_deadline(args.deadline) if args.deadline else None,
+            direction=args.direction,
         )
-    edits: dict = goal_book.parse_target(goal.kpi, args.target) if args.target is not None else {}
-    if args.deadline is not None:
-        edits["deadline"] = _deadline(args.deadline)
-    if args.direction is not None:
-        edits["direction"] = args.direction
-    goal = goal_book.edit_goal(client.db_path, args.edit, **edits)
-    print(f"Goal {args.edit} of {client.name} is now: {described(goal)}.")
+        print(f"Goal {args.edit} of {client.name} is now: {described(goal)}.")
+    else:
+        con = store.read(db_path=client.db_path)
+        try:
+            _list_goals(args.client, client.name, goal_book.load_goals(con), currency)
+        finally:
+            con.close()
     return 0
 
 
@@ -211,10 +209,8 @@ def _list_goals(slug: str, name: str, stored: list, currency: str) -> None:
     )
 
 
-def _deadline(text: str):
+def _deadline(text: str) -> dt.date:
     """A deadline typed as YYYY-MM-DD."""
-    import datetime as dt
-
     try:
         return dt.date.fromisoformat(text)
     except ValueError as err:

@@ -132,24 +132,31 @@ def save_goal(db_path: Path, goal: Goal, as_of: dt.date) -> Saved:
         return Saved(_write(con, goal, stored.goal_id), updated=True)
 
 
-def edit_goal(db_path: Path, goal_id: int, **changes: Any) -> Goal:
-    """Change a stored goal's direction, target (`target_value` or `target_change_pct`; giving
-    one clears the other), deadline or note, keeping its baseline; return the goal as stored.
+def edit_goal(
+    db_path: Path,
+    goal_id: int,
+    *,
+    target: str | None = None,
+    deadline: dt.date | None = None,
+    direction: str | None = None,
+) -> Goal:
+    """Change a stored goal's target (as typed, `parse_target`), deadline or direction, keeping
+    its baseline; return the goal as stored.
 
     Refused (WorkbookError) when the result is not a goal the data could judge: a target the
     KPI cannot reach (a rate above 100%), or a deadline not after its baseline.
     """
-    unknown = set(changes) - set(_AGREED)
-    if unknown:
-        raise ValueError(f"edit_goal cannot change {', '.join(sorted(unknown))}")
-    if "target_value" in changes:
-        changes.setdefault("target_change_pct", None)
-    elif "target_change_pct" in changes:
-        changes["target_value"] = None
     with store.write(db_path=db_path) as con, store.transaction(con):
-        stored = find(con, goal_id)
-        goal = replace(stored, **changes)  # Goal checks the direction against a % target's sign
-        _check(goal)
+        goal = find(con, goal_id)
+        changes: dict[str, Any] = {}
+        if target is not None:  # one kind of target replaces the other
+            changes = {"target_value": None, "target_change_pct": None, **parse_target(goal.kpi, target)}
+        if deadline is not None:
+            changes["deadline"] = deadline
+        if direction is not None:
+            changes["direction"] = direction
+        goal = replace(goal, **changes)
+        _check(goal)  # Goal itself checks a % target's sign against the direction
         _write(con, goal, goal_id)
     return goal
 
