@@ -78,14 +78,19 @@ def test_a_percent_target_saved_against_another_baseline_keeps_the_value_it_mean
 
 
 def test_one_goal_per_kpi_and_segment(db):
-    ids = {
+    saves = [
         goal_book.save_goal(
             db, Goal("revenue", "increase", target_value=t, deadline=DEADLINE, segment=s), AS_OF
         )
         for t, s in [(250, None), (260, "vip"), (270, "vip"), (280, None)]
-    }
-    assert [(g.segment, g.target_value) for g in stored(db)] == [(None, 280.0), ("vip", 270.0)]
-    assert {s.updated for s in ids} == {False, True}
+    ]
+    whole, vip = saves[0].goal_id, saves[1].goal_id
+    assert whole != vip
+    assert saves[2:] == [goal_book.Saved(vip, updated=True), goal_book.Saved(whole, updated=True)]
+    assert [(g.goal_id, g.segment, g.target_value) for g in stored(db)] == [
+        (whole, None, 280.0),
+        (vip, "vip", 270.0),
+    ]
 
 
 def test_the_schema_refuses_a_second_goal_for_a_kpi(db):
