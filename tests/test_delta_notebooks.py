@@ -9,7 +9,7 @@ import pytest
 from render_fixtures import executed_notebook, findings_of
 
 from workbook import store
-from workbook.analytics import goals
+from workbook.analytics import goal_book, goals
 from workbook.analytics.goals import Goal
 from workbook.core import paths
 
@@ -55,7 +55,7 @@ def test_improvement_delta_tracks_stored_goals(samples, tmp_path, monkeypatch):
         if f.is_file():
             (home / "coffee-shop" / f.name).write_bytes(f.read_bytes())
     monkeypatch.setenv("WORKBOOK_HOME", str(home))
-    goals.save_goal(
+    goal_book.save_goal(
         paths.db_path("coffee-shop"),
         Goal("avg_rating", "increase", target_value=4.8, deadline=dt.date(2027, 3, 31)),
         dt.date(2026, 10, 31),  # the sample's last day: the baseline the report uses too
@@ -67,7 +67,7 @@ def test_improvement_delta_tracks_stored_goals(samples, tmp_path, monkeypatch):
     assert list(cards) == ["avg_rating", "orders"]
     assert cards["orders"]["status"] == "undefined" and "SMART" in cards["orders"]["finding"]
     con = store.read("coffee-shop")
-    assert len(goals.load_goals(con)) == 2  # the report run wrote nothing
+    assert len(goal_book.load_goals(con)) == 2  # the report run wrote nothing
     con.close()
 
 

@@ -114,7 +114,12 @@ def verdict(d: Delta, currency: str = "USD") -> str:
     kpi, goal = d.goal.kpi, d.goal
     fv = partial(format_value, kpi, currency=currency)
     if d.status == "undefined":
-        smart = f" A SMART version from the baseline: {describe(d.proposal, currency)}." if d.proposal else ""
+        proposed = " and ".join(goal.missing)  # what the proposal adds; it keeps what the goal gives
+        smart = (
+            f" A SMART version, with a proposed {proposed}: {describe(d.proposal, currency)}."
+            if d.proposal
+            else ""
+        )
         return f"{describe(goal, currency)} is not a SMART goal yet. {why(d)}{smart}"
     current = d.current
     if d.status == "not enough data" or current is None:  # a judged goal always has a current value
