@@ -4,9 +4,13 @@ story on the sample clients (online store: every section; coffee shop: clear not
 from __future__ import annotations
 
 import datetime as dt
+import math
+import re
 
 import pytest
 from render_fixtures import executed_notebook, findings_of, markdown_text, outputs_of
+from statsmodels.stats.power import NormalIndPower
+from statsmodels.stats.proportion import proportion_effectsize
 
 from workbook.analytics import causal
 from workbook.analytics import experiments as ex
@@ -36,17 +40,58 @@ def test_a_clear_win_says_keep_and_a_clear_rollout_says_extend():
     assert steps[1].startswith("Extend recommendations beyond region CA")
 
 
-def test_no_clear_gain_asks_for_a_bigger_test_not_a_win():
+def _per_version(text: str) -> list[int]:
+    """Every "N per version" a sentence asks for."""
+    return [int(n.replace(",", "")) for n in re.findall(r"([\d,]+) per version", text)]
+
+
+def test_no_clear_gain_plans_on_the_clients_own_list_not_a_win():
+    reach = ex.Reach(900, "consent", 1_000)
     steps = impact.next_steps(
-        impact.Results(pooled=_pooled(personalized=(10_000, 210)), rollouts=[_did(-0.01, 0.02)])
+        impact.Results(pooled=_pooled(personalized=(10_000, 210)), rollouts=[_did(-0.01, 0.02)], reach=reach)
     )
-    n = ex.plan_sample_size(0.02, ex.EXPECTED_LIFT)
+    # 900 people: 450 per version; statsmodels' h at n = 450 gives the detectable rate from 2.0%
+    h = NormalIndPower().solve_power(effect_size=None, nobs1=450, alpha=0.05, power=0.8, ratio=1)
+    p1 = math.sin(math.asin(math.sqrt(0.02)) + h / 2) ** 2
+    needed = math.ceil(
+        NormalIndPower().solve_power(proportion_effectsize(0.024, 0.02), alpha=0.05, power=0.8)
+    )
     assert steps[0] == (
-        f"Personalization has not yet shown a clear gain: run a bigger test (about {n:,} "
-        f"recipients per version) before paying more for it."
+        "Personalization has not yet shown a clear gain: keep testing before paying more for it. "
+        "You have 900 customers with marketing consent on file. On that list, a 50/50 test (450 per "
+        f"version) detects a rise of the conversion rate from 2.0% to {100 * p1:.1f}% or more. A 20% "
+        f"relative lift would take {math.ceil(needed / 450)} sends, more than a year of monthly "
+        "campaigns: test bigger changes (a different offer, not a different subject line)."
     )
     assert steps[1].startswith("Keep measuring recommendations")
     assert not any("Keep personalizing" in s for s in steps)
+
+
+@pytest.mark.parametrize("size", [2, 40, 900, 1_214, 5_000, 30_000])
+def test_a_first_test_never_asks_for_more_people_than_the_list_holds(size):
+    steps = impact.next_steps(impact.Results(reach=ex.Reach(size, "consent", size)))
+    assert steps[0].startswith("Start measuring personalization") and f"{size:,} customers" in steps[0]
+    assert all(n <= size // 2 for n in _per_version(steps[0]))
+
+
+def test_a_big_enough_list_is_told_one_send_will_do():
+    steps = impact.next_steps(impact.Results(reach=ex.Reach(60_000, "campaign", 9_000, "Spring sale")))
+    assert "Your largest campaign of the last year, Spring sale, went to 60,000 people." in steps[0]
+    assert steps[0].endswith("one send is enough to see a 20% relative lift.")
+
+
+def test_a_mid_sized_list_is_told_how_many_sends_to_pool():
+    plan = ex.plan_test(8_000, 0.02)
+    assert 1 < plan.sends <= ex.MAX_POOLED_SENDS
+    steps = impact.next_steps(impact.Results(reach=ex.Reach(8_000, "consent", 8_000)))
+    assert f"add up {plan.sends} sends of the same test (one a month), or test a bigger change." in steps[0]
+
+
+def test_a_shop_without_an_email_list_gets_no_email_test_but_the_step_to_build_one():
+    steps = impact.next_steps(impact.Results(reach=ex.Reach(0, "none", 115)))
+    assert steps[0].startswith("There is no email list to test on yet")
+    assert "If all your 115 known customers joined, a 50/50 test could detect" in steps[0]
+    assert not _per_version(steps[0])
 
 
 def test_a_broken_split_comes_first():
@@ -56,14 +101,8 @@ def test_a_broken_split_comes_first():
     assert steps == ["Fix the recipient split of All and re-run: a broken split makes the results unusable."]
 
 
-def test_no_campaign_data_proposes_a_first_test_sized_by_the_planner():
-    steps = impact.next_steps(impact.Results())
-    n = ex.plan_sample_size(0.02, ex.EXPECTED_LIFT)
-    assert steps == [
-        f"Start measuring personalization: send the next email campaign as an A/B test, "
-        f"half personalized and half generic, to about {n:,} recipients per version "
-        f"(enough to see a 20% lift on a 2% conversion rate), and import its results."
-    ]
+def test_no_planning_step_before_the_reachable_list_is_known():
+    assert impact.next_steps(impact.Results()) == []
 
 
 def _run(reports, client):
@@ -88,7 +127,8 @@ def test_coffee_shop_gets_clear_not_enough_data_notes(sample_reports):
     text, findings = _run(sample_reports, "coffee-shop")
     for section in (impact.TEST_SECTION, impact.SEGMENT_SECTION, impact.ROLLOUT_SECTION):
         assert f"Not enough data for {section}" in text
-    assert [f["finding"] for f in findings] == [next(iter(impact.next_steps(impact.Results())))]
+    assert len(findings) == 1 and findings[0]["finding"].startswith("There is no email list to test on yet")
+    assert "per version" not in findings[0]["finding"]  # no email test for a shop without a list
 
 
 def test_the_indices_section_gets_its_ab_figures_itself_when_the_segments_section_has_not_run(client, rw):
