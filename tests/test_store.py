@@ -19,6 +19,7 @@ from workbook.store.clients import (
     list_clients,
     load_client,
     record_rollout,
+    record_settings,
 )
 from workbook.store.schema import DATA_TABLES, LATEST_VERSION, MIGRATIONS, TABLES
 
@@ -302,3 +303,18 @@ def test_a_wrong_setting_is_one_line_naming_the_key_and_the_fix(tmp_path, toml, 
     with pytest.raises(WorkbookError, match=message) as err:
         client_at("x", tmp_path / paths.DB_FILE)
     assert "\n" not in str(err.value) and "client.toml" in str(err.value)
+
+
+def test_record_settings_adds_only_what_client_toml_does_not_set(tmp_path):
+    path = tmp_path / "client.toml"
+    path.write_text('slug = "x"\ndisplay_name = "X"\n[costs]\nemail_send = 0.004\n', encoding="utf-8")
+    client = client_at("x", tmp_path / paths.DB_FILE)
+    tables = {"costs": {"email_send": 0.01, "tool_per_month": 30.0}, "time_saved": {"hours_per_month": 4.0}}
+    assert record_settings(client, tables) is True
+    assert record_settings(client, tables) is False
+    s = client_at("x", tmp_path / paths.DB_FILE).settings
+    assert (s.email_send, s.tool_per_month, s.hours_saved_per_month) == (0.004, 30.0, 4.0)  # the edit wins
+    before = path.read_text(encoding="utf-8")
+    with pytest.raises(WorkbookError, match="must be a number, 0 or more"):
+        record_settings(client, {"time_saved": {"hourly_rate": -1}})
+    assert path.read_text(encoding="utf-8") == before  # refused before anything is written

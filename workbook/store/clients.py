@@ -334,6 +334,25 @@ def record_rollout(client: Client, rollout: Rollout) -> bool:
     return True
 
 
+def record_settings(client: Client, tables: Mapping[str, Mapping[str, object]]) -> bool:
+    """Add settings tables ({"costs": {"email_send": 0.01}, ...}) to the client's client.toml,
+    each key only where the file does not set it (the consultant's edits win); True when added.
+    Checked as `client_at` would read them, before anything is written."""
+    path = client.folder / CONFIG_FILE
+    data = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    added = False
+    for name, values in tables.items():
+        table = data.setdefault(name, {})
+        for key, value in values.items():
+            if key not in table:
+                table[key] = dict(value) if isinstance(value, Mapping) else value
+                added = True
+    _settings(path, data)
+    if added:
+        path.write_text(tomli_w.dumps(data), encoding="utf-8")
+    return added
+
+
 def list_clients() -> list[str]:
     home = paths.workbook_home()
     if not home.exists():
