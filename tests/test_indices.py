@@ -190,7 +190,11 @@ def test_personalization_efficiency_ratio():
     assert (per.low, per.high) == pytest.approx(
         (100 * lo + 5 * 40 * months, 100 * hi + 5 * 40 * months), abs=1e-9
     )
-    assert impact.index_sentence(per).startswith("Assumed, not measured")
+    sentence = impact.index_sentence(per)
+    assert sentence.startswith("Assumed, not measured")
+    assert sentence.index("Time saved is the hours a month set in client.toml") < sentence.index(
+        "**Personalization"
+    )
     assert [impact.component_measure(c) for c in per.components] == [
         "$2.00 more per personalized recipient x 100 recipients",
         "5 h a month at $40.00",

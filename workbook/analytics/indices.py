@@ -73,6 +73,7 @@ NO_TESTS = "no A/B tests"  # the efficiency ratio needs personalized vs generic 
 ASSUMED_COST = "assumed cost"  # costs use the assumed cost per send
 NO_EXTRA_COST = "no extra cost"  # personalizing cost nothing extra, so there is no ratio
 NO_TIME = "time saved not given"  # the consultant gave no hours saved: time is not counted
+ASSUMED_TIME = "assumed time saved"  # time saved is the consultant's estimate, not measured
 
 
 def weights(given: Mapping[str, Mapping[str, float]]) -> dict[str, dict[str, float]]:
@@ -503,8 +504,7 @@ def personalization_efficiency(
         ),
     ]
     notes = [ASSUMED_COST] if econ.assumed_cost else []
-    if hours_saved_per_month is None:
-        notes.append(NO_TIME)
+    notes.append(NO_TIME if hours_saved_per_month is None else ASSUMED_TIME)
     if not extra > 0:
         return CompositeIndex(
             name,

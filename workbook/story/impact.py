@@ -490,6 +490,8 @@ INDEX_NOTES = {
     ix.ASSUMED_COST: "Assumed, not measured: its cost rests on a cost per email (client.toml [costs], "
     "or a typical price when it sets none), not on imported campaign costs.",
     ix.NO_TIME: "Time saved is not counted: client.toml gives no [time_saved] hours_per_month.",
+    ix.ASSUMED_TIME: "Time saved is the hours a month set in client.toml ([time_saved]), an estimate, "
+    "not measured.",
     ix.NO_EXTRA_COST: "Personalization cost nothing extra here, so a ratio is meaningless.",
 }
 
@@ -539,7 +541,7 @@ def component_measure(c: ix.Component, currency: str = "USD") -> str:
     raise ValueError(f"no words for the measure {c.measure!r}")
 
 
-ASSUMPTION_NOTES = (ix.ASSUMED_COST, ix.NO_TIME)  # said before the index's number
+ASSUMPTION_NOTES = (ix.ASSUMED_COST, ix.NO_TIME, ix.ASSUMED_TIME)  # said before the index's number
 
 
 def index_notes(index: ix.CompositeIndex, currency: str = "USD", assumptions: bool = False) -> list[str]:
