@@ -120,6 +120,11 @@ def test_online_store_story_has_every_section_and_its_findings(sample_reports):
     assert rollout["low"] <= 0.20 <= rollout["high"] and rollout["low"] > 0  # planted +20%
     assert "parallel trends" in text and "Split check first" in text
     assert "1. Keep personalizing emails" in text
+    # the next test is sized to its own largest campaign; costs and hours come from its client.toml
+    list_size = int(re.search(r"went to ([\d,]+) people", text).group(1).replace(",", ""))
+    assert "Planning the next test" in text and all(n <= list_size // 2 for n in _per_version(text))
+    assert "CAC and ROMI below rest on the $0.010 per generic email and $0.020 per personalized email" in text
+    assert "Time saved is the hours a month set in client.toml" in text
 
 
 @pytest.mark.slow
