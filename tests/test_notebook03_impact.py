@@ -12,10 +12,13 @@ from render_fixtures import executed_notebook, findings_of, markdown_text, outpu
 from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import proportion_effectsize
 
+from workbook import store
 from workbook.analytics import causal
 from workbook.analytics import experiments as ex
 from workbook.store.clients import Rollout
 from workbook.story import impact, nb
+
+SAMPLE_AS_OF = dt.date(2026, 10, 31)
 
 
 def _pooled(generic=(10_000, 200), personalized=(10_000, 300)):
@@ -144,3 +147,26 @@ def test_the_indices_section_gets_its_ab_figures_itself_when_the_segments_sectio
     ctx.con.close()
     efficiency = next(i for i in results.indices if i.name == "Personalization Efficiency Ratio")
     assert not efficiency.available  # an empty client has no A/B tests
+
+
+@pytest.mark.parametrize("slug", ["coffee-shop", "online-store", "home-services"])
+def test_each_sample_client_gets_advice_within_its_own_list(samples, slug):
+    con = store.read(slug)
+    reach = ex.reach(con, SAMPLE_AS_OF)
+    tests = ex.campaign_tests(con, SAMPLE_AS_OF)
+    results = impact.Results(
+        tests=tests, pooled=ex.pooled_personalization_test(con, SAMPLE_AS_OF, tests=tests)
+    )
+    sends = con.execute(
+        "SELECT campaign_id, sent_at FROM campaign_sends WHERE sent_at >= $start AND sent_at < $end",
+        {"start": dt.datetime(2025, 11, 1), "end": dt.datetime(2026, 11, 1)},
+    ).df()
+    con.close()
+    results.reach = reach
+    if slug == "online-store":  # the largest campaign of the last year, counted here with pandas
+        assert (reach.source, reach.size) == ("campaign", sends.groupby("campaign_id").size().max())
+    else:  # no consent on file and no campaigns: no email test is proposed
+        assert (reach.source, reach.size) == ("none", 0) and sends.empty
+    text = " ".join(impact.next_steps(results)) + " " + (impact.plan_sentence(results) or "")
+    assert all(n <= reach.size // 2 for n in _per_version(text))
+    assert ("There is no email list to test on yet" in text) == (reach.size == 0)
