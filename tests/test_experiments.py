@@ -19,6 +19,7 @@ from statsmodels.stats.proportion import proportion_effectsize, proportions_ztes
 
 from workbook import store
 from workbook.analytics import experiments as ex
+from workbook.core.errors import WorkbookError
 from workbook.story import impact, impact_charts
 
 START = dt.datetime(2026, 3, 2, 9)
@@ -406,7 +407,7 @@ def test_intended_splits_drive_the_srm_check_and_the_pooling(sim):
     pooled = ex.pooled_personalization_test(con, EVERYTHING, tests=tests)
     assert "BROKEN" not in pooled.campaigns  # a 4:5 ratio would bias a sum of 1:1 campaigns
     assert "another ratio: Broken split" in " ".join(impact.ab_notes(pooled))
-    with pytest.raises(ValueError, match="no share for Personalized"):
+    with pytest.raises(WorkbookError, match=r"\[ab_splits.AB00\] has no share for variant .Personalized."):
         ex.campaign_tests(con, EVERYTHING, splits={"AB00": {"Generic": 1}})
 
 

@@ -170,3 +170,26 @@ def test_each_sample_client_gets_advice_within_its_own_list(samples, slug):
     text = " ".join(impact.next_steps(results)) + " " + (impact.plan_sentence(results) or "")
     assert all(n <= reach.size // 2 for n in _per_version(text))
     assert ("There is no email list to test on yet" in text) == (reach.size == 0)
+
+
+def test_planned_splits_in_client_toml_reach_the_split_check(client, rw, home, monkeypatch):
+    rw.execute(
+        "INSERT INTO campaign_results (campaign_id, variant, recipients, opens, clicks, orders, revenue) "
+        "VALUES ('C1', 'Generic', 800, 200, 20, 16, 800), ('C1', 'Personalized', 200, 50, 6, 5, 250)"
+    )
+    rw.close()
+    monkeypatch.setattr(nb, "say", lambda text: None)
+    monkeypatch.setattr(nb, "show", lambda obj: None)
+    monkeypatch.setattr(nb, "finding", lambda *a, **k: None)
+
+    def split_is_sound() -> bool:
+        ctx = nb.open_context(client, None, dt.date(2026, 6, 28))
+        results = impact.Results()
+        impact.tests_section(ctx, results)
+        ctx.con.close()
+        return results.tests[0].trustworthy
+
+    assert not split_is_sound()  # 800 vs 200 is no even split
+    with (home / client / "client.toml").open("a", encoding="utf-8") as fh:
+        fh.write("[ab_splits.C1]\nGeneric = 0.8\nPersonalized = 0.2\n")
+    assert split_is_sound()  # planned 80/20 in client.toml

@@ -43,6 +43,7 @@ import pandas as pd
 
 from workbook.analytics import measures, stats
 from workbook.core import dates
+from workbook.core.errors import WorkbookError
 
 ALPHA = 0.05
 SRM_ALPHA = 0.001  # a split this unlikely by chance means the assignment or tracking is broken
@@ -411,8 +412,9 @@ def _intended(
         return None
     missing = [a.variant for a in arms if a.variant not in split]
     if missing:
-        raise ValueError(
-            f"the intended split of campaign {campaign_id} has no share for {', '.join(missing)}"
+        raise WorkbookError(
+            f"client.toml: [ab_splits.{campaign_id}] has no share for variant {missing[0]!r}; "
+            f"give every variant of the campaign its planned share ({', '.join(a.variant for a in arms)})."
         )
     return [float(split[a.variant]) for a in arms]
 
