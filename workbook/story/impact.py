@@ -2,8 +2,10 @@
 `experiments`, `segments`, `attribution`, `causal` and `indices`), keeps them in `Results`, and
 shows them (words, tables, charts from `impact_charts`, findings), or says why the section has
 no data. Those modules return numbers and codes; the words for them are here: test verdicts,
-the segment table, the rollout's reading, the indices' sentences. `next_steps` turns the
-results into a short, ordered to-do list.
+the segment table, the rollout's reading, the indices' sentences, the next test planned on the
+client's own list (`plan_sentence`). `next_steps` turns the results into a short, ordered to-do
+list. The consultant's assumptions (client.toml, `Client.settings`) are said before the figures
+that rest on them.
 """
 
 from __future__ import annotations
@@ -682,7 +684,7 @@ def segments_section(ctx: Context, results: Results, by: str = "segment") -> Non
     costs = cost_words(econ, settings, ctx.currency)
     if costs:
         nb.say(costs)
-        if econ.assumed_cost and not _costs_given(settings):
+        if not _costs_given(settings):
             money = [c for c in money if c not in COST_COLUMNS]
         else:
             table = table.rename(columns={c: f"{c} (assumed cost)" for c in COST_COLUMNS})
