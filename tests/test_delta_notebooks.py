@@ -37,7 +37,12 @@ def test_improvement_delta_names_the_planted_effects(sample_reports):
     assert "Heat pump installation" in unmet["finding"] and "EV charger installation" in unmet["finding"]
     # no stored goals: one card per suggested goal, each with its status for the report index
     cards = [f for f in found if "goal" in f]
-    assert [f["goal"] for f in cards] == ["revenue", "repeat_purchase_rate", "lead_conversion_rate", "leads"]
+    assert [f["goal"] for f in cards] == [
+        "revenue",
+        "lead_conversion_rate",
+        "leads",
+        "avg_rating",
+    ]  # its profile
     assert all(f["status"] in goals.STATUSES for f in cards)
 
 

@@ -20,6 +20,7 @@ from workbook.store.clients import (
     load_client,
     record_rollout,
     record_settings,
+    snapshot,
 )
 from workbook.store.schema import DATA_TABLES, LATEST_VERSION, MIGRATIONS, TABLES
 
@@ -318,3 +319,88 @@ def test_record_settings_adds_only_what_client_toml_does_not_set(tmp_path):
     with pytest.raises(WorkbookError, match="must be a number, 0 or more"):
         record_settings(client, {"time_saved": {"hourly_rate": -1}})
     assert path.read_text(encoding="utf-8") == before  # refused before anything is written
+
+
+# ---------------------------------------------------------------------------- snapshots
+
+
+def _orders(db_path) -> int:
+    con = store.read(db_path=db_path)
+    try:
+        return store.scalar(con, "SELECT count(*) FROM orders")
+    finally:
+        con.close()
+
+
+def test_a_snapshot_keeps_the_rows_a_writer_left_in_the_write_ahead_log(rw, client, home, tmp_path):
+    rw.execute("INSERT INTO orders (order_id, ordered_at, revenue) VALUES ('o1', '2026-03-02', 10)")
+    rw.close()
+    # a writer that stopped before folding its log into the file (as a killed import does)
+    con = duckdb.connect(str(home / client / paths.DB_FILE))
+    con.execute("PRAGMA disable_checkpoint_on_shutdown")
+    con.execute("INSERT INTO orders (order_id, ordered_at, revenue) VALUES ('o2', '2026-03-03', 20)")
+    con.close()
+    assert (home / client / f"{paths.DB_FILE}.wal").exists()
+    copy = snapshot(load_client(client), tmp_path)
+    assert copy.db_path == tmp_path / paths.DB_FILE
+    assert _orders(copy.db_path) == 2
+
+
+def test_a_snapshot_carries_the_clients_settings_but_not_its_salt(home, tmp_path):
+    original = client_at("shop", home / "shop" / paths.DB_FILE)
+    init_client("shop", "Corner Shop", "retail", "EUR", "Europe/Berlin")
+    record_rollout(load_client("shop"), Rollout("Loyalty card", dt.date(2026, 5, 1), "region", ("north",)))
+    copy = snapshot(load_client("shop"), tmp_path)
+    assert (copy.config, copy.rollouts) == (load_client("shop").config, load_client("shop").rollouts)
+    assert copy.name == "Corner Shop" and copy.rollouts[0].name == "Loyalty card"
+    assert original.name != copy.name  # without client.toml beside the copy, defaults would show
+    assert not (tmp_path / paths.SALT_FILE).exists()
+
+
+# A writer in another process (an import) that tries to commit while the snapshot is copied.
+WRITER = """
+import duckdb, sys
+try:
+    con = duckdb.connect(sys.argv[1])
+    con.execute("INSERT INTO orders (order_id, ordered_at, revenue) VALUES ('late', '2026-03-04', 5)")
+    con.close()
+    print("committed")
+except duckdb.Error as err:
+    print("refused:", " ".join(str(err).split())[:60])
+"""
+
+
+def test_no_writer_can_commit_while_the_snapshot_is_copied(rw, client, home, tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    from workbook.store import clients
+
+    rw.execute("INSERT INTO orders (order_id, ordered_at, revenue) VALUES ('o1', '2026-03-02', 10)")
+    rw.close()
+    db = home / client / paths.DB_FILE
+    copy_file = clients.shutil.copyfile
+    tried = []
+
+    def copy_while_a_writer_tries(src, dst):
+        if src == db:
+            run = subprocess.run([sys.executable, "-c", WRITER, str(db)], capture_output=True, text=True)
+            tried.append(run.stdout.strip())
+        return copy_file(src, dst)
+
+    monkeypatch.setattr(clients.shutil, "copyfile", copy_while_a_writer_tries)
+    copy = snapshot(load_client(client), tmp_path)
+    assert len(tried) == 1 and tried[0].startswith("refused: IO Error: Could not set lock"), tried
+    assert _orders(copy.db_path) == 1
+    monkeypatch.undo()
+    run = subprocess.run([sys.executable, "-c", WRITER, str(db)], capture_output=True, text=True)
+    assert run.stdout.strip() == "committed"  # the lock is released once the copy is taken
+    assert (_orders(db), _orders(copy.db_path)) == (2, 1)
+
+
+def test_a_snapshot_of_a_locked_database_is_refused_as_locked(client, held_by_another_process, tmp_path):
+    folder = tmp_path / "snapshot"
+    folder.mkdir()
+    with pytest.raises(WorkbookError, match="is locked by another process"):
+        snapshot(load_client(client), folder)
+    assert list(folder.iterdir()) == []

@@ -166,7 +166,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("client", help="client name as a slug, e.g. acme-bakery")
     p.add_argument("--name", help="display name shown in reports (default: from the slug)")
-    p.add_argument("--industry", default="other", help="e.g. coffee-shop, online-store, home-services")
+    p.add_argument(
+        "--industry",
+        default="other",
+        help="coffee-shop, online-store, home-services or other (the KPIs, lapse windows, cohorts "
+        "and advice the reports use)",
+    )
     p.add_argument("--currency", default="USD", help="ISO currency code of the client's money (default USD)")
     p.add_argument(
         "--timezone",

@@ -37,6 +37,7 @@ from scipy import stats
 
 from workbook import store
 from workbook.analytics import metrics
+from workbook.analytics.profiles import GENERIC, PROFILES, Profile
 from workbook.core.dates import BASELINE_WEEKS, baseline_window, last_complete_week_end
 from workbook.core.errors import WorkbookError
 
@@ -279,24 +280,13 @@ def suggest(
     return goal
 
 
-# The KPIs suggested first, in this order, when a client has no goals yet.
-SUGGESTED = (
-    "revenue",
-    "repeat_purchase_rate",
-    "lead_conversion_rate",
-    "leads",
-    "aov",
-    "email_conversion_rate",
-    "nps",
-    "avg_rating",
-    "cac",
-)
-
-
-def suggested_goals(con: duckdb.DuckDBPyConnection, as_of: dt.date, limit: int = 4) -> list[Goal]:
-    """Up to `limit` suggested goals over the client's available KPIs, in `SUGGESTED` order."""
+def suggested_goals(
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, profile: Profile = PROFILES[GENERIC], limit: int = 4
+) -> list[Goal]:
+    """Up to `limit` suggested goals over the client's available KPIs, in the order of the
+    industry profile's `goal_kpis`."""
     goals = []
-    for name in SUGGESTED:
+    for name in profile.goal_kpis:
         goal = suggest(con, name, as_of)
         if goal is not None:
             goals.append(goal)
@@ -347,16 +337,20 @@ def save_goal(db_path: Path, goal: Goal, as_of: dt.date) -> int:
 
 
 def kpi_baselines(
-    con: duckdb.DuckDBPyConnection, as_of: dt.date, weeks: int = BASELINE_WEEKS
+    con: duckdb.DuckDBPyConnection,
+    as_of: dt.date,
+    weeks: int = BASELINE_WEEKS,
+    profile: Profile | None = None,
 ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
-    """Every available KPI's baseline over the last `weeks` complete weeks, and its weekly series.
+    """Every available KPI's baseline over the last `weeks` complete weeks, and its weekly series
+    (of the KPIs the industry `profile` shows, when given).
 
     Returns (table with kpi, label, value, low, high, weeks, better, description;
     {label: weekly series frame} for sparklines).
     """
     start, last = baseline_window(as_of, weeks)
     rows, frames = [], {}
-    for kpi in metrics.available_kpis(con):
+    for kpi in metrics.available_kpis(con, profile):
         frame = metrics.series(con, kpi, "week", as_of=as_of)
         base = metrics.window_value(frame, kpi, start, last + dt.timedelta(days=1))
         frames[kpi.label] = frame

@@ -67,6 +67,16 @@ NET_REVENUE = Measure(
     "sum(revenue)",
     ("analytics/metrics", "analytics/cohorts", "analytics/rfm", "analytics/clv", "analytics/segments"),
 )
+IDENTIFIED_SHARE = _ratio(
+    "identified_share",
+    "The share of orders that carry a customer id (an account, an email, a loyalty card). Every "
+    "per-customer figure (repeat rate, churn, customer value, cohorts, RFM) sees only these "
+    "orders, so where the share is below 100% (walk-in or guest sales) the figure states it.",
+    _ORDERS,
+    "count(customer_id)",
+    "count(*)",
+    ("analytics/cohorts",),
+)
 FIRST_PURCHASE = Measure(
     "first_purchase",
     "When a known customer made their first purchase: the moment they became a customer. Orders "

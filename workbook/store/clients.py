@@ -9,11 +9,13 @@ refused instead of silently giving every person a second pseudonym.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import hashlib
 import hmac
 import os
 import re
 import secrets
+import shutil
 import tomllib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -32,6 +34,20 @@ from workbook.store.schema import CUSTOMER_GROUPS
 CONFIG_FILE = "client.toml"
 SALT_BYTES = 32  # what `init` writes: a 256-bit key, SHA-256's size (RFC 2104 advises no less)
 _FINGERPRINT_LABEL = b"delta-workbook salt fingerprint"
+# The industries with a profile (`analytics.profiles`); "other" is the generic one.
+INDUSTRIES = ("other", "coffee-shop", "online-store", "home-services")
+
+
+def check_industry(industry: str) -> str:
+    """`industry` if it is one of INDUSTRIES, else a WorkbookError naming the nearest ones."""
+    if industry not in INDUSTRIES:
+        near = difflib.get_close_matches(industry, INDUSTRIES, n=1)
+        raise WorkbookError(
+            f"--industry {industry!r} is not one the workbook knows"
+            + (f" (did you mean {near[0]}?)" if near else "")
+            + f": use one of {', '.join(INDUSTRIES[1:])}, or {INDUSTRIES[0]} for any other business."
+        )
+    return industry
 
 
 @dataclass(frozen=True)
@@ -251,6 +267,7 @@ def init_client(
     The salt is made only with the database: an existing client's is never replaced, and a
     missing or other one is refused (see `Client.salt`)."""
     check_timezone(timezone, "--timezone")  # refused here, not at the first import
+    check_industry(industry)
     folder = paths.client_dir(slug)
     db = paths.db_path(slug)
     created = not db.exists()
@@ -351,6 +368,26 @@ def record_settings(client: Client, tables: Mapping[str, Mapping[str, object]]) 
     if added:
         path.write_text(tomli_w.dumps(data), encoding="utf-8")
     return added
+
+
+def snapshot(client: Client, folder: Path) -> Client:
+    """The client as one consistent state, copied into `folder`: its database (with the
+    write-ahead log a writer stopped short of folding in, which read-only connections replay)
+    copied while a read-only connection holds the file, so no import can commit half-way
+    (DuckDB lets a process write only while no other process has the file open), and its
+    client.toml. A report reads every page from the copy. The salt is not copied: a snapshot
+    is read-only and never makes pseudonyms. A damaged, locked or newer database is refused
+    here, as by `store.read`."""
+    con = store.read(db_path=client.db_path)
+    try:
+        for name in (client.db_path.name, f"{client.db_path.name}.wal"):
+            if (client.folder / name).exists():
+                shutil.copyfile(client.folder / name, folder / name)
+    finally:
+        con.close()
+    if (client.folder / CONFIG_FILE).exists():
+        shutil.copyfile(client.folder / CONFIG_FILE, folder / CONFIG_FILE)
+    return client_at(client.slug, folder / client.db_path.name)
 
 
 def list_clients() -> list[str]:

@@ -18,14 +18,14 @@ from functools import partial
 import pandas as pd
 
 from workbook.analytics import attribution as at
-from workbook.analytics import causal
+from workbook.analytics import causal, cohorts
 from workbook.analytics import experiments as ex
 from workbook.analytics import indices as ix
 from workbook.analytics import segments as sg
 from workbook.core import fmt
 from workbook.store.clients import Settings
+from workbook.story import goal_words, nb
 from workbook.story import impact_charts as charts
-from workbook.story import nb
 from workbook.story.impact_charts import METRIC_NAMES, MODEL_LABELS
 from workbook.story.nb import Context
 
@@ -834,8 +834,13 @@ def indices_section(ctx: Context, results: Results, opt_out_ease: float | None =
         ),
     ]
     shown = 0
+    rsi = results.indices[2]  # repeat buyers and referred newcomers: identified customers only
+    identified = goal_words.identified_words(cohorts.anonymous_share(ctx.con, ctx.as_of)["identified_share"])
     for index in results.indices:
-        nb.say(index_sentence(index, ctx.currency))
+        shares = (
+            f" Its repeat-buyer and referral shares are {identified}." if index is rsi and identified else ""
+        )
+        nb.say(index_sentence(index, ctx.currency).rstrip() + shares)
         if index.available:
             measures = [component_measure(c, ctx.currency) for c in index.components]
             nb.show(charts.index_chart(index, measures))

@@ -26,7 +26,7 @@ from workbook.story.nb import Context
 def report_goals(ctx: Context) -> tuple[list[Goal], bool]:
     """The client's stored goals, or (when none are stored yet) the suggested ones; and which."""
     stored = goals.load_goals(ctx.con)
-    return (stored, True) if stored else (goals.suggested_goals(ctx.con, ctx.as_of), False)
+    return (stored, True) if stored else (goals.suggested_goals(ctx.con, ctx.as_of, ctx.profile), False)
 
 
 def goals_intro(ctx: Context) -> list[Delta]:

@@ -47,7 +47,7 @@ class WhatIfPanel:
         import ipywidgets as w
 
         self.ctx = ctx
-        names = [k.name for k in metrics.available_kpis(ctx.con)]
+        names = [k.name for k in metrics.available_kpis(ctx.con, ctx.profile)]
         if goal is None and names:
             goal = goals.suggest(ctx.con, names[0], ctx.as_of)
         self.metric = w.Dropdown(
