@@ -208,7 +208,7 @@ EMAIL_CAC = _ratio(
     "email_cac",
     "An email A/B-test arm's acquisition cost: the arm's email cost / its recipients whose first "
     "purchase was the one the email produced.",
-    "campaign_sends of A/B tests, their campaigns' cost, orders",
+    "campaign_sends of A/B tests, their campaigns' cost (else client.toml's cost per send), orders",
     "cost",
     "new_customers",
     ("analytics/segments",),
@@ -227,7 +227,7 @@ EMAIL_ROMI = _ratio(
     "email_romi",
     "An email A/B-test arm's return: (the revenue the email platform credits to the arm's sends "
     "- the arm's email cost) / that cost.",
-    "campaign_sends of A/B tests and their campaigns' cost",
+    "campaign_sends of A/B tests and their campaigns' cost (else client.toml's cost per send)",
     "sum(revenue) - cost",
     "cost",
     ("analytics/segments",),
