@@ -348,10 +348,13 @@ def test_a_snapshot_keeps_the_rows_a_writer_left_in_the_write_ahead_log(rw, clie
 
 def test_a_snapshot_carries_the_clients_settings_but_not_its_salt(home, tmp_path):
     original = client_at("shop", home / "shop" / paths.DB_FILE)
-    init_client("shop", "Corner Shop", "retail", "EUR", "Europe/Berlin")
+    init_client("shop", "Corner Shop", "coffee-shop", "EUR", "Europe/Berlin")
     record_rollout(load_client("shop"), Rollout("Loyalty card", dt.date(2026, 5, 1), "region", ("north",)))
+    record_settings(load_client("shop"), {"costs": {"email_send": 0.03}})
     copy = snapshot(load_client("shop"), tmp_path)
-    assert (copy.config, copy.rollouts) == (load_client("shop").config, load_client("shop").rollouts)
+    live = load_client("shop")
+    assert (copy.config, copy.rollouts, copy.settings) == (live.config, live.rollouts, live.settings)
+    assert copy.settings.email_send == 0.03
     assert copy.name == "Corner Shop" and copy.rollouts[0].name == "Loyalty card"
     assert original.name != copy.name  # without client.toml beside the copy, defaults would show
     assert not (tmp_path / paths.SALT_FILE).exists()
