@@ -1,4 +1,4 @@
-"""Goal math on a hand-made weekly revenue line: required rate, projection, status, storage.
+"""Goal math on a hand-made weekly revenue line: required rate, forecast, chance, status, storage.
 (The goals in words are tested in test_goal_words.py.)"""
 
 from __future__ import annotations
@@ -7,7 +7,9 @@ import datetime as dt
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
+import statsmodels.api as sm
 from _weekly_revenue import AS_OF, BASE, DEADLINE, FIRST, NOW, REVENUE, WEEKS
 from scipy import stats
 
@@ -16,6 +18,17 @@ from workbook.analytics import goals
 from workbook.analytics.goals import Goal
 from workbook.core import paths
 from workbook.core.errors import WorkbookError
+
+
+def _ols_reference(values):
+    """statsmodels' OLS of the weekly values on the week number, and its forecast of the mean of
+    weeks 35-38, the 4 complete weeks before the deadline: (fit, mean, se of a 4-week mean)."""
+    fit = sm.OLS(np.asarray(values, dtype=float), sm.add_constant(np.arange(len(values), dtype=float))).fit()
+    last = 39
+    x = sm.add_constant(np.arange(last - 4, last), has_constant="add").mean(axis=0, keepdims=True)
+    pred = fit.get_prediction(x)
+    se = math.sqrt(pred.se_mean[0] ** 2 + fit.scale / 4)  # a mean of 4 new weeks: sigma^2 / 4
+    return fit, float(pred.predicted_mean[0]), se
 
 
 def test_increase_goal_relative_target(weekly_revenue):
@@ -29,16 +42,37 @@ def test_increase_goal_relative_target(weekly_revenue):
     assert d.gap_pct == pytest.approx(20 / 217.5)
     assert d.progress == pytest.approx((NOW - BASE) / (BASE * 0.2))
     assert d.weeks_left == 13
+    assert (d.seasonal, d.season_change) == (False, 0.0)  # half a year of history: no season
     assert d.required_per_week == pytest.approx(20 / 13)
-    # the projection is scipy's Theil-Sen line on the same weekly values (tolerance 1e-9)
-    ref = stats.theilslopes(REVENUE, WEEKS, 0.95)
-    t_deadline = (DEADLINE - FIRST).days / 7
-    assert d.slope_per_week == pytest.approx(ref.slope, rel=1e-9)
-    assert d.slope_per_week == pytest.approx(5.0, abs=0.3)  # the freak week does not bend it
-    assert (d.slope_low, d.slope_high) == pytest.approx((ref.low_slope, ref.high_slope), rel=1e-9)
-    assert d.projected == pytest.approx(ref.intercept + ref.slope * t_deadline, rel=1e-9)
-    assert d.projected_low <= d.projected <= d.projected_high
-    assert d.status == "on track"
+    # the forecast is statsmodels' OLS on the same weekly values (tolerance 1e-9)
+    fit, mean, se = _ols_reference(REVENUE)
+    assert d.slope_per_week == pytest.approx(fit.params[1], rel=1e-9)
+    assert (d.slope_low, d.slope_high) == pytest.approx(tuple(fit.conf_int()[1]), rel=1e-9)
+    assert d.projected == pytest.approx(mean, rel=1e-9)
+    half = stats.t.ppf(0.975, fit.df_resid) * se
+    assert (d.projected_low, d.projected_high) == pytest.approx((mean - half, mean + half), rel=1e-9)
+    assert d.chance == pytest.approx(stats.t.sf((d.target - mean) / se, fit.df_resid), rel=1e-9)
+    # the freak week (+500) widens the range: the target is well inside it, so no verdict either way
+    assert 0.75 > d.chance > 0.25 and d.status == "at risk"
+
+
+def test_one_week_forecast_equals_statsmodels_prediction_interval(weekly_revenue):
+    # with the variance of one new week instead of a 4-week mean, the forecast's interval is
+    # statsmodels' own obs_ci (get_prediction().summary_frame), tolerance 1e-9
+    history = goals.delta(
+        weekly_revenue, Goal("revenue", "increase", target_value=1, deadline=DEADLINE), AS_OF
+    ).history
+    model = goals.forecast(history, goals.metrics.get("revenue"), dt.date(2026, 6, 29), dt.date(2026, 9, 28))
+    fit = sm.OLS(REVENUE.astype(float), sm.add_constant(WEEKS.astype(float))).fit()
+    row = np.array([[1.0, 38.0]])  # week 38: 13 weeks ahead
+    frame = fit.get_prediction(row).summary_frame(alpha=0.05)
+    x = model.design(pd.DatetimeIndex([pd.Timestamp(FIRST) + pd.Timedelta(weeks=38)]))
+    se_one = math.sqrt(float(x[0] @ model.fit.cov_params() @ x[0]) + model.fit.scale)
+    half = stats.t.ppf(0.975, model.fit.df_resid) * se_one
+    mean = float(x[0] @ model.fit.params)
+    assert (mean - half, mean + half) == pytest.approx(
+        (frame["obs_ci_lower"].iloc[0], frame["obs_ci_upper"].iloc[0]), rel=1e-9
+    )
 
 
 def test_decrease_goal_relative_target(weekly_revenue):
@@ -47,40 +81,30 @@ def test_decrease_goal_relative_target(weekly_revenue):
     )
     assert d.target == pytest.approx(BASE * 0.9)  # 178.125
     assert d.required_per_week == pytest.approx((BASE * 0.9 - NOW) / 13)
-    assert d.status == "off track"  # revenue keeps rising by ~5 a week
-
-
-def test_absolute_target_at_risk_when_only_the_band_reaches_it(weekly_revenue):
-    ref = stats.theilslopes(REVENUE, WEEKS, 0.95)
-    t_d, t_mid, y_mid = (DEADLINE - FIRST).days / 7, np.median(WEEKS), np.median(REVENUE)
-    between = y_mid + (ref.slope + ref.high_slope) / 2 * (t_d - t_mid)  # above the line, inside the band
-    d = goals.delta(
-        weekly_revenue, Goal("revenue", "increase", target_value=between, deadline=DEADLINE), AS_OF
-    )
-    assert d.projected < between <= d.projected_high
-    assert d.status == "at risk"
+    assert d.chance < 0.25 and d.status == "off track"  # revenue keeps rising by ~5 a week
 
 
 @pytest.mark.parametrize(
-    "direction,projected,low,high,expected",
-    [
-        ("increase", 110, 100, 120, "on track"),
-        ("increase", 90, 80, 105, "at risk"),
-        ("increase", 90, 80, 95, "off track"),
-        ("decrease", 90, 80, 110, "on track"),
-        ("decrease", 110, 95, 120, "at risk"),
-        ("decrease", 110, 105, 120, "off track"),
-    ],
+    "chance,expected",
+    [(0.9, "on track"), (0.75, "on track"), (0.74, "at risk"), (0.25, "at risk"), (0.24, "off track")],
 )
-def test_status_rule(direction, projected, low, high, expected):
-    goal = Goal("revenue", direction, target_value=100, deadline=DEADLINE)
-    assert goals.status(goal, 100, 100, projected, low, high, deadline_passed=False) == expected
+def test_status_from_the_chance(chance, expected):
+    assert goals.status(chance) == expected
 
 
-def test_status_after_the_deadline_uses_the_current_value():
-    goal = Goal("churn_rate", "decrease", target_value=0.2, deadline=DEADLINE)
-    assert goals.status(goal, 0.2, 0.19, 0.5, 0.4, 0.6, deadline_passed=True) == "on track"
-    assert goals.status(goal, 0.2, 0.21, 0.1, 0.0, 0.2, deadline_passed=True) == "off track"
+def test_after_the_deadline_the_current_value_decides(weekly_revenue):
+    late = AS_OF - dt.timedelta(days=1)
+    met = goals.delta(weekly_revenue, Goal("revenue", "increase", target_value=200, deadline=late), AS_OF)
+    missed = goals.delta(weekly_revenue, Goal("revenue", "increase", target_value=250, deadline=late), AS_OF)
+    assert (met.status, missed.status) == ("met", "missed")
+    assert math.isnan(met.chance) and met.projection.empty
+
+
+def test_a_deadline_further_ahead_than_the_history_is_too_early_to_tell(weekly_revenue):
+    far = AS_OF + dt.timedelta(weeks=40)  # the fit rests on 26 weeks
+    d = goals.delta(weekly_revenue, Goal("revenue", "increase", target_value=250, deadline=far), AS_OF)
+    assert (d.status, d.reason) == ("too early to tell", goals.TOO_FAR_AHEAD)
+    assert math.isnan(d.chance)
 
 
 def test_sign_of_relative_target_must_match_direction():
@@ -105,13 +129,13 @@ def test_undefined_goal_gets_a_smart_proposal(weekly_revenue):
     assert proposal.target(proposal.baseline_value) == pytest.approx(BASE * 1.1)
 
 
-def test_not_enough_weeks(client, rw):
+def test_too_few_weeks_is_too_early_to_tell(client, rw):
     rw.execute(
         "INSERT INTO orders (order_id, ordered_at, revenue) VALUES ('a', '2026-06-10', 5), "
         "('b', '2026-06-17', 6)"
     )
     d = goals.delta(rw, Goal("revenue", "increase", target_value=10, deadline=DEADLINE), AS_OF)
-    assert d.status == "not enough data" and d.reason == goals.TOO_FEW_WEEKS
+    assert d.status == "too early to tell" and d.reason == goals.TOO_FEW_WEEKS
 
 
 def test_unavailable_kpi(weekly_revenue):
@@ -170,7 +194,7 @@ def test_segment_goal(client, rw):
 
 
 def test_a_falling_line_is_projected_to_zero_not_below(client, rw):
-    # 26 weeks falling by $18 a week from $500: Theil-Sen reaches about -$200 by the deadline,
+    # 26 weeks falling by $18 a week from $500: the line reaches about -$200 by the deadline,
     # which weekly revenue cannot be; the projection and its band stop at $0.
     rows = [(f"o{w}", FIRST + dt.timedelta(weeks=w, days=2), 500.0 - 18 * w) for w in range(26)]
     rw.executemany("INSERT INTO orders (order_id, ordered_at, revenue) VALUES (?, ?, ?)", rows)
@@ -180,8 +204,8 @@ def test_a_falling_line_is_projected_to_zero_not_below(client, rw):
         d = goals.delta(con, Goal("revenue", "increase", target_value=600.0, deadline=DEADLINE), AS_OF)
     finally:
         con.close()
-    unclipped = stats.theilslopes([500.0 - 18 * w for w in range(26)], np.arange(26), 0.95)
-    assert unclipped.intercept + unclipped.slope * (DEADLINE - FIRST).days / 7 < 0
+    _, unclipped, _ = _ols_reference([500.0 - 18 * w for w in range(26)])
+    assert unclipped < 0
     assert (d.projected, d.projected_low) == (0.0, 0.0)
     assert d.projection[["value", "low", "high"]].min().min() == 0.0
-    assert d.status == "off track"
+    assert d.chance == 0.0 and d.status == "off track"

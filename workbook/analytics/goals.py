@@ -5,23 +5,40 @@ from a baseline window: 10 means 10% above the baseline, -15 means 15% below), a
 an optional customer segment. Values are weekly: flow KPIs (revenue, orders, leads...) are per
 week, ratios are pooled over the weeks of a window.
 
-Projection: a Theil-Sen line (Theil 1950, Sen 1968; `scipy.stats.theilslopes`) through the
-last `TREND_WEEKS` complete weeks, extended to the deadline. Theil-Sen is the median of all
-pairwise slopes, so one odd week (a holiday, a big order) does not bend it. Its band comes
-from Sen's 95% confidence interval of the slope, pivoting on the median point; it shows how
-uncertain the trend is, not how much single weeks scatter around it.
+A goal is met when the KPI over the `CURRENT_WEEKS` complete weeks before its deadline meets the
+target. Its status is the chance of that, from a forecast (`forecast`):
 
-Status rule (for a decrease goal read "meets" as "at or below"):
+- the last `TREND_WEEKS` complete weeks are fitted by least squares, value = a + b * week
+  (statsmodels OLS; for ratio KPIs WLS weighted by each week's denominator, so a week of one
+  review counts less than a week of twenty);
+- with a year of history or more the fit compares like with like: it adds last year's value of
+  the same weeks (a centred 3-week mean, `season`) as a regressor, value = a + b * week + c *
+  last year's value, so a December peak is expected again and not read as a trend;
+- the forecast of the deadline's 4-week value is the fitted line's mean over those weeks, and its
+  spread is the prediction variance of a 4-week mean, x'Cov(beta)x + scale / (4 * mean weight)
+  (t with n - p degrees of freedom), the usual OLS prediction interval (e.g. Greene,
+  Econometric Analysis, 5.6) for an average of 4 new weeks;
+- the chance is P(value meets the target) under that t distribution, on the KPI's own scale: a
+  value the KPI cannot take (a share over 100%) never counts as reached.
 
-- **on track**: the projected value at the deadline meets the target;
-- **at risk**: the projection misses, but the favourable end of its 95% band meets it;
-- **off track**: even the favourable end of the band misses;
-- once the deadline has passed: on track if the current value meets the target, else off track;
+Status from the chance (thresholds `ON_TRACK_CHANCE`, `OFF_TRACK_CHANCE`, their one home):
+
+- **on track**: chance at least 75%; **off track**: under 25%; **at risk**: in between;
+- **met** / **missed** once the deadline has passed (the current value decides);
+- **too early to tell**: fewer than `MIN_WEEKS` weeks to fit (`Delta.reason` TOO_FEW_WEEKS), or
+  the deadline is further ahead than the weeks the fit rests on (TOO_FAR_AHEAD);
 - **undefined**: no target or no deadline, so no data can show it met or missed;
-- **not enough data**: the KPI is unavailable, or fewer than `MIN_WEEKS` complete weeks
-  (`Delta.reason` says which).
+- **not enough data**: the KPI is unavailable (UNAVAILABLE), or it has no value now or at the
+  baseline (NO_VALUE).
 
-Everything here is numbers and codes; `workbook.story.goal_words` puts them into words.
+Seasonality also shapes what is asked: `Delta.season_change` is the change the season alone
+brings between now and the deadline (c times last year's change over the same weeks), and the
+improvement needed per week is what remains of the gap beyond it. `Delta.last_year` is the
+current weeks' value a year earlier, to compare like with like.
+
+`docs/calibration.md` checks the chances against what happened later in the sample clients'
+history (`analytics.calibration`). Everything here is numbers and codes;
+`workbook.story.goal_words` puts them into words.
 """
 
 from __future__ import annotations
@@ -32,7 +49,9 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
+import statsmodels.api as sm
 from scipy import stats
 
 from workbook import store
@@ -40,13 +59,19 @@ from workbook.analytics import metrics
 from workbook.core.dates import BASELINE_WEEKS, baseline_window, last_complete_week_end
 from workbook.core.errors import WorkbookError
 
-CURRENT_WEEKS = 4  # "current value": the last 4 complete weeks
-TREND_WEEKS = 26  # the projection is fitted on the last 26 complete weeks
-MIN_WEEKS = 8  # fewer complete weeks than this: no projection
+CURRENT_WEEKS = 4  # "current value": the last 4 complete weeks; a goal is met over its last 4
+TREND_WEEKS = 26  # the forecast is fitted on the last 26 complete weeks
+MIN_WEEKS = 8  # fewer weeks with a value than this: too early to tell
+SEASON_WEEKS = 52  # "the same weeks last year"
 SUGGEST_HORIZON_WEEKS = 13
-STATUSES = ("on track", "at risk", "off track", "undefined", "not enough data")
-# Why a goal has "not enough data" (`Delta.reason`): no rows for its KPI, or too few complete weeks.
-UNAVAILABLE, TOO_FEW_WEEKS = "unavailable", "too few weeks"
+# The status thresholds on the chance of reaching the target (module docstring).
+ON_TRACK_CHANCE, OFF_TRACK_CHANCE = 0.75, 0.25
+JUDGED = ("on track", "at risk", "off track", "met", "missed")
+STATUSES = (*JUDGED, "too early to tell", "undefined", "not enough data")
+# Why a goal has no chance (`Delta.reason`): no rows for its KPI, no value now or at the baseline
+# ("not enough data"); too few weeks to fit, a deadline further ahead than the fit ("too early to tell").
+UNAVAILABLE, NO_VALUE = "unavailable", "no value"
+TOO_FEW_WEEKS, TOO_FAR_AHEAD = "too few weeks", "too far ahead"
 
 
 @dataclass
@@ -121,38 +146,119 @@ class Delta:
     status: str
     baseline: metrics.WindowValue | None = None
     current: metrics.WindowValue | None = None
+    last_year: metrics.WindowValue | None = None  # the current weeks a year earlier (like with like)
     target: float = math.nan
     gap: float = math.nan  # target - current, in the KPI's unit
     gap_pct: float = math.nan  # gap / |current|
     progress: float = math.nan  # share of the baseline-to-target way covered so far
     weeks_left: float = math.nan
-    required_per_week: float = math.nan  # change per week needed from now to the deadline
-    slope_per_week: float = math.nan  # Theil-Sen trend
+    season_change: float = math.nan  # change the season alone brings by the deadline (0: no season)
+    required_per_week: float = math.nan  # change per week needed beyond the season's
+    slope_per_week: float = math.nan  # the fitted trend, with its 95% interval
     slope_low: float = math.nan
     slope_high: float = math.nan
-    projected: float = math.nan  # trend value at the deadline, with its 95% band
+    trend_now: float = math.nan  # the fitted line over the current weeks
+    projected: float = math.nan  # forecast of the deadline's 4 weeks, with its 95% range
     projected_low: float = math.nan
     projected_high: float = math.nan
+    chance: float = math.nan  # probability of meeting the target by the deadline
+    seasonal: bool = False  # the forecast compares with the same weeks last year
+    fitted_weeks: int = 0
     history: pd.DataFrame = field(default_factory=pd.DataFrame)  # weekly series (aggregates)
     projection: pd.DataFrame = field(
         default_factory=pd.DataFrame
-    )  # trend line and band, last week -> deadline
-    reason: str = ""  # for "not enough data": UNAVAILABLE or TOO_FEW_WEEKS
+    )  # forecast of the 4 weeks ending each week, last complete week -> deadline: value, low, high
+    reason: str = ""  # for "not enough data" / "too early to tell": UNAVAILABLE, NO_VALUE ...
     proposal: Goal | None = None  # a SMART version of an undefined goal
 
 
-def theil_sen(frame: pd.DataFrame) -> tuple[float, float, float, float, float]:
-    """(slope, low, high, median t, median value) per week of a series frame's complete weeks."""
-    rows = frame[frame["complete"]].dropna(subset=["value"])
-    t = (rows["period"] - rows["period"].iloc[0]).dt.days.to_numpy() / 7
-    res = stats.theilslopes(rows["value"].to_numpy(), t, 0.95)
-    return (
-        res.slope,
-        res.low_slope,
-        res.high_slope,
-        float(pd.Series(t).median()),
-        float(rows["value"].median()),
-    )
+def season(history: pd.DataFrame, until: pd.Timestamp) -> pd.Series:
+    """Last year's value of every week from the first of `history` to `until` (week starts):
+    the centred 3-week mean around the same week `SEASON_WEEKS` earlier; NaN without one."""
+    values = history[history["complete"]].set_index("period")["value"]
+    weeks = pd.date_range(values.index[0], max(until, values.index[-1]), freq="7D")
+    return values.reindex(weeks).rolling(3, center=True, min_periods=2).mean().shift(SEASON_WEEKS)
+
+
+@dataclass
+class Forecast:
+    """A KPI's weekly model (module docstring) and what it says about 4-week windows ahead."""
+
+    kpi: metrics.KPI
+    fit: sm.regression.linear_model.RegressionResults
+    first: pd.Timestamp  # week 0 of the fit
+    season: pd.Series | None  # last year's value per week start, when the fit uses it
+    weeks: int  # weeks fitted
+    span: float  # weeks from the first fitted week to the end of the last
+
+    def design(self, starts: pd.DatetimeIndex) -> np.ndarray:
+        return _design(self.first, self.season, starts)
+
+    def window(self, end: pd.Timestamp) -> tuple[float, float]:
+        """(mean, standard error) of the KPI over the `CURRENT_WEEKS` weeks before `end` (a
+        Monday, exclusive): the mean of the fitted rows, and the prediction variance of a
+        4-week mean, x'Cov(beta)x + scale / 4 (weights average 1)."""
+        x = self.design(_weeks_before(end)).mean(axis=0)
+        var = float(x @ np.asarray(self.fit.cov_params()) @ x) + self.fit.scale / CURRENT_WEEKS
+        return float(x @ np.asarray(self.fit.params)), math.sqrt(max(var, 0.0))
+
+    def interval(self, end: pd.Timestamp, level: float = 0.95) -> tuple[float, float, float]:
+        """(forecast, low, high) of the 4 weeks before `end`, kept to the values the KPI can take."""
+        mean, se = self.window(end)
+        half = stats.t.ppf(0.5 + level / 2, self.fit.df_resid) * se
+        return self.kpi.within(mean), self.kpi.within(mean - half), self.kpi.within(mean + half)
+
+    def chance(self, direction: str, target: float, end: pd.Timestamp) -> float:
+        """P(the KPI over the 4 weeks before `end` meets `target`): the t forecast on the KPI's
+        scale, so a target past the scale's end is never reached and one at its other end always is."""
+        low, high = self.kpi.possible or metrics.UNIT_RANGE[self.kpi.unit]
+        mean, se = self.window(end)
+        if direction == "decrease":  # mirror: P(Y <= target) = P(-Y >= -target)
+            mean, target, low, high = -mean, -target, -high, -low
+        if target <= low:
+            return 1.0
+        if target > high:
+            return 0.0
+        if se == 0:
+            return float(mean >= target)
+        return float(stats.t.sf((target - mean) / se, self.fit.df_resid))
+
+
+def _design(first: pd.Timestamp, last_year: pd.Series | None, starts: pd.DatetimeIndex) -> np.ndarray:
+    """The model's rows (1, week, [last year's value]) for the weeks starting on `starts`."""
+    columns = [np.ones(len(starts)), np.asarray((starts - first).days, dtype=float) / 7]
+    if last_year is not None:
+        columns.append(last_year.reindex(starts).to_numpy(dtype=float))
+    return np.column_stack(columns)
+
+
+def forecast(history: pd.DataFrame, kpi: metrics.KPI, end: dt.date, until: dt.date) -> Forecast | None:
+    """The model fitted on the `TREND_WEEKS` complete weeks of a `metrics.series` frame before
+    `end` (a Monday), able to forecast weeks up to `until`; None with fewer than `MIN_WEEKS`
+    weeks with a value. Seasonal when at least half the fitted weeks and every week up to
+    `until` have a value a year earlier."""
+    end_ts, until_ts = pd.Timestamp(end), pd.Timestamp(until)
+    rows = history[
+        history["complete"]
+        & (history["period"] >= end_ts - pd.Timedelta(weeks=TREND_WEEKS))
+        & (history["period"] < end_ts)
+        & history["value"].notna()
+    ]
+    if kpi.kind == "ratio":
+        rows = rows[rows["den"] > 0]
+    if len(rows) < MIN_WEEKS:
+        return None
+    last_year = season(history, until_ts)
+    ahead = last_year[(last_year.index >= end_ts) & (last_year.index < until_ts)]
+    known = last_year.reindex(rows["period"]).notna().to_numpy()
+    seasonal = known.sum() >= max(MIN_WEEKS, TREND_WEEKS // 2) and bool(ahead.notna().all())
+    if seasonal:
+        rows = rows[known]
+    first, used = rows["period"].iloc[0], last_year if seasonal else None
+    x = _design(first, used, pd.DatetimeIndex(rows["period"]))
+    weights = rows["den"] / rows["den"].mean() if kpi.kind == "ratio" else pd.Series(1.0, index=rows.index)
+    fit = sm.WLS(rows["value"].to_numpy(), x, weights=weights.to_numpy()).fit()
+    return Forecast(kpi, fit, first, used, len(rows), (end_ts - first).days / 7)
 
 
 def _baseline(
@@ -177,16 +283,17 @@ def delta(con: duckdb.DuckDBPyConnection, goal: Goal, as_of: dt.date) -> Delta:
         return Delta(goal, as_of, "undefined", proposal=suggest(con, goal.metric, as_of, goal.segment))
     goal, start, base = _baseline(con, goal, as_of)
     end = last_complete_week_end(as_of)
-    since = min(start, end - dt.timedelta(weeks=TREND_WEEKS))
+    since = min(start, end - dt.timedelta(weeks=TREND_WEEKS + SEASON_WEEKS + 2))
     history = metrics.series(con, kpi, "week", as_of=as_of, segment=goal.segment, since=since)
-    current = metrics.window_value(history, kpi, end - dt.timedelta(weeks=CURRENT_WEEKS), end)
+    week = dt.timedelta(weeks=1)
+    current = metrics.window_value(history, kpi, end - CURRENT_WEEKS * week, end)
     d = Delta(goal, as_of, "not enough data", baseline=base, current=current, history=history)
-    fit_rows = history[
-        history["complete"] & (history["period"] >= pd.Timestamp(end - dt.timedelta(weeks=TREND_WEEKS)))
-    ]
-    if fit_rows["value"].notna().sum() < MIN_WEEKS or math.isnan(current.value) or math.isnan(base.value):
-        d.reason = TOO_FEW_WEEKS
+    if math.isnan(current.value) or math.isnan(base.value):
+        d.reason = NO_VALUE
         return d
+    year_ago = end - SEASON_WEEKS * week
+    last_year = metrics.window_value(history, kpi, year_ago - CURRENT_WEEKS * week, year_ago)
+    d.last_year = None if math.isnan(last_year.value) else last_year
     d.target = goal.target(base.value)
     d.gap = d.target - current.value
     d.gap_pct = d.gap / abs(current.value) if current.value else math.nan
@@ -194,59 +301,58 @@ def delta(con: duckdb.DuckDBPyConnection, goal: Goal, as_of: dt.date) -> Delta:
         (current.value - base.value) / (d.target - base.value) if d.target != base.value else math.nan
     )
     d.weeks_left = (deadline - as_of).days / 7
-    if d.weeks_left > 0:
-        d.required_per_week = d.gap / d.weeks_left
-    d.slope_per_week, d.slope_low, d.slope_high, t_mid, y_mid = theil_sen(fit_rows)
-    t_deadline = (pd.Timestamp(deadline) - fit_rows["period"].iloc[0]).days / 7
-    t_last = (fit_rows["period"].iloc[-1] - fit_rows["period"].iloc[0]).days / 7
-    line = {  # the trend and its band, kept to the values the KPI can take
-        t: [kpi.within(y_mid + s * (t - t_mid)) for s in (d.slope_per_week, d.slope_low, d.slope_high)]
-        for t in (t_last, t_deadline)
-    }
-    d.projected, low, high = line[t_deadline]
-    d.projected_low, d.projected_high = min(low, high), max(low, high)
-    d.projection = pd.DataFrame(
-        {
-            "period": [fit_rows["period"].iloc[-1], pd.Timestamp(deadline)],
-            "value": [line[t][0] for t in (t_last, t_deadline)],
-            "low": [min(line[t][1:]) for t in (t_last, t_deadline)],
-            "high": [max(line[t][1:]) for t in (t_last, t_deadline)],
-        }
+    deadline_end = last_complete_week_end(deadline)  # the deadline's 4 weeks end here
+    if d.weeks_left <= 0 or deadline_end <= end:  # the weeks that decide are in
+        d.status = "met" if goal.meets(current.value, d.target) else "missed"
+        return d
+    model = forecast(history, kpi, end, deadline_end)
+    if model is None:
+        d.status, d.reason = "too early to tell", TOO_FEW_WEEKS
+        return d
+    d.seasonal, d.fitted_weeks = model.season is not None, model.weeks
+    slope = model.fit.params[1], *model.fit.conf_int(0.05)[1]
+    d.slope_per_week, d.slope_low, d.slope_high = (float(s) for s in slope)
+    d.trend_now = model.window(pd.Timestamp(end))[0]
+    d.projected, d.projected_low, d.projected_high = model.interval(pd.Timestamp(deadline_end))
+    d.season_change = (
+        float(model.fit.params[2])
+        * (
+            model.design(_weeks_before(deadline_end))[:, 2].mean()
+            - model.design(_weeks_before(end))[:, 2].mean()
+        )
+        if d.seasonal
+        else 0.0
     )
-    d.status = status(
-        goal,
-        d.target,
-        current.value,
-        d.projected,
-        d.projected_low,
-        d.projected_high,
-        deadline_passed=d.weeks_left <= 0,
-    )
+    d.required_per_week = (d.gap - d.season_change) / d.weeks_left
+    ends = pd.date_range(pd.Timestamp(end), pd.Timestamp(deadline_end), freq="7D")
+    d.projection = pd.DataFrame([model.interval(e) for e in ends], columns=["value", "low", "high"]).assign(
+        period=ends - pd.Timedelta(weeks=1)
+    )[["period", "value", "low", "high"]]
+    if (deadline_end - end).days / 7 > model.span:
+        d.status, d.reason = "too early to tell", TOO_FAR_AHEAD
+        return d
+    d.chance = model.chance(goal.direction, d.target, pd.Timestamp(deadline_end))
+    d.status = status(d.chance)
     return d
 
 
-def status(
-    goal: Goal,
-    target: float,
-    current: float,
-    projected: float,
-    low: float,
-    high: float,
-    deadline_passed: bool,
-) -> str:
-    """The status rule of the module docstring."""
-    if deadline_passed:
-        return "on track" if goal.meets(current, target) else "off track"
-    if goal.meets(projected, target):
+def _weeks_before(end: dt.date) -> pd.DatetimeIndex:
+    """The starts of the `CURRENT_WEEKS` weeks before `end` (a Monday)."""
+    return pd.date_range(end=pd.Timestamp(end) - pd.Timedelta(weeks=1), periods=CURRENT_WEEKS, freq="7D")
+
+
+def status(chance: float) -> str:
+    """The badge of a chance of reaching the target (thresholds in the module docstring)."""
+    if chance >= ON_TRACK_CHANCE:
         return "on track"
-    favourable = high if goal.direction == "increase" else low
-    return "at risk" if goal.meets(favourable, target) else "off track"
+    return "off track" if chance < OFF_TRACK_CHANCE else "at risk"
 
 
 def suggest(
     con: duckdb.DuckDBPyConnection, metric: str, as_of: dt.date, segment: str | None = None
 ) -> Goal | None:
-    """A SMART goal from the baseline: the KPI's usual step (e.g. +10%) within 13 weeks.
+    """A SMART goal from the baseline: the KPI's usual step (e.g. +10%) within 13 weeks; from the
+    last 4 weeks instead when they already meet that step, so no suggestion is met on day one.
 
     None when the KPI has no baseline (unavailable or no complete weeks).
     """
@@ -269,9 +375,19 @@ def suggest(
         baseline_value=base.value,
         note=f"Suggested from the {BASELINE_WEEKS}-week baseline",
     )
-    target = base.value * (1 + step / 100) if how == "pct" else base.value + step
-    if kpi.unit == "share":  # a share cannot pass 100% (or 0%): go at most half-way there
-        target = min(target, (1 + base.value) / 2) if direction == "increase" else max(target, base.value / 2)
+
+    def step_from(x: float) -> float:
+        target = x * (1 + step / 100) if how == "pct" else x + step
+        if kpi.unit == "share":  # a share cannot pass 100% (or 0%): go at most half-way there
+            target = min(target, (1 + x) / 2) if direction == "increase" else max(target, x / 2)
+        return target
+
+    target = step_from(base.value)
+    end = last + dt.timedelta(days=1)
+    now = metrics.value(con, kpi, end - dt.timedelta(weeks=CURRENT_WEEKS), end, segment).value
+    if not math.isnan(now) and goal.meets(now, target):  # met on day one: a step from where it is now
+        target = step_from(now)
+        goal.note = f"Suggested from the last {CURRENT_WEEKS} weeks, already past the baseline's step"
     if how == "pct" and target == base.value * (1 + step / 100):
         goal.target_change_pct = step
     else:
