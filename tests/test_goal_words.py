@@ -23,10 +23,16 @@ def test_verdict_of_a_goal_on_track(weekly_revenue):
         weekly_revenue, Goal("revenue", "increase", target_change_pct=10, deadline=DEADLINE), AS_OF
     )
     sentence = goal_words.verdict(d)
-    assert d.chance >= goals.ON_TRACK_CHANCE and sentence.endswith(
-        f"a {round(d.chance * 100)}% chance of reaching it, **on track**."
-    )
+    assert d.chance > 0.99 and sentence.endswith("over a 99% chance of reaching it, **on track**.")
     assert f"+${(BASE * 1.1 - NOW) / 13:.2f} per week for 13 weeks" in sentence
+
+
+def test_chance_in_words():
+    assert [goal_words.chance(x) for x in (0.004, 0.62, 0.996)] == [
+        "under a 1% chance",
+        "a 62% chance",
+        "over a 99% chance",
+    ]
 
 
 def test_undefined_goal_in_words(weekly_revenue):

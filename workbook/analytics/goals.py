@@ -25,8 +25,11 @@ Status from the chance (thresholds `ON_TRACK_CHANCE`, `OFF_TRACK_CHANCE`, their 
 
 - **on track**: chance at least 75%; **off track**: under 25%; **at risk**: in between;
 - **met** / **missed** once the deadline has passed (the current value decides);
-- **too early to tell**: fewer than `MIN_WEEKS` weeks to fit (`Delta.reason` TOO_FEW_WEEKS), or
-  the deadline is further ahead than the weeks the fit rests on (TOO_FAR_AHEAD);
+- **too early to tell**: fewer than `MIN_WEEKS` weeks to fit (`Delta.reason` TOO_FEW_WEEKS); the
+  deadline further ahead than the weeks the fit rests on (TOO_FAR_AHEAD); or too short a
+  history to check the forecast against its own past, fewer than `MIN_WEEKS` past forecasts as
+  far ahead (NO_TRACK_RECORD, see `forecast`: about 2 x `MIN_WEEKS` weeks plus the distance to
+  the deadline). Without that check the backtest found the chances far too sure of themselves;
 - **undefined**: no target or no deadline, so no data can show it met or missed;
 - **not enough data**: the KPI is unavailable (UNAVAILABLE), or it has no value now or at the
   baseline (NO_VALUE).
@@ -71,7 +74,7 @@ STATUSES = (*JUDGED, "too early to tell", "undefined", "not enough data")
 # Why a goal has no chance (`Delta.reason`): no rows for its KPI, no value now or at the baseline
 # ("not enough data"); too few weeks to fit, a deadline further ahead than the fit ("too early to tell").
 UNAVAILABLE, NO_VALUE = "unavailable", "no value"
-TOO_FEW_WEEKS, TOO_FAR_AHEAD = "too few weeks", "too far ahead"
+TOO_FEW_WEEKS, TOO_FAR_AHEAD, NO_TRACK_RECORD = "too few weeks", "too far ahead", "no track record"
 
 
 @dataclass
@@ -172,12 +175,49 @@ class Delta:
     proposal: Goal | None = None  # a SMART version of an undefined goal
 
 
-def season(history: pd.DataFrame, until: pd.Timestamp) -> pd.Series:
-    """Last year's value of every week from the first of `history` to `until` (week starts):
-    the centred 3-week mean around the same week `SEASON_WEEKS` earlier; NaN without one."""
-    values = history[history["complete"]].set_index("period")["value"]
-    weeks = pd.date_range(values.index[0], max(until, values.index[-1]), freq="7D")
-    return values.reindex(weeks).rolling(3, center=True, min_periods=2).mean().shift(SEASON_WEEKS)
+@dataclass
+class Weeks:
+    """A `metrics.series` frame's complete weeks on a gap-free weekly grid from its first week
+    to `until` (exclusive; weeks ahead have no value), as arrays: what the forecasts read."""
+
+    start: pd.Timestamp  # the grid's week 0
+    value: np.ndarray
+    num: np.ndarray
+    den: np.ndarray
+    usable: np.ndarray  # a week with a value (and, for a ratio, a denominator)
+    last_year: np.ndarray  # the centred 3-week mean around the same week a year earlier; NaN without
+
+    @classmethod
+    def of(cls, history: pd.DataFrame, kpi: metrics.KPI, until: pd.Timestamp) -> Weeks:
+        frame = history[history["complete"]].set_index("period")
+        grid = pd.date_range(frame.index[0], max(until - pd.Timedelta(weeks=1), frame.index[-1]), freq="7D")
+        frame = frame.reindex(grid)
+        value = frame["value"].to_numpy(dtype=float)
+        den = frame["den"].to_numpy(dtype=float)
+        usable = ~np.isnan(value) & ((den > 0) if kpi.kind == "ratio" else True)
+        smooth = frame["value"].rolling(3, center=True, min_periods=2).mean()
+        return cls(
+            grid[0],
+            value,
+            frame["num"].to_numpy(dtype=float),
+            den,
+            usable,
+            smooth.shift(SEASON_WEEKS).to_numpy(),
+        )
+
+    def index(self, day: dt.date | pd.Timestamp) -> int:
+        """The grid position of the week starting on `day` (a Monday)."""
+        return (pd.Timestamp(day) - self.start).days // 7
+
+    def actual(self, kpi: metrics.KPI, end: int) -> float:
+        """The KPI over the `CURRENT_WEEKS` weeks before position `end`, as `metrics.window_value`
+        pools it (a stock KPI: its last week's value)."""
+        weeks = slice(max(end - CURRENT_WEEKS, 0), end)
+        ok = self.usable[weeks]
+        if kpi.kind == "stock":
+            return float(self.value[weeks][ok][-1]) if ok.any() else math.nan
+        den = self.den[weeks][ok].sum()
+        return float(self.num[weeks][ok].sum() / den) if den > 0 else math.nan  # metrics.pooled's value
 
 
 @dataclass
@@ -186,29 +226,39 @@ class Forecast:
 
     kpi: metrics.KPI
     fit: sm.regression.linear_model.RegressionResults
-    first: pd.Timestamp  # week 0 of the fit
-    season: pd.Series | None  # last year's value per week start, when the fit uses it
-    weeks: int  # weeks fitted
+    weeks: Weeks
+    first: int  # grid position of the first fitted week (the model's week 0)
+    seasonal: bool  # last year's value is a regressor
+    fitted: int  # weeks fitted
     span: float  # weeks from the first fitted week to the end of the last
+    spread: float = 1.0  # the se's factor from the series' past errors (`forecast`)
+    checks: int = 0  # past forecasts that spread rests on
 
-    def design(self, starts: pd.DatetimeIndex) -> np.ndarray:
-        return _design(self.first, self.season, starts)
+    def design(self, positions: np.ndarray) -> np.ndarray:
+        return _design(self.weeks, self.first, self.seasonal, positions)
 
-    def window(self, end: pd.Timestamp) -> tuple[float, float]:
-        """(mean, standard error) of the KPI over the `CURRENT_WEEKS` weeks before `end` (a
-        Monday, exclusive): the mean of the fitted rows, and the prediction variance of a
-        4-week mean, x'Cov(beta)x + scale / 4 (weights average 1)."""
-        x = self.design(_weeks_before(end)).mean(axis=0)
+    def window(self, end: int) -> tuple[float, float]:
+        """(mean, standard error) of the KPI over the `CURRENT_WEEKS` weeks before grid position
+        `end`: the mean of the fitted rows, and the root of the prediction variance of a
+        4-week mean, x'Cov(beta)x + scale / 4 (weights average 1), times `spread`."""
+        x = self.design(np.arange(end - CURRENT_WEEKS, end)).mean(axis=0)
         var = float(x @ np.asarray(self.fit.cov_params()) @ x) + self.fit.scale / CURRENT_WEEKS
-        return float(x @ np.asarray(self.fit.params)), math.sqrt(max(var, 0.0))
+        return float(x @ np.asarray(self.fit.params)), self.spread * math.sqrt(max(var, 0.0))
 
-    def interval(self, end: pd.Timestamp, level: float = 0.95) -> tuple[float, float, float]:
+    def interval(self, end: int, level: float = 0.95) -> tuple[float, float, float]:
         """(forecast, low, high) of the 4 weeks before `end`, kept to the values the KPI can take."""
         mean, se = self.window(end)
         half = stats.t.ppf(0.5 + level / 2, self.fit.df_resid) * se
         return self.kpi.within(mean), self.kpi.within(mean - half), self.kpi.within(mean + half)
 
-    def chance(self, direction: str, target: float, end: pd.Timestamp) -> float:
+    def too_early(self, end: int, until: int) -> str:
+        """Why the chance of the 4 weeks before `until`, forecast at `end`, cannot be trusted yet
+        (TOO_FAR_AHEAD, NO_TRACK_RECORD; module docstring), or "" when it can."""
+        if until - end > self.span:
+            return TOO_FAR_AHEAD
+        return NO_TRACK_RECORD if self.checks < MIN_WEEKS else ""
+
+    def chance(self, direction: str, target: float, end: int) -> float:
         """P(the KPI over the 4 weeks before `end` meets `target`): the t forecast on the KPI's
         scale, so a target past the scale's end is never reached and one at its other end always is."""
         low, high = self.kpi.possible or metrics.UNIT_RANGE[self.kpi.unit]
@@ -224,41 +274,68 @@ class Forecast:
         return float(stats.t.sf((target - mean) / se, self.fit.df_resid))
 
 
-def _design(first: pd.Timestamp, last_year: pd.Series | None, starts: pd.DatetimeIndex) -> np.ndarray:
-    """The model's rows (1, week, [last year's value]) for the weeks starting on `starts`."""
-    columns = [np.ones(len(starts)), np.asarray((starts - first).days, dtype=float) / 7]
-    if last_year is not None:
-        columns.append(last_year.reindex(starts).to_numpy(dtype=float))
+def _design(weeks: Weeks, first: int, seasonal: bool, positions: np.ndarray) -> np.ndarray:
+    """The model's rows (1, week, [last year's value]) for the weeks at grid `positions`."""
+    columns = [np.ones(len(positions)), (positions - first).astype(float)]
+    if seasonal:
+        columns.append(weeks.last_year[positions])
     return np.column_stack(columns)
 
 
-def forecast(history: pd.DataFrame, kpi: metrics.KPI, end: dt.date, until: dt.date) -> Forecast | None:
-    """The model fitted on the `TREND_WEEKS` complete weeks of a `metrics.series` frame before
-    `end` (a Monday), able to forecast weeks up to `until`; None with fewer than `MIN_WEEKS`
-    weeks with a value. Seasonal when at least half the fitted weeks and every week up to
-    `until` have a value a year earlier."""
-    end_ts, until_ts = pd.Timestamp(end), pd.Timestamp(until)
-    rows = history[
-        history["complete"]
-        & (history["period"] >= end_ts - pd.Timedelta(weeks=TREND_WEEKS))
-        & (history["period"] < end_ts)
-        & history["value"].notna()
-    ]
-    if kpi.kind == "ratio":
-        rows = rows[rows["den"] > 0]
-    if len(rows) < MIN_WEEKS:
+def _fit(
+    kpi: metrics.KPI, weeks: Weeks, end: int, until: int, seasonal: bool | None = None
+) -> Forecast | None:
+    """The model on the `TREND_WEEKS` weeks before grid position `end`, for weeks up to `until`;
+    None with fewer than `MIN_WEEKS` usable weeks. `seasonal` None: seasonal when at least half
+    the fitted weeks and every week ahead have last year's value; True or False: that model or None."""
+    rows = np.arange(max(end - TREND_WEEKS, 0), end)
+    rows = rows[weeks.usable[rows]]
+    known = ~np.isnan(weeks.last_year[rows])
+    can = known.sum() >= max(MIN_WEEKS, TREND_WEEKS // 2) and not np.isnan(weeks.last_year[end:until]).any()
+    if seasonal is None:
+        seasonal = bool(can)
+    elif seasonal and not can:
         return None
-    last_year = season(history, until_ts)
-    ahead = last_year[(last_year.index >= end_ts) & (last_year.index < until_ts)]
-    known = last_year.reindex(rows["period"]).notna().to_numpy()
-    seasonal = known.sum() >= max(MIN_WEEKS, TREND_WEEKS // 2) and bool(ahead.notna().all())
     if seasonal:
         rows = rows[known]
-    first, used = rows["period"].iloc[0], last_year if seasonal else None
-    x = _design(first, used, pd.DatetimeIndex(rows["period"]))
-    weights = rows["den"] / rows["den"].mean() if kpi.kind == "ratio" else pd.Series(1.0, index=rows.index)
-    fit = sm.WLS(rows["value"].to_numpy(), x, weights=weights.to_numpy()).fit()
-    return Forecast(kpi, fit, first, used, len(rows), (end_ts - first).days / 7)
+    if len(rows) < MIN_WEEKS:
+        return None
+    den = weeks.den[rows]
+    weights = den / den.mean() if kpi.kind == "ratio" else np.ones(len(rows))
+    fit = sm.WLS(weeks.value[rows], _design(weeks, int(rows[0]), seasonal, rows), weights=weights).fit()
+    return Forecast(kpi, fit, weeks, int(rows[0]), seasonal, len(rows), float(end - rows[0]))
+
+
+def forecast(history: pd.DataFrame, kpi: metrics.KPI, end: dt.date, until: dt.date) -> Forecast | None:
+    """The model fitted on the complete weeks of a `metrics.series` frame before `end` (a
+    Monday), able to forecast the weeks up to `until`; None with fewer than `MIN_WEEKS` weeks.
+
+    Its spread is then checked against the series' own past: the model fitted at every earlier
+    week, forecasting the same distance ahead, gives standardized errors z = (what happened -
+    forecast) / se. With at least `MIN_WEEKS` of them the forecast's se is widened so that it
+    would have held 90% of them: times the 90th percentile of |z| over 1.645 (its value for
+    normal errors), when above 1 (an empirical prediction interval, Williams & Goodman 1971; a
+    percentile, not the root mean square, so one freak week does not swamp the rest):
+    a straight line fitted to a series whose level wanders is surer of itself than its past
+    errors allow. With fewer checks than that the chance is not given (`Forecast.too_early`).
+    """
+    weeks = Weeks.of(history, kpi, pd.Timestamp(until))
+    e, u = weeks.index(end), weeks.index(until)
+    model = _fit(kpi, weeks, e, u)
+    if model is None:
+        return None
+    errors = []
+    for origin in range(MIN_WEEKS, e - (u - e) + 1):
+        past = _fit(kpi, weeks, origin, origin + u - e)
+        actual = weeks.actual(kpi, origin + u - e)
+        if past is not None and not math.isnan(actual):
+            mean, se = past.window(origin + u - e)
+            if se > 0:
+                errors.append((actual - mean) / se)
+    if len(errors) >= MIN_WEEKS:
+        model.spread = max(1.0, float(np.quantile(np.abs(errors), 0.9)) / stats.norm.ppf(0.95))
+    model.checks = len(errors)
+    return model
 
 
 def _baseline(
@@ -309,36 +386,31 @@ def delta(con: duckdb.DuckDBPyConnection, goal: Goal, as_of: dt.date) -> Delta:
     if model is None:
         d.status, d.reason = "too early to tell", TOO_FEW_WEEKS
         return d
-    d.seasonal, d.fitted_weeks = model.season is not None, model.weeks
+    d.seasonal, d.fitted_weeks = model.seasonal, model.fitted
     slope = model.fit.params[1], *model.fit.conf_int(0.05)[1]
     d.slope_per_week, d.slope_low, d.slope_high = (float(s) for s in slope)
-    d.trend_now = model.window(pd.Timestamp(end))[0]
-    d.projected, d.projected_low, d.projected_high = model.interval(pd.Timestamp(deadline_end))
-    d.season_change = (
-        float(model.fit.params[2])
-        * (
-            model.design(_weeks_before(deadline_end))[:, 2].mean()
-            - model.design(_weeks_before(end))[:, 2].mean()
+    now, due = model.weeks.index(end), model.weeks.index(deadline_end)
+    d.trend_now = model.window(now)[0]
+    d.projected, d.projected_low, d.projected_high = model.interval(due)
+    if d.seasonal:  # the season's part of the change: c times last year's change over the same weeks
+        ahead = model.design(np.arange(due - CURRENT_WEEKS, due))[:, 2].mean()
+        d.season_change = float(model.fit.params[2]) * (
+            ahead - model.design(np.arange(now - CURRENT_WEEKS, now))[:, 2].mean()
         )
-        if d.seasonal
-        else 0.0
-    )
+    else:
+        d.season_change = 0.0
     d.required_per_week = (d.gap - d.season_change) / d.weeks_left
-    ends = pd.date_range(pd.Timestamp(end), pd.Timestamp(deadline_end), freq="7D")
-    d.projection = pd.DataFrame([model.interval(e) for e in ends], columns=["value", "low", "high"]).assign(
-        period=ends - pd.Timedelta(weeks=1)
-    )[["period", "value", "low", "high"]]
-    if (deadline_end - end).days / 7 > model.span:
-        d.status, d.reason = "too early to tell", TOO_FAR_AHEAD
+    d.projection = pd.DataFrame(
+        [(model.weeks.start + pd.Timedelta(weeks=w - 1), *model.interval(w)) for w in range(now, due + 1)],
+        columns=["period", "value", "low", "high"],
+    )
+    d.reason = model.too_early(now, due)
+    if d.reason:
+        d.status = "too early to tell"
         return d
-    d.chance = model.chance(goal.direction, d.target, pd.Timestamp(deadline_end))
+    d.chance = model.chance(goal.direction, d.target, due)
     d.status = status(d.chance)
     return d
-
-
-def _weeks_before(end: dt.date) -> pd.DatetimeIndex:
-    """The starts of the `CURRENT_WEEKS` weeks before `end` (a Monday)."""
-    return pd.date_range(end=pd.Timestamp(end) - pd.Timedelta(weeks=1), periods=CURRENT_WEEKS, freq="7D")
 
 
 def status(chance: float) -> str:
@@ -465,16 +537,19 @@ def save_goal(db_path: Path, goal: Goal, as_of: dt.date) -> int:
 def kpi_baselines(
     con: duckdb.DuckDBPyConnection, as_of: dt.date, weeks: int = BASELINE_WEEKS
 ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
-    """Every available KPI's baseline over the last `weeks` complete weeks, and its weekly series.
+    """Every available KPI's baseline over the last `weeks` complete weeks, the same weeks a year
+    earlier (like with like: NaN without data then), and its weekly series.
 
-    Returns (table with kpi, label, value, low, high, weeks, better, description;
+    Returns (table with kpi, label, value, low, high, weeks, last_year, better, description;
     {label: weekly series frame} for sparklines).
     """
     start, last = baseline_window(as_of, weeks)
+    year = dt.timedelta(weeks=SEASON_WEEKS)
     rows, frames = [], {}
     for kpi in metrics.available_kpis(con):
         frame = metrics.series(con, kpi, "week", as_of=as_of)
         base = metrics.window_value(frame, kpi, start, last + dt.timedelta(days=1))
+        before = metrics.window_value(frame, kpi, start - year, last + dt.timedelta(days=1) - year)
         frames[kpi.label] = frame
         rows.append(
             {
@@ -484,6 +559,7 @@ def kpi_baselines(
                 "low": base.low,
                 "high": base.high,
                 "weeks": base.periods,
+                "last_year": before.value if before.periods == base.periods else math.nan,
                 "better": kpi.better,
                 "description": kpi.description,
             }

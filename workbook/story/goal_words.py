@@ -82,6 +82,13 @@ def why(d: Delta) -> str:
             f"The deadline is {d.weeks_left:.0f} weeks away, further ahead than the {d.fitted_weeks} weeks "
             "of history the trend rests on; the chance is shown once the deadline is closer."
         )
+    if d.reason == goals.NO_TRACK_RECORD:
+        return (
+            f"The history is too short to check how far such a forecast, {d.weeks_left:.0f} weeks ahead, "
+            f"missed in the past (that takes about {2 * goals.MIN_WEEKS + math.ceil(d.weeks_left)} weeks "
+            "of data), and unchecked forecasts proved too sure of themselves; the chance is shown once "
+            "there is more history."
+        )
     return ""
 
 
