@@ -101,8 +101,8 @@ def test_verdict_of_a_segment_goal():
     assert goal_words.verdict(d) == (
         "Revenue per week (segment vip) is $200.00 over the last 4 weeks ($150.00 in the same weeks last "
         "year); it needs +$6.15 per week for 13 weeks to reach $300.00 by 27 Sep 2026, beyond the +$20.00 "
-        "the season brings by then (same weeks last year); the trend of the last 26 weeks, allowing for "
-        "the season, (+$9.00 per week) points to about $320.00 for the 4 weeks before the deadline (95% "
+        "the season brings by then (same weeks last year); the trend of the last 26 weeks (+$9.00 per "
+        "week, allowing for the season) points to about $320.00 for the 4 weeks before the deadline (95% "
         "range $300.00 to $340.00): a 97% chance of reaching it, **on track**."
     )
 
@@ -133,3 +133,30 @@ def test_a_goal_segment_is_client_text_in_sentences_tables_and_the_live_panel(we
     # a table cell (escaped by the table itself) gets the sentence without Markdown or references
     d = goals.delta(weekly_revenue, goal, AS_OF)
     assert hostile in goal_words.summary_table([d])["Goal"].iloc[0]
+
+
+def test_a_gap_the_season_closes_on_its_own():
+    # revenue at $200 with a $240 target; the same weeks last year rose by $50 towards the deadline
+    d = Delta(
+        Goal("revenue", "increase", target_value=240, deadline=DEADLINE),
+        AS_OF,
+        "on track",
+        current=WindowValue(200.0, 190.0, 210.0, 4),
+        target=240.0,
+        weeks_left=13,
+        season_change=50.0,
+        required_per_week=-10 / 13,
+        slope_per_week=0.5,
+        trend_now=200.0,
+        projected=252.0,
+        projected_low=230.0,
+        projected_high=274.0,
+        chance=0.86,
+        seasonal=True,
+        fitted_weeks=26,
+    )
+    assert (
+        "the +$50.00 the season brings by then (same weeks last year) would reach the target of $240.00 by 27 Sep 2026 on its own"
+        in goal_words.verdict(d)
+    )
+    assert goal_words.needed(d) == "none beyond the season's usual change"

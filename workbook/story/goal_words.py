@@ -142,18 +142,21 @@ def verdict(d: Delta, currency: str = "USD") -> str:
         now += f" ({fv(d.last_year.value)} in the same weeks last year)"
     if d.status in ("met", "missed"):
         return f"{now}; the weeks that decide the goal are in, and the target of {fv(d.target)} was **{d.status}**."
+    season = f"the {fc(d.season_change)} the season brings by then (same weeks last year)"
     if goal.meets(current.value, d.target):
         need = f"that already meets the target of {fv(d.target)} set for {goal.deadline:%d %b %Y}"
+    elif d.seasonal and goal.meets(current.value + d.season_change, d.target):
+        need = f"{season} would reach the target of {fv(d.target)} by {goal.deadline:%d %b %Y} on its own"
     else:
         need = (
             f"it needs {fc(d.required_per_week)} per week for {d.weeks_left:.0f} weeks to reach "
             f"{fv(d.target)} by {goal.deadline:%d %b %Y}"
         )
         if d.seasonal and d.season_change:
-            need += f", beyond the {fc(d.season_change)} the season brings by then (same weeks last year)"
-    season = ", allowing for the season," if d.seasonal else ""
+            need += f", beyond {season}"
+    allowing = ", allowing for the season" if d.seasonal else ""
     trend = (
-        f"the trend of the last {d.fitted_weeks} weeks{season} ({fc(d.slope_per_week)} per week) points to "
+        f"the trend of the last {d.fitted_weeks} weeks ({fc(d.slope_per_week)} per week{allowing}) points to "
         f"about {fv(d.projected)} for the {goals.CURRENT_WEEKS} weeks before the deadline "
         f"(95% range {fv(d.projected_low)} to {fv(d.projected_high)})"
     )
@@ -173,6 +176,8 @@ def needed(d: Delta, currency: str = "USD") -> str:
         return "deadline passed"
     if d.goal.meets(d.current.value, d.target):
         return "none: already at the target"
+    if d.seasonal and d.goal.meets(d.current.value + d.season_change, d.target):
+        return "none beyond the season's usual change"
     if math.isnan(d.required_per_week):
         return "n/a"
     return f"{format_change(d.goal.kpi, d.required_per_week, currency)} per week"
