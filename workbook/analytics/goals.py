@@ -12,19 +12,20 @@ target. Its status is the chance of that, from a forecast (`forecast`):
   (statsmodels OLS; for ratio KPIs WLS weighted by each week's denominator, so a week of one
   review counts less than a week of twenty);
 - with a year of history or more the fit compares like with like: it adds last year's value of
-  the same weeks (a centred 3-week mean, `season`) as a regressor, value = a + b * week + c *
+  the same weeks (a centred 3-week mean, `Weeks.last_year`) as a regressor, value = a + b * week + c *
   last year's value, so a December peak is expected again and not read as a trend;
 - the forecast of the deadline's 4-week value is the fitted line's mean over those weeks, and its
-  spread is the prediction variance of a 4-week mean, x'Cov(beta)x + scale / (4 * mean weight)
-  (t with n - p degrees of freedom), the usual OLS prediction interval (e.g. Greene,
-  Econometric Analysis, 5.6) for an average of 4 new weeks;
+  spread the OLS prediction variance of an average of 4 new weeks, x'Cov(beta)x + scale / 4
+  (weights scaled to average 1; t with n - p degrees of freedom), widened when the series' own
+  past forecasts missed by more than that (`forecast`);
 - the chance is P(value meets the target) under that t distribution, on the KPI's own scale: a
   value the KPI cannot take (a share over 100%) never counts as reached.
 
 Status from the chance (thresholds `ON_TRACK_CHANCE`, `OFF_TRACK_CHANCE`, their one home):
 
 - **on track**: chance at least 75%; **off track**: under 25%; **at risk**: in between;
-- **met** / **missed** once the deadline has passed (the current value decides);
+- **met** / **missed** once the deadline has passed or its 4 weeks are all in (the current value
+  decides);
 - **too early to tell**: fewer than `MIN_WEEKS` weeks to fit (`Delta.reason` TOO_FEW_WEEKS); the
   deadline further ahead than the weeks the fit rests on (TOO_FAR_AHEAD); or too short a
   history to check the forecast against its own past, fewer than `MIN_WEEKS` past forecasts as
@@ -72,7 +73,8 @@ ON_TRACK_CHANCE, OFF_TRACK_CHANCE = 0.75, 0.25
 JUDGED = ("on track", "at risk", "off track", "met", "missed")
 STATUSES = (*JUDGED, "too early to tell", "undefined", "not enough data")
 # Why a goal has no chance (`Delta.reason`): no rows for its KPI, no value now or at the baseline
-# ("not enough data"); too few weeks to fit, a deadline further ahead than the fit ("too early to tell").
+# ("not enough data"); too few weeks to fit, a deadline further ahead than the fit, too short a
+# history to check the forecast against its past errors ("too early to tell").
 UNAVAILABLE, NO_VALUE = "unavailable", "no value"
 TOO_FEW_WEEKS, TOO_FAR_AHEAD, NO_TRACK_RECORD = "too few weeks", "too far ahead", "no track record"
 
@@ -282,20 +284,18 @@ def _design(weeks: Weeks, first: int, seasonal: bool, positions: np.ndarray) -> 
     return np.column_stack(columns)
 
 
-def _fit(
-    kpi: metrics.KPI, weeks: Weeks, end: int, until: int, seasonal: bool | None = None
-) -> Forecast | None:
+def _fit(kpi: metrics.KPI, weeks: Weeks, end: int, until: int, plain: bool = False) -> Forecast | None:
     """The model on the `TREND_WEEKS` weeks before grid position `end`, for weeks up to `until`;
-    None with fewer than `MIN_WEEKS` usable weeks. `seasonal` None: seasonal when at least half
-    the fitted weeks and every week ahead have last year's value; True or False: that model or None."""
+    None with fewer than `MIN_WEEKS` usable weeks. Seasonal (unless `plain`) when at least half
+    the fitted weeks and every week ahead have last year's value."""
     rows = np.arange(max(end - TREND_WEEKS, 0), end)
     rows = rows[weeks.usable[rows]]
     known = ~np.isnan(weeks.last_year[rows])
-    can = known.sum() >= max(MIN_WEEKS, TREND_WEEKS // 2) and not np.isnan(weeks.last_year[end:until]).any()
-    if seasonal is None:
-        seasonal = bool(can)
-    elif seasonal and not can:
-        return None
+    seasonal = bool(
+        not plain
+        and known.sum() >= max(MIN_WEEKS, TREND_WEEKS // 2)
+        and not np.isnan(weeks.last_year[end:until]).any()
+    )
     if seasonal:
         rows = rows[known]
     if len(rows) < MIN_WEEKS:
@@ -382,6 +382,7 @@ def delta(con: duckdb.DuckDBPyConnection, goal: Goal, as_of: dt.date) -> Delta:
     if d.weeks_left <= 0 or deadline_end <= end:  # the weeks that decide are in
         d.status = "met" if goal.meets(current.value, d.target) else "missed"
         return d
+    d.required_per_week = d.gap / d.weeks_left  # beyond the season's change, once there is one
     model = forecast(history, kpi, end, deadline_end)
     if model is None:
         d.status, d.reason = "too early to tell", TOO_FEW_WEEKS

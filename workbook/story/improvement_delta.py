@@ -10,6 +10,7 @@ Nothing here writes to the database.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from functools import partial
 
@@ -51,9 +52,10 @@ def goals_intro(ctx: Context) -> list[Delta]:
         "around it gives the **chance** of reaching the target. "
         f"**On track**: a chance of {fmt.pct(goals.ON_TRACK_CHANCE, 0)} or more. **Off track**: under "
         f"{fmt.pct(goals.OFF_TRACK_CHANCE, 0)}. **At risk**: in between, so it could go either way. "
-        f"**Too early to tell**: fewer than {goals.MIN_WEEKS} weeks of data, or a deadline further ahead "
-        "than the history. After the deadline the target was **met** or **missed**. How often these "
-        "chances came true in past data: docs/calibration.md."
+        f"**Too early to tell**: fewer than {goals.MIN_WEEKS} weeks of data, a deadline further ahead "
+        "than the history, or too little history to check how far such forecasts missed before. After "
+        "the deadline the target was **met** or **missed**. How often such chances came true in past "
+        "data is in the workbook's docs/calibration.md."
     )
     return [goals.delta(ctx.con, g, ctx.as_of) for g in chosen]
 
@@ -76,6 +78,7 @@ def goal_card(ctx: Context, d: Delta) -> None:
         nb.finding(goal_words.verdict(d, ctx.currency), goal=goal.metric, status=d.status)
         return
     nb.show(kpi_charts.goal_chart(d, ctx.currency))
+    needed = goal_words.needed(d, ctx.currency)
     lines = [
         f"- **Baseline** ({nb.day(goal.baseline_start)} to {nb.day(goal.baseline_end)}): "
         f"{fv(base.value)}{_range(base, fv)}.",
@@ -90,19 +93,15 @@ def goal_card(ctx: Context, d: Delta) -> None:
         f"- **Target**: {fv(d.target)} by {nb.day(goal.deadline)}; the gap is {fc(d.gap)} "
         f"({fmt.pct(d.gap_pct, signed=True)} of now).",
         f"- **Progress**: {_progress(d, now.value - base.value, ctx.currency)}",
-        f"- **Needed**: {goal_words.needed(d, ctx.currency)}"
-        + (
-            f" for {d.weeks_left:.0f} weeks."
-            if d.weeks_left > 0 and not goal.meets(now.value, d.target)
-            else "."
-        ),
+        f"- **Needed**: {needed}"
+        + (f" for {d.weeks_left:.0f} weeks." if needed.endswith("per week") else "."),
     ]
     if not d.projection.empty:
         lines.append(
             f"- **Trend**: {fc(d.slope_per_week)} per week (95% range {fc(d.slope_low)} to "
             f"{fc(d.slope_high)}); the {goals.CURRENT_WEEKS} weeks before the deadline are forecast at about "
             f"{fv(d.projected)} (95% range {fv(d.projected_low)} to {fv(d.projected_high)})"
-            + (f": {goal_words.chance(d.chance)} of reaching the target." if d.chance == d.chance else ".")
+            + ("." if math.isnan(d.chance) else f": {goal_words.chance(d.chance)} of reaching the target.")
         )
     nb.say("\n".join(lines))
     sentence = goal_words.verdict(d, ctx.currency)
