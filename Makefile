@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-stamp
 JOBS   ?=
 QUICK  ?=
 
-.PHONY: report test test-fast lint bench browser venv clean
+.PHONY: report test test-fast lint bench calibration browser venv clean
 
 venv: $(STAMP)
 
@@ -40,6 +40,10 @@ lint: $(STAMP)
 ## bench: performance figures beside their references (QUICK=1 for a short run)
 bench: $(STAMP)
 	$(BIN)/python bench/run.py $(if $(QUICK),--quick,)
+
+## calibration: backtest goal chances on the sample clients' history; writes docs/calibration.md
+calibration: $(STAMP)
+	$(BIN)/python bench/calibration.py
 
 ## browser: headless chromium for the report tests (Debian package; needs root to install)
 browser:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from _weekly_revenue import AS_OF, DEADLINE
+from _weekly_revenue import AS_OF, BASE, DEADLINE, NOW
 
 from workbook.analytics import goals, metrics
 from workbook.analytics.goals import Delta, Goal
@@ -22,9 +22,19 @@ def test_format_value():
 
 def test_verdict_of_a_goal_on_track(weekly_revenue):
     d = goals.delta(
-        weekly_revenue, Goal("revenue", "increase", target_change_pct=20, deadline=DEADLINE), AS_OF
+        weekly_revenue, Goal("revenue", "increase", target_change_pct=10, deadline=DEADLINE), AS_OF
     )
-    assert "on track" in goal_words.verdict(d) and "+$1.54 per week" in goal_words.verdict(d)
+    sentence = goal_words.verdict(d)
+    assert d.chance > 0.99 and sentence.endswith("over a 99% chance of reaching it, **on track**.")
+    assert f"+${(BASE * 1.1 - NOW) / 13:.2f} per week for 13 weeks" in sentence
+
+
+def test_chance_in_words():
+    assert [goal_words.chance(x) for x in (0.004, 0.62, 0.996)] == [
+        "under a 1% chance",
+        "a 62% chance",
+        "over a 99% chance",
+    ]
 
 
 def test_undefined_goal_in_words(weekly_revenue):
@@ -56,7 +66,8 @@ def test_summary_table(weekly_revenue):
         weekly_revenue, Goal("revenue", "increase", target_change_pct=20, deadline=DEADLINE), AS_OF
     )
     row = goal_words.summary_table([d]).iloc[0]
-    assert row["Status"] == "on track" and row["Target"] == "$237.50"
+    assert (row["Status"], row["Target"]) == (d.status, "$237.50")
+    assert row["Chance"] == f"{d.chance:.0%}"
 
 
 def test_verdict_when_the_target_is_already_met(weekly_revenue):
@@ -86,18 +97,26 @@ def test_verdict_of_a_segment_goal():
         AS_OF,
         "on track",
         current=WindowValue(200.0, 190.0, 210.0, 4),
+        last_year=WindowValue(150.0, 140.0, 160.0, 4),
         target=300.0,
         weeks_left=13,
-        required_per_week=100 / 13,
+        season_change=20.0,
+        required_per_week=80 / 13,
+        slope_per_week=9.0,
+        trend_now=205.0,
         projected=320.0,
         projected_low=300.0,
         projected_high=340.0,
+        chance=0.97,
+        seasonal=True,
+        fitted_weeks=26,
     )
-    assert "(segment vip)" in goal_words.verdict(d)
     assert goal_words.verdict(d) == (
-        "Revenue per week (segment vip) is $200.00 over the last 4 weeks; it needs +$7.69 per week for "
-        "13 weeks to reach $300.00 by 27 Sep 2026; at the current trend it would be about $320.00 by then "
-        "(95% range $300.00 to $340.00): **on track**."
+        "Revenue per week (segment vip) is $200.00 over the last 4 weeks ($150.00 in the same weeks last "
+        "year); it needs +$6.15 per week for 13 weeks to reach $300.00 by 27 Sep 2026, beyond the +$20.00 "
+        "the season brings by then (same weeks last year); the trend of the last 26 weeks (+$9.00 per "
+        "week, allowing for the season) points to about $320.00 for the 4 weeks before the deadline (95% "
+        "range $300.00 to $340.00): a 97% chance of reaching it, **on track**."
     )
 
 
@@ -108,9 +127,9 @@ def test_verdict_says_when_a_met_target_is_slipping(weekly_revenue):
     d = goals.delta(
         weekly_revenue, Goal("revenue", "decrease", target_value=target, deadline=DEADLINE), AS_OF
     )
-    assert d.projected > target and d.status != "on track"
+    assert d.projected > target and d.chance < goals.ON_TRACK_CHANCE and d.status != "on track"
     assert f"already meets the target of ${target:,.2f}" in goal_words.verdict(d)
-    assert "but at the current trend it would slip to about" in goal_words.verdict(d)
+    assert f"points to about ${d.projected:,.2f}" in goal_words.verdict(d)
 
 
 def test_a_goal_segment_is_client_text_in_sentences_tables_and_the_live_panel(weekly_revenue):
@@ -127,3 +146,30 @@ def test_a_goal_segment_is_client_text_in_sentences_tables_and_the_live_panel(we
     # a table cell (escaped by the table itself) gets the sentence without Markdown or references
     d = goals.delta(weekly_revenue, goal, AS_OF)
     assert hostile in goal_words.summary_table([d])["Goal"].iloc[0]
+
+
+def test_a_gap_the_season_closes_on_its_own():
+    # revenue at $200 with a $240 target; the same weeks last year rose by $50 towards the deadline
+    d = Delta(
+        Goal("revenue", "increase", target_value=240, deadline=DEADLINE),
+        AS_OF,
+        "on track",
+        current=WindowValue(200.0, 190.0, 210.0, 4),
+        target=240.0,
+        weeks_left=13,
+        season_change=50.0,
+        required_per_week=-10 / 13,
+        slope_per_week=0.5,
+        trend_now=200.0,
+        projected=252.0,
+        projected_low=230.0,
+        projected_high=274.0,
+        chance=0.86,
+        seasonal=True,
+        fitted_weeks=26,
+    )
+    assert (
+        "the +$50.00 the season brings by then (same weeks last year) would reach the target of $240.00 by 27 Sep 2026 on its own"
+        in goal_words.verdict(d)
+    )
+    assert goal_words.needed(d) == "none beyond the season's usual change"

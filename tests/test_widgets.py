@@ -37,8 +37,10 @@ def test_what_if_chart_has_a_target_slider(ctx):
     assert param["bind"]["input"] == "range" and (param["bind"]["min"], param["bind"]["max"]) == (lo, hi)
     assert lo <= d.current.value and hi >= 260
     text = json.dumps(spec)
-    # the needed-per-week label is a Vega expression of the slider: (target - current) / weeks left
-    assert f"(target - {d.current.value}) / {d.weeks_left}" in text
+    # the needed-per-week label is a Vega expression of the slider: (target - current - what the
+    # season brings) / weeks left; no season in a few months of history
+    assert d.season_change == 0.0
+    assert f"(target - {d.current.value} - 0.0) / {d.weeks_left}" in text
 
 
 def test_what_if_chart_renders_to_svg(ctx):

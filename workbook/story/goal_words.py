@@ -81,15 +81,46 @@ def not_smart(goal: Goal) -> str:
 
 
 def why(d: Delta) -> str:
-    """Why a goal has no status ('undefined' or 'not enough data'); empty for a judged goal."""
+    """Why a goal has no chance ('undefined', 'not enough data', 'too early to tell'); else empty."""
     kpi = d.goal.kpi
     if d.status == "undefined":
         return not_smart(d.goal)
     if d.reason == goals.UNAVAILABLE:
         return f"{kpi.label} needs data in {', '.join(kpi.tables)}, and there is none yet."
+    if d.reason == goals.NO_VALUE:
+        return (
+            f"{kpi.label} has no value in the last {goals.CURRENT_WEEKS} weeks or in the baseline weeks, "
+            "so there is nothing to measure progress from."
+        )
     if d.reason == goals.TOO_FEW_WEEKS:
-        return f"{kpi.label} has fewer than {goals.MIN_WEEKS} complete weeks of data, too few for a trend."
+        return (
+            f"{kpi.label} has fewer than {goals.MIN_WEEKS} complete weeks with data in the last "
+            f"{goals.TREND_WEEKS}: too few to say where it is heading."
+        )
+    if d.reason == goals.TOO_FAR_AHEAD:
+        return (
+            f"The deadline is {d.weeks_left:.0f} weeks away, further ahead than the {d.fitted_weeks} weeks "
+            "of history the trend rests on; the chance is shown once the deadline is closer."
+        )
+    if d.reason == goals.NO_TRACK_RECORD:
+        return (
+            f"The history is too short to check how far such a forecast, {d.weeks_left:.0f} weeks ahead, "
+            f"missed in the past (that takes about {2 * goals.MIN_WEEKS + math.ceil(d.weeks_left)} weeks "
+            "of data), and unchecked forecasts proved too sure of themselves; the chance is shown once "
+            "there is more history."
+        )
     return ""
+
+
+def chance(x: float) -> str:
+    """A probability in words: 'a 62% chance', 'under a 1% chance', 'over a 99% chance'."""
+    if math.isnan(x):
+        return "no chance computed"
+    if x < 0.01:
+        return "under a 1% chance"
+    if x > 0.99:
+        return "over a 99% chance"
+    return f"a {fmt.pct(x, 0)} chance"
 
 
 def describe(goal: Goal, currency: str = "USD", baseline: float | None = None) -> str:
@@ -110,9 +141,11 @@ def describe(goal: Goal, currency: str = "USD", baseline: float | None = None) -
 
 
 def verdict(d: Delta, currency: str = "USD") -> str:
-    """The one-sentence verdict of a goal card, with the projection's uncertainty."""
+    """The one-sentence verdict of a goal card: where it stands, what it takes, and the chance of
+    reaching the target with the forecast's 95% range."""
     kpi, goal = d.goal.kpi, d.goal
     fv = partial(format_value, kpi, currency=currency)
+    fc = partial(format_change, kpi, currency=currency)
     if d.status == "undefined":
         proposed = " and ".join(goal.missing)  # what the proposal adds; it keeps what the goal gives
         smart = (
@@ -124,37 +157,54 @@ def verdict(d: Delta, currency: str = "USD") -> str:
     current = d.current
     if d.status == "not enough data" or current is None:  # a judged goal always has a current value
         return f"{describe(goal, currency)}: not enough data to judge. {why(d)}"
+    if d.status == "too early to tell" and d.reason == goals.TOO_FEW_WEEKS:
+        return f"{describe(goal, currency)}: **too early to tell**. {why(d)}"
     seg = f" (segment {nb.text(goal.segment)})" if goal.segment else ""
     now = (
         f"{kpi.label}{per_period(kpi)}{seg} is {fv(current.value)} over the last {goals.CURRENT_WEEKS} weeks"
     )
-    if d.weeks_left <= 0:
-        met = "met" if d.status == "on track" else "missed"
-        return f"{now}; the deadline has passed and the target of {fv(d.target)} was {met}."
+    if d.last_year is not None:
+        now += f" ({fv(d.last_year.value)} in the same weeks last year)"
+    if d.status in ("met", "missed"):
+        return f"{now}; the weeks that decide the goal are in, and the target of {fv(d.target)} was **{d.status}**."
+    season = f"the {fc(d.season_change)} the season brings by then (same weeks last year)"
     if goal.meets(current.value, d.target):
         need = f"that already meets the target of {fv(d.target)} set for {goal.deadline:%d %b %Y}"
+    elif d.seasonal and goal.meets(current.value + d.season_change, d.target):
+        need = f"{season} would reach the target of {fv(d.target)} by {goal.deadline:%d %b %Y} on its own"
     else:
         need = (
-            f"it needs {format_change(kpi, d.required_per_week, currency)} per week for "
-            f"{d.weeks_left:.0f} weeks to reach {fv(d.target)} by {goal.deadline:%d %b %Y}"
+            f"it needs {fc(d.required_per_week)} per week for {d.weeks_left:.0f} weeks to reach "
+            f"{fv(d.target)} by {goal.deadline:%d %b %Y}"
         )
-    slipping = goal.meets(current.value, d.target) and not goal.meets(d.projected, d.target)
+        if d.seasonal and d.season_change:
+            need += f", beyond {season}"
+    allowing = ", allowing for the season" if d.seasonal else ""
     trend = (
-        f"{'but ' if slipping else ''}at the current trend it would "
-        f"{'slip to' if slipping else 'be'} about {fv(d.projected)} by then "
+        f"the trend of the last {d.fitted_weeks} weeks ({fc(d.slope_per_week)} per week{allowing}) points to "
+        f"about {fv(d.projected)} for the {goals.CURRENT_WEEKS} weeks before the deadline "
         f"(95% range {fv(d.projected_low)} to {fv(d.projected_high)})"
     )
-    return f"{now}; {need}; {trend}: **{d.status}**."
+    if abs(current.value - d.trend_now) > abs(d.projected - d.trend_now):
+        side = "above" if current.value > d.trend_now else "below"
+        trend += f"; the last {goals.CURRENT_WEEKS} weeks ran {side} that trend line, which stands at {fv(d.trend_now)}"
+    if d.status == "too early to tell":
+        return f"{now}; {need}; {trend}. **Too early to tell**: {why(d)}"
+    return f"{now}; {need}; {trend}: {chance(d.chance)} of reaching it, **{d.status}**."
 
 
 def needed(d: Delta, currency: str = "USD") -> str:
     """The change per week still needed, in words: '+$120 per week', 'none: already at the target'."""
-    if d.current is None:
+    if d.current is None or math.isnan(d.current.value):
         return "n/a"
-    if d.weeks_left <= 0:
+    if d.weeks_left <= 0 or d.status in ("met", "missed"):
         return "deadline passed"
     if d.goal.meets(d.current.value, d.target):
         return "none: already at the target"
+    if d.seasonal and d.goal.meets(d.current.value + d.season_change, d.target):
+        return "none beyond the season's usual change"
+    if math.isnan(d.required_per_week):
+        return "n/a"
     return f"{format_change(d.goal.kpi, d.required_per_week, currency)} per week"
 
 
@@ -171,6 +221,7 @@ def summary_table(deltas: list[Delta], currency: str = "USD") -> pd.DataFrame:
                 "Target": fv(d.target),
                 "Needed": needed(d, currency),
                 "Projected": fv(d.projected),
+                "Chance": "n/a" if math.isnan(d.chance) else fmt.pct(d.chance, 0),
                 "Status": d.status,
             }
         )

@@ -10,6 +10,7 @@ Nothing here writes to the database.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from functools import partial
 
@@ -44,11 +45,17 @@ def goals_intro(ctx: Context) -> list[Delta]:
             "save real goals in a live session (`workbook open`) and they replace these."
         )
     nb.say(
-        f"How to read a goal: *now* is the last {goals.CURRENT_WEEKS} complete weeks. The trend is a "
-        f"Theil-Sen line through the last {goals.TREND_WEEKS} weeks (robust to odd weeks), extended to the "
-        "deadline with its 95% range. **On track**: the trend reaches the target by the deadline. "
-        "**At risk**: it falls short, but the hopeful end of its range reaches it. **Off track**: even the "
-        "hopeful end falls short. After the deadline, the current value decides."
+        f"How to read a goal: *now* is the last {goals.CURRENT_WEEKS} complete weeks, and the goal is met "
+        f"when the {goals.CURRENT_WEEKS} weeks before its deadline reach the target. A straight line is "
+        f"fitted through the last {goals.TREND_WEEKS} weeks (with a year of history or more, beside the same "
+        "weeks last year, so the season is not mistaken for a trend), and how much single weeks scatter "
+        "around it gives the **chance** of reaching the target. "
+        f"**On track**: a chance of {fmt.pct(goals.ON_TRACK_CHANCE, 0)} or more. **Off track**: under "
+        f"{fmt.pct(goals.OFF_TRACK_CHANCE, 0)}. **At risk**: in between, so it could go either way. "
+        f"**Too early to tell**: fewer than {goals.MIN_WEEKS} weeks of data, a deadline further ahead "
+        "than the history, or too little history to check how far such forecasts missed before. After "
+        "the deadline the target was **met** or **missed**. How often such chances came true in past "
+        "data is in the workbook's docs/calibration.md."
     )
     return [goals.delta(ctx.con, g, ctx.as_of) for g in chosen]
 
@@ -65,33 +72,38 @@ def goal_card(ctx: Context, d: Delta) -> None:
     fv = partial(goal_words.format_value, kpi, currency=ctx.currency)
     fc = partial(goal_words.format_change, kpi, currency=ctx.currency)
     nb.say(f"### {goal_words.describe(goal, ctx.currency, base.value if base else None)}")
-    # a judged goal always has a baseline and a current value
+    # a goal with a value now has a baseline and a current value
     if d.status in ("undefined", "not enough data") or base is None or now is None:
         nb.say(goal_words.verdict(d, ctx.currency))
         nb.finding(goal_words.verdict(d, ctx.currency), goal=goal.metric, status=d.status)
         return
     nb.show(kpi_charts.goal_chart(d, ctx.currency))
-    nb.say(
-        "\n".join(
-            [
-                f"- **Baseline** ({nb.day(goal.baseline_start)} to {nb.day(goal.baseline_end)}): "
-                f"{fv(base.value)}{_range(base, fv)}.",
-                f"- **Now** (last {goals.CURRENT_WEEKS} weeks): {fv(now.value)}{_range(now, fv)}.",
-                f"- **Target**: {fv(d.target)} by {nb.day(goal.deadline)}; the gap is {fc(d.gap)} "
-                f"({fmt.pct(d.gap_pct, signed=True)} of now).",
-                f"- **Progress**: {_progress(d, now.value - base.value, ctx.currency)}",
-                f"- **Needed**: {goal_words.needed(d, ctx.currency)}"
-                + (
-                    f" for {d.weeks_left:.0f} weeks."
-                    if d.weeks_left > 0 and not goal.meets(now.value, d.target)
-                    else "."
-                ),
-                f"- **Trend**: {fc(d.slope_per_week)} per week (95% range {fc(d.slope_low)} to "
-                f"{fc(d.slope_high)}), reaching about {fv(d.projected)} by the deadline (between "
-                f"{fv(d.projected_low)} and {fv(d.projected_high)}).",
-            ]
+    needed = goal_words.needed(d, ctx.currency)
+    lines = [
+        f"- **Baseline** ({nb.day(goal.baseline_start)} to {nb.day(goal.baseline_end)}): "
+        f"{fv(base.value)}{_range(base, fv)}.",
+        f"- **Now** (last {goals.CURRENT_WEEKS} weeks): {fv(now.value)}{_range(now, fv)}.",
+    ]
+    if d.last_year is not None:
+        lines.append(
+            f"- **Same weeks last year**: {fv(d.last_year.value)}{_range(d.last_year, fv)}; now is "
+            f"{fc(now.value - d.last_year.value)} against them (like with like)."
         )
-    )
+    lines += [
+        f"- **Target**: {fv(d.target)} by {nb.day(goal.deadline)}; the gap is {fc(d.gap)} "
+        f"({fmt.pct(d.gap_pct, signed=True)} of now).",
+        f"- **Progress**: {_progress(d, now.value - base.value, ctx.currency)}",
+        f"- **Needed**: {needed}"
+        + (f" for {d.weeks_left:.0f} weeks." if needed.endswith("per week") else "."),
+    ]
+    if not d.projection.empty:
+        lines.append(
+            f"- **Trend**: {fc(d.slope_per_week)} per week (95% range {fc(d.slope_low)} to "
+            f"{fc(d.slope_high)}); the {goals.CURRENT_WEEKS} weeks before the deadline are forecast at about "
+            f"{fv(d.projected)} (95% range {fv(d.projected_low)} to {fv(d.projected_high)})"
+            + ("." if math.isnan(d.chance) else f": {goal_words.chance(d.chance)} of reaching the target.")
+        )
+    nb.say("\n".join(lines))
     sentence = goal_words.verdict(d, ctx.currency)
     nb.finding(sentence, goal=goal.metric, status=d.status)
 
@@ -118,7 +130,7 @@ def goal_summary(ctx: Context, deltas: list[Delta]) -> None:
 
 
 def what_if(ctx: Context, deltas: list[Delta]) -> None:
-    tunable = [d for d in deltas if d.status not in ("undefined", "not enough data") and d.weeks_left > 0]
+    tunable = [d for d in deltas if not d.projection.empty]
     if not tunable:
         nb.not_enough_data("the what-if", "no goal with a trend and a future deadline.")
         return

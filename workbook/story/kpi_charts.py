@@ -63,7 +63,8 @@ def _history(d: Delta) -> pd.DataFrame:
 
 
 def goal_chart(d: Delta, currency: str = "USD") -> alt.LayerChart:
-    """A goal card's chart: weekly history, the target line, the projection band, the deadline."""
+    """A goal card's chart: weekly history, the target line, the deadline, and the forecast of the
+    4-week value with its 95% band (when there is one)."""
     kpi = d.goal.kpi
     y_title, y_fmt = _title(kpi, currency), axis_format(kpi, currency)
     history = _history(d)
@@ -80,14 +81,19 @@ def goal_chart(d: Delta, currency: str = "USD") -> alt.LayerChart:
             ],
         )
     )
-    band = (
-        alt.Chart(d.projection)
-        .mark_area(opacity=0.18, color=charts.NEUTRAL)
-        .encode(x=x, y="low:Q", y2="high:Q")
-    )
-    trend = (
-        alt.Chart(d.projection).mark_line(strokeDash=[4, 3], color=charts.NEUTRAL).encode(x=x, y="value:Q")
-    )
+    layers = []
+    if not d.projection.empty:  # no forecast once the deadline's weeks are in, or too few weeks
+        band = (
+            alt.Chart(d.projection)
+            .mark_area(opacity=0.18, color=charts.NEUTRAL)
+            .encode(x=x, y="low:Q", y2="high:Q")
+        )
+        trend = (
+            alt.Chart(d.projection)
+            .mark_line(strokeDash=[4, 3], color=charts.NEUTRAL)
+            .encode(x=x, y="value:Q")
+        )
+        layers = [band, trend]
     marks = pd.DataFrame(
         {"period": [history["period"].iloc[0], pd.Timestamp(d.goal.deadline)], "target": [d.target, d.target]}
     )
@@ -102,7 +108,7 @@ def goal_chart(d: Delta, currency: str = "USD") -> alt.LayerChart:
         .mark_text(align="right", dx=-4, dy=-8, fontSize=11, color=charts.TARGET)
         .encode(x=x, y="target:Q", text="text:N")
     )
-    return alt.LayerChart(layer=[band, trend, line, target, deadline, label]).properties(height=220)
+    return alt.LayerChart(layer=[*layers, line, target, deadline, label]).properties(height=220)
 
 
 def _vega_number(kpi: metrics.KPI, expr: str, signed: bool = False) -> str:
@@ -159,6 +165,7 @@ def what_if_chart(d: Delta, currency: str = "USD") -> alt.LayerChart:
     now = pd.Timestamp(d.as_of)
     path_data = pd.DataFrame({"period": [now, pd.Timestamp(d.goal.deadline)], "frac": [0.0, 1.0]})
     current = _current(d)
+    season = d.season_change if d.season_change == d.season_change else 0.0  # the season's own part
     path = (
         alt.Chart(path_data)
         .transform_calculate(value=f"{current} + datum.frac * (target - {current})")
@@ -166,7 +173,7 @@ def what_if_chart(d: Delta, currency: str = "USD") -> alt.LayerChart:
         .encode(x=x, y="value:Q")
     )
     needed = (
-        f"'Needed: ' + {_vega_number(kpi, f'(target - {current}) / {d.weeks_left}', signed=True)}"
+        f"'Needed: ' + {_vega_number(kpi, f'(target - {current} - {season}) / {d.weeks_left}', signed=True)}"
         f" + ' per week to reach ' + {_vega_number(kpi, 'target')}"
         f" + ' by {d.goal.deadline:%d %b %Y}'"
     )

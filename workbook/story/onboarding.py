@@ -163,11 +163,20 @@ def baselines(ctx: Context) -> None:
                 "KPI": kpi.label + goal_words.per_period(kpi),
                 "Baseline": fv(r.value) + goal_words.identified(kpi, identified),
                 "95% range": f"{fv(r.low)} to {fv(r.high)}" if pd.notna(r.low) else "n/a",
+                "Same weeks last year": fv(r.last_year),
                 "Better": "higher" if r.better == "up" else "lower",
                 "What it is": r.description,
             }
         )
-    nb.show_table(pd.DataFrame(rows))
+    table_rows = pd.DataFrame(rows)
+    if table["last_year"].isna().all():  # under a year of history: nothing to compare with
+        table_rows = table_rows.drop(columns="Same weeks last year")
+    else:
+        nb.say(
+            "*Same weeks last year* is the KPI over the same 12 weeks a year earlier: a comparison of like "
+            "with like, which a business with busy and quiet seasons needs before reading a change as a trend."
+        )
+    nb.show_table(table_rows)
     nb.say("The last two years week by week (each on its own scale):")
     nb.show(kpi_charts.sparklines(frames))
     missing = [

@@ -173,7 +173,7 @@ class WhatIfPanel:
             f"<p>{html.escape(nb.plain(goal_words.verdict(self.delta, self.ctx.currency)))}</p>"
         )
         self.chart.clear_output(wait=True)
-        if self.delta.status not in ("undefined", "not enough data"):
+        if self.delta.current is not None and self.delta.status != "not enough data":
             with self.chart:
                 display(kpi_charts.goal_chart(self.delta, self.ctx.currency))
 
