@@ -31,7 +31,7 @@ def _run(notebook: str, client: str, tmp_path) -> list[dict]:
 def test_improvement_delta_names_the_planted_effects(sample_reports):
     found = findings_of(executed_notebook(sample_reports, "home-services", "02_improvement_delta"))
     rising = {(f["dimension"], f["value"]) for f in found if f.get("trend") == "rising"}
-    assert rising == {("source", "Nextdoor"), ("location", "Riverton")}
+    assert rising == {("lead_source", "Nextdoor"), ("lead_town", "Riverton")}
     (unmet,) = [f for f in found if "unmet_service" in f]
     assert unmet["unmet_service"] == "Heat pump installation"
     assert "Heat pump installation" in unmet["finding"] and "EV charger installation" in unmet["finding"]

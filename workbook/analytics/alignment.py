@@ -488,8 +488,7 @@ def mask_personal(sentence: str, keep: str = "") -> str:
         return (
             i > 0
             and re.fullmatch(r"[A-Z][a-z]+(?:'s)?", core) is not None
-            and core.lower() not in _NOT_NAMES
-            and _singular(core.lower().removesuffix("'s")) not in {_singular(k) for k in kept}
+            and _singular(core.lower().removesuffix("'s")) not in _NOT_NAMES | {_singular(k) for k in kept}
         )
 
     return " ".join(
