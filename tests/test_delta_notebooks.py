@@ -31,7 +31,7 @@ def _run(notebook: str, client: str, tmp_path) -> list[dict]:
 def test_improvement_delta_names_the_planted_effects(sample_reports):
     found = findings_of(executed_notebook(sample_reports, "home-services", "02_improvement_delta"))
     rising = {(f["dimension"], f["value"]) for f in found if f.get("trend") == "rising"}
-    assert rising == {("source", "Nextdoor"), ("location", "Riverton")}
+    assert rising == {("lead_source", "Nextdoor"), ("lead_town", "Riverton")}
     (unmet,) = [f for f in found if "unmet_service" in f]
     assert unmet["unmet_service"] == "Heat pump installation"
     assert "Heat pump installation" in unmet["finding"] and "EV charger installation" in unmet["finding"]
@@ -75,3 +75,31 @@ def test_improvement_delta_tracks_stored_goals(samples, tmp_path, monkeypatch):
 def test_onboarding_suggests_goals(sample_reports):
     found = findings_of(executed_notebook(sample_reports, "online-store", "01_onboarding"))
     assert any("SMART goals suggested" in f["finding"] for f in found)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "client, expected",
+    [
+        ("coffee-shop", {("asked_for", "beans by the bag")}),
+        ("online-store", {("web_channel", "Referral", "falling")}),
+        ("home-services", {("lead_source", "Nextdoor", "rising"), ("asked_for", "heat pump")}),
+    ],
+)
+def test_every_sample_gets_alignment_findings(sample_reports, client, expected):
+    """Issue 13: the online store and the coffee shop got 'no leads imported'; every sample now
+    has alignment findings on page 02."""
+    found = findings_of(executed_notebook(sample_reports, client, "02_improvement_delta"))
+    facts = {(f["dimension"], f["value"], f["trend"]) for f in found if "dimension" in f}
+    facts |= {("asked_for", f["asked_for"]) for f in found if "asked_for" in f}
+    assert expected <= facts
+
+
+@pytest.mark.slow
+def test_the_lead_source_chart_draws_the_rising_source(sample_reports):
+    """Nextdoor, the page's own finding, was folded into 'other' by the top-6 rule."""
+    book = executed_notebook(sample_reports, "home-services", "02_improvement_delta")
+    outputs = [o for cell in book.cells for o in cell.get("outputs", [])]
+    heading = next(i for i, o in enumerate(outputs) if "### By lead source" in str(o.get("data", {})))
+    chart = str(outputs[heading + 1].get("data", {}))
+    assert "Nextdoor" in chart and "Google Search" in chart

@@ -56,6 +56,7 @@ PURCHASE = Measure(
         "analytics/indices",
         "analytics/segments",
         "analytics/causal",
+        "analytics/alignment",
     ),
 )
 NET_REVENUE = Measure(
@@ -83,7 +84,14 @@ FIRST_PURCHASE = Measure(
     "before it that are not purchases (refunds, cancelled orders) make nobody a customer.",
     _CUSTOMER_ORDERS,
     f"min(ordered_at) FILTER (WHERE {PURCHASE.sql})",
-    ("analytics/metrics", "analytics/cohorts", "analytics/clv", "analytics/indices", "analytics/segments"),
+    (
+        "analytics/metrics",
+        "analytics/cohorts",
+        "analytics/clv",
+        "analytics/indices",
+        "analytics/segments",
+        "analytics/alignment",
+    ),
 )
 PURCHASE_DAY = Measure(
     "purchase_day",

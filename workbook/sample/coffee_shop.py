@@ -109,13 +109,20 @@ REVIEW_COMMENTS = {
         "Best latte in the neighborhood, and the staff know my order.",
         "Great coffee, cozy spot, fast even during the morning rush.",
         "The croissants are amazing. My daily stop before work.",
+        "Love this place. Do you sell your beans by the bag?",
     ],
     4: [
         "Good coffee, a bit of a line at 8am.",
         "Nice place, wish they opened earlier.",
         "Solid cold brew, friendly baristas.",
+        "Great espresso, wish you had oat milk for the cold brew too.",
+        "Friendly staff. Please add gluten-free pastries!",
     ],
-    3: ["Coffee is fine, seating is limited.", "Okay, but the morning wait is long."],
+    3: [
+        "Coffee is fine, seating is limited.",
+        "Okay, but the morning wait is long.",
+        "Decent latte. Do you have oat milk? It would make my day.",
+    ],
     2: ["Waited 15 minutes for a drip coffee.", "Latte was lukewarm."],
     1: ["Wrong order twice and no apology."],
 }

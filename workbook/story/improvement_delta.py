@@ -1,6 +1,7 @@
 """What notebook 02 (improvement delta) shows, section by section: each goal's gap, trend and
-what it takes, the what-if panel, and the alignment feedback (lead sources and towns gaining
-or losing share, services asked for that the business does not offer).
+what it takes, the what-if panel, and the alignment feedback (where customers come from: lead
+sources and towns, sales channels, acquisition channels, regions or website channels gaining or
+losing share; and what people ask for that the business does not offer, in leads and reviews).
 
 Each function displays one section's sentences, tables and charts for a notebook `Context`,
 so the notebook stays a list of headings and calls. The numbers come from `metrics`, `goals`
@@ -144,31 +145,55 @@ def what_if(ctx: Context, deltas: list[Delta]) -> None:
     widgets.what_if_panel(ctx, tunable[0].goal)
 
 
-def _shift_section(ctx: Context, by: str, label: str) -> None:
-    shifts = alignment.share_shifts(ctx.con, by, ctx.as_of)
-    if shifts.empty:
-        has_leads = store.table_counts(ctx.con)["leads"] > 0
+def where_customers_come_from(ctx: Context) -> None:
+    """Alignment feedback for every business: each way of splitting customers that the client's
+    data records with two or more values (lead source and town; sales channel and location; new
+    customers' acquisition channel and region; website traffic channel), its mix now against before."""
+    keys = alignment.available(ctx.con, ctx.as_of)
+    if not keys:
         nb.not_enough_data(
-            f"{label} shifts",
-            f"leads are needed both in the last {alignment.RECENT_WEEKS} weeks and in the year before."
-            if has_leads
-            else "no leads have been imported.",
+            "where customers come from",
+            "none of lead source, town, sales channel, location, acquisition channel, region or website "
+            "channel is recorded with two or more values. Import leads, customers with tags, or GA4 traffic.",
         )
         return
-    nb.show(kpi_charts.share_chart(alignment.monthly_shares(ctx.con, by, ctx.as_of), label))
-    moving = shifts[shifts["trend"] != "steady"]
+    for key in keys:
+        _shift_section(ctx, alignment.share_shifts(ctx.con, key, ctx.as_of))
+
+
+def _weeks(weeks: int) -> str:
+    return "year" if weeks == 52 else f"{weeks} week{'s' if weeks != 1 else ''}"
+
+
+def _shift_section(ctx: Context, shift: alignment.ShareShift) -> None:
+    dim = shift.dimension
+    nb.say(f"### By {dim.label}")
+    if shift.table.empty or shift.earlier_start is None or shift.recent_start is None:
+        nb.not_enough_data(
+            f"{dim.label} shifts",
+            f"comparing two periods needs {2 * alignment.MIN_WINDOW_WEEKS} weeks of {dim.unit} with a "
+            f"{dim.label} recorded; there are {shift.history_weeks} so far.",
+        )
+        return
+    moving = shift.moving
+    shares = alignment.monthly_shares(ctx.con, dim.key, ctx.as_of, keep=tuple(moving["value"]))
+    nb.show(kpi_charts.share_chart(shares, dim.label, dim.unit))
+    earlier = _weeks(shift.earlier_weeks)
     nb.say(
-        f"Each {label}'s share of leads in the last {alignment.RECENT_WEEKS} weeks against the "
-        f"{alignment.EARLIER_WEEKS} weeks before, tested with a two-proportion z-test and adjusted for "
-        f"looking at {len(shifts)} {label}s at once (Holm). "
-        + ("None moved more than chance would explain." if moving.empty else "")
+        f"Each {dim.label}'s share of {dim.unit} in the last {shift.recent_weeks} weeks "
+        f"({nb.day(shift.recent_start)} to {nb.day(ctx.as_of)}) against the {earlier} before (from "
+        f"{nb.day(shift.earlier_start)}). Did the mix move at all? A chi-square test of the whole table says "
+        f"{fmt.p_value(shift.p_value)}. Each {dim.label} on its own: a two-proportion z-test, adjusted for "
+        f"looking at {len(shift.table)} {dim.label}s at once (Holm), and allowing for busy and quiet days "
+        "(Rao-Scott). " + ("None moved more than chance would explain." if moving.empty else "")
     )
     for _, row in moving.iterrows():
-        sentence = share_sentence(row, by)
+        sentence = share_sentence(row, shift)
         nb.say(sentence)
-        nb.finding(sentence, dimension=by, value=row["value"], trend=row["trend"])
-    conv = alignment.share_shifts(ctx.con, by, ctx.as_of, converted=True)
-    conv = conv[conv["trend"] != "steady"]
+        nb.finding(sentence, dimension=dim.key, value=row["value"], trend=row["trend"])
+    if dim.unit != "leads":
+        return
+    conv = alignment.share_shifts(ctx.con, dim.key, ctx.as_of, converted=True).moving
     if not conv.empty:
         nb.say(
             "Among leads that became jobs, the same test finds: "
@@ -181,28 +206,31 @@ def _shift_section(ctx: Context, by: str, label: str) -> None:
         )
 
 
-def share_sentence(row: pd.Series, dimension: str, recent_weeks: int = alignment.RECENT_WEEKS) -> str:
-    """'Nextdoor's share of leads rose from 3.1% to 22.4% (+19.3 pp, 95% CI +16 to +22 pp).'"""
+def share_sentence(row: pd.Series, shift: alignment.ShareShift) -> str:
+    """'Lead source **Nextdoor**: share of leads rose from 2.8% in the year before to 20.4% in the
+    last 13 weeks (+17.6 pp, 95% interval ...; p < 0.001 after allowing for every lead source compared).'"""
+    dim = shift.dimension
     verb = {"rising": "rose", "falling": "fell"}.get(row["trend"], "moved")
+    earlier = _weeks(shift.earlier_weeks)
     return (
-        f"{alignment.DIMENSIONS[dimension].capitalize()} **{nb.text(row['value'])}**: share of leads {verb} from "
-        f"{fmt.pct(row['earlier_share'])} in the year before to {fmt.pct(row['recent_share'])} in "
-        f"the last {recent_weeks} weeks ({fmt.pp(row['change'])}, 95% interval "
+        f"{dim.label.capitalize()} **{nb.text(row['value'])}**: share of {dim.unit} {verb} from "
+        f"{fmt.pct(row['earlier_share'])} in the {earlier} before to {fmt.pct(row['recent_share'])} in "
+        f"the last {shift.recent_weeks} weeks ({fmt.pp(row['change'])}, 95% interval "
         f"{fmt.pp(row['change_low'])} to {fmt.pp(row['change_high'])}; "
-        f"{fmt.p_value(row['p_adjusted'])} after allowing for every "
-        f"{alignment.DIMENSIONS[dimension]} compared)."
+        f"{fmt.p_value(row['p_adjusted'])} after allowing for every {dim.label} compared)."
     )
 
 
-def lead_sources(ctx: Context) -> None:
-    _shift_section(ctx, "source", "lead source")
-
-
-def lead_towns(ctx: Context) -> None:
-    _shift_section(ctx, "location", "town")
-
-
 def unmet_demand(ctx: Context) -> None:
+    """Services asked for in leads that the catalogue lacks (when there are leads), and things asked
+    for in review and survey text (every business with feedback text)."""
+    has_leads = store.table_counts(ctx.con)["leads"] > 0
+    if has_leads:
+        _unmet_services(ctx)
+    _text_requests(ctx, has_leads)
+
+
+def _unmet_services(ctx: Context) -> None:
     unmet = alignment.unmet_demand(ctx.con, ctx.as_of)
     if unmet.empty:
         why = (
@@ -210,7 +238,7 @@ def unmet_demand(ctx: Context) -> None:
             if not store.table_counts(ctx.con)["services"]
             else "every service requested in the leads is in the catalogue."
         )
-        nb.not_enough_data("unmet demand", why)
+        nb.not_enough_data("unmet demand in leads", why)
         return
     top = unmet.iloc[0]
     nb.say(
@@ -240,3 +268,49 @@ def unmet_demand(ctx: Context) -> None:
         )
     nb.say(sentence)
     nb.finding(sentence, unmet_service=top["service"], requests=int(top["requests"]))
+
+
+def _text_requests(ctx: Context, has_leads: bool) -> None:
+    asked, texts = alignment.text_requests(ctx.con, ctx.as_of)
+    if not texts:
+        if not has_leads:
+            nb.not_enough_data(
+                "unmet demand", "there are no leads and no review or survey text to read requests from."
+            )
+        return
+    phrases = "'wish you had ...', 'do you have ...', 'please add ...', 'would love ...'"
+    if asked.empty:
+        nb.say(f"None of the {fmt.num(texts)} review and survey texts asks for something ({phrases}).")
+        return
+    nb.say(
+        f"Of {fmt.num(texts)} review and survey texts, **{fmt.num(asked['requests'].sum())}** ask for something "
+        f"({phrases}). Each thing asked for, with the newest request as it was written (names, e-mail "
+        "addresses and phone numbers masked):"
+    )
+    nb.show_table(
+        pd.DataFrame(
+            {
+                "Asked for": asked["thing"],
+                "Texts": asked["requests"].map(fmt.num),
+                "Share of texts": asked["share_of_texts"].map(fmt.pct),
+                "Latest": asked["last_at"].map(nb.day),
+                "In their words": asked["quote"],
+            }
+        ).head(nb.TABLE_ROWS)
+    )
+    top = asked.iloc[0]
+    sentence = (
+        f"In reviews and surveys, the thing most asked for is **{nb.text(top['thing'])}**: "
+        f"{fmt.num(top['requests'])} of {fmt.num(texts)} texts ({fmt.pct(top['share_of_texts'])}), "
+        f"e.g. \u201c{nb.text(top['quote'])}\u201d"
+    )
+    if len(asked) > 1:
+        sentence += (
+            " Next: "
+            + "; ".join(
+                f"{nb.text(r['thing'])} ({fmt.num(r['requests'])})" for _, r in asked.iloc[1:3].iterrows()
+            )
+            + "."
+        )
+    nb.say(sentence)
+    nb.finding(sentence, asked_for=top["thing"], requests=int(top["requests"]))

@@ -1,5 +1,5 @@
 """Charts for KPIs, goals and alignment: sparklines, the goal card, the static what-if slider,
-and the monthly share of leads by source or town.
+and the monthly share of leads, orders, new customers or sessions by source, channel or place.
 
 All take small aggregate frames (weekly or monthly values) from `metrics`, `goals` and `alignment`. The what-if chart
 uses a Vega-Lite parameter bound to a slider, so it keeps working in the exported HTML with no
@@ -192,19 +192,25 @@ def what_if_chart(d: Delta, currency: str = "USD") -> alt.LayerChart:
     return alt.LayerChart(layer=[history, trend, path, text]).add_params(target).properties(height=240)
 
 
-def share_chart(frame: pd.DataFrame, title: str) -> alt.Chart:
-    """Monthly share of leads per category (`alignment.monthly_shares`), one line each."""
+def share_chart(frame: pd.DataFrame, title: str, unit: str) -> alt.Chart:
+    """Monthly share of `unit` (leads, orders ...) per category (`alignment.monthly_shares`), one
+    line each; the frame already holds every category a finding names as its own line."""
     return (
         alt.Chart(frame)
         .mark_line(point=True)
         .encode(
             x=alt.X("month:T", title=None, axis=alt.Axis(format="%b %Y")),
-            y=alt.Y("share:Q", title="share of the month's leads", axis=alt.Axis(format=".0%")),
+            y=alt.Y(
+                "share:Q",
+                title=f"share of the month's {unit}",
+                axis=alt.Axis(format=".0%"),
+                scale=alt.Scale(domain=[0, 1], clamp=True, zero=True, nice=False),
+            ),
             color=alt.Color("value:N", title=title),
             tooltip=[
                 alt.Tooltip("month:T", format="%B %Y"),
                 alt.Tooltip("value:N", title=title),
-                alt.Tooltip("leads:Q"),
+                alt.Tooltip("count:Q", title=unit),
                 alt.Tooltip("share:Q", format=".1%"),
             ],
         )
