@@ -30,9 +30,12 @@ def test_verdict_of_a_goal_on_track(weekly_revenue):
 
 
 def test_chance_in_words():
-    assert [goal_words.chance(x) for x in (0.004, 0.62, 0.996)] == [
+    assert [goal_words.chance(x) for x in (0.004, 0.62, 0.81, 0.08, 0.11, 0.996)] == [
         "under a 1% chance",
         "a 62% chance",
+        "an 81% chance",
+        "an 8% chance",
+        "an 11% chance",
         "over a 99% chance",
     ]
 

@@ -113,14 +113,17 @@ def why(d: Delta) -> str:
 
 
 def chance(x: float) -> str:
-    """A probability in words: 'a 62% chance', 'under a 1% chance', 'over a 99% chance'."""
+    """A probability in words: 'a 62% chance', 'an 81% chance', 'under a 1% chance', 'over a 99%
+    chance'."""
     if math.isnan(x):
         return "no chance computed"
     if x < 0.01:
         return "under a 1% chance"
     if x > 0.99:
         return "over a 99% chance"
-    return f"a {fmt.pct(x, 0)} chance"
+    percent = fmt.pct(x, 0)
+    article = "an" if percent.startswith("8") or percent in ("11%", "18%") else "a"  # said "eighty", "eleven"
+    return f"{article} {percent} chance"
 
 
 def describe(goal: Goal, currency: str = "USD", baseline: float | None = None) -> str:
