@@ -39,7 +39,7 @@ from workbook.core.errors import WorkbookError
 from workbook.delivery import execute, index
 from workbook.delivery.execute import NotebookResult, one_line
 from workbook.delivery.index import ClientReport
-from workbook.store.clients import load_client
+from workbook.store.clients import Client, load_client
 from workbook.story import offline_charts
 
 Progress = Callable[[str, str, str, str], None]  # (client, notebook, state, detail)
@@ -128,7 +128,7 @@ def _start(client: str, as_of: dt.date | None, out_dir: Path, tell: Progress) ->
         return report
     report = ClientReport(client, handle.name)
     try:
-        day = _as_of(handle.db_path, as_of)
+        day, report.has_data = _as_of(handle, as_of)
     except Exception as err:  # a broken or locked file: say so, render nothing for this client
         report.error = f"the database could not be opened: {one_line(err)}"
         tell(client, "", "failed", report.error)
@@ -172,12 +172,14 @@ def _finish(job: _Job) -> ClientReport:
     return job.report
 
 
-def _as_of(db: Path, as_of: dt.date | None) -> dt.date:
-    """`as_of`, else the client's default; the file is opened either way, so a damaged, locked
-    or newer database fails here once, not in each notebook."""
-    con = store.read(db_path=db)
+def _as_of(handle: Client, as_of: dt.date | None) -> tuple[dt.date, bool]:
+    """`as_of`, else the client's default, and whether anything is imported yet; the file is
+    opened either way, so a damaged, locked or newer database fails here once, not in each
+    notebook."""
+    con = store.read(db_path=handle.db_path)
     try:
-        return as_of or store.default_as_of(con)
+        day = as_of or store.default_as_of(con, handle.today())
+        return day, any(store.table_counts(con).values())
     finally:
         con.close()
 

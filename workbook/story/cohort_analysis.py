@@ -9,7 +9,7 @@ import math
 import pandas as pd
 
 from workbook import store
-from workbook.analytics import clv, cohorts
+from workbook.analytics import clv, cohorts, quality
 from workbook.analytics import rfm as rfm_
 from workbook.core import fmt
 from workbook.core.errors import WorkbookError
@@ -265,6 +265,7 @@ def segment_table(segments: pd.DataFrame, currency: str) -> pd.DataFrame:
 # --- the notebook's sections: each computes its aggregates, says them and shows the charts ---
 
 
+MIN_CURVE_MONTHS = 2  # months since first purchase a value curve needs to be drawn
 SPLIT = "acquisition_channel"  # the split the notebook shows; the overall figures are its sums
 
 
@@ -283,6 +284,12 @@ def _activity(ctx, by: str | None = None) -> pd.DataFrame:
 
 def _curves(ctx, by: str | None = None) -> pd.DataFrame:
     return cohorts.pooled_curves(_activity(ctx, by))
+
+
+def _months(ctx) -> int:
+    """Whole months of order history up to the report's date."""
+    span = quality.history(ctx.con, ctx.as_of).of("orders")
+    return span.months if span else 0
 
 
 def coverage_section(ctx) -> None:
@@ -312,7 +319,7 @@ def revenue_section(ctx) -> None:
     matrix = cohorts.retention_matrix(_activity(ctx), "revenue")
     text = revenue_retention(matrix)
     if text is None:
-        return nb.not_enough_data("revenue retention", "no cohort has finished a month after its first")
+        return nb.needs_more("Revenue retention", 2, _months(ctx), "month", "orders")
     nb.say(text)
     nb.show(
         charts.cohort_heatmap(
@@ -348,7 +355,7 @@ def layer_cake_section(ctx) -> None:
     cake = cohorts.layers(_activity(ctx), cohort_grain="quarter")
     text = layer_cake(cake, ctx.currency)
     if text is None:
-        return nb.not_enough_data("the layer cake", "no complete month of identified sales yet")
+        return nb.needs_more("The layer cake", 1, 0, "complete month", "identified sales")
     nb.say(text)
     nb.show(
         charts.layer_cake(
@@ -365,6 +372,8 @@ def value_section(ctx, by: str = SPLIT) -> None:
     text, finding = words
     nb.say(text)
     nb.finding(finding, section="customer value")
+    if len(overall) < MIN_CURVE_MONTHS:  # one point is no curve
+        return nb.needs_more("The curve of customer value", MIN_CURVE_MONTHS, len(overall), "month", "orders")
     split = _curves(ctx, by)
     split_ok = split[by].nunique() > 1
     nb.show(
@@ -382,6 +391,12 @@ def rfm_section(ctx) -> None:
     if table.empty:
         return nb.not_enough_data("RFM segments", "no identified customer has bought yet")
     nb.say(rfm(table, ctx.currency))
+    weeks = quality.history(ctx.con, ctx.as_of).weeks
+    if weeks < nb.YEAR_WEEKS:
+        nb.say(
+            f"*These segments rest on {nb.weeks_words(weeks)} of purchases: frequency counts only "
+            "purchase days within them, and a customer quiet for a while may simply not be due yet.*"
+        )
     nb.show(
         charts.rfm_segments(table, "Share of customers and of revenue by segment"),
         segment_table(table, ctx.currency),

@@ -16,7 +16,7 @@ from functools import partial
 import pandas as pd
 
 from workbook import store
-from workbook.analytics import alignment, goals, metrics
+from workbook.analytics import alignment, goals, metrics, quality
 from workbook.analytics.goals import Delta, Goal
 from workbook.core import fmt
 from workbook.story import goal_words, kpi_charts, nb, widgets
@@ -43,9 +43,10 @@ def goals_intro(ctx: Context) -> list[Delta]:
             "onboarding notebook (the KPI's usual step from its 12-week baseline within 13 weeks). Agree and "
             "save real goals in a live session (`workbook open`) and they replace these."
         )
+    trend_weeks = min(goals.TREND_WEEKS, quality.history(ctx.con, ctx.as_of).weeks)
     nb.say(
         f"How to read a goal: *now* is the last {goals.CURRENT_WEEKS} complete weeks. The trend is a "
-        f"Theil-Sen line through the last {goals.TREND_WEEKS} weeks (robust to odd weeks), extended to the "
+        f"Theil-Sen line through the last {trend_weeks} weeks (robust to odd weeks), extended to the "
         "deadline with its 95% range. **On track**: the trend reaches the target by the deadline. "
         "**At risk**: it falls short, but the hopeful end of its range reaches it. **Off track**: even the "
         "hopeful end falls short. After the deadline, the current value decides."
