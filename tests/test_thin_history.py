@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import html
 import json
 import re
 
@@ -190,14 +191,28 @@ def test_a_client_with_nothing_imported_is_never_called_complete(client, tmp_pat
     out = tmp_path / "reports"
     report = batch.render_notebooks(client, None, out, [])
     assert report.ok and not report.has_data
-    page = (report.folder / "index.html").read_text()
-    assert "No data yet." in page and f"workbook import {client} FILE --source PRESET" in page
+    page = html.unescape((report.folder / "index.html").read_text())
+    assert "No data yet." in page and f"'workbook import {client} FILE --source PRESET'" in page
     index = index_pages.write_batch_index(out, [report]).read_text()
     card = re.search(r'<div class="wb-card wb-client">(.*?)</div>', index, re.S).group(1)
     assert 'wb-badge warn">no data yet' in card and "complete" not in card
     assert json.loads((report.folder / index_pages.REPORT_JSON).read_text())["has_data"] is False
     again = index_pages.write_batch_index(out, []).read_text()  # read back from report.json
     assert "no data yet" in again and "complete" not in again
+
+
+def test_the_pages_of_a_client_with_nothing_imported_say_so(client, said):
+    ctx = nb.open_context(client)
+    nb.header(ctx, "Onboarding")
+    onboarding.inventory(ctx)
+    onboarding.data_quality(ctx)
+    cohort_analysis.coverage_section(ctx)
+    assert said[1].startswith("**No data yet:** nothing is imported for this client")
+    assert said[2:] == [
+        "*Not enough data for the inventory: nothing is imported yet (see the first lines of this page).*",
+        "*Not enough data for data quality: nothing is imported yet, so there is nothing to check.*",
+        "No orders are imported yet, so there is nobody to follow.",
+    ]
 
 
 def test_a_client_with_data_is_complete(rw, client, tmp_path):

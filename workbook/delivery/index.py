@@ -88,8 +88,8 @@ def next_step(report: ClientReport) -> str:
         return ""
     return (
         f"Nothing is imported for this client yet. Next step: import its exports with "
-        f"`workbook import {report.client} FILE --source PRESET` (`workbook import --help` lists "
-        "the presets), then run `workbook report` again."
+        f"'workbook import {report.client} FILE --source PRESET' ('workbook import --help' lists "
+        "the presets), then run 'workbook report' again."
     )
 
 

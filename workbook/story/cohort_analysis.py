@@ -46,6 +46,8 @@ def times(ratio: float) -> str:
 
 def coverage(share: dict) -> str:
     """What the cohort analysis can and cannot see (anonymous sales)."""
+    if not share["orders"]:
+        return "No orders are imported yet, so there is nobody to follow."
     if not share["anonymous_orders"]:
         return (
             f"Every one of the {fmt.num(share['orders'])} orders is linked to a customer, so "

@@ -13,6 +13,7 @@ from functools import partial
 
 import pandas as pd
 
+from workbook import store
 from workbook.analytics import goals, metrics, quality
 from workbook.analytics.goals import Goal
 from workbook.core import fmt
@@ -73,6 +74,9 @@ def inventory(ctx: Context) -> None:
 
 
 def data_quality(ctx: Context) -> None:
+    if not any(store.table_counts(ctx.con).values()):
+        nb.not_enough_data("data quality", "nothing is imported yet, so there is nothing to check.")
+        return
     future_dated(ctx)
     missing = quality.missing_values(ctx.con)
     absent = missing[missing["share"] == 1]
