@@ -20,7 +20,7 @@ import pandas as pd
 
 from workbook import store
 from workbook.analytics import goals, quality
-from workbook.core.dates import ReportingWindow, parse_date
+from workbook.core.dates import YEAR_DAYS, ReportingWindow, parse_date
 from workbook.store.clients import Client, client_at, load_client
 from workbook.story import offline_charts
 
@@ -150,29 +150,33 @@ ACTIVITY_WORDS = {
     "web_sessions": "website traffic",
     "spend": "ad spend",
 }
-YEAR_WEEKS = 52
+YEAR_WEEKS = YEAR_DAYS // 7  # a history this long can compare a week with the same week a year before
 
 
 def weeks_words(n: int) -> str:
     return f"{n:,} week{'' if n == 1 else 's'}"
 
 
+def _length(span: quality.Span) -> str:
+    """'13 weeks', or '5 days' under a week."""
+    return weeks_words(span.weeks) if span.weeks else f"{span.days} day{'' if span.days == 1 else 's'}"
+
+
 def history_words(history: quality.History, slug: str) -> str:
-    """'**History:** 13 weeks of orders (...) and 14 reviews ...' and what so short a history
-    limits: trends (goals need `MIN_WEEKS` complete weeks and fit `TREND_WEEKS`), comparisons with
-    the same season a year before."""
+    """'**History:** 13 weeks of orders (150 of them, 02 Aug 2026 to 31 Oct 2026); ...' and what
+    so short a history limits: trends (goals need `MIN_WEEKS` complete weeks and fit the last
+    `TREND_WEEKS`) and comparisons with the same season a year before. With nothing imported,
+    'No data yet' and the next step."""
     if not history.spans:
         return (
             "**No data yet:** nothing is imported for this client, so every section below is empty. "
             f"Next step: import its exports (`workbook import {slug} FILE --source PRESET`; "
             "`workbook import --help` lists the presets), then run the report again."
         )
-    parts = [
-        f"{weeks_words(s.weeks) if s.weeks else f'{s.days} day' + ('' if s.days == 1 else 's')} of "
-        f"{ACTIVITY_WORDS[s.table]} ({s.rows:,} of them, {day(s.first)} to {day(s.last)})"
+    listed = "; ".join(
+        f"{_length(s)} of {ACTIVITY_WORDS[s.table]} ({s.rows:,} of them, {day(s.first)} to {day(s.last)})"
         for s in history.spans.values()
-    ]
-    listed = "; ".join(parts)
+    )
     weeks = history.weeks
     if weeks < goals.MIN_WEEKS:
         limit = (
