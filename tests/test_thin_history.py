@@ -169,6 +169,19 @@ def test_a_value_curve_of_one_month_is_a_line_not_a_dot(rw, client, said, monkey
     assert all(isinstance(s, str) for s in said)  # no chart
 
 
+def test_a_rollout_with_a_short_before_period_says_what_it_needs(rw, client):
+    from workbook.store.clients import Rollout, load_client, record_rollout
+    from workbook.story import impact
+
+    _orders(rw, ["2026-03-02 10:00", "2026-04-20 10:00", "2026-05-04 10:00"])
+    rw.close()
+    record_rollout(load_client(client), Rollout("New menu", dt.date(2026, 4, 6), "region", ("CA",)))
+    ctx = nb.open_context(client, None, "2026-05-31")
+    assert impact.run_rollouts(ctx) == [
+        "New menu needs 26 weeks of orders before its start on 06 Apr 2026; there are 5 so far"
+    ]
+
+
 def test_onboarding_reports_future_rows_and_keeps_them_out_of_the_gaps(rw, client, said, monkeypatch):
     _orders(rw, ["2026-03-01 10:00", "2026-03-02 10:00", "2099-10-30 10:00", "2099-10-31 10:00"])
     rw.close()
