@@ -7,8 +7,9 @@ cells with their column's header), and the Vega-Lite spec of every chart (the JS
 - a rate outside 0-100%: an unsigned percentage above 100% or below 0 in text (a signed one,
   "+23.7%", is a change; a return on investment may exceed 100%), or a value outside [0, 1] on
   a chart axis formatted as a percentage;
-- negative money: "-$12" in text where the block is not about a change, or a value below 0 on
-  an axis formatted as dollars;
+- negative money: "-$12" in text where its clause (with the one before) is not about a change
+  (a gap, a trend per week, an interval with a "+" end), or a value below 0 on an axis
+  formatted as dollars;
 - a rating off 1-5: in a block about ratings or stars, a level ("4.52", "5.40 stars") outside
   1..5; on a chart whose axis title names a rating, a value outside 1..5;
 - advice beyond the client's list: "N recipients per version" where the two versions of a 50/50
@@ -54,6 +55,8 @@ CHANGE_WORDS = (
     "refund",
     "fence",
 )
+# "changed by $5.89", "rose by 3": an amount after "by" is a change too (not "by the deadline").
+CHANGE_BY = re.compile(r"\bby [+\-]?\$?\d")
 # An axis titled with one of these draws changes, which may be negative.
 AXIS_CHANGE_WORDS = ("change", "difference", "gap", "lift", "vs", "trend", "improvement")
 RATING_WORDS = ("rating", "stars", "star ")
@@ -146,21 +149,38 @@ def _has(text: str, words) -> bool:
     return any(w in low for w in words)
 
 
+# Where a clause ends: a figure's words are those of its clause and the one before ("the gap is
+# -$16.12 (-5.5% of now)": the percentage's clause "-5.5% of now" follows "the gap is -$16.12").
+CLAUSE = re.compile(r"[;:()]|\.\s")
+
+
+def _clauses(text: str) -> list[tuple[str, str]]:
+    """(clause, its words: the clause with the one before) of a block's text."""
+    parts = CLAUSE.split(text)
+    return [(part, f"{parts[i - 1] if i else ''} {part}") for i, part in enumerate(parts)]
+
+
 def scan_block(block: Block, list_size: int | None) -> list[str]:
     """Impossible values and oversized advice in one block of text."""
     problems = []
     text, where = block.text, f"{block.context}: {block.text}" if block.context else block.text
-    about = f"{block.context} {text}"
-    for sign, value in PERCENT.findall(text):
-        x = -_number(value) if sign == "-" else _number(value)
-        if sign == "+" or (sign and _has(about, (*CHANGE_WORDS, "pp", "+"))):
-            continue  # a change, not a rate
-        if x < 0 or (x > 100 and not _has(about, RATIO_WORDS)):
-            problems.append(f"rate outside 0-100% ({sign}{value}%): {where[:300]}")
-    for sign, value in MONEY.findall(text):
-        if sign == "-" and not _has(about, CHANGE_WORDS):
-            problems.append(f"negative money ({sign}${value}): {where[:300]}")
-    if _has(about, RATING_WORDS):
+    for clause, words in _clauses(text):
+        about = f"{block.context} {words}"
+        for sign, value in PERCENT.findall(clause):
+            x = -_number(value) if sign == "-" else _number(value)
+            if sign == "+" or (sign and _has(about, (*CHANGE_WORDS, "pp", "+"))):
+                continue  # a change, not a rate
+            if x < 0 or (x > 100 and not _has(about, RATIO_WORDS)):
+                problems.append(f"rate outside 0-100% ({sign}{value}%): {where[:300]}")
+        for sign, value in MONEY.findall(clause):
+            if (
+                sign == "-"
+                and "+" not in clause
+                and not _has(about, CHANGE_WORDS)
+                and not CHANGE_BY.search(about)
+            ):
+                problems.append(f"negative money ({sign}${value}): {where[:300]}")
+    if _has(f"{block.context} {text}", RATING_WORDS):
         for value in dict.fromkeys(DECIMAL.findall(text) + STARS.findall(text)):
             if not 1 <= _number(value) <= 5:
                 problems.append(f"rating off 1-5 ({value}): {where[:300]}")

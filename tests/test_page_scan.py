@@ -47,6 +47,8 @@ GOOD = _page(
     HISTORY
     + "<p>Repeat purchase rate is 37.0% (95% range 3.0% to 70.9%); the gap is -15.0 pp (-40.5% of now).</p>"
     + "<p>Trend: -$10.29 per week (95% range -$10.29 to +$32.89), reaching about $16.05.</p>"
+    + "<p>Target: $311.12; the gap is -$16.12 (-5.5% of now). Progress: none yet: it moved -$1.50.</p>"
+    + "<p>Revenue per customer changed by $5.89 (-$9.68 to $21.45).</p>"
     + "<p>Average review rating is 4.58 (95% range 4.11 to 5.00); 4.64 stars from 14 reviews.</p>"
     + "<table><thead><tr><th>KPI</th><th>Baseline</th></tr></thead>"
     + "<tbody><tr><td>Return on marketing investment</td><td>549%</td></tr></tbody></table>"
@@ -60,6 +62,11 @@ BAD = [
     (
         "negative money (-$3,872)",
         "<p>Revenue would be about $1,200 by then (between -$3,872 and $30,865).</p>",
+    ),
+    (
+        "negative money (-$300)",
+        "<p>Trend: +$13.71 per week (95% range -$10.29 to +$32.89), reaching about $728.17 by the "
+        "deadline (between -$300 and $1,375).</p>",
     ),
     ("rating off 1-5 (5.40)", "<p>Average review rating would be about 5.40 by the deadline.</p>"),
     ("rating off 1-5 (0.80)", "<p>Only Ratings (0.80 stars from 14 reviews) is known.</p>"),
