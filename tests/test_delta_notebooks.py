@@ -9,7 +9,7 @@ import pytest
 from render_fixtures import executed_notebook, findings_of
 
 from workbook import store
-from workbook.analytics import goals
+from workbook.analytics import goal_book, goals
 from workbook.analytics.goals import Goal
 from workbook.core import paths
 
@@ -37,7 +37,12 @@ def test_improvement_delta_names_the_planted_effects(sample_reports):
     assert "Heat pump installation" in unmet["finding"] and "EV charger installation" in unmet["finding"]
     # no stored goals: one card per suggested goal, each with its status for the report index
     cards = [f for f in found if "goal" in f]
-    assert [f["goal"] for f in cards] == ["revenue", "repeat_purchase_rate", "lead_conversion_rate", "leads"]
+    assert [f["goal"] for f in cards] == [
+        "revenue",
+        "lead_conversion_rate",
+        "leads",
+        "avg_rating",
+    ]  # its profile
     assert all(f["status"] in goals.STATUSES for f in cards)
 
 
@@ -50,7 +55,7 @@ def test_improvement_delta_tracks_stored_goals(samples, tmp_path, monkeypatch):
         if f.is_file():
             (home / "coffee-shop" / f.name).write_bytes(f.read_bytes())
     monkeypatch.setenv("WORKBOOK_HOME", str(home))
-    goals.save_goal(
+    goal_book.save_goal(
         paths.db_path("coffee-shop"),
         Goal("avg_rating", "increase", target_value=4.8, deadline=dt.date(2027, 3, 31)),
         dt.date(2026, 10, 31),  # the sample's last day: the baseline the report uses too
@@ -62,7 +67,7 @@ def test_improvement_delta_tracks_stored_goals(samples, tmp_path, monkeypatch):
     assert list(cards) == ["avg_rating", "orders"]
     assert cards["orders"]["status"] == "undefined" and "SMART" in cards["orders"]["finding"]
     con = store.read("coffee-shop")
-    assert len(goals.load_goals(con)) == 2  # the report run wrote nothing
+    assert len(goal_book.load_goals(con)) == 2  # the report run wrote nothing
     con.close()
 
 

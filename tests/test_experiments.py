@@ -19,6 +19,7 @@ from statsmodels.stats.proportion import proportion_effectsize, proportions_ztes
 
 from workbook import store
 from workbook.analytics import experiments as ex
+from workbook.core.errors import WorkbookError
 from workbook.story import impact, impact_charts
 
 START = dt.datetime(2026, 3, 2, 9)
@@ -406,7 +407,7 @@ def test_intended_splits_drive_the_srm_check_and_the_pooling(sim):
     pooled = ex.pooled_personalization_test(con, EVERYTHING, tests=tests)
     assert "BROKEN" not in pooled.campaigns  # a 4:5 ratio would bias a sum of 1:1 campaigns
     assert "another ratio: Broken split" in " ".join(impact.ab_notes(pooled))
-    with pytest.raises(ValueError, match="no share for Personalized"):
+    with pytest.raises(WorkbookError, match=r"\[ab_splits.AB00\] has no share for variant .Personalized."):
         ex.campaign_tests(con, EVERYTHING, splits={"AB00": {"Generic": 1}})
 
 
@@ -465,3 +466,79 @@ def test_events_after_as_of_are_not_counted(tmp_path):
 )
 def test_control_follows_the_naming_convention(variants, control):
     assert ex.control_variant(variants) == control
+
+
+# --- planning on the client's own list ------------------------------------------------------
+
+
+def _reach_db(tmp_path, consent: int, customers: int) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(str(tmp_path / "reach.duckdb"))
+    store.migrate(con)
+    con.execute(
+        "INSERT INTO customers (customer_id, customer_key, marketing_consent) "
+        "SELECT 'c' || i, 'C-' || i, i < $consent FROM range($n) t(i)",
+        {"consent": consent, "n": customers},
+    )
+    con.execute(
+        "INSERT INTO orders (order_id, customer_id, ordered_at, revenue) "
+        "SELECT 'o' || i, 'c' || (i % $n), TIMESTAMP '2026-06-01' + i * INTERVAL 1 HOUR, 20 FROM range(2 * $n) t(i)",
+        {"n": customers},
+    )
+    return con
+
+
+def test_reach_is_the_consenting_list_then_the_largest_recent_campaign(tmp_path):
+    con = _reach_db(tmp_path, consent=0, customers=115)
+    assert ex.reach(con, dt.date(2026, 10, 31)) == ex.Reach(0, "none", 115)
+    con.execute("UPDATE customers SET marketing_consent = true WHERE customer_id IN ('c1', 'c2', 'c3')")
+    assert ex.reach(con, dt.date(2026, 10, 31)) == ex.Reach(3, "consent", 115)
+    con.execute(
+        """INSERT INTO campaigns (campaign_id, name, started_at) VALUES
+               ('OLD', 'Last year', '2025-09-01'), ('NEW', 'Spring', '2026-04-01');
+           INSERT INTO campaign_results (campaign_id, variant, recipients) VALUES
+               ('OLD', 'A', 5000), ('NEW', 'A', 400), ('NEW', 'B', 410)"""
+    )
+    con.execute(
+        "INSERT INTO campaign_sends (campaign_id, customer_id, sent_at) "
+        "SELECT 'SENDS', 'c' || i, TIMESTAMP '2026-10-01' FROM range(90) t(i)"
+    )
+    # the 2025 campaign is more than a year before as_of; the 810 recipients of NEW are the list
+    assert ex.reach(con, dt.date(2026, 10, 31)) == ex.Reach(810, "campaign", 115, "Spring")
+    # as of 1 March 2026: only OLD is sent and within a year, and no customer has bought yet
+    assert ex.reach(con, dt.date(2026, 3, 1)) == ex.Reach(5000, "campaign", 0, "Last year")
+
+
+@pytest.mark.parametrize("size, p0", [(900, 0.02), (1214, 0.03), (115, 0.02), (20_000, 0.05)])
+def test_a_plan_never_asks_for_more_than_the_list_and_its_mde_matches_statsmodels(size, p0):
+    plan = ex.plan_test(size, p0)
+    assert plan.per_arm * 2 <= size
+    # statsmodels solves for Cohen's h at this n per arm; tolerance 1e-6 on the rate
+    h = NormalIndPower().solve_power(effect_size=None, nobs1=plan.per_arm, alpha=0.05, power=0.8, ratio=1)
+    expected = math.sin(math.asin(math.sqrt(p0)) + h / 2) ** 2
+    assert plan.detectable == pytest.approx(expected, abs=1e-6)
+    needed = NormalIndPower().solve_power(proportion_effectsize(p0 * 1.2, p0), alpha=0.05, power=0.8, ratio=1)
+    assert plan.needed_per_arm == math.ceil(needed)
+    assert plan.sends == math.ceil(plan.needed_per_arm / plan.per_arm)
+    assert plan.one_send_enough == (plan.needed_per_arm <= plan.per_arm)
+
+
+def test_a_list_too_small_to_detect_anything_says_so():
+    plan = ex.plan_test(3, 0.02)
+    assert math.isnan(plan.detectable) and not plan.poolable
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        ex.plan_test(900, 0.0)
+
+
+def test_the_planned_mde_is_detected_80_percent_of_the_time_in_simulation():
+    """Seeded simulation with known truth: true rates p0 and the plan's detectable rate, n per
+    arm from the plan; the two-sided z-test at 5% rejects in about 80% of 4,000 tests
+    (binomial standard error 0.6 pp; tolerance 3 pp, as the arcsine formula is approximate)."""
+    plan = ex.plan_test(900, 0.02)
+    rng = np.random.default_rng(7)
+    control = rng.binomial(plan.per_arm, plan.baseline, 4_000)
+    arm = rng.binomial(plan.per_arm, plan.detectable, 4_000)
+    rejected = [
+        proportions_ztest([a, c], [plan.per_arm, plan.per_arm])[1] < 0.05
+        for a, c in zip(arm, control, strict=True)
+    ]
+    assert np.mean(rejected) == pytest.approx(0.80, abs=0.03)

@@ -3,6 +3,8 @@ change still needed and the summary table (the goal math is tested in test_goals
 
 from __future__ import annotations
 
+import datetime as dt
+
 from _weekly_revenue import AS_OF, DEADLINE
 
 from workbook.analytics import goals, metrics
@@ -28,7 +30,18 @@ def test_verdict_of_a_goal_on_track(weekly_revenue):
 def test_undefined_goal_in_words(weekly_revenue):
     d = goals.delta(weekly_revenue, Goal("revenue", "increase"), AS_OF)
     assert "no target and no deadline" in goal_words.why(d)
-    assert "A SMART version from the baseline: Increase revenue per week by 10%" in goal_words.verdict(d)
+    assert (
+        "A SMART version, with a proposed target and deadline: Increase revenue per week by 10%"
+        in goal_words.verdict(d)
+    )
+
+
+def test_a_vague_goal_in_words_keeps_the_given_deadline(weekly_revenue):
+    d = goals.delta(weekly_revenue, Goal("revenue", "increase", deadline=dt.date(2027, 3, 31)), AS_OF)
+    assert (
+        "A SMART version, with a proposed target: Increase revenue per week by 10% (to $217.71) by 31 Mar 2027."
+        in (goal_words.verdict(d))
+    )
 
 
 def test_why_there_is_not_enough_data():

@@ -869,9 +869,9 @@ def test_rows_in_another_currency_are_flagged(client, tmp_path):
         client, [write_csv(tmp_path / "o.csv", SHOPIFY_ORDER_HEADERS, rows)], "shopify-orders"
     )
     assert res.warnings == [
-        "1 row(s) are in another currency than the client's USD (first: o.csv, "
-        "row 3 (line 4), 'CAD'); their amounts were imported as they are. "
-        "Convert them, or check the client's currency in client.toml."
+        "1 row in another currency than the client's USD by 'Currency' (line 4; first: 'CAD'): "
+        "their amounts were imported as they are. Convert them, or check the client's currency "
+        "in client.toml."
     ]
 
 
@@ -1002,6 +1002,9 @@ identity:
         ["STRASSE@X.de", "", "", "", ("email", "STRASSE@X.de")],
         ["straße@x.de", "", "", "", ("email", "straße@x.de")],
         ["no-at-sign", "+1 (555) 010-0000", "", "", ("phone", "+1 (555) 010-0000")],
+        ["ann@example", "", "", "Ann Dot", ("name", "Ann Dot")],  # no domain: not an e-mail
+        ["zoë@localhost", "", "", "Zoë", ("name", "Zoë")],  # the same, decided in Python
+        ["zoë @x.de", "", "", "Zoë X", ("name", "Zoë X")],
         ["nobody@example.com", "00555 123", "", "", ("phone", "00555 123")],
         ["", "", "C-77  ", "", ("id", "crm:C-77  ")],
         ["", "", "Ünal-9", "", ("id", "crm:Ünal-9")],

@@ -13,6 +13,7 @@ from statsmodels.stats.weightstats import DescrStatsW
 
 from workbook.analytics import indices as ix
 from workbook.analytics.segments import ALL, SegmentEconomics
+from workbook.core.errors import WorkbookError
 from workbook.story import impact, impact_charts
 
 TOL = 1e-9
@@ -189,7 +190,11 @@ def test_personalization_efficiency_ratio():
     assert (per.low, per.high) == pytest.approx(
         (100 * lo + 5 * 40 * months, 100 * hi + 5 * 40 * months), abs=1e-9
     )
-    assert "assumed" in impact.index_sentence(per)
+    sentence = impact.index_sentence(per)
+    assert sentence.startswith("Assumed, not measured")
+    assert sentence.index("Time saved is the hours a month set in client.toml") < sentence.index(
+        "**Personalization"
+    )
     assert [impact.component_measure(c) for c in per.components] == [
         "$2.00 more per personalized recipient x 100 recipients",
         "5 h a month at $40.00",
@@ -223,3 +228,30 @@ def test_an_index_needs_half_of_its_weight(rw):
     cxq = ix.customer_experience(rw, as_of=AS_OF)
     assert not cxq.available
     assert "Only Ratings (4.00 stars from 1 reviews) is known" in impact.index_sentence(cxq)
+
+
+def test_weights_from_client_toml_override_only_the_parts_they_name():
+    w = ix.weights({"customer_experience": {"NPS": 0.5}})
+    assert w["customer_experience"] == {**ix.CXQ_WEIGHTS, "NPS": 0.5}
+    assert (
+        w["relationship_strength"] == ix.RSI_WEIGHTS and ix.CXQ_WEIGHTS["NPS"] == 0.35
+    )  # defaults untouched
+    with pytest.raises(WorkbookError, match=r"\[index_weights.cx\] is not an index; use customer_experience"):
+        ix.weights({"cx": {"NPS": 1}})
+    with pytest.raises(WorkbookError, match=r"has no part 'Stars'; use 'NPS', 'CES', 'CSAT', 'Ratings'"):
+        ix.weights({"customer_experience": {"Stars": 1}})
+    with pytest.raises(WorkbookError, match="leaves every weight at 0"):
+        ix.weights({"personalization_efficiency": {"Incremental revenue": 0, "Time saved": 0}})
+
+
+def test_without_hours_saved_time_is_not_counted_and_the_assumptions_come_first():
+    # incremental revenue (3 - 1) x 100 = 200 over an extra cost of 1 (see the test above)
+    per = ix.personalization_efficiency(_econ())
+    assert per.value == pytest.approx(200.0, abs=1e-9)
+    time = next(c for c in per.components if c.name == "Time saved")
+    assert math.isnan(time.score) and impact.component_measure(time) == "not given"
+    assert ix.NO_TIME in per.notes and ix.ASSUMED_COST in per.notes
+    sentence = impact.index_sentence(per)
+    assert sentence.startswith("Assumed, not measured: its cost rests on a cost per email")
+    assert sentence.index("Time saved is not counted") < sentence.index("**Personalization Efficiency Ratio")
+    assert "Time saved 0" not in sentence and "$0.00" not in sentence

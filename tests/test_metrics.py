@@ -72,6 +72,7 @@ EXPECTED = {
     "new_customers": [1, 1, 1],  # a | b | c
     "repeat_purchase_rate": [0, 0.5, 0.5],  # a new | a repeat, b new | b repeat, c new
     "churn_rate": [None, None, None],  # nobody ordered 3-12 months before (see below)
+    "churn_rate_annual": [None, None, None],  # nor 1-2 years before
     "leads": [None, 2, 2],  # no leads before 6 Jan: no value, not 0
     "lead_conversion_rate": [None, 0.5, 0.5],
     "cac": [0, 100, 90],  # spend / new customers
@@ -218,3 +219,22 @@ def test_churn_is_the_90_day_lapse_rate(client, rw):
         ('b3', 'b', '2026-01-07 12:00', 1)""")
     again = metrics.series(rw, "churn_rate", "week", as_of=AS_OF, since=WEEKS[0])
     assert again[["num", "den"]].equals(frame[["num", "den"]])
+
+
+def test_annual_churn_lapses_after_a_year_not_90_days(client, rw):
+    # a home-services firm's customers: yearly visits (week ends 5, 12 and 19 Jan 2026)
+    rw.execute("""INSERT INTO orders (order_id, customer_id, ordered_at, revenue) VALUES
+        ('a1', 'a', '2024-09-01', 1), ('a2', 'a', '2025-09-01', 1),    -- a: came back after a year
+        ('d1', 'd', '2024-06-01', 1),                                    -- d: 19 months ago, lapsed
+        ('b1', 'b', '2025-01-08', 1),                                    -- b: a year old from 9 Jan
+        ('y1', 'y', '2025-05-01', 1),                                    -- y: 8 months: not yet in the base
+        ('x1', 'x', '2023-06-01', 1)""")  # x: over two years ago, not counted
+    frame = metrics.series(rw, "churn_rate_annual", "week", as_of=AS_OF, since=WEEKS[0])
+    # week 1 (end 5 Jan): base a (2024-09-01 is 1-2 years old), d -> d lapsed (a bought since) = 1/2
+    # weeks 2 and 3: b's 8 Jan 2025 order is over 365 days old -> base a, b, d; b, d lapsed = 2/3
+    assert frame["value"].tolist() == pytest.approx([1 / 2, 2 / 3, 2 / 3])
+    # the 90-day churn calls every one of them churned: base a, b, y (3-12 months old), none
+    # bought in the last 90 days
+    quarterly = metrics.series(rw, "churn_rate", "week", as_of=AS_OF, since=WEEKS[0])
+    assert quarterly["value"].tolist() == [1.0, 1.0, 1.0]
+    assert "12-month" in metrics.get("churn_rate_annual").label

@@ -11,6 +11,9 @@ import json
 import os
 import re
 import shutil
+import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import altair as alt
@@ -18,6 +21,7 @@ import nbformat
 import pytest
 from markupsafe import escape
 
+from workbook import store
 from workbook.core import paths
 from workbook.delivery import batch, execute
 from workbook.delivery import html as html_pages
@@ -82,11 +86,12 @@ def test_healthy_client_renders_every_file_beside_a_broken_one(probe_reports):
     report = facts(probe_reports.out, "good-shop")
     assert report["ok"] and [n["ok"] for n in report["notebooks"]] == [True, True]
     executed = nbformat.read(folder / "01_probe.ipynb", as_version=4)
-    assert executed.metadata.papermill.parameters == {
-        "client": "good-shop",
-        "db_path": None,
-        "as_of": probe_reports.as_of,
-    }
+    parameters = executed.metadata.papermill.parameters
+    assert (parameters["client"], parameters["as_of"]) == ("good-shop", probe_reports.as_of)
+    # every page read the render's snapshot, named without this machine's folders
+    assert re.fullmatch(
+        r"\$WORKBOOK_HOME/good-shop/workbook-snapshot-\d+-\w+/workbook\.duckdb", parameters["db_path"]
+    )
     # two kernels at once (--jobs 2) share the cores: DuckDB gets half of them in each
     printed = "".join(
         o.text for c in executed.cells for o in c.get("outputs", []) if o.output_type == "stream"
@@ -154,6 +159,12 @@ def test_batch_index_keeps_clients_rendered_by_earlier_batches(probe_reports, tm
 def test_nothing_temporary_is_left_behind(probe_reports):
     leftovers = [p for p in probe_reports.out.rglob("*") if p.name.startswith(".")]
     assert leftovers == []
+    # the snapshots of the rendered clients, and of the one whose database is broken
+    assert sorted(str(p.relative_to(probe_reports.home)) for p in probe_reports.home.glob("*/*")) == sorted(
+        f"{slug}/{name}"
+        for slug in ("broken-shop", "good-shop", "test-shop")
+        for name in ("client.toml", "salt.secret", "workbook.duckdb")
+    )
 
 
 @pytest.mark.slow
@@ -445,3 +456,107 @@ def test_readers_copy_keeps_one_title_and_drops_developer_noise():
     assert [c.source for c in cells] == ["x = 1", "nb.header(ctx, 'Sales')", "\nWhat sold, and where.", "f()"]
     assert [o.text for o in cells[-1].outputs] == ["42 orders"]
     assert len(nb_.cells) == 5  # the executed notebook itself is untouched
+
+
+# ---------------------------------------------------------------------------- one state per report
+
+
+def _counting_notebook(title: str) -> nbformat.NotebookNode:
+    """A page that says how many orders it read, and for which date."""
+    page = nbformat.v4.new_notebook()
+    page.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    page.cells = [
+        nbformat.v4.new_markdown_cell(f"# {title}"),
+        nbformat.v4.new_code_cell(
+            'client = "test-shop"\ndb_path = None\nas_of = None', metadata={"tags": ["parameters"]}
+        ),
+        nbformat.v4.new_code_cell(
+            "from workbook.story import nb\n"
+            "ctx = nb.open_context(client, db_path, as_of)\n"
+            "n = ctx.con.execute('SELECT count(*) FROM orders').fetchone()[0]\n"
+            "nb.finding(f'{n} orders', orders=n, as_of=str(ctx.as_of), name=ctx.name)"
+        ),
+    ]
+    return page
+
+
+def _insert_order(slug: str, order_id: str, day: str) -> None:
+    with store.write(slug) as con:
+        con.execute(
+            "INSERT INTO orders (order_id, ordered_at, revenue) VALUES ($id, $day, 10)",
+            {"id": order_id, "day": day},
+        )
+
+
+def _orders_in(slug: str) -> int:
+    con = store.read(slug)
+    try:
+        return store.scalar(con, "SELECT count(*) FROM orders")
+    finally:
+        con.close()
+
+
+@pytest.mark.slow
+def test_every_page_reads_the_state_the_report_began_with_while_imports_commit(
+    client, home, tmp_path, monkeypatch
+):
+    for i in range(30):
+        _insert_order(client, f"o{i}", f"2026-03-{i % 28 + 1:02d}")
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    for stem in ("01_count", "02_count", "03_count"):
+        nbformat.write(_counting_notebook(stem), notebooks / f"{stem}.ipynb")
+    run = execute.run_notebook
+
+    def run_then_import(notebook, folder, parameters, env, page):
+        result = run(notebook, folder, parameters, env, page)
+        _insert_order(client, f"late-{notebook.stem}", "2026-04-15")  # an import commits between pages
+        return result
+
+    monkeypatch.setattr(execute, "run_notebook", run_then_import)
+    report = batch.render_client(client, None, tmp_path / "reports", notebooks_dir=notebooks)
+    assert report.ok, report.failures
+    facts = [(f["orders"], f["as_of"], f["name"]) for n in report.notebooks for f in n.findings]
+    assert facts == [(30, "2026-03-28", "Test Shop")] * 3
+    assert _orders_in(client) == 33  # the imports did commit, while the report read its snapshot
+    assert sorted(p.name for p in (home / client).iterdir()) == [
+        "client.toml",
+        "salt.secret",
+        "workbook.duckdb",
+    ]
+    footer = (report.folder / "01_count.html").read_text()
+    assert re.search(
+        r"data as of 28 March 2026 · read from the database on \d+ \w+ \d{4} at \d\d:\d\d", footer
+    )
+
+
+def test_the_snapshot_is_private_while_read_and_removed_after_a_ctrl_c(
+    rw, client, home, tmp_path, monkeypatch
+):
+    rw.execute("INSERT INTO orders (order_id, ordered_at, revenue) VALUES ('o1', '2026-03-02', 10)")
+    rw.close()
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    stale = home / client / f"workbook-snapshot-{gone.pid}-killed"  # what a killed render left
+    stale.mkdir()
+    notebooks = tmp_path / "nbs"
+    notebooks.mkdir()
+    (notebooks / "01_x.ipynb").write_text("{}")
+    seen = []
+
+    def interrupted(notebook, folder, parameters, *args):
+        db = Path(parameters["db_path"])
+        seen.append((db.parent.parent, db.parent.name, stat.S_IMODE(db.parent.stat().st_mode), db.exists()))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(execute, "run_notebook", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        batch.render_client(client, None, tmp_path / "reports", notebooks_dir=notebooks)
+    ((where, name, mode, exists),) = seen
+    assert (where, mode, exists) == (home / client, 0o700, True)
+    assert name.startswith(f"workbook-snapshot-{os.getpid()}-")
+    assert sorted(p.name for p in (home / client).iterdir()) == [
+        "client.toml",
+        "salt.secret",
+        "workbook.duckdb",
+    ]

@@ -12,7 +12,9 @@ from statsmodels.stats.proportion import proportion_confint
 from statsmodels.stats.weightstats import DescrStatsW
 
 from workbook.analytics import segments as sg
-from workbook.story import impact, impact_charts
+from workbook.core import paths
+from workbook.store.clients import Settings
+from workbook.story import impact, impact_charts, nb
 
 TOL = 1e-9
 P, G = "Personalized picks", "Generic bestsellers"
@@ -168,3 +170,55 @@ def test_recorded_costs_need_no_assumption(rw):
 def test_no_tests_means_an_empty_result(rw):
     econ = sg.economics(rw, as_of=dt.date(2026, 3, 31))
     assert econ.empty and econ.comparison.empty and not econ.assumed_cost
+
+
+def _segments_page(econ_client: str, toml: str, monkeypatch) -> list[tuple[str, object]]:
+    """What segments_section says and shows, in order, with `toml` appended to client.toml."""
+    folder = paths.client_dir(econ_client)
+    with (folder / "client.toml").open("a", encoding="utf-8") as fh:
+        fh.write(toml)
+    events: list[tuple[str, object]] = []
+    monkeypatch.setattr(nb, "say", lambda text: events.append(("say", text)))
+    monkeypatch.setattr(nb, "show", lambda obj: events.append(("show", obj)))
+    monkeypatch.setattr(nb, "finding", lambda *a, **k: None)
+    ctx = nb.open_context(econ_client, None, dt.date(2026, 3, 31))
+    try:
+        impact.segments_section(ctx, impact.Results(), by="segment")
+    finally:
+        ctx.con.close()
+    return events
+
+
+def _shown_columns(events) -> list[str]:
+    return [c for kind, obj in events if kind == "show" and hasattr(obj, "data") for c in obj.data.columns]
+
+
+def test_cac_and_romi_are_not_shown_on_a_default_guess(econ, rw, client, monkeypatch):
+    rw.close()
+    events = _segments_page(client, "", monkeypatch)
+    assert not {"CAC", "ROMI"} & set(_shown_columns(events))
+    said = [text for kind, text in events if kind == "say"]
+    assert any(t.startswith("CAC and ROMI are not shown: no campaign cost was imported") for t in said)
+
+
+def test_cac_and_romi_on_costs_set_in_client_toml_say_so_before_the_numbers(econ, rw, client, monkeypatch):
+    rw.close()
+    events = _segments_page(client, "[costs]\nemail_send = 0.5\npersonalized_email_send = 1.0\n", monkeypatch)
+    columns = _shown_columns(events)
+    assert {"CAC (assumed cost)", "ROMI (assumed cost)"} <= set(columns) and "CAC" not in columns
+    first_table = next(i for i, (kind, _) in enumerate(events) if kind == "show")
+    assumption = next(
+        i
+        for i, (kind, text) in enumerate(events)
+        if kind == "say" and str(text).startswith("**Assumed, not measured:**")
+    )
+    assert assumption < first_table
+    assert (
+        "$0.500 per generic email and $1.000 per personalized email set in client.toml"
+        in events[assumption][1]
+    )
+
+
+def test_recorded_costs_need_no_assumption_words(rw):
+    econ = sg.economics(rw, as_of=dt.date(2026, 3, 31))
+    assert impact.cost_words(econ, Settings()) is None

@@ -11,7 +11,17 @@ from workbook import store
 from workbook.core import paths
 from workbook.core.errors import InvalidClientName, WorkbookError
 from workbook.store import privacy
-from workbook.store.clients import Rollout, client_at, init_client, list_clients, load_client, record_rollout
+from workbook.store.clients import (
+    Rollout,
+    Settings,
+    client_at,
+    init_client,
+    list_clients,
+    load_client,
+    record_rollout,
+    record_settings,
+    snapshot,
+)
 from workbook.store.schema import DATA_TABLES, LATEST_VERSION, MIGRATIONS, TABLES
 
 
@@ -256,3 +266,144 @@ def test_one_row_reads_exactly_one_and_leaves_the_connection_free():
     for sql in ("SELECT 1 WHERE false", "SELECT * FROM range(2)"):
         with pytest.raises(LookupError, match="rows from a query that always returns one"):
             store.one_row(con, sql)
+
+
+def test_settings_are_read_from_client_toml_with_documented_defaults(tmp_path):
+    db = tmp_path / paths.DB_FILE
+    default = client_at("x", db).settings
+    assert default == Settings() and default.given == frozenset()
+    assert default.cost_per_send == {"generic": 0.01, "personalized": 0.02}
+    (tmp_path / "client.toml").write_text(
+        'slug = "x"\n[costs]\nemail_send = 0.004\ntool_per_month = 49\n'
+        "[time_saved]\nhours_per_month = 6\n"
+        "[index_weights.customer_experience]\nNPS = 0.5\n[ab_splits.C1]\nGeneric = 0.8\nPersonalized = 0.2\n",
+        encoding="utf-8",
+    )
+    s = client_at("x", db).settings
+    assert (s.email_send, s.personalized_email_send, s.tool_per_month) == (0.004, 0.02, 49.0)
+    assert (s.hours_saved_per_month, s.hourly_rate) == (6.0, 40.0)
+    assert s.given == {"email_send", "tool_per_month", "hours_saved_per_month"}
+    assert s.is_given("email_send") and not s.is_given("personalized_email_send")
+    assert dict(s.index_weights["customer_experience"]) == {"NPS": 0.5}
+    assert dict(s.ab_splits["C1"]) == {"Generic": 0.8, "Personalized": 0.2}
+
+
+@pytest.mark.parametrize(
+    "toml, message",
+    [
+        ("[costs]\nemail_cost = 0.01\n", r"\[costs\] has no setting 'email_cost'; use email_send"),
+        ("[costs]\nemail_send = -0.01\n", r"\[costs\] email_send = -0.01 must be a number, 0 or more"),
+        ('[time_saved]\nhourly_rate = "forty"\n', r"\[time_saved\] hourly_rate = 'forty' must be a number"),
+        ("costs = 3\n", "costs must be a table"),
+        ("[ab_splits.C1]\nA = 0\nB = 0\n", r"\[ab_splits.C1\] needs a share above 0"),
+        ("[index_weights]\ncustomer_experience = 1\n", "index_weights.customer_experience must be a table"),
+    ],
+)
+def test_a_wrong_setting_is_one_line_naming_the_key_and_the_fix(tmp_path, toml, message):
+    (tmp_path / "client.toml").write_text(toml, encoding="utf-8")
+    with pytest.raises(WorkbookError, match=message) as err:
+        client_at("x", tmp_path / paths.DB_FILE)
+    assert "\n" not in str(err.value) and "client.toml" in str(err.value)
+
+
+def test_record_settings_adds_only_what_client_toml_does_not_set(tmp_path):
+    path = tmp_path / "client.toml"
+    path.write_text('slug = "x"\ndisplay_name = "X"\n[costs]\nemail_send = 0.004\n', encoding="utf-8")
+    client = client_at("x", tmp_path / paths.DB_FILE)
+    tables = {"costs": {"email_send": 0.01, "tool_per_month": 30.0}, "time_saved": {"hours_per_month": 4.0}}
+    assert record_settings(client, tables) is True
+    assert record_settings(client, tables) is False
+    s = client_at("x", tmp_path / paths.DB_FILE).settings
+    assert (s.email_send, s.tool_per_month, s.hours_saved_per_month) == (0.004, 30.0, 4.0)  # the edit wins
+    before = path.read_text(encoding="utf-8")
+    with pytest.raises(WorkbookError, match="must be a number, 0 or more"):
+        record_settings(client, {"time_saved": {"hourly_rate": -1}})
+    assert path.read_text(encoding="utf-8") == before  # refused before anything is written
+
+
+# ---------------------------------------------------------------------------- snapshots
+
+
+def _orders(db_path) -> int:
+    con = store.read(db_path=db_path)
+    try:
+        return store.scalar(con, "SELECT count(*) FROM orders")
+    finally:
+        con.close()
+
+
+def test_a_snapshot_keeps_the_rows_a_writer_left_in_the_write_ahead_log(rw, client, home, tmp_path):
+    rw.execute("INSERT INTO orders (order_id, ordered_at, revenue) VALUES ('o1', '2026-03-02', 10)")
+    rw.close()
+    # a writer that stopped before folding its log into the file (as a killed import does)
+    con = duckdb.connect(str(home / client / paths.DB_FILE))
+    con.execute("PRAGMA disable_checkpoint_on_shutdown")
+    con.execute("INSERT INTO orders (order_id, ordered_at, revenue) VALUES ('o2', '2026-03-03', 20)")
+    con.close()
+    assert (home / client / f"{paths.DB_FILE}.wal").exists()
+    copy = snapshot(load_client(client), tmp_path)
+    assert copy.db_path == tmp_path / paths.DB_FILE
+    assert _orders(copy.db_path) == 2
+
+
+def test_a_snapshot_carries_the_clients_settings_but_not_its_salt(home, tmp_path):
+    original = client_at("shop", home / "shop" / paths.DB_FILE)
+    init_client("shop", "Corner Shop", "coffee-shop", "EUR", "Europe/Berlin")
+    record_rollout(load_client("shop"), Rollout("Loyalty card", dt.date(2026, 5, 1), "region", ("north",)))
+    record_settings(load_client("shop"), {"costs": {"email_send": 0.03}})
+    copy = snapshot(load_client("shop"), tmp_path)
+    live = load_client("shop")
+    assert (copy.config, copy.rollouts, copy.settings) == (live.config, live.rollouts, live.settings)
+    assert copy.settings.email_send == 0.03
+    assert copy.name == "Corner Shop" and copy.rollouts[0].name == "Loyalty card"
+    assert original.name != copy.name  # without client.toml beside the copy, defaults would show
+    assert not (tmp_path / paths.SALT_FILE).exists()
+
+
+# A writer in another process (an import) that tries to commit while the snapshot is copied.
+WRITER = """
+import duckdb, sys
+try:
+    con = duckdb.connect(sys.argv[1])
+    con.execute("INSERT INTO orders (order_id, ordered_at, revenue) VALUES ('late', '2026-03-04', 5)")
+    con.close()
+    print("committed")
+except duckdb.Error as err:
+    print("refused:", " ".join(str(err).split())[:60])
+"""
+
+
+def test_no_writer_can_commit_while_the_snapshot_is_copied(rw, client, home, tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    from workbook.store import clients
+
+    rw.execute("INSERT INTO orders (order_id, ordered_at, revenue) VALUES ('o1', '2026-03-02', 10)")
+    rw.close()
+    db = home / client / paths.DB_FILE
+    copy_file = clients.shutil.copyfile
+    tried = []
+
+    def copy_while_a_writer_tries(src, dst):
+        if src == db:
+            run = subprocess.run([sys.executable, "-c", WRITER, str(db)], capture_output=True, text=True)
+            tried.append(run.stdout.strip())
+        return copy_file(src, dst)
+
+    monkeypatch.setattr(clients.shutil, "copyfile", copy_while_a_writer_tries)
+    copy = snapshot(load_client(client), tmp_path)
+    assert len(tried) == 1 and tried[0].startswith("refused: IO Error: Could not set lock"), tried
+    assert _orders(copy.db_path) == 1
+    monkeypatch.undo()
+    run = subprocess.run([sys.executable, "-c", WRITER, str(db)], capture_output=True, text=True)
+    assert run.stdout.strip() == "committed"  # the lock is released once the copy is taken
+    assert (_orders(db), _orders(copy.db_path)) == (2, 1)
+
+
+def test_a_snapshot_of_a_locked_database_is_refused_as_locked(client, held_by_another_process, tmp_path):
+    folder = tmp_path / "snapshot"
+    folder.mkdir()
+    with pytest.raises(WorkbookError, match="is locked by another process"):
+        snapshot(load_client(client), folder)
+    assert list(folder.iterdir()) == []

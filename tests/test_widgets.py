@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from workbook.analytics import goals
+from workbook.analytics import goal_book, goals
 from workbook.analytics.goals import Goal
 from workbook.story import kpi_charts, nb, widgets
 
@@ -74,9 +74,9 @@ def test_panel_redraws_and_saves(ctx, client):
     assert "to reach $300.00" in panel.summary.value
     panel.deadline.value = DEADLINE
     assert panel.delta.weeks_left == 10
-    goal_id = panel.save()
+    goal_id = panel.save().goal_id
     # saved through a short write; the notebook's read-only connection is open again
-    stored = goals.load_goals(ctx.con)
+    stored = goal_book.load_goals(ctx.con)
     assert [(g.goal_id, g.metric, g.target_value, g.deadline) for g in stored] == [
         (goal_id, "revenue", 300.0, DEADLINE)
     ]
@@ -84,6 +84,44 @@ def test_panel_redraws_and_saves(ctx, client):
     assert (stored[0].baseline_start, stored[0].baseline_end) == goals.baseline_window(AS_OF)
     assert stored[0].baseline_value == pytest.approx(panel.delta.baseline.value)
     assert "Saved as goal" in panel.message.value
+
+
+def test_panel_saving_again_updates_and_lists_the_goal(ctx):
+    panel = widgets.WhatIfPanel(ctx)
+    panel.target.value, panel.deadline.value = 300.0, DEADLINE
+    first = panel.save()
+    assert not first.updated and panel.saved.value == first.goal_id
+    panel.target.value = 320.0
+    again = panel.save()
+    assert again == goal_book.Saved(first.goal_id, updated=True)
+    assert f"Updated goal {first.goal_id}" in panel.message.value
+    assert [(g.goal_id, g.target_value) for g in goal_book.load_goals(ctx.con)] == [(first.goal_id, 320.0)]
+    assert [label for label, _ in panel.saved.options][1:] == [
+        f"{first.goal_id}: Increase revenue per week to $320.00 by {DEADLINE:%d %b %Y}"
+    ]
+
+
+def test_panel_loads_a_saved_goal_to_edit_and_deletes_it(ctx):
+    panel = widgets.WhatIfPanel(ctx)
+    panel.target.value, panel.deadline.value = 300.0, DEADLINE
+    goal_id = panel.save().goal_id
+    fresh = widgets.WhatIfPanel(ctx)  # a new session: the panel starts from a suggestion
+    assert fresh.target.value != 300.0 and fresh.delete_button.disabled
+    fresh.saved.value = goal_id
+    assert (fresh.metric.value, fresh.target.value, fresh.deadline.value) == ("revenue", 300.0, DEADLINE)
+    assert fresh.delta.target == 300.0 and not fresh.delete_button.disabled
+    gone = fresh.delete()
+    assert gone.goal_id == goal_id and goal_book.load_goals(ctx.con) == []
+    assert f"Deleted goal {goal_id}" in fresh.message.value
+    assert fresh.saved.options == (("(a new goal)", None),) and fresh.delete_button.disabled
+
+
+def test_panel_says_why_a_goal_was_not_saved(ctx):
+    panel = widgets.WhatIfPanel(ctx)
+    panel.target.value, panel.deadline.value = -50.0, DEADLINE
+    assert panel.save() is None
+    assert "Not saved: A target of -50 is impossible" in panel.message.value
+    assert goal_book.load_goals(ctx.con) == []
 
 
 def test_panel_only_in_live_sessions(ctx, monkeypatch, capsys):

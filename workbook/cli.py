@@ -6,6 +6,7 @@ Heavy libraries are imported inside the subcommands so that `workbook --help` is
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import sys
 from pathlib import Path
@@ -17,6 +18,7 @@ typical month:
   workbook init acme-bakery --name "Acme Bakery" --currency EUR --timezone Europe/Berlin
   workbook import acme-bakery exports/items-2025-01-01-2025-12-31.csv --source square-items
   workbook open acme-bakery            # live session with the client: agree on goals
+  workbook goals acme-bakery           # the goals agreed: list, --edit N, --delete N
   workbook report --all                # every client's HTML reports, ready to send
 
 Clients live in $WORKBOOK_HOME (default: data/clients in the project).
@@ -139,6 +141,84 @@ def cmd_open(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_goals(args: argparse.Namespace) -> int:
+    from workbook import store
+    from workbook.analytics import goal_book
+    from workbook.store.clients import load_client
+    from workbook.story import goal_words, nb
+
+    client = load_client(args.client)
+    currency = client.config.currency
+
+    def described(goal) -> str:
+        return nb.plain(goal_words.describe(goal, currency))
+
+    changes = [f"--{n}" for n in ("target", "deadline", "direction") if getattr(args, n) is not None]
+    if changes and args.edit is None:
+        raise WorkbookError(
+            f"{' and '.join(changes)} change a goal: say which with --edit N "
+            f"(`workbook goals {args.client}` lists the goals and their numbers)."
+        )
+    if args.delete is not None:
+        gone = goal_book.delete_goal(client.db_path, args.delete)
+        print(f"Deleted goal {args.delete} of {client.name}: {described(gone)}.")
+    elif args.edit is not None:
+        if not changes:
+            raise WorkbookError(
+                f"Say what to change in goal {args.edit}: --target, --deadline and/or --direction "
+                f"(e.g. `workbook goals {args.client} --edit {args.edit} --deadline 2027-03-31`)."
+            )
+        goal = goal_book.edit_goal(
+            client.db_path,
+            args.edit,
+            target=args.target,
+            deadline=_deadline(args.deadline) if args.deadline else None,
+            direction=args.direction,
+        )
+        print(f"Goal {args.edit} of {client.name} is now: {described(goal)}.")
+    else:
+        con = store.read(db_path=client.db_path)
+        try:
+            _list_goals(args.client, client.name, goal_book.load_goals(con), currency)
+        finally:
+            con.close()
+    return 0
+
+
+def _list_goals(slug: str, name: str, stored: list, currency: str) -> None:
+    """The client's goals, one numbered line each with the baseline it is measured from."""
+    from workbook.story import goal_words, nb
+
+    if not stored:
+        print(
+            f"No goals saved for {name} yet: agree them in a live session (`workbook open {slug}`, "
+            "the what-if panel of the improvement-delta notebook); until then its reports track "
+            "suggested goals."
+        )
+        return
+    print(f"Goals of {name} ({len(stored)}), by number:")
+    for goal in stored:
+        base = goal_words.format_value(goal.kpi, goal.baseline_value, currency)
+        print(f"  {goal.goal_id}. {nb.plain(goal_words.describe(goal, currency))}")
+        print(
+            f"     from a baseline of {base} ({nb.day(goal.baseline_start)} to {nb.day(goal.baseline_end)})"
+        )
+    print(
+        f"Change one with `workbook goals {slug} --edit N --target X --deadline YYYY-MM-DD`, "
+        "delete one with `--delete N`."
+    )
+
+
+def _deadline(text: str) -> dt.date:
+    """A deadline typed as YYYY-MM-DD."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as err:
+        raise WorkbookError(
+            f"--deadline {text!r} is not a date: write it as YYYY-MM-DD, e.g. 2027-03-31."
+        ) from err
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="workbook",
@@ -166,7 +246,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("client", help="client name as a slug, e.g. acme-bakery")
     p.add_argument("--name", help="display name shown in reports (default: from the slug)")
-    p.add_argument("--industry", default="other", help="e.g. coffee-shop, online-store, home-services")
+    p.add_argument(
+        "--industry",
+        default="other",
+        help="coffee-shop, online-store, home-services or other (the KPIs, lapse windows, cohorts "
+        "and advice the reports use)",
+    )
     p.add_argument("--currency", default="USD", help="ISO currency code of the client's money (default USD)")
     p.add_argument(
         "--timezone",
@@ -269,6 +354,34 @@ def build_parser() -> argparse.ArgumentParser:
         "--force",
         action="store_true",
         help="replace an existing client of that name (its current files are lost)",
+    )
+
+    p = add(
+        "goals",
+        cmd_goals,
+        "list, edit or delete a client's saved goals",
+        "List the goals agreed with a client (saved from the what-if panel of a live session), "
+        "numbered, each with the baseline it is measured from; change one's target, deadline or "
+        "direction with --edit N, or remove it with --delete N.\nA client has one goal per KPI "
+        "and segment: saving a goal for a KPI that already has one updates it, keeping its "
+        "number and baseline. To measure a goal from a new baseline, delete it and agree it again.",
+    )
+    p.add_argument("client", help="client name (created with `workbook init`)")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--edit", type=int, metavar="N", help="change goal number N (see the list)")
+    which.add_argument("--delete", type=int, metavar="N", help="delete goal number N (see the list)")
+    p.add_argument(
+        "--target",
+        metavar="X",
+        help="with --edit: the new target. A value in the KPI's unit (1200 for money or counts, "
+        "35%% for a rate), or a change from the goal's baseline with its sign (+10%% or -15%%; "
+        "write a negative one as --target=-15%%)",
+    )
+    p.add_argument("--deadline", metavar="YYYY-MM-DD", help="with --edit: the new deadline")
+    p.add_argument(
+        "--direction",
+        choices=("increase", "decrease"),
+        help="with --edit: whether the KPI should go up or down",
     )
 
     p = add(

@@ -388,19 +388,22 @@ def layers(activity: pd.DataFrame, cohort_grain: str = "quarter") -> pd.DataFram
 
 def anonymous_share(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> dict:
     """How much of the sales up to `as_of` has no customer attached (left out of cohorts):
-    {"orders", "anonymous_orders", "order_share", "revenue_share"}."""
-    orders, anonymous, revenue, anon_revenue = store.one_row(
+    {"orders", "anonymous_orders", "order_share", "revenue_share", "identified_share"}, the
+    last one `measures.IDENTIFIED_SHARE` (1 - order_share)."""
+    share = measures.IDENTIFIED_SHARE
+    orders, identified, revenue, anon_revenue = store.one_row(
         con,
-        """SELECT count(*), count(*) FILTER (WHERE customer_id IS NULL),
+        f"""SELECT {share.den}, {share.num},
                   sum(revenue)::DOUBLE, coalesce(sum(revenue) FILTER (WHERE customer_id IS NULL), 0)::DOUBLE
            FROM orders WHERE ordered_at < CAST($as_of AS DATE) + 1""",
         {"as_of": as_of},
     )
     return {
         "orders": orders,
-        "anonymous_orders": anonymous,
-        "order_share": anonymous / orders if orders else float("nan"),
+        "anonymous_orders": orders - identified,
+        "order_share": (orders - identified) / orders if orders else float("nan"),
         "revenue_share": anon_revenue / revenue if revenue else float("nan"),
+        "identified_share": identified / orders if orders else float("nan"),
     }
 
 

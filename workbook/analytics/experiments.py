@@ -23,6 +23,7 @@ when the split is broken, nothing else is believed. Verdicts in words and charts
     ex.tests_table(tests, "conversion")                      # one row per comparison, numbers
     ex.plan_sample_size(0.02, 0.25)  # recipients per arm to detect +25% on a 2% rate
     ex.minimum_detectable_effect(1500, 0.02)  # smallest rise of a 2% rate that 1,500 per arm detect
+    ex.plan_test(ex.reach(ctx.con, ctx.as_of).size, 0.02)  # what the client's own list can detect
 
 Conventions (docs/architecture.md): the control is the variant whose name contains
 "generic" or "control", else the first alphabetically; a personalized arm is
@@ -42,6 +43,7 @@ import pandas as pd
 
 from workbook.analytics import measures, stats
 from workbook.core import dates
+from workbook.core.errors import WorkbookError
 
 ALPHA = 0.05
 SRM_ALPHA = 0.001  # a split this unlikely by chance means the assignment or tracking is broken
@@ -410,8 +412,9 @@ def _intended(
         return None
     missing = [a.variant for a in arms if a.variant not in split]
     if missing:
-        raise ValueError(
-            f"the intended split of campaign {campaign_id} has no share for {', '.join(missing)}"
+        raise WorkbookError(
+            f"client.toml: [ab_splits.{campaign_id}] has no share for variant {missing[0]!r}; "
+            f"give every variant of the campaign its planned share ({', '.join(a.variant for a in arms)})."
         )
     return [float(split[a.variant]) for a in arms]
 
@@ -502,6 +505,109 @@ def pooled_personalization_test(
 
 
 # --- power planning -------------------------------------------------------------------------
+
+TYPICAL_CONVERSION = 0.02  # a typical email conversion rate, for planning before any test
+MAX_POOLED_SENDS = 12  # a year of monthly campaigns: more sends than this is no plan to follow
+REACH_DAYS = 365  # the campaigns whose list sizes count as the client's reachable list
+
+
+@dataclass(frozen=True)
+class Reach:
+    """How many people an email test can go to, and where that count comes from.
+
+    `source` is "campaign" (the most recipients one campaign of the last year reached, named
+    `campaign`), else "consent" (customers with marketing consent on file), else "none" (no
+    list). `customers` counts the identified buying customers, the list the client could grow.
+    """
+
+    size: int
+    source: str
+    customers: int
+    campaign: str | None = None
+
+
+REACH_SQL = """
+WITH per_campaign AS (
+    SELECT campaign_id, count(*) AS recipients FROM campaign_sends
+    WHERE sent_at IS NULL OR (sent_at >= $start AND sent_at < $end) GROUP BY 1
+    UNION ALL
+    SELECT r.campaign_id, sum(coalesce(r.recipients, r.delivered, 0)) FROM campaign_results r
+    WHERE r.campaign_id NOT IN (SELECT campaign_id FROM campaign_sends)
+      AND r.campaign_id NOT IN (SELECT campaign_id FROM campaigns
+                                WHERE started_at < $start OR started_at >= $end)
+    GROUP BY 1
+),
+largest AS (
+    SELECT p.recipients, coalesce(any_value(c.name), p.campaign_id) AS name
+    FROM per_campaign p LEFT JOIN campaigns c USING (campaign_id)
+    GROUP BY p.campaign_id, p.recipients ORDER BY p.recipients DESC, p.campaign_id LIMIT 1
+)
+SELECT (SELECT recipients FROM largest) AS campaign_list, (SELECT name FROM largest) AS campaign,
+       (SELECT count(DISTINCT customer_id) FILTER (WHERE marketing_consent) FROM customers) AS consenting,
+       (SELECT count(DISTINCT customer_id) FROM orders
+        WHERE customer_id IS NOT NULL AND ordered_at < $end) AS customers
+"""
+
+
+def reach(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> Reach:
+    """The client's reachable list by `as_of`: what its campaigns of the last year were sent to
+    (what the client really sends to), else its consenting customers, else none."""
+    start = dates.midnight(as_of - dt.timedelta(days=REACH_DAYS - 1))
+    row = con.execute(REACH_SQL, {"start": start, "end": _cutoff(as_of)}).fetchone()
+    assert row is not None  # an aggregate query returns one row
+    campaign_list, campaign, consenting, customers = row
+    if campaign_list:
+        return Reach(int(campaign_list), "campaign", int(customers), str(campaign))
+    if consenting:
+        return Reach(int(consenting), "consent", int(customers))
+    return Reach(0, "none", int(customers))
+
+
+@dataclass(frozen=True)
+class ABPlan:
+    """A 50/50 test of a conversion rate `baseline` on a list of `list_size` people.
+
+    `detectable` is the smallest rate the test detects with 80% power (NaN: none up to 100%);
+    `needed_per_arm` is what a relative rise of `lift` needs per version, and `sends` how many
+    sends of the same test to the same list add up to it (1: one send is enough).
+    """
+
+    list_size: int
+    baseline: float
+    lift: float
+    per_arm: int
+    detectable: float
+    needed_per_arm: int
+    sends: int
+
+    @property
+    def one_send_enough(self) -> bool:
+        return self.sends <= 1
+
+    @property
+    def poolable(self) -> bool:
+        """Whether pooling at most `MAX_POOLED_SENDS` sends reaches the lift worth having."""
+        return self.per_arm > 0 and self.sends <= MAX_POOLED_SENDS
+
+
+def plan_test(list_size: int, baseline: float = TYPICAL_CONVERSION, lift: float = EXPECTED_LIFT) -> ABPlan:
+    """What a 50/50 test on the client's own list can detect, and how many sends reach `lift`.
+
+    Never more recipients than the list: each version gets half of it.
+    """
+    if not 0 < baseline < 1:
+        raise ValueError(f"a baseline conversion rate must be between 0 and 1, not {baseline}")
+    per_arm = max(0, list_size // 2)
+    needed = plan_sample_size(baseline, lift)
+    return ABPlan(
+        list_size=list_size,
+        baseline=baseline,
+        lift=lift,
+        per_arm=per_arm,
+        detectable=stats.minimum_detectable_rate(per_arm, per_arm, baseline) if per_arm else math.nan,
+        needed_per_arm=needed,
+        sends=math.ceil(needed / per_arm) if per_arm else 0,
+    )
 
 
 def plan_sample_size(baseline: float, lift: float, alpha: float = ALPHA, power: float = POWER) -> int:

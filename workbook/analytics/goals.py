@@ -28,15 +28,14 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
+from dataclasses import dataclass, field, replace
 
 import duckdb
 import pandas as pd
 from scipy import stats
 
-from workbook import store
 from workbook.analytics import metrics
+from workbook.analytics.profiles import GENERIC, PROFILES, Profile
 from workbook.core.dates import BASELINE_WEEKS, baseline_window, last_complete_week_end
 from workbook.core.errors import WorkbookError
 
@@ -174,7 +173,7 @@ def delta(con: duckdb.DuckDBPyConnection, goal: Goal, as_of: dt.date) -> Delta:
         return Delta(goal, as_of, "not enough data", reason=UNAVAILABLE)
     deadline = goal.deadline
     if deadline is None or not goal.defined:
-        return Delta(goal, as_of, "undefined", proposal=suggest(con, goal.metric, as_of, goal.segment))
+        return Delta(goal, as_of, "undefined", proposal=propose(con, goal, as_of))
     goal, start, base = _baseline(con, goal, as_of)
     end = last_complete_week_end(as_of)
     since = min(start, end - dt.timedelta(weeks=TREND_WEEKS))
@@ -244,9 +243,14 @@ def status(
 
 
 def suggest(
-    con: duckdb.DuckDBPyConnection, metric: str, as_of: dt.date, segment: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    metric: str,
+    as_of: dt.date,
+    segment: str | None = None,
+    direction: str | None = None,
 ) -> Goal | None:
-    """A SMART goal from the baseline: the KPI's usual step (e.g. +10%) within 13 weeks.
+    """A SMART goal from the baseline: the KPI's usual step (e.g. +10%) within 13 weeks, in the
+    KPI's better direction unless `direction` says otherwise (then the step is mirrored).
 
     None when the KPI has no baseline (unavailable or no complete weeks).
     """
@@ -258,7 +262,10 @@ def suggest(
     if math.isnan(base.value):
         return None
     how, step = kpi.suggest
-    direction = "increase" if kpi.better == "up" else "decrease"
+    better = "increase" if kpi.better == "up" else "decrease"
+    direction = direction or better
+    if direction != better:
+        step = -step
     goal = Goal(
         metric,
         direction,
@@ -279,24 +286,29 @@ def suggest(
     return goal
 
 
-# The KPIs suggested first, in this order, when a client has no goals yet.
-SUGGESTED = (
-    "revenue",
-    "repeat_purchase_rate",
-    "lead_conversion_rate",
-    "leads",
-    "aov",
-    "email_conversion_rate",
-    "nps",
-    "avg_rating",
-    "cac",
-)
+def propose(con: duckdb.DuckDBPyConnection, goal: Goal, as_of: dt.date) -> Goal | None:
+    """A SMART version of a goal that lacks a target or a deadline: what the user gave (direction,
+    segment, target, deadline) kept as given, only what is missing taken from `suggest`.
+
+    None when the KPI has no baseline to suggest from.
+    """
+    proposal = suggest(con, goal.metric, as_of, goal.segment, goal.direction)
+    if proposal is None:
+        return None
+    if "target" not in goal.missing:
+        proposal = replace(proposal, target_value=goal.target_value, target_change_pct=goal.target_change_pct)
+    if goal.deadline is not None:
+        proposal.deadline = goal.deadline
+    return proposal
 
 
-def suggested_goals(con: duckdb.DuckDBPyConnection, as_of: dt.date, limit: int = 4) -> list[Goal]:
-    """Up to `limit` suggested goals over the client's available KPIs, in `SUGGESTED` order."""
+def suggested_goals(
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, profile: Profile = PROFILES[GENERIC], limit: int = 4
+) -> list[Goal]:
+    """Up to `limit` suggested goals over the client's available KPIs, in the order of the
+    industry profile's `goal_kpis`."""
     goals = []
-    for name in SUGGESTED:
+    for name in profile.goal_kpis:
         goal = suggest(con, name, as_of)
         if goal is not None:
             goals.append(goal)
@@ -305,58 +317,21 @@ def suggested_goals(con: duckdb.DuckDBPyConnection, as_of: dt.date, limit: int =
     return goals
 
 
-_COLUMNS = (
-    "metric",
-    "direction",
-    "baseline_value",
-    "baseline_start",
-    "baseline_end",
-    "target_value",
-    "target_change_pct",
-    "deadline",
-    "segment",
-    "note",
-)
-
-
-def load_goals(con: duckdb.DuckDBPyConnection) -> list[Goal]:
-    """The goals agreed with the client, oldest first."""
-    rows = con.execute(f"SELECT goal_id, {', '.join(_COLUMNS)} FROM goals ORDER BY goal_id").fetchall()
-    return [Goal(**dict(zip(("goal_id", *_COLUMNS), row))) for row in rows]
-
-
-def save_goal(db_path: Path, goal: Goal, as_of: dt.date) -> int:
-    """Store a goal (with its baseline, as of `as_of` unless the goal has one) and return its id.
-
-    Opens a read-write connection only for this write and closes it: a notebook kernel holding
-    one would block every report render of the client (see `store`).
-    """
-    if not goal.defined:
-        raise WorkbookError("Give the goal a target and a deadline before saving it.")
-    with store.write(db_path=db_path) as con:
-        if goal.baseline_value is None:
-            goal, _, base = _baseline(con, goal, goal.baseline_end or as_of)
-            goal.baseline_value = base.value
-        values = asdict(goal)
-        return store.scalar(
-            con,
-            f"INSERT INTO goals ({', '.join(_COLUMNS)}) VALUES ({', '.join('$' + c for c in _COLUMNS)}) "
-            "RETURNING goal_id",
-            {c: values[c] for c in _COLUMNS},
-        )
-
-
 def kpi_baselines(
-    con: duckdb.DuckDBPyConnection, as_of: dt.date, weeks: int = BASELINE_WEEKS
+    con: duckdb.DuckDBPyConnection,
+    as_of: dt.date,
+    weeks: int = BASELINE_WEEKS,
+    profile: Profile | None = None,
 ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
-    """Every available KPI's baseline over the last `weeks` complete weeks, and its weekly series.
+    """Every available KPI's baseline over the last `weeks` complete weeks, and its weekly series
+    (of the KPIs the industry `profile` shows, when given).
 
     Returns (table with kpi, label, value, low, high, weeks, better, description;
     {label: weekly series frame} for sparklines).
     """
     start, last = baseline_window(as_of, weeks)
     rows, frames = [], {}
-    for kpi in metrics.available_kpis(con):
+    for kpi in metrics.available_kpis(con, profile):
         frame = metrics.series(con, kpi, "week", as_of=as_of)
         base = metrics.window_value(frame, kpi, start, last + dt.timedelta(days=1))
         frames[kpi.label] = frame

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +38,7 @@ from workbook import store
 from workbook.analytics import measures, metrics, stats
 from workbook.analytics.segments import ALL, SegmentEconomics
 from workbook.core import dates
+from workbook.core.errors import WorkbookError
 
 Z95 = stats.z_value(0.95)
 
@@ -50,6 +52,13 @@ EPS_WEIGHTS = {
     "Opt-outs under personalization": 0.15,
 }
 PER_WEIGHTS = {"Incremental revenue": 1.0, "Time saved": 1.0}
+# client.toml [index_weights.<key>] sets some of an index's weights over these defaults
+WEIGHTS = {
+    "customer_experience": CXQ_WEIGHTS,
+    "relationship_strength": RSI_WEIGHTS,
+    "ethical_personalization": EPS_WEIGHTS,
+    "personalization_efficiency": PER_WEIGHTS,
+}
 MIN_WEIGHT_SHARE = 0.5  # an index needs components carrying at least half of its weight
 CES_LOWER_IS_BETTER = metrics.get("ces").better == "down"
 UNSUBSCRIBE_ALARM = 0.01
@@ -63,6 +72,31 @@ NOT_ASSESSED = "opt-out ease not assessed"  # the consultant's checklist score i
 NO_TESTS = "no A/B tests"  # the efficiency ratio needs personalized vs generic A/B tests
 ASSUMED_COST = "assumed cost"  # costs use the assumed cost per send
 NO_EXTRA_COST = "no extra cost"  # personalizing cost nothing extra, so there is no ratio
+NO_TIME = "time saved not given"  # the consultant gave no hours saved: time is not counted
+ASSUMED_TIME = "assumed time saved"  # time saved is the consultant's estimate, not measured
+
+
+def weights(given: Mapping[str, Mapping[str, float]]) -> dict[str, dict[str, float]]:
+    """Each index's weights (keys of `WEIGHTS`): the defaults, with the parts that client.toml's
+    [index_weights.<index>] tables set (`store.clients.Settings.index_weights`)."""
+    out = {key: dict(default) for key, default in WEIGHTS.items()}
+    for key, parts in given.items():
+        if key not in out:
+            raise WorkbookError(
+                f"client.toml: [index_weights.{key}] is not an index; use {', '.join(WEIGHTS)}."
+            )
+        unknown = [part for part in parts if part not in out[key]]
+        if unknown:
+            raise WorkbookError(
+                f"client.toml: [index_weights.{key}] has no part {unknown[0]!r}; "
+                f"use {', '.join(repr(p) for p in out[key])}."
+            )
+        out[key].update(parts)
+        if not sum(out[key].values()) > 0:
+            raise WorkbookError(
+                f"client.toml: [index_weights.{key}] leaves every weight at 0; give one above 0."
+            )
+    return out
 
 
 @dataclass
@@ -401,7 +435,7 @@ def _personalization_optouts(econ: SegmentEconomics | None, weight: float) -> Co
 
 def personalization_efficiency(
     econ: SegmentEconomics,
-    hours_saved_per_month: float = 0.0,
+    hours_saved_per_month: float | None = None,
     hourly_rate: float = 40.0,
     tool_cost_per_month: float = 0.0,
     weights: dict[str, float] = PER_WEIGHTS,
@@ -413,7 +447,9 @@ def personalization_efficiency(
     personalized recipients, from the A/B tests, with Welch's interval. Extra cost = what the
     personalized sends cost beyond generic sends to the same number of people, plus
     `tool_cost_per_month`. Time saved (hours a month, e.g. no longer hand-picking products)
-    is valued at `hourly_rate`; both are the consultant's inputs (default: none counted).
+    is valued at `hourly_rate`; both are the consultant's inputs (client.toml [time_saved]).
+    Without hours saved (None) time is not counted, and the index says so (`NO_TIME`) rather
+    than showing a time saving of zero.
     """
     name, formula = "Personalization Efficiency Ratio", "(incremental revenue + time saved) / extra cost"
     if econ.empty:
@@ -435,7 +471,7 @@ def personalization_efficiency(
     )
     n = p.recipients
     months = (econ.end - econ.start).days / (365.25 / 12)
-    time_value = hours_saved_per_month * hourly_rate * months
+    time_value = math.nan if hours_saved_per_month is None else hours_saved_per_month * hourly_rate * months
     extra = p.cost - n * g.cost / g.recipients + tool_cost_per_month * months
     wr, wt = weights["Incremental revenue"], weights["Time saved"]
     comps = [
@@ -468,6 +504,7 @@ def personalization_efficiency(
         ),
     ]
     notes = [ASSUMED_COST] if econ.assumed_cost else []
+    notes.append(NO_TIME if hours_saved_per_month is None else ASSUMED_TIME)
     if not extra > 0:
         return CompositeIndex(
             name,
@@ -481,7 +518,7 @@ def personalization_efficiency(
         )
 
     def ratio(increment: float) -> float:
-        return (wr * increment + wt * time_value) / extra
+        return (wr * increment + (0.0 if math.isnan(time_value) else wt * time_value)) / extra
 
     return CompositeIndex(
         name,

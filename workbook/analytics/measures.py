@@ -67,6 +67,16 @@ NET_REVENUE = Measure(
     "sum(revenue)",
     ("analytics/metrics", "analytics/cohorts", "analytics/rfm", "analytics/clv", "analytics/segments"),
 )
+IDENTIFIED_SHARE = _ratio(
+    "identified_share",
+    "The share of orders that carry a customer id (an account, an email, a loyalty card). Every "
+    "per-customer figure (repeat rate, churn, customer value, cohorts, RFM) sees only these "
+    "orders, so where the share is below 100% (walk-in or guest sales) the figure states it.",
+    _ORDERS,
+    "count(customer_id)",
+    "count(*)",
+    ("analytics/cohorts",),
+)
 FIRST_PURCHASE = Measure(
     "first_purchase",
     "When a known customer made their first purchase: the moment they became a customer. Orders "
@@ -198,7 +208,7 @@ EMAIL_CAC = _ratio(
     "email_cac",
     "An email A/B-test arm's acquisition cost: the arm's email cost / its recipients whose first "
     "purchase was the one the email produced.",
-    "campaign_sends of A/B tests, their campaigns' cost, orders",
+    "campaign_sends of A/B tests, their campaigns' cost (else client.toml's cost per send), orders",
     "cost",
     "new_customers",
     ("analytics/segments",),
@@ -217,7 +227,7 @@ EMAIL_ROMI = _ratio(
     "email_romi",
     "An email A/B-test arm's return: (the revenue the email platform credits to the arm's sends "
     "- the arm's email cost) / that cost.",
-    "campaign_sends of A/B tests and their campaigns' cost",
+    "campaign_sends of A/B tests and their campaigns' cost (else client.toml's cost per send)",
     "sum(revenue) - cost",
     "cost",
     ("analytics/segments",),

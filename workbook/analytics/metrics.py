@@ -11,13 +11,15 @@ and `den` unless the KPI names others):
   value is the last period's.
 
 A ratio's 95% interval over a window comes from how its periods vary (`pooled`), unless the
-KPI is `overlapping`: churn counts nearly the same customers in every week (a 90-day lapse),
+KPI is `overlapping`: churn counts nearly the same customers in every week (a 90-day or 12-month
+lapse, chosen per industry by `profiles`),
 so its weeks barely vary and their spread would understate the uncertainty several times;
 its interval is a Wilson interval on one period's customer base instead.
 
 The SQL sees named parameters: `$start` and `$end` (timestamps; the window is
 [start, end)), `$grain` ('day', 'week' or 'month'; weeks start on Monday) and `$segment`
-(a `customers.segment`, or NULL for everyone), plus the CTE `spine(period)` holding every
+(a `customers.segment`, or NULL for everyone) and the KPI's own `params` (churn's `$lapse`
+and `$horizon`, in days), plus the CTE `spine(period)` holding every
 period of the window. A KPI whose source rows do not exist for this client is *unavailable*
 (`available()` is False), never reported as zero.
 
@@ -40,6 +42,7 @@ from scipy import stats
 
 from workbook import store
 from workbook.analytics import measures
+from workbook.analytics.profiles import Profile
 from workbook.analytics.stats import wilson_interval
 from workbook.core import dates
 from workbook.core.errors import WorkbookError
@@ -76,12 +79,18 @@ class KPI:
     den: str = "den"
     overlapping: bool = False  # consecutive periods count mostly the same units (module docstring)
     possible: tuple[float, float] | None = None  # the values it can take; default: its unit's
+    params: tuple[tuple[str, int], ...] = ()  # named parameters of `sql` beyond the module's
     tables: tuple[str, ...] = field(init=False)
 
     def __post_init__(self):
         object.__setattr__(self, "tables", tuple(self.needs))
         if self.possible is None:
             object.__setattr__(self, "possible", UNIT_RANGE[self.unit])
+
+    @property
+    def identified_only(self) -> bool:
+        """Computed on the orders that carry a customer id only (`measures.IDENTIFIED_SHARE`)."""
+        return self.needs.get("orders") == _CUSTOMER_ORDERS["orders"]
 
     def within(self, x: float) -> float:
         """`x` moved to the nearest value the KPI can take (NaN stays NaN)."""
@@ -164,6 +173,56 @@ _ORDER_CLOCK = ("orders", "ordered_at")
 _SEND_CLOCK = ("campaign_sends", "sent_at")
 _FEEDBACK_CLOCK = ("feedback", "submitted_at")
 
+# Churn with a lapse of $lapse days among customers who bought $lapse to $horizon days before a
+# period's end (one statement for every lapse window; `_churn`).
+_CHURN = (
+    "WITH o AS (SELECT customer_id, ordered_at::DATE AS t FROM orders "
+    f"WHERE customer_id IS NOT NULL AND {_PURCHASE} AND ordered_at < $end AND {_seg('customer_id')}), "
+    "ends AS (SELECT period, least(period + ('1 ' || $grain)::INTERVAL, $end)::DATE AS e FROM spine), "
+    # Without a period x purchase join. Period ends are midnights, so only a purchase's day
+    # t matters. With prev, next the customer's purchase days around t: t puts its customer
+    # in the base for period ends e in (t + lapse, t + horizon], counted once as the part prev's
+    # does not cover, and lapsed (base, no purchase since) for e in (t + lapse, min(next, t + horizon)].
+    # Customers counted at e = pieces begun before e minus pieces ended before e: a running
+    # sum read by an ASOF join. A customer's second purchase on a day adds an empty base piece
+    # (prev = t) and no lapse piece (the first has next = t), so purchases need no DISTINCT.
+    "seq AS (SELECT t, lag(t) OVER w AS prev, lead(t) OVER w AS next, "
+    "CAST($lapse AS INTEGER) AS lapse, CAST($horizon AS INTEGER) AS horizon "
+    "FROM o WINDOW w AS (PARTITION BY customer_id ORDER BY t)), "
+    "pieces AS (SELECT greatest(t + lapse, coalesce(prev + horizon, t)) AS lo, t + horizon AS hi, 0 AS lapsed "
+    "FROM seq UNION ALL "
+    "SELECT t + lapse, least(coalesce(next, t + horizon), t + horizon), 1 FROM seq "
+    "WHERE coalesce(next, t + horizon) > t + lapse), "
+    "changes AS (SELECT ts, sum(d * lapsed) AS d_num, sum(d * (1 - lapsed)) AS d_den FROM "
+    "(SELECT lo AS ts, 1 AS d, lapsed FROM pieces UNION ALL SELECT hi, -1, lapsed FROM pieces) "
+    "GROUP BY ts), "
+    "running AS (SELECT ts, sum(d_num) OVER (ORDER BY ts) AS num, sum(d_den) OVER (ORDER BY ts) AS den "
+    "FROM changes) "
+    "SELECT ends.period, running.num, running.den FROM ends ASOF JOIN running ON ends.e > running.ts "
+    "WHERE running.den > 0"
+)
+
+
+def _churn(name: str, lapse_words: str, lapse: int, horizon: int, base_words: str, since_words: str) -> KPI:
+    """A churn KPI whose customers lapse after `lapse` days without a purchase, among those who
+    bought `lapse` to `horizon` days before (`profiles` chooses one per industry)."""
+    return KPI(
+        name,
+        f"Churn rate ({lapse_words} lapse)",
+        "share",
+        "down",
+        "ratio",
+        _CHURN,
+        _CUSTOMER_ORDERS,
+        _ORDER_CLOCK,
+        f"Of the customers who bought {base_words} before the end of the period, the share with no "
+        f"purchase in the last {since_words} (as of the period's end or as_of).",
+        suggest=("pct", -10.0),
+        overlapping=True,
+        params=(("lapse", lapse), ("horizon", horizon)),
+    )
+
+
 _KPI_LIST = [
     KPI(
         "revenue",
@@ -239,42 +298,8 @@ _KPI_LIST = [
         num="returning",
         den="active",
     ),
-    KPI(
-        "churn_rate",
-        "Churn rate (90-day lapse)",
-        "share",
-        "down",
-        "ratio",
-        "WITH o AS (SELECT customer_id, ordered_at::DATE AS t FROM orders "
-        f"WHERE customer_id IS NOT NULL AND {_PURCHASE} AND ordered_at < $end AND {_seg('customer_id')}), "
-        "ends AS (SELECT period, least(period + ('1 ' || $grain)::INTERVAL, $end)::DATE AS e FROM spine), "
-        # Without a period x purchase join. Period ends are midnights, so only a purchase's day
-        # t matters. With prev, next the customer's purchase days around t: t puts its customer
-        # in the base for period ends e in (t + 90, t + 365], counted once as the part prev's
-        # does not cover, and lapsed (base, no purchase since) for e in (t + 90, min(next, t + 365)].
-        # Customers counted at e = pieces begun before e minus pieces ended before e: a running
-        # sum read by an ASOF join. A customer's second purchase on a day adds an empty base piece
-        # (prev = t) and no lapse piece (the first has next = t), so purchases need no DISTINCT.
-        "seq AS (SELECT t, lag(t) OVER w AS prev, lead(t) OVER w AS next "
-        "FROM o WINDOW w AS (PARTITION BY customer_id ORDER BY t)), "
-        "pieces AS (SELECT greatest(t + 90, coalesce(prev + 365, t)) AS lo, t + 365 AS hi, 0 AS lapsed "
-        "FROM seq UNION ALL "
-        "SELECT t + 90, least(coalesce(next, t + 365), t + 365), 1 FROM seq "
-        "WHERE coalesce(next, t + 365) > t + 90), "
-        "changes AS (SELECT ts, sum(d * lapsed) AS d_num, sum(d * (1 - lapsed)) AS d_den FROM "
-        "(SELECT lo AS ts, 1 AS d, lapsed FROM pieces UNION ALL SELECT hi, -1, lapsed FROM pieces) "
-        "GROUP BY ts), "
-        "running AS (SELECT ts, sum(d_num) OVER (ORDER BY ts) AS num, sum(d_den) OVER (ORDER BY ts) AS den "
-        "FROM changes) "
-        "SELECT ends.period, running.num, running.den FROM ends ASOF JOIN running ON ends.e > running.ts "
-        "WHERE running.den > 0",
-        _CUSTOMER_ORDERS,
-        _ORDER_CLOCK,
-        "Of the customers who bought 3 to 12 months before the end of the period, the share with no "
-        "purchase in the last 90 days (as of the period's end or as_of).",
-        suggest=("pct", -10.0),
-        overlapping=True,
-    ),
+    _churn("churn_rate", "90-day", 90, 365, "3 to 12 months", "90 days"),
+    _churn("churn_rate_annual", "12-month", 365, 730, "1 to 2 years", "12 months"),
     KPI(
         "leads",
         "Leads",
@@ -489,8 +514,9 @@ def available(con: duckdb.DuckDBPyConnection, kpi: KPI | str) -> bool:
     )
 
 
-def available_kpis(con: duckdb.DuckDBPyConnection) -> list[KPI]:
-    return [k for k in _KPI_LIST if available(con, k)]
+def available_kpis(con: duckdb.DuckDBPyConnection, profile: Profile | None = None) -> list[KPI]:
+    """The KPIs with data, of those the industry `profile` shows (all of them without one)."""
+    return [k for k in _KPI_LIST if (profile is None or profile.shows(k.name)) and available(con, k)]
 
 
 def _params(sql: str, values: dict) -> dict:
@@ -556,6 +582,7 @@ def series(
         "end": end,
         "segment": segment,
         "first": dates.midnight(first),
+        **dict(kpi.params),
     }
     frame = _fetch(con, sql, _params(sql, values))
     df = frame[["period", "complete", "started"]].assign(num=frame[kpi.num])

@@ -5,7 +5,10 @@ recency = days since the last purchase day, frequency = distinct purchase days (
 `measures.PURCHASE_DAY`, from `cohorts.purchase_days_sql`), monetary = net revenue (refunds
 included, `measures.NET_REVENUE`). Each becomes a score from 1 to 5 by rank:
 score = 1 + floor(5 * percent_rank), so tied customers share a score (when most customers
-bought once, they all get frequency score 1). Recency is ranked so that recent is 5.
+bought once, they all get frequency score 1). Recency is ranked so that recent is 5, unless
+the industry profile gives recency bands (`profiles.Profile.recency_days`): then a customer
+seen at most b5, b4, b3, b2 days ago scores 5, 4, 3, 2 (else 1), so a home-services customer
+seen 70 days ago is recent whatever the other customers did.
 
 Segments follow the common recency x frequency grid (as in Putler's RFM segments); the
 rules are SEGMENT_RULES, checked in order, first match wins:
@@ -40,18 +43,6 @@ SEGMENT_RULES: list[tuple[str, str]] = [
     ("hibernating", "r <= 2 AND f <= 2"),
 ]
 SEGMENTS = [name for name, _ in SEGMENT_RULES]
-ADVICE = {
-    "champions": "bought recently and often: reward them, ask for reviews and referrals",
-    "loyal": "buy often: offer loyalty perks and new products",
-    "potential loyalists": "recent and repeat: a membership or bundle can make them loyal",
-    "new customers": "first purchase was recent: a good welcome series brings the second",
-    "promising": "recent one-time buyers: a reason to come back soon",
-    "need attention": "middling on both: a personal, time-limited offer",
-    "about to sleep": "fading: remind them with popular products before they go",
-    "can't lose them": "used to buy the most, not lately: win them back personally",
-    "at risk": "bought often, long ago: a win-back campaign",
-    "hibernating": "few purchases, long ago: low priority, or a cheap reactivation",
-}
 
 
 def segment_case() -> str:
@@ -64,8 +55,25 @@ def segment_case() -> str:
     )
 
 
-def _scores_sql() -> str:
-    """Per-customer RFM with scores and segment; one bound parameter: as_of."""
+Bands = tuple[int, int, int, int] | None  # recency bands in days (module docstring) or ranks
+
+
+def _recency_score(bands: Bands) -> str:
+    """SQL for the recency score r: by bands ($b5 ... $b2, see `_params`) or by rank."""
+    if bands is None:
+        return "1 + least(floor(5 * percent_rank() OVER (ORDER BY recency_days DESC)), 4)::INT"
+    return (
+        "CASE WHEN recency_days <= $b5 THEN 5 WHEN recency_days <= $b4 THEN 4 "
+        "WHEN recency_days <= $b3 THEN 3 WHEN recency_days <= $b2 THEN 2 ELSE 1 END"
+    )
+
+
+def _params(as_of: dt.date, bands: Bands) -> dict:
+    return {"as_of": as_of, **(dict(zip(("b5", "b4", "b3", "b2"), bands)) if bands else {})}
+
+
+def _scores_sql(bands: Bands) -> str:
+    """Per-customer RFM with scores and segment; bound parameters: as_of, and the bands."""
     return f"""
     WITH {purchase_days_sql("$as_of")},
     raw AS (
@@ -77,7 +85,7 @@ def _scores_sql() -> str:
     ),
     scored AS (
         SELECT *,
-               1 + least(floor(5 * percent_rank() OVER (ORDER BY recency_days DESC)), 4)::INT AS r,
+               {_recency_score(bands)} AS r,
                1 + least(floor(5 * percent_rank() OVER (ORDER BY frequency)), 4)::INT AS f,
                1 + least(floor(5 * percent_rank() OVER (ORDER BY monetary)), 4)::INT AS m
         FROM raw
@@ -85,7 +93,7 @@ def _scores_sql() -> str:
     SELECT *, {segment_case()} AS segment FROM scored"""
 
 
-def scores(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> pd.DataFrame:
+def scores(con: duckdb.DuckDBPyConnection, as_of: dt.date, recency_days: Bands = None) -> pd.DataFrame:
     """One row per customer: customer_key, recency_days, frequency, monetary, r, f, m, segment.
 
     For exports to the consultant's campaign tools (pseudonymous keys only); reports show
@@ -93,39 +101,38 @@ def scores(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> pd.DataFrame:
     return con.execute(
         f"""SELECT coalesce(c.customer_key, s.customer_id) AS customer_key, s.recency_days,
                    s.frequency, s.monetary, s.r, s.f, s.m, s.segment
-            FROM ({_scores_sql()}) s
+            FROM ({_scores_sql(recency_days)}) s
             LEFT JOIN (SELECT customer_id, min(customer_key) AS customer_key FROM customers
                        GROUP BY 1) c USING (customer_id)
             ORDER BY s.r DESC, s.f DESC, s.m DESC, customer_key""",
-        {"as_of": as_of},
+        _params(as_of, recency_days),
     ).df()
 
 
-def segments(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> pd.DataFrame:
+def segments(con: duckdb.DuckDBPyConnection, as_of: dt.date, recency_days: Bands = None) -> pd.DataFrame:
     """Per segment (in SEGMENTS order, empty segments omitted): customers, customer_share,
     revenue (net, all history to as_of), revenue_share, median recency_days, mean frequency,
-    mean monetary, and the suggested action."""
+    mean monetary. `recency_days`: the industry's recency bands (module docstring)."""
     frame = con.execute(
         f"""SELECT segment, count(*) AS customers,
                    count(*) / sum(count(*)) OVER () AS customer_share,
                    sum(monetary) AS revenue, sum(monetary) / sum(sum(monetary)) OVER () AS revenue_share,
                    median(recency_days) AS recency_days, avg(frequency) AS frequency,
                    avg(monetary) AS monetary
-            FROM ({_scores_sql()}) GROUP BY segment""",
-        {"as_of": as_of},
+            FROM ({_scores_sql(recency_days)}) GROUP BY segment""",
+        _params(as_of, recency_days),
     ).df()
     frame["segment"] = pd.Categorical(frame["segment"], categories=SEGMENTS, ordered=True)
     frame = frame.sort_values("segment").reset_index(drop=True)
     frame["segment"] = frame["segment"].astype(str)
-    frame["action"] = frame["segment"].map(ADVICE)
     return frame
 
 
-def grid(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> pd.DataFrame:
+def grid(con: duckdb.DuckDBPyConnection, as_of: dt.date, recency_days: Bands = None) -> pd.DataFrame:
     """Customers and revenue per (r, f) score pair with its segment: the RFM heatmap's data."""
     return con.execute(
         f"""SELECT r, f, any_value(segment) AS segment, count(*) AS customers,
                    sum(monetary) AS revenue
-            FROM ({_scores_sql()}) GROUP BY r, f ORDER BY r, f""",
-        {"as_of": as_of},
+            FROM ({_scores_sql(recency_days)}) GROUP BY r, f ORDER BY r, f""",
+        _params(as_of, recency_days),
     ).df()

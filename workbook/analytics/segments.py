@@ -12,7 +12,8 @@ the window [start, as_of]:
 - conversion rate = recipients who ordered from the email / recipients (Wilson 1927 interval);
 - unsubscribe rate = recipients who unsubscribed / recipients (Wilson interval);
 - cost = recorded campaign cost shared out per recipient; for campaigns without a recorded
-  cost, recipients x `cost_per_send[arm]` (an assumption the report states);
+  cost, recipients x `cost_per_send[arm]` (client.toml [costs], `store.clients.Settings`; an
+  assumption the report states before the figures);
 - ROMI (`measures.EMAIL_ROMI`) = (attributed revenue - cost) / cost, attributed revenue = the
   order revenue the email platform credits to the send; interval from the t interval of
   revenue per recipient;
@@ -40,14 +41,11 @@ import pandas as pd
 from workbook.analytics import measures, stats
 from workbook.core import dates
 from workbook.core.errors import WorkbookError
+from workbook.store.clients import Settings
 from workbook.store.schema import CUSTOMER_GROUPS
 
 ALL = "All segments"
 ARMS = ("personalized", "generic")
-# Used only for campaigns without a recorded cost: a typical email platform price per send
-# (about $0.01 at small-list Klaviyo/Mailchimp prices) plus, for personalized sends, about
-# $0.01 for the recommendation add-on. Replace with the client's figures.
-ASSUMED_COST_PER_SEND = {"generic": 0.010, "personalized": 0.020}
 
 ARM_SQL = f"CASE WHEN {measures.PERSONALIZED_ARM.sql} THEN 'personalized' ELSE 'generic' END"
 
@@ -154,11 +152,14 @@ def economics(
     since: dt.date | None = None,
     cost_per_send: Mapping[str, float] | None = None,
 ) -> SegmentEconomics:
-    """Personalized vs generic per segment over [since (default: a year before as_of), as_of]."""
+    """Personalized vs generic per segment over [since (default: a year before as_of), as_of].
+
+    `cost_per_send` (per arm) prices sends of campaigns without a recorded cost; default the
+    documented assumption of `store.clients.Settings`."""
     if by not in CUSTOMER_GROUPS:
         raise WorkbookError(f"Segment by {by!r}? Use one of {', '.join(CUSTOMER_GROUPS)}.")
     start = since or dates.year_start(as_of)
-    costs = dict(ASSUMED_COST_PER_SEND if cost_per_send is None else cost_per_send)
+    costs = dict(Settings().cost_per_send if cost_per_send is None else cost_per_send)
     params = {"start": dates.midnight(start), "end": dates.midnight(as_of + dt.timedelta(days=1))}
     sql = ECONOMICS_SQL.format(
         arm=ARM_SQL,

@@ -5,13 +5,16 @@ clients at once.
     run_batch(["coffee-shop", "online-store"], None, jobs=2, out_dir=Path("reports"))
 
 `render_client` is a plain function of (client, as_of, output folder): it resolves the client
-and the report's date once (its database read-only), runs every notebook in its own kernel
-(`execute`), and writes `<out>/<client>/<as_of>/` (one HTML and one executed .ipynb per
-notebook, `index.html` with the client's headline, `report.json` with the same facts: `index`)
-into a temporary folder that is moved into place only when complete. A notebook that fails is
-kept, with its error, and marked failed; the others still run. `run_batch` spreads the
-(client, notebook) pairs over worker processes, prints progress lines and a summary, and
-writes `<out>/index.html` listing every client's latest report.
+once, takes a snapshot of its database and settings (`store.clients.snapshot`, in a private
+folder in the client's folder, removed when the render ends) so that an import committing
+meanwhile cannot make one page describe other data than the next, resolves the report's date
+from that snapshot, runs every notebook in its own kernel on it (`execute`), and writes
+`<out>/<client>/<as_of>/` (one HTML and one executed .ipynb per notebook, `index.html` with the
+client's headline, `report.json` with the same facts: `index`) into a temporary folder that is
+moved into place only when complete. A notebook that fails is kept, with its error, and
+marked failed; the others still run. `run_batch` spreads the (client, notebook) pairs over
+worker processes, prints progress lines and a summary, and writes `<out>/index.html` listing
+every client's latest report.
 
 Charts draw offline: see `offline_charts` (the kernel gets WORKBOOK_RENDER=offline; the page
 loads the Vega bundle once through the `report` nbconvert template in templates/).
@@ -39,7 +42,8 @@ from workbook.core.errors import WorkbookError
 from workbook.delivery import execute, index
 from workbook.delivery.execute import NotebookResult, one_line
 from workbook.delivery.index import ClientReport
-from workbook.store.clients import Client, load_client
+from workbook.importers import workdir
+from workbook.store.clients import Client, load_client, snapshot
 from workbook.story import offline_charts
 
 Progress = Callable[[str, str, str, str], None]  # (client, notebook, state, detail)
@@ -98,7 +102,7 @@ def render_notebooks(
             )
         return _finish(job)
     finally:
-        shutil.rmtree(job.tmp, ignore_errors=True)
+        job.clean_up()
 
 
 def _silent(*_event: str) -> None:
@@ -107,19 +111,25 @@ def _silent(*_event: str) -> None:
 
 @dataclass
 class _Job:
-    """One client's render in progress: its files go to `tmp` until all are written."""
+    """One client's render in progress: its files go to `tmp` until all are written; every
+    notebook reads the database in `snapshot`."""
 
     report: ClientReport
     tmp: Path
+    snapshot: Path
     final: Path
     parameters: dict
     env: tuple
     page: dict
 
+    def clean_up(self) -> None:
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        shutil.rmtree(self.snapshot, ignore_errors=True)
+
 
 def _start(client: str, as_of: dt.date | None, out_dir: Path, tell: Progress) -> _Job | ClientReport:
-    """Resolve the client (its folder and name) and the report's date (its database read-only),
-    once for all its notebooks, and make its temp folder; or the failed client's report."""
+    """Resolve the client, take the snapshot all its notebooks read, and resolve the report's
+    date from it, once; make its temp folder; or the failed client's report."""
     try:
         handle = load_client(client)
     except WorkbookError as err:
@@ -127,27 +137,42 @@ def _start(client: str, as_of: dt.date | None, out_dir: Path, tell: Progress) ->
         tell(client, "", "failed", report.error)
         return report
     report = ClientReport(client, handle.name)
+    workdir.remove_stale(handle.folder)  # a killed render's snapshot
+    folder = workdir.make("snapshot", handle.folder)
+    job = None
     try:
-        day, report.has_data = _as_of(handle, as_of)
-    except Exception as err:  # a broken or locked file: say so, render nothing for this client
-        report.error = f"the database could not be opened: {one_line(err)}"
-        tell(client, "", "failed", report.error)
-        return report
-    report.as_of = day.isoformat()
-    client_out = Path(out_dir) / client
-    tmp = client_out / f".tmp-{report.as_of}-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir(parents=True)
-    return _Job(
-        report,
-        tmp,
-        client_out / report.as_of,
-        parameters={"client": client, "db_path": None, "as_of": report.as_of},
-        env=(
-            ("WORKBOOK_HOME", str(paths.workbook_home())),
-            (offline_charts.RENDER_ENV, offline_charts.OFFLINE),
-        ),
-        page={"client": report.name, "as_of": index.long_date(day)},
-    )
+        read_at = dt.datetime.now()
+        try:
+            handle = snapshot(handle, folder)
+            day, report.has_data = _as_of(handle, as_of)
+        except Exception as err:  # a broken or locked file: say so, render nothing for this client
+            report.error = f"the database could not be opened: {one_line(err)}"
+            tell(client, "", "failed", report.error)
+            return report
+        report.name, report.as_of = handle.name, day.isoformat()
+        client_out = Path(out_dir) / client
+        tmp = client_out / f".tmp-{report.as_of}-{uuid.uuid4().hex[:8]}"
+        tmp.mkdir(parents=True)
+        job = _Job(
+            report,
+            tmp,
+            folder,
+            client_out / report.as_of,
+            parameters={"client": client, "db_path": str(handle.db_path), "as_of": report.as_of},
+            env=(
+                ("WORKBOOK_HOME", str(paths.workbook_home())),
+                (offline_charts.RENDER_ENV, offline_charts.OFFLINE),
+            ),
+            page={
+                "client": report.name,
+                "as_of": index.long_date(day),
+                "read_at": f"{index.long_date(read_at.date())} at {read_at:%H:%M}",
+            },
+        )
+        return job
+    finally:
+        if job is None:  # failed or interrupted before its notebooks: nothing will read the copy
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _notebook_job(
@@ -173,9 +198,8 @@ def _finish(job: _Job) -> ClientReport:
 
 
 def _as_of(handle: Client, as_of: dt.date | None) -> tuple[dt.date, bool]:
-    """`as_of`, else the client's default, and whether anything is imported yet; the file is
-    opened either way, so a damaged, locked or newer database fails here once, not in each
-    notebook."""
+    """`as_of`, else the client's default, from the snapshot every notebook reads; and whether
+    anything is imported yet."""
     con = store.read(db_path=handle.db_path)
     try:
         day = as_of or store.default_as_of(con, handle.today())
@@ -297,10 +321,14 @@ def _render_in_processes(clients, as_of, out, notebooks, jobs, progress) -> list
     """Every (client, notebook) pair on a pool of `jobs` processes; finish each client in turn."""
     from workbook.story.nb import THREADS_ENV
 
-    started = {c: _safe_start(c, as_of, out, progress) for c in clients}  # reads, before forking
-    running = {c: job for c, job in started.items() if isinstance(job, _Job)}
-    results: dict[str, list] = {c: [None] * len(notebooks) for c in running}
+    started: dict[str, _Job | ClientReport] = {}
+    running: dict[str, _Job] = {}
     try:
+        for c in clients:  # snapshots and dates, before forking
+            begun = started[c] = _safe_start(c, as_of, out, progress)
+            if isinstance(begun, _Job):
+                running[c] = begun
+        results: dict[str, list] = {c: [None] * len(notebooks) for c in running}
         for client in [c for c in running if not notebooks]:
             _finish(running[client])
         context = multiprocessing.get_context("fork" if sys.platform != "win32" else "spawn")
@@ -340,7 +368,7 @@ def _render_in_processes(clients, as_of, out, notebooks, jobs, progress) -> list
             printer.join()
     finally:
         for job in running.values():
-            shutil.rmtree(job.tmp, ignore_errors=True)
+            job.clean_up()
     return [job.report if isinstance(job, _Job) else job for job in (started[c] for c in clients)]
 
 

@@ -103,10 +103,18 @@ def _kernel_manager_with(env: tuple[tuple[str, str], ...]):
 
 
 def _scrub_metadata(nb, name: str) -> None:
-    """Papermill records absolute input/output paths; keep only the notebook's name."""
+    """Papermill records absolute input/output paths; keep only the notebook's name. The
+    parameters it records and injects (a report's `db_path` names its snapshot's folder) keep
+    this machine's folders hidden (`html.scrub_paths`)."""
     meta = nb.metadata.get("papermill", {})
     meta["input_path"] = name
     meta["output_path"] = name
+    for key, value in meta.get("parameters", {}).items():
+        if isinstance(value, str):
+            meta["parameters"][key] = html.scrub_paths(value)
+    for cell in nb.cells:
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell.source = html.scrub_paths(cell.source)
 
 
 def _title(nb) -> str:

@@ -48,7 +48,8 @@ class ImportResult:
     replaced: int = 0
     already_imported: bool = False
     imported_on: dt.datetime | None = None
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # may be wrong: check them
+    notes: list[str] = field(default_factory=list)  # how the file was read, rows worth a look
 
     def summary(self) -> str:
         if self.already_imported:
@@ -69,6 +70,7 @@ class ImportResult:
         if skipped := self.forgotten_skipped:
             detail = ", ".join(f"{t} {n:,}" for t, n in skipped.items())
             lines.append(f"  {sum(skipped.values()):,} rows of forgotten people skipped ({detail})")
+        lines += [f"  note: {n}" for n in self.notes]
         lines += [f"  warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
@@ -179,14 +181,14 @@ def _import_one(
             currency=client.config.currency,
             on_rows=note.rows_read,
         ).run()
-    result.rows_read, result.warnings = staged.rows, staged.warnings
+    result.rows_read, result.warnings, result.notes = staged.rows, staged.warnings, staged.notes
     note("writing...")
     with store.write(db_path=client.db_path) as con, store.transaction(con):
         if replace:
             result.replaced = _clear_earlier(con, raw.sha256)
         elif when := _already(con, raw.sha256):  # another process may have won
             result.imported_on = when
-            result.already_imported, result.rows_read, result.warnings = True, 0, []
+            result.already_imported, result.rows_read, result.warnings, result.notes = True, 0, [], []
             return result  # nothing was written
         import_id = con.execute("SELECT nextval('import_ids')").fetchall()[0][0]
         tables, result.forgotten_skipped = skip_forgotten(con, staged.tables)
@@ -208,7 +210,7 @@ def _import_one(
                 "rows": staged.rows,
                 "inserted": sum(result.inserted.values()),
                 "updated": sum(result.updated.values()),
-                "warnings": "\n".join(staged.warnings) or None,
+                "warnings": "\n".join(staged.warnings + staged.notes) or None,
             },
         )
     result.imported_on = None

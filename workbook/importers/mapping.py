@@ -69,6 +69,9 @@ class Identity:
     ignore: list[str] = field(default_factory=list)  # placeholder values, e.g. "A Google user"
 
 
+MISSING = ["N/A", "NULL", "NaN", "-"]  # texts exports write for "no value" (any case; empty too)
+
+
 @dataclass
 class Format:
     date: list[str] = field(default_factory=list)  # strptime formats; empty: ISO 8601 and friends
@@ -77,6 +80,7 @@ class Format:
     currency_symbols: list[str] = field(default_factory=lambda: ["$", "€", "£"])
     parentheses_negative: bool = True
     timezone: str | None = None  # zone of offset-less times, if not the client's
+    missing: list[str] = field(default_factory=lambda: list(MISSING))  # values read as missing
 
 
 @dataclass
@@ -169,7 +173,7 @@ def _format(path: Path, data: object) -> Format:
             path, f"unknown format keys {sorted(unknown)}; known: {', '.join(Format.__dataclass_fields__)}"
         )
     values: dict[str, Any] = dict(data)
-    for key in ("date", "currency_symbols"):
+    for key in ("date", "currency_symbols", "missing"):
         if key in values:
             values[key] = _texts(path, f"format.{key}", values[key])
     for key, kind in (

@@ -1,9 +1,10 @@
 """SQL expressions that turn exported text into typed values, run by DuckDB over a whole column.
 
-Each builder takes the SQL of a trimmed, non-empty text value (NULL when empty) and returns the
-SQL of the parsed value, NULL when it cannot be parsed; a value present in the file whose parse
-is NULL is a bad value (the validation query reports the first one). Formats come from the
-mapping (`Format`) as bound parameters, never as SQL text.
+Each builder takes the SQL of a trimmed, non-empty text value (NULL when empty or one of the
+mapping's `format.missing` texts, like N/A) and returns the SQL of the parsed value, NULL when
+it cannot be parsed; a value present in the file whose parse is NULL is a bad value (the
+validation query reports the first one). Formats come from the mapping (`Format`) as bound
+parameters, never as SQL text.
 """
 
 from __future__ import annotations
@@ -18,23 +19,34 @@ SLASH_PARTS = r"^(\d{1,2})[/.-](\d{1,2})[/.-]"
 TIME_SUFFIXES = ["", " %H:%M", " %H:%M:%S", " %I:%M %p", " %I:%M:%S %p"]
 TRUE = ["yes", "y", "true", "t", "1", "subscribed", "opted in", "x"]
 FALSE = ["no", "n", "false", "f", "0", "unsubscribed", "not subscribed", "-"]
+CODE = "[A-Z]{3}"  # an ISO 4217 currency code beside an amount
 STARS = {"ONE": 1, "TWO": 2, "THREE": 3, "FOUR": 4, "FIVE": 5}
 
 
+def _present(value: str) -> str:
+    """`value` (trimmed text), NULL when empty or a missing-value text (any case). The length
+    test spares most values the lookup, which made reading a text column about 30% slower."""
+    return (
+        f"CASE WHEN length({value}) <= $missing_length AND list_contains($missing, lower({value})) "
+        f"THEN NULL ELSE NULLIF({value}, '') END"
+    )
+
+
 def text(col: str) -> str:
-    return f"NULLIF(trim({col}), '')"
+    return _present(f"trim({col})")
 
 
 def ident(col: str) -> str:
     """Ids and phones: spreadsheets' leading apostrophe ('9980...) is not part of the value."""
-    return f"NULLIF(ltrim(trim({col}), ''''), '')"
+    return _present(f"ltrim(trim({col}), '''')")
 
 
 def format_params(fmt: Format, client_tz: str) -> dict:
     """The bound parameters every expression below refers to ($name)."""
     symbols = "".join(re.escape(s) for s in fmt.currency_symbols if len(s) == 1)
     words = "|".join(re.escape(s) for s in fmt.currency_symbols if len(s) > 1)
-    strip = f"[{symbols}\\s\u00a0]" + (f"|{words}" if words else "")
+    # currency codes (USD 45.00, 45.00 EUR) are read like symbols: three capitals at either end
+    strip = f"[{symbols}\\s\u00a0]|^{CODE}|{CODE}$" + (f"|{words}" if words else "")
     t = re.escape(fmt.thousands) if fmt.thousands else ""
     d = re.escape(fmt.decimal)
     grouped = f"\\d{{1,3}}(?:{t}\\d{{3}})+|" if t else ""
@@ -54,6 +66,8 @@ def format_params(fmt: Format, client_tz: str) -> dict:
         "mdy": [f.replace("%d/%m", "%m/%d") for f in slash],
         "true_words": TRUE,
         "false_words": FALSE,
+        "missing": sorted({m.strip().lower() for m in fmt.missing}),
+        "missing_length": max((len(m.strip()) for m in fmt.missing), default=0),
     }
 
 

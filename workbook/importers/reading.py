@@ -6,8 +6,10 @@ first (cp1252, else Latin-1; UTF-16 when it has a byte-order mark), because Duck
 encodings need an extension download. `.xlsx` is read with openpyxl, `.parquet` by DuckDB,
 `.json` (Google Takeout reviews and other lists of records) with the json module.
 Compressed exports (`.gz`, or a `.zip` holding one file, as vendors send large exports) are
-unpacked into the import's work folder first; the checksum is of the unpacked contents, so
-the same export imported zipped and unzipped counts as one file.
+unpacked into the import's work folder first, also when named `.csv` (found by their first
+bytes; said in `RawFile.notes`); the checksum is of the unpacked contents, so the same export
+imported zipped and unzipped counts as one file. A text file read in another encoding than
+UTF-8 says which, in `notes`.
 Rows keep file order: `raw.rowid + 1` is the data row number used in every message.
 """
 
@@ -42,12 +44,12 @@ FORMATS = {
     ".json": "json",
 }
 MAGIC = [
-    (b"PK\x03\x04", "a ZIP archive (an .xlsx workbook or a zip file)"),
     (b"\xd0\xcf\x11\xe0", "an old Excel .xls workbook"),
     (b"%PDF", "a PDF document"),
     (b"PAR1", "a Parquet file"),
-    (b"\x1f\x8b", "a gzip archive"),
 ]
+ARCHIVES = (b"PK\x03\x04", b"\x1f\x8b")  # zip, gzip: unpacked whatever the file is named
+ENCODINGS = {"cp1252": "Windows-1252 (Western European)", "latin-1": "Latin-1", "utf-16": "UTF-16"}
 
 
 @dataclass
@@ -62,6 +64,7 @@ class RawFile:
     load: Callable[[duckdb.DuckDBPyConnection, list[str]], int] = field(repr=False)
     line_of: Callable[[int], int | None] = field(repr=False, default=lambda row: None)
     unit: str = "line"  # what line_of counts: file line, or sheet row
+    notes: list[str] = field(default_factory=list)  # how it was read, when that is worth saying
 
 
 def q(identifier: str) -> str:
@@ -89,6 +92,12 @@ def open_export(path: Path, workdir: Path) -> RawFile:
         )
     with path.open("rb") as fh:
         head = fh.read(8)
+    if kind in ("csv", "json") and head.startswith(ARCHIVES):
+        raw = open_export(_unpack(path, workdir), workdir)
+        zipped = head.startswith(ARCHIVES[0])
+        what = f"a ZIP archive, not text: read {raw.name}, the file inside it"
+        raw.notes.insert(0, f"{name} is {what if zipped else 'gzip-compressed, not text: unpacked and read'}")
+        return raw
     sha, encoding = _scan(path, kind, head)
     if kind == "xlsx":
         return _open_xlsx(path, sha)
@@ -105,11 +114,13 @@ def open_export(path: Path, workdir: Path) -> RawFile:
 
 
 def _unpack(path: Path, workdir: Path) -> Path:
-    """The single export inside a .gz or .zip file, unpacked into `workdir`."""
+    """The single export inside a gzip or zip file (told by its first bytes), unpacked into `workdir`."""
     name = path.name
+    with path.open("rb") as fh:
+        gzipped = fh.read(2) == ARCHIVES[1]
     try:
-        if path.suffix.lower() == ".gz":
-            inner = workdir / path.stem
+        if gzipped:
+            inner = workdir / (path.stem if path.suffix.lower() == ".gz" else name)
             with gzip.open(path, "rb") as src, inner.open("wb") as dst:
                 shutil.copyfileobj(src, dst, CHUNK)
             return inner
@@ -117,6 +128,11 @@ def _unpack(path: Path, workdir: Path) -> Path:
             members = [
                 m for m in archive.infolist() if not m.is_dir() and not m.filename.startswith("__MACOSX/")
             ]
+            if any(m.filename == "xl/workbook.xml" for m in members):
+                raise ImportError_(
+                    f"{name} is an Excel .xlsx workbook with another name. Rename it to "
+                    f"{path.stem}.xlsx (or save it as CSV from Excel), then import that file."
+                )
             if len(members) != 1:
                 listed = ", ".join(m.filename for m in members) or "nothing"
                 raise ImportError_(
@@ -167,24 +183,38 @@ def _scan(path: Path, kind: str, head: bytes) -> tuple[str, str]:
     return digest.hexdigest(), encoding
 
 
-def _transcode(path: Path, encoding: str, workdir: Path) -> Path:
-    """A UTF-8 copy of a cp1252/Latin-1/UTF-16 file (bytes cp1252 leaves undefined: Latin-1)."""
-    data = path.read_bytes()
+def _decode(data: bytes, encoding: str) -> tuple[str, str]:
+    """The text of a cp1252/UTF-16 file and the encoding used (bytes cp1252 leaves undefined:
+    Latin-1)."""
     if encoding == "cp1252":
         try:
-            text = data.decode("cp1252")
+            return data.decode("cp1252"), "cp1252"
         except UnicodeDecodeError:
-            text = data.decode("latin-1")
-    else:
-        text = data.decode(encoding)
+            return data.decode("latin-1"), "latin-1"
+    return data.decode(encoding), encoding
+
+
+def _encoding_note(name: str, used: str) -> str:
+    return (
+        f"{name} is not UTF-8: read as {ENCODINGS[used]} text. If accented letters look "
+        f"wrong in the report, export it again as UTF-8"
+    )
+
+
+def _transcode(path: Path, encoding: str, workdir: Path) -> tuple[Path, str]:
+    """A UTF-8 copy of a cp1252/Latin-1/UTF-16 file, and the note saying which was read."""
+    text, used = _decode(path.read_bytes(), encoding)
     out = workdir / (path.stem + ".utf8.csv")
     out.write_text(text, encoding="utf-8")
-    return out
+    return out, _encoding_note(path.name, used)
 
 
 def _open_csv(path: Path, sha: str, encoding: str, workdir: Path) -> RawFile:
     name = path.name
-    source = path if encoding == "utf-8" else _transcode(path, encoding, workdir)
+    source, notes = path, []
+    if encoding != "utf-8":
+        source, note = _transcode(path, encoding, workdir)
+        notes.append(note)
     with source.open("r", encoding="utf-8-sig", newline="") as fh:
         text = fh.read(1 << 16)
     lines = [line.rstrip("\r") for line in text.split("\n")]
@@ -243,7 +273,7 @@ def _open_csv(path: Path, sha: str, encoding: str, workdir: Path) -> RawFile:
                 before = reader.line_num
         return None
 
-    return RawFile(path, name, sha, "csv", columns, load, line_of)
+    return RawFile(path, name, sha, "csv", columns, load, line_of, notes=notes)
 
 
 def _is_comment(line: str) -> bool:
@@ -376,7 +406,12 @@ def _flatten(record: dict, prefix: str = "") -> dict[str, str | None]:
 
 def _open_json(path: Path, sha: str, encoding: str) -> RawFile:
     name = path.name
-    text = path.read_bytes().decode("utf-8-sig" if encoding == "utf-8" else encoding)
+    notes = []
+    if encoding == "utf-8":
+        text = path.read_bytes().decode("utf-8-sig")
+    else:
+        text, used = _decode(path.read_bytes(), encoding)
+        notes.append(_encoding_note(name, used))
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
@@ -400,4 +435,4 @@ def _open_json(path: Path, sha: str, encoding: str) -> RawFile:
     def load(con: duckdb.DuckDBPyConnection, wanted: list[str]) -> int:
         return _register_text_table(con, headers, rows, wanted)
 
-    return RawFile(path, name, sha, "json", headers, load)
+    return RawFile(path, name, sha, "json", headers, load, notes=notes)

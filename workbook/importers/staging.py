@@ -5,7 +5,10 @@ its spill files in a private temporary folder deleted when staging ends): distin
 emails/phones/ids/names are hashed (HMAC, `privacy.Pseudonymizer`; in SQL for printable ASCII,
 else in Python) and joined back as `customer_id`; only canonical rows leave (as Arrow tables).
 Parsing and validation are set-based SQL; a validation query finds the first bad row and the
-message names file, row, line, column, value and the fix.
+message names file, row, line, column, value and the fix. What imports but deserves a look is
+said in `warnings` (may be wrong: future dates, invalid e-mails, other currencies) and `notes`
+(how the file was read: encoding, ignored columns, skipped copies; zero-total orders, refunds),
+each naming the first few lines and a count.
 """
 
 from __future__ import annotations
@@ -76,6 +79,10 @@ RANGES: dict[tuple[str, str], tuple[float | None, float | None, str]] = {
     },
 }
 FUTURE_SLACK = dt.timedelta(days=1)
+FIRST_FEW = 5  # lines (or columns) a warning or note names before "and N more"
+# A usable e-mail: something@domain.tld, no spaces. Others are not an identity: the row falls
+# back to the mapping's next identity column (the same test in SQL and in `_hash`).
+EMAIL = r"[^@\s]+@[^@\s]+\.[^@\s]+"
 
 
 @dataclass
@@ -98,6 +105,7 @@ class Staged:
     rows: int
     tables: dict[str, pa.Table]
     warnings: list[str]
+    notes: list[str]
 
 
 class Stage:
@@ -122,6 +130,7 @@ class Stage:
         self.params = {**parsing.format_params(mapping.format, client_tz), "source": mapping.name}
         self.headers: dict[str, str] = {}  # field -> source header used
         self.warnings: list[str] = []
+        self.notes: list[str] = list(raw.notes)
         self.rows = 0
 
     # -- helpers for transforms -------------------------------------------------------------
@@ -133,6 +142,15 @@ class Stage:
 
     def where(self, row: int) -> str:
         return at_row(self.raw.name, row, self.raw.line_of(row), self.raw.unit)
+
+    def places(self, rows: Sequence[int], total: int) -> str:
+        """'lines 14, 15, 22 and 3 more': where the first few of `total` rows start in the file
+        (sheet rows for .xlsx, data rows when the format has no lines)."""
+        shown = list(rows[:FIRST_FEW])
+        lines = [self.raw.line_of(r) for r in shown]
+        unit, numbers = (self.raw.unit, lines) if all(lines) else ("row", shown)
+        more = f" and {total - len(shown):,} more" if total > len(shown) else ""
+        return f"{unit}{'s' if total > 1 else ''} {', '.join(str(n) for n in numbers)}{more}"
 
     def value(self, name: str, row: int) -> str | None:
         column = f"__raw_{name}" if self.mapping.type_of(name) in PARSED else name
@@ -167,7 +185,9 @@ class Stage:
             tables = self._materialize(outputs)
             self._future_warnings()
             self._currency_warning()
-            return Staged(self.rows, tables, self.warnings)
+            self._email_warning()
+            self._order_notes()
+            return Staged(self.rows, tables, self.warnings, self.notes)
         finally:
             self.con.close()
             shutil.rmtree(self._spill)
@@ -203,6 +223,18 @@ class Stage:
                 f"the export or to the mapping's identity list."
             )
 
+    def note_unused(self) -> None:
+        """A note counting the file's columns the mapping does not read, naming the first few
+        (for mapping files: a column the consultant forgot to map)."""
+        used = set(self._wanted())
+        if unused := [h for h in self.raw.headers if h not in used]:
+            first = ", ".join(repr(shorten(h, 30)) for h in unused[:FIRST_FEW])
+            more = f" and {len(unused) - FIRST_FEW:,} more" if len(unused) > FIRST_FEW else ""
+            self.notes.append(
+                f"{len(unused):,} column{'s' if len(unused) > 1 else ''} not used by {self.mapping.name} "
+                f"(ignored): {first}{more}"
+            )
+
     def _wanted(self) -> list[str]:
         cols = list(self.headers.values()) + [c for _, cols in self.identity for c in cols]
         return list(dict.fromkeys(cols))
@@ -228,7 +260,7 @@ class Stage:
                 f"CREATE TABLE ids_{i} AS SELECT v, CASE WHEN regexp_full_match(v, '[ -~]*') "
                 f"THEN {pseudonym} END AS cid FROM (SELECT DISTINCT {expr} AS v FROM raw r "
                 f"{' '.join(joins)} WHERE {unnamed}{expr} IS NOT NULL)",
-                {**params, "ignore": ignore},
+                {**params, "ignore": ignore, **{k: self.params[k] for k in ("missing", "missing_length")}},
             )
             others = [
                 v
@@ -264,17 +296,19 @@ class Stage:
         }[kind]
         empty = "trim(v) = ''" if kind == "id" else f"{normalized} = ''"
         hmac_sql, pads = self.pseudonymizer.sql(f"'{kind}:' || {normalized}")
-        no_at = " OR NOT contains(v, '@')" if kind == "email" else ""
-        prefix = {"prefix": f"{self.mapping.name.split('-')[0]}:"} if kind == "id" else {}
+        invalid = " OR NOT regexp_full_match(v, $email)" if kind == "email" else ""
+        extra = {"prefix": f"{self.mapping.name.split('-')[0]}:"} if kind == "id" else {}
+        if kind == "email":
+            extra["email"] = EMAIL
         return (
-            f"CASE WHEN lower(v) IN (SELECT unnest($ignore::VARCHAR[])) OR {empty}{no_at} "
+            f"CASE WHEN lower(v) IN (SELECT unnest($ignore::VARCHAR[])) OR {empty}{invalid} "
             f"THEN NULL ELSE {hmac_sql} END"
-        ), {**pads, **prefix}
+        ), {**pads, **extra}
 
     def _hash(self, kind: str, value: str, ignore: set[str]) -> str | None:
         if value.casefold() in ignore or not normalize(kind, value):
             return None
-        if kind == "email" and "@" not in value:
+        if kind == "email" and not re.fullmatch(EMAIL, value.strip()):
             return None
         return self.pseudonymizer(
             kind, f"{self.mapping.name.split('-')[0]}:{value}" if kind == "id" else value
@@ -292,7 +326,7 @@ class Stage:
                 inner.append(f"{text} AS {q('__raw_' + name)}")
             else:
                 inner.append(f"{text} AS {q(name)}")
-        self.con.execute(f"CREATE VIEW typed_src AS SELECT {', '.join(inner)} FROM raw r {self._id_joins}")
+        source = f"(SELECT {', '.join(inner)} FROM raw r {self._id_joins}) typed_src"
         outer = ["_row", "customer_id"]
         converts = bool(self.mapping.format.timezone) and self.mapping.format.timezone != self.client_tz
         for name in dict.fromkeys(self.mapping.fields() + list(self.mapping.defaults)):
@@ -323,7 +357,7 @@ class Stage:
                     f"coalesce({expr}, ${'default_' + name})" if expr != "NULL" else f"${'default_' + name}"
                 )
             outer.append(f"CAST({expr} AS {sql_type}) AS {q(name)}")
-        self._run(f"CREATE TABLE typed AS SELECT {', '.join(outer)} FROM typed_src", what="defaults")
+        self._run(f"CREATE TABLE typed AS SELECT {', '.join(outer)} FROM {source}", what="defaults")
 
     def _sql_type(self, name: str) -> str:
         cols = table_columns()[self.mapping.table]
@@ -349,7 +383,7 @@ class Stage:
         (03/04/2025), the column is ambiguous: an error asking for format.date in a mapping.
         """
         parts = parsing.slash_parts_query(q(self.headers[name]))
-        a12, b12, both, amb = self.con.execute(
+        a12, b12, both, amb = self.execute(
             f"SELECT arg_min(_row, _row) FILTER (a > 12), arg_min(_row, _row) FILTER (b > 12), "
             f"count(*), arg_min(_row, _row) FILTER (a <> b) FROM ({parts})"
         ).fetchall()[0]
@@ -380,9 +414,9 @@ class Stage:
         )
 
     def _raw_at(self, name: str, row: int) -> str:
-        return self.con.execute(
+        return self.first(
             f"SELECT {parsing.text(q(self.headers[name]))} FROM raw WHERE rowid = $rowid", {"rowid": row - 1}
-        ).fetchall()[0][0]
+        )[0]
 
     def _validate(self) -> None:
         """Find the first row breaking any rule, in one scan, and explain it."""
@@ -498,10 +532,43 @@ class Stage:
                 self._person(r1, r2) if f == "customer_id" else repr(v)
                 for f, v in zip(out.key_fields, values)
             )
+            # the same person: `_person` showed the identifiers; else say what tells them apart
+            differ = "" if "customer_id" in out.key_fields else self._difference(r1, r2)
             raise ImportError_(
                 f"{self.where(r1)} and {at_row(None, r2, self.raw.line_of(r2), self.raw.unit)} "
-                f"have the same {out.table} key {shown}{f' (column {cols})' if cols else ''}: each must appear once "
-                f"in a file. Remove the duplicate row (or fix its key), then import again."
+                f"have the same {out.table} key {shown}{f' (column {cols})' if cols else ''}{differ}: "
+                f"each must appear once in a file. Remove the wrong row (or fix its key), then "
+                f"import again."
+            )
+
+    def _difference(self, r1: int, r2: int) -> str:
+        """'; they differ in 'Total' ('45.00' and '46.00')': the first column read where two rows
+        differ (empty when they differ in none)."""
+        a, b = (
+            self.con.execute("SELECT * FROM raw WHERE rowid = $rowid", {"rowid": r - 1}).fetchall()[0]
+            for r in (r1, r2)
+        )
+        columns = self.con.sql("SELECT * FROM raw LIMIT 0").columns
+        for column, x, y in zip(columns, a, b):
+            if x != y:
+                return f"; they differ in {column!r} ({shorten(x)!r} and {shorten(y)!r})"
+        return ""
+
+    def drop_copies(self) -> None:
+        """Rows that repeat an earlier row in every column read are one record exported twice
+        (for files of one row per record): the first is kept, the others leave `typed`, and a
+        note names their lines."""
+        cols = ", ".join(q(c) for c in self.con.sql("SELECT * FROM raw LIMIT 0").columns)
+        self.con.execute(
+            f"CREATE TABLE copies AS SELECT _row FROM (SELECT rowid + 1 AS _row, row_number() "
+            f"OVER (PARTITION BY {cols} ORDER BY rowid) AS n FROM raw) WHERE n > 1"
+        )
+        n, rows = self.first(f"SELECT count(*), list(_row ORDER BY _row)[1:{FIRST_FEW}] FROM copies")
+        if n:
+            self.con.execute("DELETE FROM typed WHERE _row IN (SELECT _row FROM copies)")
+            self.notes.append(
+                f"{n:,} row{'s' if n > 1 else ''} repeating an earlier row exactly, imported once "
+                f"(skipped: {self.places(rows, n)})"
             )
 
     def _person(self, r1: int, r2: int) -> str:
@@ -519,33 +586,113 @@ class Stage:
         return "(the same person)"
 
     def _currency_warning(self) -> None:
-        """Money is stored in the client's currency: rows in another one are flagged."""
-        if not (self.currency and self.has("currency")):
+        """Money is stored in the client's currency: rows in another one (by a currency column,
+        or a code beside an amount: 45.00 EUR) are flagged."""
+        if not self.currency:
             return
-        n, row = self.con.execute(
-            "SELECT count(*), min(_row) FROM typed WHERE upper(currency) <> $currency",
+        checks = [("currency", "upper(currency)")] if self.has("currency") else []
+        code = f"^{parsing.CODE}|{parsing.CODE}$"
+        checks += [
+            (name, f"regexp_extract({q('__raw_' + name)}, '{code}')")
+            for name in self.mapping.fields()
+            if self.has(name) and self.mapping.type_of(name) == "money"
+        ]
+        if not checks:
+            return
+        other = [f"NULLIF({found}, '') <> $currency" for _, found in checks]
+        found = self.first(  # one scan for all the columns, rows only where there are some
+            f"SELECT {', '.join(f'list(_row ORDER BY _row) FILTER ({o})[1:{FIRST_FEW}]' for o in other)}, "
+            f"{', '.join(f'count(*) FILTER ({o})' for o in other)} FROM typed",
             {"currency": self.currency.upper()},
-        ).fetchall()[0]
-        if n:
-            self.warnings.append(
-                f"{n:,} row(s) are in another currency than the client's {self.currency} (first: "
-                f"{self.where(row)}, {self.value('currency', row)!r}); their amounts were imported "
-                f"as they are. Convert them, or check the client's currency in client.toml."
-            )
+        )
+        for (name, _), rows, n in zip(checks, found[: len(checks)], found[len(checks) :]):
+            if n:
+                self.warnings.append(
+                    f"{n:,} row{'s' if n > 1 else ''} in another currency than the client's "
+                    f"{self.currency} by {self.header(name)!r} ({self.places(rows, n)}; first: "
+                    f"{self.value(name, rows[0])!r}): their amounts were imported as they are. "
+                    f"Convert them, or check the client's currency in client.toml."
+                )
 
     def _future_warnings(self) -> None:
         now = dt.datetime.now(ZoneInfo(self.client_tz)).replace(tzinfo=None) + FUTURE_SLACK
         for name in self.mapping.fields():
             if name in self.headers and self.mapping.type_of(name) in ("timestamp", "date"):
-                n, row = self.con.execute(
-                    f"SELECT count(*), min(_row) FROM typed WHERE {q(name)} > $now", {"now": now}
-                ).fetchall()[0]
+                n, rows = self.first(
+                    f"SELECT count(*), list(_row ORDER BY _row)[1:{FIRST_FEW}] FROM typed "
+                    f"WHERE {q(name)} > $now",
+                    {"now": now},
+                )
                 if n:
                     self.warnings.append(
-                        f"{n:,} row(s) have {self.header(name)!r} in the future (first: "
-                        f"{self.where(row)}, {self.value(name, row)!r}); imported as they are. "
-                        f"Check the export's dates and the client's timezone ({self.client_tz})."
+                        f"{n:,} row{'s' if n > 1 else ''} with {self.header(name)!r} in the future "
+                        f"({self.places(rows, n)}; first: {self.value(name, rows[0])!r}): imported "
+                        f"as they are. Check the export's dates and the client's timezone "
+                        f"({self.client_tz})."
                     )
+
+    def _email_warning(self) -> None:
+        """Rows whose e-mail is filled in but not an e-mail address: imported, the person
+        identified by the mapping's next identity column (or nobody)."""
+        for i, (spec, cols) in enumerate(self.identity):
+            if spec.kind != "email":
+                continue
+            # the distinct values `_pseudonymize` gave no pseudonym (cheap: most files have none)
+            bad = f"SELECT v FROM ids_{i} WHERE cid IS NULL AND lower(v) NOT IN (SELECT unnest($ignore::VARCHAR[]))"
+            ignore = {"ignore": sorted({v.casefold() for v in spec.ignore})}
+            if not self.con.execute(f"{bad} LIMIT 1", ignore).fetchall():
+                continue
+            value = parsing.text(f"r.{q(cols[0])}")
+            n, rows, first, nobody = self.first(
+                f"SELECT count(*), list(_row ORDER BY _row)[1:{FIRST_FEW}], min_by({value}, _row), "
+                f"count(*) FILTER (t.customer_id IS NULL) FROM raw r JOIN typed t ON t._row = r.rowid + 1 "
+                f"WHERE {value} IN ({bad})",
+                ignore,
+            )
+            if not n:
+                continue
+            after = [c for _, later in self.identity[i + 1 :] for c in later]
+            instead = (
+                f"identified by {' or '.join(repr(c) for c in after)} instead" if after else "no customer"
+            )
+            self.warnings.append(
+                f"{n:,} row{'s' if n > 1 else ''} with an e-mail in {cols[0]!r} that is not valid "
+                f"({self.places(rows, n)}; first: {shorten(first)!r}): imported, {instead}"
+                + (
+                    f"; {nobody:,} of them with nothing else to identify them, without a customer"
+                    if after and nobody
+                    else ""
+                )
+                + ". Fix the addresses in the source if they matter."
+            )
+
+    def _order_notes(self) -> None:
+        """Orders worth a look though they import: a total of 0 that the export does not explain
+        (not cancelled, nothing refunded: such an order counts as a purchase, docs/definitions.md),
+        and refunds (a negative total)."""
+        if not self.con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = 'out_orders'").fetchall():
+            return
+        columns = set(self.con.sql("SELECT * FROM out_orders LIMIT 0").columns)
+        place = "_row" if "_row" in columns else "order_id"  # presets' orders: named by id
+        explained = [c for c in ("cancelled IS TRUE", "refunded > 0") if c.split()[0] in columns]
+        zero = " AND NOT ".join(["revenue = 0", *(f"coalesce({c}, false)" for c in explained)])
+        for condition, what, meaning in (
+            (
+                zero,
+                "order{s} with a total of 0",
+                "each counts as a purchase with no revenue; check they are not test orders or missing totals",
+            ),
+            ("revenue < 0", "refund{s}, a negative total", "they lower revenue and are not purchases"),
+        ):
+            n, firsts = self.first(
+                f"SELECT count(*), list({place} ORDER BY {place})[1:{FIRST_FEW}] FROM out_orders "
+                f"WHERE {condition}"
+            )
+            if n:
+                where = self.places(firsts, n) if place == "_row" else f"first: {firsts[0]!r}"
+                self.notes.append(
+                    f"{n:,} {what.format(s='s' if n > 1 else '')} ({where}): imported; {meaning}"
+                )
 
 
 def _norm(header: str) -> str:
@@ -553,7 +700,9 @@ def _norm(header: str) -> str:
 
 
 def default_transform(stage: Stage) -> list[Output]:
-    """A mapping file's rows go one-to-one into its table; keys must be unique in the file."""
+    """A mapping file's rows go one-to-one into its table; keys must be unique in the file, but
+    rows repeating another exactly are imported once. The columns it leaves unused are named
+    (the consultant wrote the mapping: one may be forgotten; presets leave many by design)."""
     m = stage.mapping
     schema = table_columns()[m.table]
     cols = [c for c in schema if c != "import_id" and (c in stage.headers or c in m.defaults)]
@@ -565,6 +714,8 @@ def default_transform(stage: Stage) -> list[Output]:
     if m.table == "order_items" and "line_no" not in cols:
         select.append("row_number() OVER (PARTITION BY order_id ORDER BY _row) AS line_no")
     keys = NATURAL_KEYS[m.table]
+    stage.note_unused()
+    stage.drop_copies()
     outputs = [
         Output(
             m.table,

@@ -1,11 +1,14 @@
-"""Private temporary folders of an import, and removal of the ones a killed import left behind.
+"""Private temporary folders of an import or a report, and removal of the ones a killed process
+left behind.
 
 An import unpacks, transcodes and spills the client's raw export (e-mails included) into
-temporary folders. Each is made by `mkdtemp` (mode 0700: only this user can read it), named
-`workbook-<kind>-<pid>-<random>` after the process that owns it, and removed when the import
+temporary folders; a report reads a snapshot of the client's database (`delivery.batch`). Each
+folder is made by `mkdtemp` (mode 0700: only this user can read it), named
+`workbook-<kind>-<pid>-<random>` after the process that owns it, and removed when its work
 ends, however it ends short of a kill. A process killed outright (kill -9, a power cut) cannot
-clean up, so every import starts with `remove_stale()`: folders of this user whose owning
-process is gone are deleted. A folder whose pid is alive (or reused) is left alone.
+clean up, so every import (and every report, in the client's folder) starts with
+`remove_stale()`: folders of this user whose owning process is gone are deleted. A folder whose
+pid is alive (or reused) is left alone.
 """
 
 from __future__ import annotations
@@ -18,12 +21,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-_NAME = re.compile(r"workbook-(?:import|stage)-(\d+)-[^-]+")
+_NAME = re.compile(r"workbook-(?:import|stage|snapshot)-(\d+)-[^-]+")
 
 
-def make(kind: str) -> Path:
-    """A new 0700 folder `workbook-<kind>-<pid>-...` in the temp dir; its maker removes it."""
-    return Path(tempfile.mkdtemp(prefix=f"workbook-{kind}-{os.getpid()}-"))
+def make(kind: str, root: Path | None = None) -> Path:
+    """A new 0700 folder `workbook-<kind>-<pid>-...` in `root` (default: the temp dir); its
+    maker removes it."""
+    return Path(tempfile.mkdtemp(prefix=f"workbook-{kind}-{os.getpid()}-", dir=root))
 
 
 @contextmanager

@@ -9,8 +9,10 @@ values they were planted with, are documented in data/sample/README.md.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 
@@ -34,6 +36,8 @@ class SampleClient:
     timezone: str
     imports: tuple[tuple[str, str], ...]
     rollouts: tuple[dict, ...] = ()  # written to client.toml as [[rollouts]] (see `causal`)
+    # client.toml tables the reports use ([costs], [time_saved], ...; docs/settings.md)
+    settings: Mapping[str, Mapping[str, float]] = field(default_factory=lambda: MappingProxyType({}))
 
 
 SAMPLE_CLIENTS: dict[str, SampleClient] = {
@@ -74,6 +78,10 @@ SAMPLE_CLIENTS: dict[str, SampleClient] = {
                     "treated": (online_store.ROLLOUT_REGION,),
                 },
             ),
+            settings={
+                "costs": {"email_send": 0.01, "personalized_email_send": 0.02, "tool_per_month": 30.0},
+                "time_saved": {"hours_per_month": 4.0, "hourly_rate": 35.0},
+            },
         ),
         SampleClient(
             "home-services",

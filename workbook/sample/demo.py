@@ -17,7 +17,7 @@ from workbook.importers import ImportResult, import_files
 from workbook.importers.reading import open_export
 from workbook.importers.workdir import private_workdir
 from workbook.sample import SAMPLE_CLIENTS, SampleClient, tiny_shop, write_samples
-from workbook.store.clients import Rollout, init_client, load_client, record_rollout
+from workbook.store.clients import Rollout, init_client, load_client, record_rollout, record_settings
 
 
 @dataclass
@@ -57,6 +57,7 @@ def build_clients(sample: Path | None = None, progress: bool = True) -> list[Dem
         handle = load_client(client.slug)
         for rollout in client.rollouts:
             record_rollout(handle, Rollout(**rollout))
+        record_settings(handle, client.settings)
         demo = DemoClient(client, folder, created, rebuilt)
         for name, source in client.imports:
             if source.endswith((".yaml", ".yml")):

@@ -9,14 +9,18 @@ refused instead of silently giving every person a second pseudonym.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import hashlib
 import hmac
 import os
 import re
 import secrets
+import shutil
 import tomllib
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 
 import duckdb
 import tomli_w
@@ -30,6 +34,20 @@ from workbook.store.schema import CUSTOMER_GROUPS
 CONFIG_FILE = "client.toml"
 SALT_BYTES = 32  # what `init` writes: a 256-bit key, SHA-256's size (RFC 2104 advises no less)
 _FINGERPRINT_LABEL = b"delta-workbook salt fingerprint"
+# The industries with a profile (`analytics.profiles`); "other" is the generic one.
+INDUSTRIES = ("other", "coffee-shop", "online-store", "home-services")
+
+
+def check_industry(industry: str) -> str:
+    """`industry` if it is one of INDUSTRIES, else a WorkbookError naming the nearest ones."""
+    if industry not in INDUSTRIES:
+        near = difflib.get_close_matches(industry, INDUSTRIES, n=1)
+        raise WorkbookError(
+            f"--industry {industry!r} is not one the workbook knows"
+            + (f" (did you mean {near[0]}?)" if near else "")
+            + f": use one of {', '.join(INDUSTRIES[1:])}, or {INDUSTRIES[0]} for any other business."
+        )
+    return industry
 
 
 @dataclass(frozen=True)
@@ -68,6 +86,105 @@ class Rollout:
         return f"{self.column.replace('_', ' ')} {', '.join(self.treated)}"
 
 
+# [costs] and [time_saved] keys -> Settings fields; one line each in docs/settings.md
+SETTING_KEYS = {
+    ("costs", "email_send"): "email_send",
+    ("costs", "personalized_email_send"): "personalized_email_send",
+    ("costs", "tool_per_month"): "tool_per_month",
+    ("time_saved", "hours_per_month"): "hours_saved_per_month",
+    ("time_saved", "hourly_rate"): "hourly_rate",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The consultant's inputs that no export holds, from client.toml (docs/settings.md).
+
+    Money is in the client's currency. The defaults are assumptions, and `given` names the fields
+    client.toml sets, so the reports can say whose assumption a figure
+    rests on. The cost per send is used only for campaigns without a recorded cost: about $0.01
+    at small-list Klaviyo/Mailchimp prices, plus about $0.01 for a recommendation add-on on a
+    personalized send. Hours saved default to none counted. `index_weights` maps an index
+    (customer_experience, relationship_strength, ethical_personalization,
+    personalization_efficiency) to its parts' weights, over the defaults in `analytics.indices`;
+    `ab_splits` maps a campaign id to its planned share per variant, e.g. {"Generic": 0.8,
+    "Personalized": 0.2} (default an even split).
+    """
+
+    email_send: float = 0.010
+    personalized_email_send: float = 0.020
+    tool_per_month: float = 0.0
+    hours_saved_per_month: float = 0.0
+    hourly_rate: float = 40.0
+    index_weights: Mapping[str, Mapping[str, float]] = field(default_factory=lambda: MappingProxyType({}))
+    ab_splits: Mapping[str, Mapping[str, float]] = field(default_factory=lambda: MappingProxyType({}))
+    given: frozenset[str] = frozenset()
+
+    def is_given(self, name: str) -> bool:
+        """Whether client.toml sets this field (a `Settings` field name); else it is the default."""
+        return name in self.given
+
+    @property
+    def cost_per_send(self) -> dict[str, float]:
+        """Cost of one email send per A/B arm ("generic", "personalized")."""
+        return {"generic": self.email_send, "personalized": self.personalized_email_send}
+
+
+def _number(toml_path: Path, where: str, value: object) -> float:
+    """A setting's value as a number >= 0, or a one-line error naming the key and the fix."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not value >= 0
+        or value == float("inf")
+    ):
+        raise WorkbookError(
+            f"{toml_path}: {where} = {value!r} must be a number, 0 or more. Fix it in client.toml."
+        )
+    return float(value)
+
+
+def _table(toml_path: Path, data: dict, name: str) -> dict:
+    table = data.get(name, {})
+    if not isinstance(table, dict):
+        raise WorkbookError(
+            f"{toml_path}: {name} must be a table ([{name}] with key = value lines). Fix client.toml."
+        )
+    return table
+
+
+def _settings(toml_path: Path, data: dict) -> Settings:
+    """The [costs], [time_saved], [index_weights.<index>] and [ab_splits.<campaign id>] tables,
+    checked: an unknown key or a value that is not a number >= 0 is named with its fix."""
+    values: dict[str, object] = {}
+    given = []
+    for table in ("costs", "time_saved"):
+        known = [k for t, k in SETTING_KEYS if t == table]
+        for key, value in _table(toml_path, data, table).items():
+            if (table, key) not in SETTING_KEYS:
+                raise WorkbookError(
+                    f"{toml_path}: [{table}] has no setting {key!r}; use {', '.join(known)} (docs/settings.md)."
+                )
+            values[SETTING_KEYS[table, key]] = _number(toml_path, f"[{table}] {key}", value)
+            given.append(SETTING_KEYS[table, key])
+    for name in ("index_weights", "ab_splits"):
+        nested = {}
+        for outer, parts in _table(toml_path, data, name).items():
+            if not isinstance(parts, dict) or not parts:
+                raise WorkbookError(
+                    f"{toml_path}: {name}.{outer} must be a table of name = number ([{name}.{outer}]). Fix client.toml."
+                )
+            nested[str(outer)] = MappingProxyType(
+                {str(k): _number(toml_path, f"[{name}.{outer}] {k}", v) for k, v in parts.items()}
+            )
+            if name == "ab_splits" and not sum(nested[str(outer)].values()) > 0:
+                raise WorkbookError(
+                    f"{toml_path}: [ab_splits.{outer}] needs a share above 0. Fix client.toml."
+                )
+        values[name] = MappingProxyType(nested)
+    return Settings(**values, given=frozenset(given))  # type: ignore[arg-type]
+
+
 @dataclass(frozen=True)
 class Client:
     """One client, resolved once per command, import, render or notebook and passed down:
@@ -77,6 +194,9 @@ class Client:
     db_path: Path
     config: ClientConfig
     rollouts: tuple[Rollout, ...] = ()
+    settings: Settings = field(
+        default_factory=Settings
+    )  # [costs], [time_saved], [index_weights], [ab_splits]
 
     @property
     def folder(self) -> Path:
@@ -151,6 +271,7 @@ def init_client(
     The salt is made only with the database: an existing client's is never replaced, and a
     missing or other one is refused (see `Client.salt`)."""
     check_timezone(timezone, "--timezone")  # refused here, not at the first import
+    check_industry(industry)
     folder = paths.client_dir(slug)
     db = paths.db_path(slug)
     created = not db.exists()
@@ -190,7 +311,7 @@ def client_at(slug: str, db_path: Path) -> Client:
     known = {k: v for k, v in data.items() if k in ClientConfig.__dataclass_fields__}
     config = ClientConfig(**{"display_name": slug, **known, "slug": slug})
     check_timezone(config.timezone, f"{toml_path}, timezone")  # edited by hand: refused before any import
-    return Client(slug, db_path, config, _rollouts(toml_path, data))
+    return Client(slug, db_path, config, _rollouts(toml_path, data), _settings(toml_path, data))
 
 
 def _rollouts(toml_path: Path, data: dict) -> tuple[Rollout, ...]:
@@ -232,6 +353,45 @@ def record_rollout(client: Client, rollout: Rollout) -> bool:
     )
     path.write_text(tomli_w.dumps(data), encoding="utf-8")
     return True
+
+
+def record_settings(client: Client, tables: Mapping[str, Mapping[str, object]]) -> bool:
+    """Add settings tables ({"costs": {"email_send": 0.01}, ...}) to the client's client.toml,
+    each key only where the file does not set it (the consultant's edits win); True when added.
+    Checked as `client_at` would read them, before anything is written."""
+    path = client.folder / CONFIG_FILE
+    data = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    added = False
+    for name, values in tables.items():
+        table = data.setdefault(name, {})
+        for key, value in values.items():
+            if key not in table:
+                table[key] = dict(value) if isinstance(value, Mapping) else value
+                added = True
+    _settings(path, data)
+    if added:
+        path.write_text(tomli_w.dumps(data), encoding="utf-8")
+    return added
+
+
+def snapshot(client: Client, folder: Path) -> Client:
+    """The client as one consistent state, copied into `folder`: its database (with the
+    write-ahead log a writer stopped short of folding in, which read-only connections replay)
+    copied while a read-only connection holds the file, so no import can commit half-way
+    (DuckDB lets a process write only while no other process has the file open), and its
+    client.toml. A report reads every page from the copy. The salt is not copied: a snapshot
+    is read-only and never makes pseudonyms. A damaged, locked or newer database is refused
+    here, as by `store.read`."""
+    con = store.read(db_path=client.db_path)
+    try:
+        for name in (client.db_path.name, f"{client.db_path.name}.wal"):
+            if (client.folder / name).exists():
+                shutil.copyfile(client.folder / name, folder / name)
+    finally:
+        con.close()
+    if (client.folder / CONFIG_FILE).exists():
+        shutil.copyfile(client.folder / CONFIG_FILE, folder / CONFIG_FILE)
+    return client_at(client.slug, folder / client.db_path.name)
 
 
 def list_clients() -> list[str]:

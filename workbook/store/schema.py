@@ -213,6 +213,52 @@ MIGRATIONS: list[str] = [
         forgotten_at TIMESTAMP DEFAULT current_localtimestamp()
     );
     """,
+    # 6: one goal per KPI and segment (analytics/goal_book.py: saving it again updates it). Goals
+    # saved more than once become one, as if the later saves had been updates: the first save's
+    # number and baseline (where the goal started), the last save's direction, target, deadline
+    # and note; a % target the last save made against another baseline is kept as the absolute
+    # value it meant. The table is rebuilt because DuckDB cannot create a unique index over rows
+    # deleted in the same transaction.
+    """
+    CREATE TEMP TABLE goals_v6 AS
+    WITH saves AS (
+        SELECT *, min(goal_id) OVER same AS first_id, max(goal_id) OVER same AS last_id
+        FROM goals WINDOW same AS (PARTITION BY metric, coalesce(segment, ''))
+    ),
+    first AS (SELECT * FROM saves WHERE goal_id = first_id),
+    last AS (SELECT * FROM saves WHERE goal_id = last_id),
+    merged AS (
+        SELECT first.goal_id, first.metric, last.direction, first.baseline_value,
+            first.baseline_start, first.baseline_end, last.target_value, last.target_change_pct,
+            last.deadline, first.segment, last.note, first.created_at,
+            last.target_change_pct IS NOT NULL AND last.baseline_value IS NOT NULL
+                AND last.baseline_value IS DISTINCT FROM first.baseline_value AS rebased,
+            last.baseline_value * (1 + last.target_change_pct / 100) AS meant
+        FROM first JOIN last ON first.first_id = last.first_id
+    )
+    SELECT * EXCLUDE (rebased, meant) REPLACE (
+        CASE WHEN rebased THEN meant ELSE target_value END AS target_value,
+        CASE WHEN rebased THEN NULL ELSE target_change_pct END AS target_change_pct
+    ) FROM merged;
+    DROP TABLE goals;
+    CREATE TABLE goals (
+        goal_id INTEGER PRIMARY KEY DEFAULT nextval('goal_ids'),
+        metric VARCHAR NOT NULL,
+        direction VARCHAR NOT NULL CHECK (direction IN ('increase', 'decrease')),
+        baseline_value DOUBLE,
+        baseline_start DATE,
+        baseline_end DATE,
+        target_value DOUBLE,
+        target_change_pct DOUBLE,
+        deadline DATE,
+        segment VARCHAR,
+        note VARCHAR,
+        created_at TIMESTAMP DEFAULT current_localtimestamp()
+    );
+    INSERT INTO goals SELECT * FROM goals_v6 ORDER BY goal_id;
+    DROP TABLE goals_v6;
+    CREATE UNIQUE INDEX goals_identity ON goals (metric, coalesce(segment, ''));
+    """,
 ]
 
 

@@ -91,13 +91,15 @@ def cohort_heatmap(
 MIN_COHORTS = 3  # curve points pooled from fewer cohorts are too noisy to draw
 
 
-def retention_curves(frame: pd.DataFrame, group: str | None, title: str) -> alt.LayerChart:
-    """Pooled retention from `cohorts.curves` (periods >= 1, at least MIN_COHORTS cohorts)
-    with 95% Wilson bands per group."""
+def retention_curves(
+    frame: pd.DataFrame, group: str | None, title: str, grain: str = "month"
+) -> alt.LayerChart:
+    """Pooled retention from `cohorts.curves` (periods >= 1 of `grain`, at least MIN_COHORTS
+    cohorts) with 95% Wilson bands per group."""
     data = frame[(frame["period"] >= 1) & (frame["cohorts"] >= MIN_COHORTS)]
     color = alt.Color(f"{group}:N", title=group.replace("_", " ")) if group else alt.value(PALETTE[0])
     base = alt.Chart(data).encode(
-        x=alt.X("period:Q", title="months since first purchase", axis=alt.Axis(tickMinStep=1))
+        x=alt.X("period:Q", title=f"{grain}s since first purchase", axis=alt.Axis(tickMinStep=1))
     )
     band = base.mark_area(opacity=0.12).encode(y="retention_low:Q", y2="retention_high:Q", color=color)
     line = base.mark_line(point=True).encode(
@@ -115,13 +117,15 @@ def retention_curves(frame: pd.DataFrame, group: str | None, title: str) -> alt.
     return (band + line).properties(title=title)
 
 
-def value_curves(frame: pd.DataFrame, group: str | None, title: str, currency: str = "USD") -> alt.LayerChart:
+def value_curves(
+    frame: pd.DataFrame, group: str | None, title: str, currency: str = "USD", grain: str = "month"
+) -> alt.LayerChart:
     """Cumulative net revenue per acquired customer (historic CLTV) with 95% bands (periods
     pooled from at least MIN_COHORTS cohorts)."""
     frame = frame[frame["cohorts"] >= MIN_COHORTS]
     color = alt.Color(f"{group}:N", title=group.replace("_", " ")) if group else alt.value(PALETTE[0])
     base = alt.Chart(frame).encode(
-        x=alt.X("period:Q", title="months since first purchase", axis=alt.Axis(tickMinStep=1))
+        x=alt.X("period:Q", title=f"{grain}s since first purchase", axis=alt.Axis(tickMinStep=1))
     )
     band = base.mark_area(opacity=0.12).encode(y="value_low:Q", y2="value_high:Q", color=color)
     line = base.mark_line(point=True).encode(

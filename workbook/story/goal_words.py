@@ -37,6 +37,26 @@ def format_value(kpi: KPI, x: float | None, currency: str = "USD") -> str:
     return fmt.num(x, 2)
 
 
+def identified_words(share: float) -> str:
+    """What a per-customer figure rests on where sales are partly anonymous: 'computed on the
+    34% of sales that carry a customer id' (`measures.IDENTIFIED_SHARE`); '' when every sale
+    carries one."""
+    if math.isnan(share) or share >= 1:
+        return ""
+    return f"computed on the {fmt.pct(share, 0)} of sales that carry a customer id"
+
+
+def identified_note(share: float) -> str:
+    """`identified_words` to put beside a figure: ' (computed on ...)', or ''."""
+    words = identified_words(share)
+    return f" ({words})" if words else ""
+
+
+def identified(kpi: KPI, share: float) -> str:
+    """`identified_note` for a KPI computed on identified customers' orders only; else ''."""
+    return identified_note(share) if kpi.identified_only else ""
+
+
 def format_change(kpi: KPI, x: float | None, currency: str = "USD") -> str:
     """A signed change in the KPI's unit: '+$120', '+1.5 pp', '+0.20'."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
@@ -94,7 +114,12 @@ def verdict(d: Delta, currency: str = "USD") -> str:
     kpi, goal = d.goal.kpi, d.goal
     fv = partial(format_value, kpi, currency=currency)
     if d.status == "undefined":
-        smart = f" A SMART version from the baseline: {describe(d.proposal, currency)}." if d.proposal else ""
+        proposed = " and ".join(goal.missing)  # what the proposal adds; it keeps what the goal gives
+        smart = (
+            f" A SMART version, with a proposed {proposed}: {describe(d.proposal, currency)}."
+            if d.proposal
+            else ""
+        )
         return f"{describe(goal, currency)} is not a SMART goal yet. {why(d)}{smart}"
     current = d.current
     if d.status == "not enough data" or current is None:  # a judged goal always has a current value

@@ -2,8 +2,10 @@
 `experiments`, `segments`, `attribution`, `causal` and `indices`), keeps them in `Results`, and
 shows them (words, tables, charts from `impact_charts`, findings), or says why the section has
 no data. Those modules return numbers and codes; the words for them are here: test verdicts,
-the segment table, the rollout's reading, the indices' sentences. `next_steps` turns the
-results into a short, ordered to-do list.
+the segment table, the rollout's reading, the indices' sentences, the next test planned on the
+client's own list (`plan_sentence`). `next_steps` turns the results into a short, ordered to-do
+list. The consultant's assumptions (client.toml, `Client.settings`) are said before the figures
+that rest on them.
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ from functools import partial
 import pandas as pd
 
 from workbook.analytics import attribution as at
-from workbook.analytics import causal, quality
+from workbook.analytics import causal, cohorts, quality
 from workbook.analytics import experiments as ex
 from workbook.analytics import indices as ix
 from workbook.analytics import segments as sg
 from workbook.core import fmt
+from workbook.store.clients import Settings
+from workbook.story import goal_words, nb
 from workbook.story import impact_charts as charts
-from workbook.story import nb
 from workbook.story.impact_charts import METRIC_NAMES, MODEL_LABELS
 from workbook.story.nb import Context
 
@@ -31,7 +34,6 @@ SEGMENT_SECTION = "segment economics"
 ATTRIBUTION_SECTION = "attribution"
 ROLLOUT_SECTION = "the rollout's causal effect"
 WEAK_SCORE = 50  # an index component below this is worth working on
-FIRST_TEST_BASELINE = 0.02  # a typical email conversion rate, for planning a first test
 MATERIAL_GAP = 0.01  # attribution models differing by less than 1 point per channel "agree"
 
 
@@ -49,6 +51,82 @@ class Results:
     attribution: at.Attribution | None = None
     rollouts: list[causal.DiD | str] = field(default_factory=list)  # DiD results, or why there is none
     indices: list = field(default_factory=list)  # CompositeIndex
+    reach: ex.Reach | None = None  # the client's reachable list, for planning tests
+
+
+# --- planning a test the client can run -----------------------------------------------------
+
+
+def reach_words(reach: ex.Reach) -> str:
+    """Which list a plan is sized to, and where its count comes from, as a sentence."""
+    if reach.source == "campaign":
+        return (
+            f"Your largest campaign of the last year, {nb.text(reach.campaign)}, went to "
+            f"{fmt.num(reach.size)} people."
+        )
+    return f"You have {fmt.num(reach.size)} customers with marketing consent on file."
+
+
+def plan(results: Results) -> ex.ABPlan | None:
+    """The next test sized to the client's list (none: to its known customers, were they to
+    join), at the pooled generic arm's conversion rate when it has one, else a typical rate."""
+    if results.reach is None:
+        return None
+    base = ex.TYPICAL_CONVERSION
+    control = results.pooled.arm("generic") if results.pooled is not None else None
+    if control is not None and 0 < control.conversions < control.recipients:
+        base = control.conversions / control.recipients
+    size = results.reach.size or results.reach.customers
+    return ex.plan_test(size, base) if size >= 2 else None
+
+
+def plan_words(abplan: ex.ABPlan) -> str:
+    """What a 50/50 test on the list detects, and how to reach a lift worth having without
+    asking for more people than the list holds."""
+    lift = fmt.pct(abplan.lift, 0)
+    if math.isnan(abplan.detectable):
+        return (
+            f"a 50/50 test ({fmt.num(abplan.per_arm)} per version) cannot detect any rise of a "
+            f"{fmt.pct(abplan.baseline)} conversion rate: grow the list first."
+        )
+    text = (
+        f"a 50/50 test ({fmt.num(abplan.per_arm)} per version) detects a rise of the conversion rate "
+        f"from {fmt.pct(abplan.baseline)} to {fmt.pct(abplan.detectable)} or more"
+    )
+    if abplan.one_send_enough:
+        return f"{text}: one send is enough to see a {lift} relative lift."
+    if abplan.poolable:
+        return (
+            f"{text}; to see a {lift} relative lift, add up {abplan.sends} sends of the same test "
+            f"(one a month), or test a bigger change."
+        )
+    return (
+        f"{text}. A {lift} relative lift would take {abplan.sends} sends, more than a year of "
+        f"monthly campaigns: test bigger changes (a different offer, not a different subject line)."
+    )
+
+
+def plan_sentence(results: Results) -> str | None:
+    """The next test in words, sized to the reachable list; None before `tests_section` ran."""
+    reach, abplan = results.reach, plan(results)
+    if reach is None:
+        return None
+    if reach.size == 0:
+        text = (
+            "There is no email list to test on yet: no customer has marketing consent on file and "
+            "no campaign was imported. Ask customers for email consent (at checkout, on receipts, "
+            "at loyalty sign-up) and import the list (Shopify customers or Mailchimp audience)."
+        )
+        if abplan is not None and not math.isnan(abplan.detectable):
+            text += (
+                f" If all your {fmt.num(reach.customers)} known customers joined, a 50/50 test could "
+                f"detect a rise of the conversion rate from {fmt.pct(abplan.baseline)} to "
+                f"{fmt.pct(abplan.detectable)} or more."
+            )
+        return text
+    if abplan is None:
+        return f"{reach_words(reach)} That is too few for an email test: grow the list first."
+    return f"{reach_words(reach)} On that list, " + plan_words(abplan)
 
 
 # --- A/B tests in words ---------------------------------------------------------------------
@@ -282,6 +360,35 @@ def segment_table(econ: sg.SegmentEconomics, currency: str = "USD") -> pd.DataFr
     )
 
 
+COST_COLUMNS = ("CAC", "ROMI")  # resting on the cost of the sends
+
+
+def _costs_given(settings: Settings) -> bool:
+    return settings.is_given("email_send") or settings.is_given("personalized_email_send")
+
+
+def cost_words(econ: sg.SegmentEconomics, settings: Settings, currency: str = "USD") -> str | None:
+    """The assumption CAC and ROMI rest on, said before them (None: every cost was recorded).
+
+    With costs per email set in client.toml they are shown, labelled as resting on that
+    assumption; with only the default guess they are not shown at all."""
+    if not econ.assumed_cost:
+        return None
+    cost = " and ".join(
+        f"{fmt.money(v, currency, 3)} per {arm} email" for arm, v in econ.cost_per_send.items()
+    )
+    if _costs_given(settings):
+        return (
+            f"**Assumed, not measured:** CAC and ROMI below rest on the {cost} set in client.toml "
+            f"([costs]) for the campaigns imported without their cost."
+        )
+    return (
+        f"CAC and ROMI are not shown: no campaign cost was imported and client.toml sets no cost per "
+        f"email, so they would rest on a guess (such as {cost}). Set [costs] email_send and "
+        f"personalized_email_send in client.toml to see them, marked as resting on that assumption."
+    )
+
+
 def _romi(x: float) -> str:
     return fmt.pct(x) if math.isnan(x) or abs(x) < 10 else f"{x * 100:,.0f}%"
 
@@ -382,7 +489,11 @@ INDEX_NOTES = {
     ix.NOT_ASSESSED: "Opt-out ease needs the consultant's checklist (one-click unsubscribe, preference "
     "centre, opt-outs honoured within two business days).",
     ix.NO_TESTS: "Needs A/B tests of personalized vs generic emails.",
-    ix.ASSUMED_COST: "Costs use the assumed cost per send; replace them with the client's figures.",
+    ix.ASSUMED_COST: "Assumed, not measured: its cost rests on a cost per email (client.toml [costs], "
+    "or a typical price when it sets none), not on imported campaign costs.",
+    ix.NO_TIME: "Time saved is not counted: client.toml gives no [time_saved] hours_per_month.",
+    ix.ASSUMED_TIME: "Time saved is the hours a month set in client.toml ([time_saved]), an estimate, "
+    "not measured.",
     ix.NO_EXTRA_COST: "Personalization cost nothing extra here, so a ratio is meaningless.",
 }
 
@@ -420,6 +531,8 @@ def component_measure(c: ix.Component, currency: str = "USD") -> str:
             f"recipient x {fmt.num(b['recipients'])} recipients"
         )
     if c.measure == "time saved":
+        if b["hours_per_month"] is None:
+            return "not given"
         return f"{b['hours_per_month']:g} h a month at {fmt.money(b['hourly_rate'], currency)}"
     if c.measure == "extra cost":
         return (
@@ -430,10 +543,16 @@ def component_measure(c: ix.Component, currency: str = "USD") -> str:
     raise ValueError(f"no words for the measure {c.measure!r}")
 
 
-def index_notes(index: ix.CompositeIndex, currency: str = "USD") -> list[str]:
-    """The index's notes (`ix.MISSING`, ...) in words."""
+ASSUMPTION_NOTES = (ix.ASSUMED_COST, ix.NO_TIME, ix.ASSUMED_TIME)  # said before the index's number
+
+
+def index_notes(index: ix.CompositeIndex, currency: str = "USD", assumptions: bool = False) -> list[str]:
+    """The index's notes (`ix.MISSING`, ...) in words: those of `ASSUMPTION_NOTES` with
+    `assumptions`, the others without."""
     out = []
     for note in index.notes:
+        if (note in ASSUMPTION_NOTES) != assumptions:
+            continue
         if note == ix.MISSING:
             missing = [c.name for c in index.components if math.isnan(c.score)]
             out.append(f"Left out for lack of data (weights rescaled): {', '.join(missing)}.")
@@ -455,8 +574,10 @@ def _score(x: float, scale: str, currency: str) -> str:
 def index_sentence(index: ix.CompositeIndex, currency: str = "USD") -> str:
     """The index with its interval, what it is built from (scores and weights) and its notes."""
     notes = " ".join(index_notes(index, currency))
+    before = " ".join(index_notes(index, currency, assumptions=True))
+    before = f"{before} " if before else ""
     if not index.available:
-        return f"**{index.name}**: not enough data. " + notes
+        return f"**{index.name}**: not enough data. " + before + notes
     parts = ", ".join(
         f"{c.name} {_score(c.score, index.scale, currency)} (weight {c.weight:g})"
         for c in index.components
@@ -477,7 +598,7 @@ def index_sentence(index: ix.CompositeIndex, currency: str = "USD") -> str:
         if index.scale == "0-100"
         else f"{index.low:.1f} to {index.high:.1f}"
     )
-    return f"**{index.name}: {value}** (95% interval {rng}). Built from {parts}. " + notes
+    return f"{before}**{index.name}: {value}** (95% interval {rng}). Built from {parts}. " + notes
 
 
 # --- sections -----------------------------------------------------------------------------
@@ -486,8 +607,10 @@ def index_sentence(index: ix.CompositeIndex, currency: str = "USD") -> str:
 def tests_section(ctx: Context, results: Results) -> None:
     """Judge every A/B campaign and their pooled personalized-vs-generic test; show the SRM gate
     first, then the pooled verdict, then each test."""
-    results.tests = tests = ex.campaign_tests(ctx.con, ctx.as_of)
+    splits = {k: dict(v) for k, v in ctx.client.settings.ab_splits.items()}
+    results.tests = tests = ex.campaign_tests(ctx.con, ctx.as_of, splits=splits)
     results.pooled = pooled = ex.pooled_personalization_test(ctx.con, ctx.as_of, tests=tests)
+    results.reach = ex.reach(ctx.con, ctx.as_of)
     if not tests:
         nb.not_enough_data(
             TEST_SECTION,
@@ -534,19 +657,15 @@ def tests_section(ctx: Context, results: Results) -> None:
     )
     nb.show(report_table(tests, "conversion", ctx.currency))
     nb.show(charts.lift_chart(tests + ([pooled] if pooled else []), "conversion"))
-    control = pooled.arm("generic") if pooled else None
-    if control and control.recipients:
-        base = control.conversions / control.recipients
-        nb.say(
-            f"**Planning the next test.** At a {fmt.pct(base)} baseline conversion rate, detecting a "
-            f"{fmt.pct(ex.EXPECTED_LIFT, 0)} relative lift with 80% power needs about "
-            f"**{fmt.num(ex.plan_sample_size(base, ex.EXPECTED_LIFT))} recipients per version**."
-        )
+    sentence = plan_sentence(results)
+    if sentence:
+        nb.say(f"**Planning the next test** (80% power, 5% significance). {sentence}")
 
 
 def segments_section(ctx: Context, results: Results, by: str = "segment") -> None:
     """Personalized vs generic emails per segment (a customers column `by`): table, sentences, chart."""
-    results.econ = econ = sg.economics(ctx.con, ctx.as_of, by=by)
+    settings = ctx.client.settings
+    results.econ = econ = sg.economics(ctx.con, ctx.as_of, by=by, cost_per_send=settings.cost_per_send)
     if econ is None or econ.empty:
         nb.not_enough_data(
             SEGMENT_SECTION,
@@ -561,7 +680,16 @@ def segments_section(ctx: Context, results: Results, by: str = "segment") -> Non
     )
     table = segment_table(econ, ctx.currency)
     keys = list(table.columns[:2])
-    for columns in (SEGMENT_OUTCOMES, SEGMENT_MONEY_AND_VOICE):
+    money = SEGMENT_MONEY_AND_VOICE
+    costs = cost_words(econ, settings, ctx.currency)
+    if costs:
+        nb.say(costs)
+        if not _costs_given(settings):
+            money = [c for c in money if c not in COST_COLUMNS]
+        else:
+            table = table.rename(columns={c: f"{c} (assumed cost)" for c in COST_COLUMNS})
+            money = [f"{c} (assumed cost)" if c in COST_COLUMNS else c for c in money]
+    for columns in (SEGMENT_OUTCOMES, money):
         nb.show(table[keys + columns].style.hide(axis="index"))
     for sentence in segment_sentences(econ, ctx.currency):
         nb.say(sentence)
@@ -573,14 +701,6 @@ def segments_section(ctx: Context, results: Results, by: str = "segment") -> Non
             f"{nb.names(good)} (each on its own, 95% intervals above zero).",
             section="segments",
             segments=good,
-        )
-    if econ.assumed_cost:
-        cost = ", ".join(
-            f"{nb.text(arm)} {fmt.money(v, ctx.currency, 3)}" for arm, v in econ.cost_per_send.items()
-        )
-        nb.say(
-            f"*CAC and ROMI use an assumed cost per email ({cost}) because no campaign cost was "
-            f"imported; replace it with the client's real costs before acting on them.*"
         )
     nb.say(
         "How to read the columns: conversion = recipients who ordered from the email; CLTV to date = "
@@ -693,35 +813,42 @@ def run_rollouts(ctx: Context) -> list[causal.DiD | str]:
     return out
 
 
-def indices_section(
-    ctx: Context,
-    results: Results,
-    hours_saved_per_month: float = 0.0,
-    hourly_rate: float = 40.0,
-    opt_out_ease: float | None = None,
-    cxq_weights: dict[str, float] = ix.CXQ_WEIGHTS,
-    per_weights: dict[str, float] = ix.PER_WEIGHTS,
-    rsi_weights: dict[str, float] = ix.RSI_WEIGHTS,
-    eps_weights: dict[str, float] = ix.EPS_WEIGHTS,
-) -> None:
+def indices_section(ctx: Context, results: Results, opt_out_ease: float | None = None) -> None:
     """The four composite indices, each with its parts; after `segments_section` (the efficiency
-    ratio and the opt-out score use its A/B figures, computed here when it has not run). The
-    arguments are the consultant's inputs and the indices' weights (see `indices`)."""
-    econ = results.econ if results.econ is not None else sg.economics(ctx.con, ctx.as_of)
+    ratio and the opt-out score use its A/B figures, computed here when it has not run). Weights,
+    costs and hours saved come from client.toml (`Settings`); `opt_out_ease` is the consultant's
+    checklist score (0-100)."""
+    settings = ctx.client.settings
+    weights = ix.weights(settings.index_weights)
+    econ = (
+        results.econ
+        if results.econ is not None
+        else sg.economics(ctx.con, ctx.as_of, cost_per_send=settings.cost_per_send)
+    )
     results.indices = [
-        ix.customer_experience(ctx.con, ctx.as_of, weights=cxq_weights),
+        ix.customer_experience(ctx.con, ctx.as_of, weights=weights["customer_experience"]),
         ix.personalization_efficiency(
             econ,
-            hours_saved_per_month=hours_saved_per_month,
-            hourly_rate=hourly_rate,
-            weights=per_weights,
+            hours_saved_per_month=settings.hours_saved_per_month
+            if settings.is_given("hours_saved_per_month")
+            else None,
+            hourly_rate=settings.hourly_rate,
+            tool_cost_per_month=settings.tool_per_month,
+            weights=weights["personalization_efficiency"],
         ),
-        ix.relationship_strength(ctx.con, ctx.as_of, weights=rsi_weights),
-        ix.ethical_personalization(ctx.con, econ, ctx.as_of, opt_out_ease=opt_out_ease, weights=eps_weights),
+        ix.relationship_strength(ctx.con, ctx.as_of, weights=weights["relationship_strength"]),
+        ix.ethical_personalization(
+            ctx.con, econ, ctx.as_of, opt_out_ease=opt_out_ease, weights=weights["ethical_personalization"]
+        ),
     ]
     shown = 0
+    rsi = results.indices[2]  # repeat buyers and referred newcomers: identified customers only
+    identified = goal_words.identified_words(cohorts.anonymous_share(ctx.con, ctx.as_of)["identified_share"])
     for index in results.indices:
-        nb.say(index_sentence(index, ctx.currency))
+        shares = (
+            f" Its repeat-buyer and referral shares are {identified}." if index is rsi and identified else ""
+        )
+        nb.say(index_sentence(index, ctx.currency).rstrip() + shares)
         if index.available:
             measures = [component_measure(c, ctx.currency) for c in index.components]
             nb.show(charts.index_chart(index, measures))
@@ -743,14 +870,14 @@ def next_steps(results: Results, currency: str = "USD", limit: int = 6) -> list[
             f"Fix the recipient split of {nb.names(broken)} and re-run: a broken split makes the "
             f"results unusable."
         )
-    if not results.tests and results.pooled is None:
-        n = ex.plan_sample_size(FIRST_TEST_BASELINE, ex.EXPECTED_LIFT)
-        steps.append(
-            f"Start measuring personalization: send the next email campaign as an A/B test, "
-            f"half personalized and half generic, to about {fmt.num(n)} recipients per "
-            f"version (enough to see a {fmt.pct(ex.EXPECTED_LIFT, 0)} lift on a "
-            f"{fmt.pct(FIRST_TEST_BASELINE, 0)} conversion rate), and import its results."
-        )
+    sentence = plan_sentence(results)
+    if not results.tests and results.pooled is None and sentence:
+        if results.reach is not None and results.reach.size:
+            sentence = (
+                "Start measuring personalization: send the next email campaign half personalized, "
+                "half generic, and import its results. " + sentence
+            )
+        steps.append(sentence)
     if results.pooled is not None:
         c = results.pooled.comparison("conversion")
         word = ex.outcome(results.pooled, c)
@@ -765,16 +892,9 @@ def next_steps(results: Results, currency: str = "USD", limit: int = 6) -> list[
                 f"({fmt.interval(c.lift.low, c.lift.high, fmt.pp)})."
             )
         else:
-            base = results.pooled.arm("generic")
-            needed = (
-                ex.plan_sample_size(base.conversions / base.recipients, ex.EXPECTED_LIFT)
-                if base.recipients and base.conversions
-                else None
-            )
             steps.append(
-                "Personalization has not yet shown a clear gain: run a bigger test"
-                + (f" (about {fmt.num(needed)} recipients per version)" if needed else "")
-                + " before paying more for it."
+                "Personalization has not yet shown a clear gain: keep testing before paying more for it."
+                + (f" {sentence}" if sentence else "")
             )
     if results.econ is not None and not results.econ.empty:
         good, flat = sg.best_segments(results.econ)

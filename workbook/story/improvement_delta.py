@@ -16,7 +16,7 @@ from functools import partial
 import pandas as pd
 
 from workbook import store
-from workbook.analytics import alignment, goals, metrics, quality
+from workbook.analytics import alignment, goal_book, goals, metrics, quality
 from workbook.analytics.goals import Delta, Goal
 from workbook.core import fmt
 from workbook.story import goal_words, kpi_charts, nb, widgets
@@ -25,8 +25,8 @@ from workbook.story.nb import Context
 
 def report_goals(ctx: Context) -> tuple[list[Goal], bool]:
     """The client's stored goals, or (when none are stored yet) the suggested ones; and which."""
-    stored = goals.load_goals(ctx.con)
-    return (stored, True) if stored else (goals.suggested_goals(ctx.con, ctx.as_of), False)
+    stored = goal_book.load_goals(ctx.con)
+    return (stored, True) if stored else (goals.suggested_goals(ctx.con, ctx.as_of, ctx.profile), False)
 
 
 def goals_intro(ctx: Context) -> list[Delta]:

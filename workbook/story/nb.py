@@ -20,6 +20,7 @@ import pandas as pd
 
 from workbook import store
 from workbook.analytics import goals, quality
+from workbook.analytics.profiles import Profile, profile_for
 from workbook.core.dates import YEAR_DAYS, ReportingWindow, parse_date
 from workbook.store.clients import Client, client_at, load_client
 from workbook.story import offline_charts
@@ -49,6 +50,11 @@ class Context:
     @property
     def currency(self) -> str:
         return self.client.config.currency
+
+    @property
+    def profile(self) -> Profile:
+        """The industry profile of client.toml's `industry` (generic when unknown)."""
+        return profile_for(self.client.config.industry)
 
 
 THREADS_ENV = "WORKBOOK_DUCKDB_THREADS"  # DuckDB threads per notebook kernel; unset: one per core

@@ -14,7 +14,7 @@ from functools import partial
 import pandas as pd
 
 from workbook import store
-from workbook.analytics import goals, metrics, quality
+from workbook.analytics import cohorts, goals, metrics, profiles, quality
 from workbook.analytics.goals import Goal
 from workbook.core import fmt
 from workbook.story import goal_words, kpi_charts, nb
@@ -167,7 +167,14 @@ def future_dated(ctx: Context) -> None:
 
 def baselines(ctx: Context) -> None:
     start, last = ctx.window.baseline
-    table, frames = goals.kpi_baselines(ctx.con, ctx.as_of)
+    profile = ctx.profile
+    if profile.fallback:
+        nb.say(
+            f"client.toml names the industry {nb.text(profile.industry)}, which the workbook has no "
+            f"profile for, so the KPIs below are the generic ones (profiles: "
+            f"{', '.join(profiles.PROFILES)}; set `industry` in client.toml to one of them)."
+        )
+    table, frames = goals.kpi_baselines(ctx.con, ctx.as_of, profile=profile)
     if table.empty:
         nb.not_enough_data("KPI baselines", "no KPI has data yet; import orders, leads or reviews first.")
         return
@@ -177,6 +184,7 @@ def baselines(ctx: Context) -> None:
         "The range "
         "is a 95% interval from the week-to-week variation: a later value inside it may be ordinary noise."
     )
+    identified = cohorts.anonymous_share(ctx.con, ctx.as_of)["identified_share"]
     rows = []
     for r in table.itertuples():
         kpi = metrics.get(r.kpi)
@@ -184,7 +192,7 @@ def baselines(ctx: Context) -> None:
         rows.append(
             {
                 "KPI": kpi.label + goal_words.per_period(kpi),
-                "Baseline": fv(r.value),
+                "Baseline": fv(r.value) + goal_words.identified(kpi, identified),
                 "95% range": f"{fv(r.low)} to {fv(r.high)}" if pd.notna(r.low) else "n/a",
                 "Better": "higher" if r.better == "up" else "lower",
                 "What it is": r.description,
@@ -192,7 +200,9 @@ def baselines(ctx: Context) -> None:
         )
     nb.show_table(pd.DataFrame(rows))
     sparkline_section(frames)
-    missing = [k.label for k in metrics.KPIS.values() if k.name not in set(table["kpi"])]
+    missing = [
+        k.label for k in metrics.KPIS.values() if profile.shows(k.name) and k.name not in set(table["kpi"])
+    ]
     if missing:
         nb.say(
             f"Not available for this business yet (no data for them): {', '.join(missing)}. They are left "
@@ -218,7 +228,8 @@ def sparkline_section(frames: dict[str, pd.DataFrame]) -> None:
 
 
 def suggested_goals(ctx: Context) -> None:
-    suggestions = goals.suggested_goals(ctx.con, ctx.as_of)
+    suggestions = goals.suggested_goals(ctx.con, ctx.as_of, ctx.profile)
+    identified = cohorts.anonymous_share(ctx.con, ctx.as_of)["identified_share"]
     if not suggestions:
         nb.not_enough_data("suggested goals", "no KPI has a complete baseline yet.")
         return
@@ -232,7 +243,8 @@ def suggested_goals(ctx: Context) -> None:
             [
                 {
                     "Suggested goal": nb.plain(goal_words.describe(g, ctx.currency)),
-                    "Baseline": goal_words.format_value(g.kpi, g.baseline_value, ctx.currency),
+                    "Baseline": goal_words.format_value(g.kpi, g.baseline_value, ctx.currency)
+                    + goal_words.identified(g.kpi, identified),
                 }
                 for g in suggestions
             ]
@@ -247,5 +259,5 @@ def suggested_goals(ctx: Context) -> None:
     )
     nb.finding(
         f"{len(suggestions)} SMART goals suggested from the baselines, starting with: "
-        f"{goal_words.describe(first, ctx.currency)}."
+        f"{goal_words.describe(first, ctx.currency)}{goal_words.identified(first.kpi, identified)}."
     )
