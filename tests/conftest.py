@@ -78,4 +78,4 @@ def samples(sample_home, monkeypatch):
 
 
 from _weekly_revenue import weekly_revenue  # noqa: E402,F401  goal tests' weekly revenue line
-from render_fixtures import probe_reports, sample_reports  # noqa: E402,F401  session renders
+from render_fixtures import probe_reports, sample_reports, tiny_reports  # noqa: E402,F401  session renders

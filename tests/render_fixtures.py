@@ -7,6 +7,8 @@ Rendering is the slow part, so each batch runs once per test session:
   `workbook report --all --jobs 2` exactly as a user runs it.
 - `sample_reports`: the real notebooks for the three sample clients (skipped while the
   notebooks folder is empty).
+- `tiny_reports`: the real notebooks for the tiny shop (`sample/tiny_shop.py`: 13 weeks, 115
+  customers, two orders mistyped into 2099), built through the importers in its own home.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import pytest
 
 from workbook import cli, store
 from workbook.core import paths
+from workbook.sample import tiny_shop
+from workbook.sample.demo import build_tiny_shop
 from workbook.store.clients import init_client
 
 PROBE = Path(__file__).parent / "data" / "render_probe"
@@ -89,6 +93,20 @@ def sample_reports(request, tmp_path_factory):
         mp.setenv("WORKBOOK_HOME", str(sample_home))
         code, log = _report(["--all", "--jobs", "2", "--out", str(out)])
     return SimpleNamespace(code=code, log=log, out=out, home=sample_home, as_of="2026-10-31")
+
+
+@pytest.fixture(scope="session")
+def tiny_reports(tmp_path_factory):
+    if not any(paths.notebooks_dir().glob("*.ipynb")):
+        pytest.skip("no notebooks in notebooks/ yet")
+    root = tmp_path_factory.mktemp("render-tiny")
+    home, out = root / "clients", root / "reports"
+    home.mkdir()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WORKBOOK_HOME", str(home))
+        build_tiny_shop(root / "exports")
+        code, log = _report([tiny_shop.SLUG, "--jobs", "2", "--out", str(out)])
+    return SimpleNamespace(code=code, log=log, out=out, home=home, as_of="2026-10-31")
 
 
 def executed_notebook(reports: SimpleNamespace, client: str, stem: str) -> nbformat.NotebookNode:

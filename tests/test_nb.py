@@ -58,10 +58,6 @@ def test_the_context_resolves_the_client_and_the_reporting_window_once(client, r
     assert nb.open_context(client, None, "2025-12-31").as_of == dt.date(2025, 12, 31)
 
 
-def test_an_empty_database_is_reported_as_of_today(client):
-    assert nb.open_context(client).as_of == dt.date.today()
-
-
 HOSTILE = [
     "<img src=x onerror=alert(1)>",
     "</script><script>alert(1)</script>",

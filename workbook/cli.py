@@ -419,7 +419,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("clients", nargs="*", help="client names")
     p.add_argument("--all", action="store_true", help="every client in $WORKBOOK_HOME")
-    p.add_argument("--as-of", help="report date YYYY-MM-DD (default: each client's latest data)")
+    p.add_argument(
+        "--as-of", help="report date YYYY-MM-DD (default: the last complete day of each client's data)"
+    )
     p.add_argument("--jobs", type=int, help="clients rendered in parallel (default: CPU cores)")
     p.add_argument("--out", help="reports folder (default: reports/ in the project)")
 
@@ -431,7 +433,7 @@ def build_parser() -> argparse.ArgumentParser:
         "then start JupyterLab on them.",
     )
     p.add_argument("client", help="client name (created with `workbook init`)")
-    p.add_argument("--as-of", help="date YYYY-MM-DD (default: the client's latest data)")
+    p.add_argument("--as-of", help="date YYYY-MM-DD (default: the last complete day of the client's data)")
     p.add_argument("--no-lab", action="store_true", help="only prepare the notebooks; print where")
     return parser
 

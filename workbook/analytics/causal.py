@@ -52,6 +52,9 @@ from workbook.store.clients import Rollout
 K_PARAMS = 4
 
 
+PRE_WEEKS = 26  # the before-period a rollout is compared with
+
+
 class NotEnoughData(WorkbookError):
     """The data cannot support the analysis; the message says why."""
 
@@ -194,7 +197,7 @@ def did(
     con: duckdb.DuckDBPyConnection,
     rollout: Rollout,
     as_of: dt.date,
-    pre_weeks: int = 26,
+    pre_weeks: int = PRE_WEEKS,
     post_weeks: int | None = None,
     confidence: float = 0.95,
 ) -> DiD:

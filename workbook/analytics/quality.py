@@ -7,11 +7,15 @@ quartiles from DuckDB's `quantile_cont` (linear interpolation, as numpy's defaul
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
+
 import duckdb
 import pandas as pd
 
 from workbook import store
-from workbook.store.schema import DATA_TABLES, NATURAL_KEYS, TABLES
+from workbook.core.dates import midnight
+from workbook.store.schema import ACTIVITY_TABLES, DATA_TABLES, NATURAL_KEYS, TABLES
 
 OUTLIER_COLUMNS = (("orders", "revenue"), ("spend", "amount"), ("web_sessions", "sessions"))
 GAP_TABLES = (
@@ -46,6 +50,85 @@ def inventory(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         n, first, last = store.one_row(con, f"SELECT count(*), {span} FROM {table}")
         rows.append({"table": table, "rows": n, "first": first, "last": last})
     return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class Span:
+    """One activity table's history up to the report's date: rows, first and last day."""
+
+    table: str
+    rows: int
+    first: dt.date
+    last: dt.date
+
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+    @property
+    def weeks(self) -> int:
+        """Whole weeks covered (13 weeks of data is 91 days)."""
+        return self.days // 7
+
+    @property
+    def months(self) -> int:
+        """Whole months covered (average month: 30.44 days)."""
+        return int(self.days / 30.44)
+
+
+@dataclass(frozen=True)
+class History:
+    """How much history the client's data has up to `as_of`: the one home for "how much data is
+    there", which each page's first lines and the thin-data sections read."""
+
+    as_of: dt.date
+    spans: dict[str, Span]  # activity tables with rows on or before as_of, in ACTIVITY_TABLES order
+
+    @property
+    def longest(self) -> Span | None:
+        """The table with the longest history (the first in ACTIVITY_TABLES order on a tie)."""
+        return max(self.spans.values(), key=lambda s: s.days, default=None)
+
+    @property
+    def weeks(self) -> int:
+        """Whole weeks of the longest history; 0 when nothing is imported."""
+        return self.longest.weeks if self.longest else 0
+
+    def of(self, table: str) -> Span | None:
+        return self.spans.get(table)
+
+
+@store.once_per_read_only
+def history(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> History:
+    """Rows, first and last day of each activity table (`ACTIVITY_TABLES`) up to `as_of`."""
+    spans = {}
+    for table in ACTIVITY_TABLES:
+        col = TABLES[table].time
+        n, first, last = store.one_row(
+            con,
+            f"SELECT count(*), min({col})::DATE, max({col})::DATE FROM {table} WHERE {col} < $end",
+            {"end": midnight(as_of + dt.timedelta(days=1))},
+        )
+        if n:
+            spans[table] = Span(table, n, first, last)
+    return History(as_of, spans)
+
+
+def future_rows(con: duckdb.DuckDBPyConnection, today: dt.date) -> pd.DataFrame:
+    """Rows dated after `today` (the client's local date) per activity table: a mistyped year or
+    a wrong time zone. They never move the report's date (`store.default_as_of`); onboarding
+    reports them. Columns: table, rows, first, last."""
+    rows = []
+    for table in ACTIVITY_TABLES:
+        col = TABLES[table].time
+        n, first, last = store.one_row(
+            con,
+            f"SELECT count(*), min({col})::DATE, max({col})::DATE FROM {table} WHERE {col} >= $end",
+            {"end": midnight(today + dt.timedelta(days=1))},
+        )
+        if n:
+            rows.append({"table": table, "rows": n, "first": first, "last": last})
+    return pd.DataFrame(rows, columns=["table", "rows", "first", "last"])
 
 
 def import_history(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -140,18 +223,22 @@ def outliers(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     )
 
 
-def date_gaps(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Per dated activity table: calendar days covered, days without rows, the longest gap."""
+def date_gaps(con: duckdb.DuckDBPyConnection, until: dt.date | None = None) -> pd.DataFrame:
+    """Per dated activity table: calendar days covered, days without rows, the longest gap;
+    over the rows dated on or before `until` when given (so rows dated in the future, reported
+    by `future_rows`, do not show as a gap of decades)."""
     rows = []
     for table in GAP_TABLES:
         col = TABLES[table].time
         found = store.one_row(
             con,
-            f"""WITH d AS (SELECT DISTINCT {col}::DATE AS day FROM {table}),
+            f"""WITH d AS (SELECT DISTINCT {col}::DATE AS day FROM {table}
+                           WHERE $until IS NULL OR {col}::DATE <= $until),
                      g AS (SELECT day, lead(day) OVER (ORDER BY day) AS next FROM d)
                 SELECT (SELECT count(*) FROM d), (SELECT max(day) - min(day) + 1 FROM d),
                        max(next - day - 1), arg_max(day, next - day) + 1
                 FROM g WHERE next IS NOT NULL""",
+            {"until": until},
         )
         active, calendar, longest, gap_start = found
         if not active:

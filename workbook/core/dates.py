@@ -52,6 +52,12 @@ def check_timezone(name: object, where: str) -> str:
     return str(name)
 
 
+def today_in(timezone: str) -> dt.date:
+    """Today's date where the business is (its IANA time zone), which is what 'today' means for
+    its data: its timestamps are stored in that zone's local time."""
+    return dt.datetime.now(zoneinfo.ZoneInfo(timezone)).date()
+
+
 def midnight(day: dt.date) -> dt.datetime:
     """The first instant of `day`: timestamps compare with it, so `[midnight(a), midnight(b + 1))` is
     days a to b whole."""

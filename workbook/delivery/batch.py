@@ -43,7 +43,7 @@ from workbook.delivery import execute, index
 from workbook.delivery.execute import NotebookResult, one_line
 from workbook.delivery.index import ClientReport
 from workbook.importers import workdir
-from workbook.store.clients import load_client, snapshot
+from workbook.store.clients import Client, load_client, snapshot
 from workbook.story import offline_charts
 
 Progress = Callable[[str, str, str, str], None]  # (client, notebook, state, detail)
@@ -144,7 +144,7 @@ def _start(client: str, as_of: dt.date | None, out_dir: Path, tell: Progress) ->
         read_at = dt.datetime.now()
         try:
             handle = snapshot(handle, folder)
-            day = _as_of(handle.db_path, as_of)
+            day, report.has_data = _as_of(handle, as_of)
         except Exception as err:  # a broken or locked file: say so, render nothing for this client
             report.error = f"the database could not be opened: {one_line(err)}"
             tell(client, "", "failed", report.error)
@@ -197,11 +197,13 @@ def _finish(job: _Job) -> ClientReport:
     return job.report
 
 
-def _as_of(db: Path, as_of: dt.date | None) -> dt.date:
-    """`as_of`, else the client's default, from the snapshot every notebook reads."""
-    con = store.read(db_path=db)
+def _as_of(handle: Client, as_of: dt.date | None) -> tuple[dt.date, bool]:
+    """`as_of`, else the client's default, from the snapshot every notebook reads; and whether
+    anything is imported yet."""
+    con = store.read(db_path=handle.db_path)
     try:
-        return as_of or store.default_as_of(con)
+        day = as_of or store.default_as_of(con, handle.today())
+        return day, any(store.table_counts(con).values())
     finally:
         con.close()
 

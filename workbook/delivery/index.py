@@ -29,6 +29,7 @@ class ClientReport:
     folder: Path | None = None  # final <out>/<client>/<as_of>, once moved in place
     notebooks: list[NotebookResult] = field(default_factory=list)
     error: str = ""  # the client could not be rendered at all
+    has_data: bool = True  # False: nothing imported yet, so the pages say so (never "complete")
 
     @property
     def ok(self) -> bool:
@@ -81,12 +82,24 @@ def goal_label(metric: str) -> str:
     return kpi.label if kpi else str(metric).replace("_", " ").capitalize()
 
 
+def next_step(report: ClientReport) -> str:
+    """What to do for a client with nothing imported (empty otherwise)."""
+    if report.has_data:
+        return ""
+    return (
+        f"Nothing is imported for this client yet. Next step: import its exports with "
+        f"'workbook import {report.client} FILE --source PRESET' ('workbook import --help' lists "
+        "the presets), then run 'workbook report' again."
+    )
+
+
 def write_client_index(report: ClientReport, folder: Path) -> None:
     page = (
         _pages()
         .get_template("client_index.html.j2")
         .render(
             report=report,
+            next_step=next_step(report),
             css=css(),
             tone=status_tone,
             label=goal_label,
@@ -139,6 +152,8 @@ def _row(report: ClientReport) -> dict:
         "failures": report.failures,
         "goals": report.goals,
         "href": f"{report.client}/{report.as_of}/index.html" if report.folder else "",
+        "has_data": report.has_data,
+        "next_step": next_step(report),
     }
 
 
@@ -155,5 +170,13 @@ def _latest_report(folder: Path) -> dict | None:
         for n in facts["notebooks"]
     ]
     return _row(
-        ClientReport(facts["client"], facts["name"], facts["as_of"], dated[-1], notebooks, facts["error"])
+        ClientReport(
+            facts["client"],
+            facts["name"],
+            facts["as_of"],
+            dated[-1],
+            notebooks,
+            facts["error"],
+            facts.get("has_data", True),  # reports written before it was recorded had data
+        )
     )

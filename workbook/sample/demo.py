@@ -16,7 +16,7 @@ from workbook.core import paths
 from workbook.importers import ImportResult, import_files
 from workbook.importers.reading import open_export
 from workbook.importers.workdir import private_workdir
-from workbook.sample import SAMPLE_CLIENTS, SampleClient, write_samples
+from workbook.sample import SAMPLE_CLIENTS, SampleClient, tiny_shop, write_samples
 from workbook.store.clients import Rollout, init_client, load_client, record_rollout, record_settings
 
 
@@ -68,6 +68,18 @@ def build_clients(sample: Path | None = None, progress: bool = True) -> list[Dem
         demo.rows = table_rows(client.slug)
         built.append(demo)
     return built
+
+
+def build_tiny_shop(exports: Path) -> list[ImportResult]:
+    """The tiny shop (`sample.tiny_shop`) as client `tiny-shop` in $WORKBOOK_HOME: its exports
+    written into `exports`, then imported through the real presets."""
+    files = tiny_shop.write(exports)
+    init_client(tiny_shop.SLUG, tiny_shop.NAME, tiny_shop.INDUSTRY, "USD", tiny_shop.TZ)
+    return [
+        result
+        for path, (_, source) in zip(files, tiny_shop.IMPORTS)
+        for result in import_files(tiny_shop.SLUG, [path], source, progress=False)
+    ]
 
 
 def _drop_if_outdated(client: SampleClient, sample: Path) -> bool:

@@ -27,7 +27,7 @@ import tomli_w
 
 from workbook import store
 from workbook.core import paths
-from workbook.core.dates import check_timezone
+from workbook.core.dates import check_timezone, today_in
 from workbook.core.errors import WorkbookError
 from workbook.store.schema import CUSTOMER_GROUPS
 
@@ -205,6 +205,10 @@ class Client:
     @property
     def name(self) -> str:
         return self.config.display_name
+
+    def today(self) -> dt.date:
+        """Today's date in the client's time zone (its data's local time)."""
+        return today_in(self.config.timezone)
 
     @property
     def salt_path(self) -> Path:

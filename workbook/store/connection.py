@@ -219,19 +219,28 @@ def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return {t: scalar(con, f'SELECT count(*) FROM "{t}"') for t in DATA_TABLES}
 
 
-def latest_activity(con: duckdb.DuckDBPyConnection) -> dt.date | None:
-    """The date of the newest imported activity (None in an empty database)."""
+def latest_activity(con: duckdb.DuckDBPyConnection, not_after: dt.date | None = None) -> dt.date | None:
+    """The date of the newest imported activity, on or before `not_after` when given (None in an
+    empty database)."""
+    days = [f'"{TABLES[t].time}"::DATE' for t in ACTIVITY_TABLES]
     union = " UNION ALL ".join(
-        f'SELECT max("{TABLES[t].time}")::DATE AS d FROM "{t}"' for t in ACTIVITY_TABLES
+        f'SELECT max({day}) AS d FROM "{t}" WHERE $not_after IS NULL OR {day} <= $not_after'
+        for t, day in zip(ACTIVITY_TABLES, days)
     )
-    return scalar(con, f"SELECT max(d) FROM ({union})")
+    return scalar(con, f"SELECT max(d) FROM ({union})", {"not_after": not_after})
 
 
-def default_as_of(con: duckdb.DuckDBPyConnection) -> dt.date:
-    """The one rule for a report's date when none is given: the newest imported activity, so a
-    report describes the data the client actually sent; today in an empty database. Called
+def default_as_of(con: duckdb.DuckDBPyConnection, today: dt.date | None = None) -> dt.date:
+    """The one rule for a report's date when none is given: the last complete day not after
+    `today` (the client's local date; None: this machine's), so a report describes the data the
+    client actually sent. That is the newest imported activity, but never today itself (an
+    unfinished day: then yesterday), and rows dated after today (a mistyped year) never move it
+    (onboarding's data quality reports them); yesterday in a database without activity. Called
     only where `as_of` enters (a notebook's `open_context`, the renderer), never in analytics."""
-    return latest_activity(con) or dt.date.today()
+    today = today or dt.date.today()
+    yesterday = today - dt.timedelta(days=1)
+    newest = latest_activity(con, not_after=today)
+    return min(newest, yesterday) if newest else yesterday
 
 
 def once_per_read_only(func: Callable[..., T]) -> Callable[..., T]:

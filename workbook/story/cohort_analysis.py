@@ -9,7 +9,7 @@ import math
 import pandas as pd
 
 from workbook import store
-from workbook.analytics import clv, cohorts
+from workbook.analytics import clv, cohorts, quality
 from workbook.analytics import rfm as rfm_
 from workbook.core import fmt
 from workbook.core.errors import WorkbookError
@@ -92,6 +92,8 @@ def times(ratio: float) -> str:
 
 def coverage(share: dict) -> str:
     """What the cohort analysis can and cannot see (anonymous sales)."""
+    if not share["orders"]:
+        return "No orders are imported yet, so there is nobody to follow."
     if not share["anonymous_orders"]:
         return (
             f"Every one of the {fmt.num(share['orders'])} orders is linked to a customer, so "
@@ -325,6 +327,7 @@ def segment_table(segments: pd.DataFrame, currency: str, industry: str = "") -> 
 # --- the notebook's sections: each computes its aggregates, says them and shows the charts ---
 
 
+MIN_CURVE_PERIODS = 2  # periods since first purchase a value curve needs to be drawn
 SPLIT = "acquisition_channel"  # the split the notebook shows; the overall figures are its sums
 
 
@@ -343,6 +346,14 @@ def _activity(ctx, by: str | None = None) -> pd.DataFrame:
 
 def _curves(ctx, by: str | None = None) -> pd.DataFrame:
     return cohorts.pooled_curves(_activity(ctx, by))
+
+
+def _periods(ctx, grain: str) -> int:
+    """Whole periods (weeks, months or quarters) of order history up to the report's date."""
+    span = quality.history(ctx.con, ctx.as_of).of("orders")
+    if span is None:
+        return 0
+    return {"week": span.weeks, "month": span.months, "quarter": span.months // 3}[grain]
 
 
 def _identified(ctx) -> str:
@@ -383,7 +394,7 @@ def revenue_section(ctx) -> None:
     matrix = cohorts.retention_matrix(_activity(ctx), "revenue")
     text, grain = revenue_retention(matrix), ctx.profile.cohort_grain
     if text is None:
-        return nb.not_enough_data("revenue retention", f"no cohort has finished a {grain} after its first")
+        return nb.needs_more("Revenue retention", 2, _periods(ctx, grain), grain, "orders")
     nb.say(text)
     nb.show(
         charts.cohort_heatmap(
@@ -423,7 +434,7 @@ def layer_cake_section(ctx) -> None:
     cake = cohorts.layers(_activity(ctx), cohort_grain="quarter")
     text = layer_cake(cake, ctx.currency, grain)
     if text is None:
-        return nb.not_enough_data("the layer cake", f"no complete {grain} of identified sales yet")
+        return nb.needs_more("The layer cake", 1, 0, f"complete {grain}", "identified sales")
     nb.say(text)
     nb.show(
         charts.layer_cake(
@@ -440,6 +451,8 @@ def value_section(ctx, by: str = SPLIT) -> None:
     text, finding = words
     nb.say(text)
     nb.finding(finding, section="customer value")
+    if len(overall) < MIN_CURVE_PERIODS:  # one point is no curve
+        return nb.needs_more("The curve of customer value", MIN_CURVE_PERIODS, len(overall), grain, "orders")
     split = _curves(ctx, by)
     split_ok = split[by].nunique() > 1
     nb.show(
@@ -458,6 +471,12 @@ def rfm_section(ctx) -> None:
     if table.empty:
         return nb.not_enough_data("RFM segments", "no identified customer has bought yet")
     nb.say(rfm(table, ctx.currency))
+    weeks = quality.history(ctx.con, ctx.as_of).weeks
+    if weeks < nb.YEAR_WEEKS:
+        nb.say(
+            f"*These segments rest on {nb.weeks_words(weeks)} of purchases: frequency counts only "
+            "purchase days within them, and a customer quiet for a while may simply not be due yet.*"
+        )
     nb.show(
         charts.rfm_segments(table, "Share of customers and of revenue by segment"),
         segment_table(table, ctx.currency, ctx.profile.industry),

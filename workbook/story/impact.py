@@ -18,7 +18,7 @@ from functools import partial
 import pandas as pd
 
 from workbook.analytics import attribution as at
-from workbook.analytics import causal, cohorts
+from workbook.analytics import causal, cohorts, quality
 from workbook.analytics import experiments as ex
 from workbook.analytics import indices as ix
 from workbook.analytics import segments as sg
@@ -797,7 +797,15 @@ def rollout_section(ctx: Context, results: Results) -> None:
 def run_rollouts(ctx: Context) -> list[causal.DiD | str]:
     """DiD for every recorded rollout; a rollout the data cannot support gives its reason."""
     out: list[causal.DiD | str] = []
+    orders = quality.history(ctx.con, ctx.as_of).of("orders")
     for rollout in ctx.client.rollouts:
+        before = max(0, (rollout.start - orders.first).days // 7) if orders else 0
+        if before < causal.PRE_WEEKS:  # a shorter before-period would be averaged over weeks without data
+            out.append(
+                f"{nb.text(rollout.name)} needs {causal.PRE_WEEKS} weeks of orders before its start on "
+                f"{nb.day(rollout.start)}; there {'is' if before == 1 else 'are'} {before} so far"
+            )
+            continue
         try:
             out.append(causal.did(ctx.con, rollout, ctx.as_of))
         except causal.NotEnoughData as err:

@@ -18,7 +18,7 @@ from functools import partial
 import pandas as pd
 
 from workbook import store
-from workbook.analytics import alignment, goal_book, goals, metrics
+from workbook.analytics import alignment, goal_book, goals, metrics, quality
 from workbook.analytics.goals import Delta, Goal
 from workbook.core import fmt
 from workbook.story import goal_words, kpi_charts, nb, widgets
@@ -45,10 +45,11 @@ def goals_intro(ctx: Context) -> list[Delta]:
             "onboarding notebook (the KPI's usual step from its 12-week baseline within 13 weeks). Agree and "
             "save real goals in a live session (`workbook open`) and they replace these."
         )
+    trend_weeks = min(goals.TREND_WEEKS, quality.history(ctx.con, ctx.as_of).weeks)
     nb.say(
         f"How to read a goal: *now* is the last {goals.CURRENT_WEEKS} complete weeks, and the goal is met "
         f"when the {goals.CURRENT_WEEKS} weeks before its deadline reach the target. A straight line is "
-        f"fitted through the last {goals.TREND_WEEKS} weeks (with a year of history or more, beside the same "
+        f"fitted through the last {trend_weeks} weeks (with a year of history or more, beside the same "
         "weeks last year, so the season is not mistaken for a trend), and how much single weeks scatter "
         "around it gives the **chance** of reaching the target. "
         f"**On track**: a chance of {fmt.pct(goals.ON_TRACK_CHANCE, 0)} or more. **Off track**: under "

@@ -2,7 +2,7 @@
 
     ctx = nb.open_context(client, db_path, as_of)
 
-`as_of` None or "" means the client's latest imported activity (`store.default_as_of`).
+`as_of` None or "" means the client's last complete day with data (`store.default_as_of`).
 Notebooks only ever read (see `store.read`).
 """
 
@@ -19,8 +19,9 @@ import duckdb
 import pandas as pd
 
 from workbook import store
+from workbook.analytics import goals, quality
 from workbook.analytics.profiles import Profile, profile_for
-from workbook.core.dates import ReportingWindow, parse_date
+from workbook.core.dates import YEAR_DAYS, ReportingWindow, parse_date
 from workbook.store.clients import Client, client_at, load_client
 from workbook.story import offline_charts
 
@@ -70,7 +71,7 @@ def open_context(client: str, db_path: str | None = None, as_of: str | dt.date |
     if os.environ.get(THREADS_ENV):
         # set by a batch running several kernels at once: their threads share the cores
         con.execute(f"SET threads = {max(1, int(os.environ[THREADS_ENV]))}")
-    day = parse_date(as_of) or store.default_as_of(con)
+    day = parse_date(as_of) or store.default_as_of(con, handle.today())
     return Context(handle, con, ReportingWindow(day))
 
 
@@ -139,9 +140,77 @@ def show_table(frame) -> None:
 
 
 def header(ctx: Context, title: str, subtitle: str = "") -> None:
-    """The report's title line: what this is, for whom, as of when."""
+    """The report's title line (what this is, for whom, as of when), then how much history the
+    data has and what that limits (`history_words`)."""
     line = f"# {title}\n\n**{text(ctx.name)}** · data as of **{ctx.as_of:%d %B %Y}**"
     say(line + (f"\n\n{subtitle}" if subtitle else ""))
+    say(history_words(quality.history(ctx.con, ctx.as_of), ctx.client.slug))
+
+
+# What each activity table's rows are, for the history line.
+ACTIVITY_WORDS = {
+    "orders": "orders",
+    "leads": "leads",
+    "feedback": "reviews and survey answers",
+    "campaign_sends": "email sends",
+    "web_sessions": "website traffic",
+    "spend": "ad spend",
+}
+YEAR_WEEKS = YEAR_DAYS // 7  # a history this long can compare a week with the same week a year before
+
+
+def weeks_words(n: int) -> str:
+    return f"{n:,} week{'' if n == 1 else 's'}"
+
+
+def _length(span: quality.Span) -> str:
+    """'13 weeks', or '5 days' under a week."""
+    return weeks_words(span.weeks) if span.weeks else f"{span.days} day{'' if span.days == 1 else 's'}"
+
+
+def history_words(history: quality.History, slug: str) -> str:
+    """'**History:** 13 weeks of orders (150 of them, 02 Aug 2026 to 31 Oct 2026); ...' and what
+    so short a history limits: trends (goals need `MIN_WEEKS` complete weeks and fit the last
+    `TREND_WEEKS`) and comparisons with the same season a year before. With nothing imported,
+    'No data yet' and the next step."""
+    if not history.spans:
+        return (
+            "**No data yet:** nothing is imported for this client, so every section below is empty. "
+            f"Next step: import its exports (`workbook import {slug} FILE --source PRESET`; "
+            "`workbook import --help` lists the presets), then run the report again."
+        )
+    listed = "; ".join(
+        f"{_length(s)} of {ACTIVITY_WORDS[s.table]} ({s.rows:,} of them, {day(s.first)} to {day(s.last)})"
+        for s in history.spans.values()
+    )
+    weeks = history.weeks
+    if weeks < goals.MIN_WEEKS:
+        limit = (
+            f"Under {goals.MIN_WEEKS} weeks, too short for trends: no goal can be projected yet, and "
+            "every figure below is a first impression with a wide range."
+        )
+    elif weeks < goals.TREND_WEEKS:
+        limit = (
+            f"Trends rest on these {weeks_words(weeks)} rather than the usual {goals.TREND_WEEKS}, "
+            "and nothing can be compared with the same season a year before: ranges are wide and a "
+            "seasonal swing can look like a trend."
+        )
+    elif weeks < YEAR_WEEKS:
+        limit = (
+            "Less than a year: nothing can be compared with the same season a year before, so a "
+            "seasonal swing can look like a trend."
+        )
+    else:
+        limit = "Enough for trends and for comparing with the same season a year before."
+    return f"**History:** {listed}. {limit}"
+
+
+def needs_more(section: str, need: int, have: int, unit: str, of: str) -> None:
+    """The one line a section shows instead of a chart when the history is shorter than it needs:
+    'The customer-value curve needs 2 months of orders; there is 1 so far.'"""
+    units = unit if need == 1 else f"{unit}s"
+    verb = "is" if have == 1 else "are"
+    say(f"*{section} needs {need:,} {units} of {of}; there {verb} {have:,} so far.*")
 
 
 def finding(sentence: str, **facts) -> None:

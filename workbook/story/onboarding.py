@@ -13,6 +13,7 @@ from functools import partial
 
 import pandas as pd
 
+from workbook import store
 from workbook.analytics import cohorts, goals, metrics, profiles, quality
 from workbook.analytics.goals import Goal
 from workbook.core import fmt
@@ -28,9 +29,18 @@ def inventory(ctx: Context) -> None:
     inv = quality.inventory(ctx.con)
     filled, empty = inv[inv["rows"] > 0], inv[inv["rows"] == 0]
     dated = filled.dropna(subset=["first"])
+    if filled.empty:
+        nb.not_enough_data("the inventory", "nothing is imported yet (see the first lines of this page).")
+        return
+    future = quality.future_rows(ctx.con, ctx.client.today())
     nb.say(
         f"The workbook holds **{len(filled)}** kinds of data with **{fmt.num(filled['rows'].sum())}** rows "
-        f"in all, from {nb.day(dated['first'].min())} to {nb.day(dated['last'].max())}."
+        f"in all, from {nb.day(dated['first'].min())} to {nb.day(dated['last'].max())}"
+        + (
+            f" ({fmt.num(future['rows'].sum())} of them dated after today: see Data quality)."
+            if len(future)
+            else "."
+        )
         + (f" Nothing yet for: {', '.join(empty['table'])}." if len(empty) else "")
     )
     nb.show_table(
@@ -64,6 +74,10 @@ def inventory(ctx: Context) -> None:
 
 
 def data_quality(ctx: Context) -> None:
+    if not any(store.table_counts(ctx.con).values()):
+        nb.not_enough_data("data quality", "nothing is imported yet, so there is nothing to check.")
+        return
+    future_dated(ctx)
     missing = quality.missing_values(ctx.con)
     absent = missing[missing["share"] == 1]
     if len(absent):
@@ -120,7 +134,7 @@ def data_quality(ctx: Context) -> None:
                 else "Worth a look: big one-off orders and refunds move weekly averages."
             )
         )
-    gaps = quality.date_gaps(ctx.con)
+    gaps = quality.date_gaps(ctx.con, ctx.as_of)
     for r in gaps.itertuples():
         gap = (
             f"; the longest gap is {_days(r.longest_gap_days)} from {nb.day(r.longest_gap_from)}"
@@ -132,6 +146,23 @@ def data_quality(ctx: Context) -> None:
             f"rows{gap}. "
             + ("A gap of a week or more usually means a missing export." if r.longest_gap_days >= 7 else "")
         )
+
+
+def future_dated(ctx: Context) -> None:
+    """Rows dated after today: said, with what they do (nothing) and how to fix them."""
+    future = quality.future_rows(ctx.con, ctx.client.today())
+    if future.empty:
+        return
+    listed = "; ".join(
+        f"{fmt.num(r.rows)} {nb.ACTIVITY_WORDS[r.table]} dated {nb.day(r.first)}"
+        + (f" to {nb.day(r.last)}" if r.last != r.first else "")
+        for r in future.itertuples()
+    )
+    nb.say(
+        f"**Dated after today:** {listed}. A mistyped year or a wrong time zone: these rows are left "
+        f"out of every figure (the report covers up to {nb.day(ctx.as_of)}). Correct the dates in the "
+        "export and import it again with `--replace`."
+    )
 
 
 def baselines(ctx: Context) -> None:
@@ -177,8 +208,7 @@ def baselines(ctx: Context) -> None:
             "with like, which a business with busy and quiet seasons needs before reading a change as a trend."
         )
     nb.show_table(table_rows)
-    nb.say("The last two years week by week (each on its own scale):")
-    nb.show(kpi_charts.sparklines(frames))
+    sparkline_section(frames)
     missing = [
         k.label for k in metrics.KPIS.values() if profile.shows(k.name) and k.name not in set(table["kpi"])
     ]
@@ -187,6 +217,23 @@ def baselines(ctx: Context) -> None:
             f"Not available for this business yet (no data for them): {', '.join(missing)}. They are left "
             "out rather than shown as zero."
         )
+
+
+def sparkline_section(frames: dict[str, pd.DataFrame]) -> None:
+    """Each KPI's complete weeks as a small chart, over the weeks there are; a KPI without a
+    complete week yet (a 90-day lapse in a younger business) is one line, not an empty panel."""
+    shown = {label: f for label, f in frames.items() if f.loc[f["complete"], "value"].notna().any()}
+    for label in [label for label in frames if label not in shown]:
+        nb.say(f"*{label}: no complete week has a value yet in the history there is, so no chart.*")
+    if not shown:
+        return
+    weeks = max(int(f.loc[f["complete"], "value"].notna().sum()) for f in shown.values())
+    first = min(f.loc[f["complete"] & f["value"].notna(), "period"].min() for f in shown.values())
+    nb.say(
+        f"Week by week from the week of {nb.day(first)}: the {nb.weeks_words(weeks)} with complete data "
+        "(each KPI on its own scale):"
+    )
+    nb.show(kpi_charts.sparklines(shown))
 
 
 def suggested_goals(ctx: Context) -> None:
