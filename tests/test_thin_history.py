@@ -197,6 +197,24 @@ def test_onboarding_reports_future_rows_and_keeps_them_out_of_the_gaps(rw, clien
     assert "Gaps in orders:** 0 of 2 days have no rows" in text
 
 
+def test_data_quality_names_no_negative_fence_for_amounts_and_counts_in_the_singular(
+    rw, client, said, monkeypatch
+):
+    # 11 ordinary orders and one huge one: Tukey's lower fence falls below zero, where no order is
+    days = [f"2026-03-{d:02d} 10:00" for d in range(1, 13)]
+    _orders(rw, days)
+    rw.execute("UPDATE orders SET revenue = 10 * (1 + CAST(substr(order_id, 2) AS INTEGER))")  # 10 to 120
+    rw.execute("UPDATE orders SET revenue = 5000 WHERE order_id = (SELECT max(order_id) FROM orders)")
+    rw.execute("UPDATE orders SET channel = if(order_id = 'o0', NULL, 'web')")  # one column 1 in 12 empty
+    rw.close()
+    monkeypatch.setattr(nb, "show_table", lambda frame: None)
+    onboarding.data_quality(nb.open_context(client))
+    text = "\n".join(s for s in said if isinstance(s, str))
+    assert "1 of 12 rows are far above the usual range (over" in text
+    assert "far below" not in text  # "0 far below it (under -28.00)" before
+    assert "**Missing values:** 1 column is at least 1% empty." in text
+
+
 # ------------------------------------------------------------------- nothing imported: no badge
 
 

@@ -854,7 +854,10 @@ def indices_section(ctx: Context, results: Results, opt_out_ease: float | None =
             nb.show(charts.index_chart(index, measures))
             shown += 1
     if not shown:
-        nb.not_enough_data("the indices", "no survey answers, reviews, repeat buyers or email activity")
+        nb.not_enough_data(
+            "the indices",
+            "none of the four has data for parts worth half its weight yet (see each one above)",
+        )
 
 
 # --- what to do next ------------------------------------------------------------------------

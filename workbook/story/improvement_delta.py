@@ -283,8 +283,10 @@ def _text_requests(ctx: Context, has_leads: bool) -> None:
     if asked.empty:
         nb.say(f"None of the {fmt.num(texts)} review and survey texts asks for something ({phrases}).")
         return
+    requests = int(asked["requests"].sum())
     nb.say(
-        f"Of {fmt.num(texts)} review and survey texts, **{fmt.num(asked['requests'].sum())}** ask for something "
+        f"Of {fmt.num(texts)} review and survey texts, **{fmt.num(requests)}** "
+        f"{'asks' if requests == 1 else 'ask'} for something "
         f"({phrases}). Each thing asked for, with the newest request as it was written (names, e-mail "
         "addresses and phone numbers masked):"
     )

@@ -93,7 +93,8 @@ def data_quality(ctx: Context) -> None:
         nb.say("**Missing values:** no other column is more than 1% empty.")
     else:
         nb.say(
-            f"**Missing values:** {len(missing)} columns are at least 1% empty. Empty values are left "
+            f"**Missing values:** {len(missing)} {'column is' if len(missing) == 1 else 'columns are'} at "
+            "least 1% empty. Empty values are left "
             "out of the KPIs that need them (e.g. orders without a customer count for revenue, not for "
             "repeat purchases)."
         )
@@ -122,10 +123,16 @@ def data_quality(ctx: Context) -> None:
     )
     out = quality.outliers(ctx.con)
     for r in out.itertuples():
+        # a fence below zero finds nothing in amounts that are never negative: not worth a clause
+        below = (
+            f" and {fmt.num(r.below)} far below it (under {fmt.num(r.low_fence, 2)})"
+            if r.below or r.low_fence > 0
+            else ""
+        )
         nb.say(
             f"**Unusual values in {r.table}.{r.column}:** {fmt.num(r.above)} of {fmt.num(r.rows)} rows are far "
-            f"above the usual range (over {fmt.num(r.high_fence, 2)}) and {fmt.num(r.below)} far below it "
-            f"(under {fmt.num(r.low_fence, 2)}; Tukey's far-out fences, 3 interquartile ranges). "
+            f"above the usual range (over {fmt.num(r.high_fence, 2)}){below} (Tukey's far-out fences, "
+            "3 interquartile ranges). "
             + (
                 ""
                 if not r.above + r.below
