@@ -123,6 +123,34 @@ def test_verdict_of_a_segment_goal():
     )
 
 
+def test_a_need_too_small_to_show_beyond_the_season_is_none():
+    # leads: the gap (+9.20) is the season's change (+9.17) but for 0.03 over 13 weeks
+    goal = Goal("leads", "increase", target_value=35.5, deadline=DEADLINE)
+    d = Delta(
+        goal,
+        AS_OF,
+        "at risk",
+        current=WindowValue(26.3, 16.5, 36.0, 4),
+        target=35.5,
+        weeks_left=13,
+        season_change=9.17,
+        required_per_week=0.03 / 13,
+        slope_per_week=-0.2,
+        trend_now=26.0,
+        projected=35.8,
+        projected_low=3.4,
+        projected_high=68.2,
+        chance=0.51,
+        seasonal=True,
+        fitted_weeks=26,
+    )
+    assert goal_words.needed(d) == "none beyond the season's usual change"  # was "+0.0 per week"
+    assert (
+        "+9.2 the season brings by then (same weeks last year) would reach the target"
+        in goal_words.verdict(d)
+    )
+
+
 def test_verdict_says_when_a_met_target_is_slipping(weekly_revenue):
     # revenue rises in this data set; a "keep revenue below X" goal met today slips by the deadline
     now = goals.delta(weekly_revenue, Goal("revenue", "decrease", target_value=1e9, deadline=DEADLINE), AS_OF)

@@ -173,7 +173,7 @@ def verdict(d: Delta, currency: str = "USD") -> str:
     season = f"the {fc(d.season_change)} the season brings by then (same weeks last year)"
     if goal.meets(current.value, d.target):
         need = f"that already meets the target of {fv(d.target)} set for {goal.deadline:%d %b %Y}"
-    elif d.seasonal and goal.meets(current.value + d.season_change, d.target):
+    elif d.seasonal and _season_is_enough(d):
         need = f"{season} would reach the target of {fv(d.target)} by {goal.deadline:%d %b %Y} on its own"
     else:
         need = (
@@ -196,6 +196,15 @@ def verdict(d: Delta, currency: str = "USD") -> str:
     return f"{now}; {need}; {trend}: {chance(d.chance)} of reaching it, **{d.status}**."
 
 
+def _season_is_enough(d: Delta) -> bool:
+    """The season's usual change reaches the target, or leaves a weekly need too small to show
+    (a page saying "+0.0 per week" is asking for nothing)."""
+    assert d.current is not None
+    kpi = d.goal.kpi
+    too_small = format_change(kpi, d.required_per_week) == format_change(kpi, 0.0)
+    return d.goal.meets(d.current.value + d.season_change, d.target) or too_small
+
+
 def needed(d: Delta, currency: str = "USD") -> str:
     """The change per week still needed, in words: '+$120 per week', 'none: already at the target'."""
     if d.current is None or math.isnan(d.current.value):
@@ -204,7 +213,7 @@ def needed(d: Delta, currency: str = "USD") -> str:
         return "deadline passed"
     if d.goal.meets(d.current.value, d.target):
         return "none: already at the target"
-    if d.seasonal and d.goal.meets(d.current.value + d.season_change, d.target):
+    if d.seasonal and _season_is_enough(d):
         return "none beyond the season's usual change"
     if math.isnan(d.required_per_week):
         return "n/a"
