@@ -151,6 +151,31 @@ def test_a_need_too_small_to_show_beyond_the_season_is_none():
     )
 
 
+def test_a_season_that_takes_away_is_made_up_for_not_gone_beyond():
+    goal = Goal("repeat_purchase_rate", "increase", target_value=0.973, deadline=DEADLINE)
+    d = Delta(
+        goal,
+        AS_OF,
+        "at risk",
+        current=WindowValue(0.948, 0.876, 1.0, 4),
+        target=0.973,
+        weeks_left=13,
+        season_change=-0.018,
+        required_per_week=(0.025 + 0.018) / 13,
+        slope_per_week=0.0021,
+        trend_now=0.95,
+        projected=0.962,
+        projected_low=0.886,
+        projected_high=1.0,
+        chance=0.38,
+        seasonal=True,
+        fitted_weeks=26,
+    )
+    verdict = goal_words.verdict(d)
+    assert "making up for the 1.8 pp the season usually takes away by then (same weeks last year)" in verdict
+    assert "beyond the -1.8 pp" not in verdict
+
+
 def test_verdict_says_when_a_met_target_is_slipping(weekly_revenue):
     # revenue rises in this data set; a "keep revenue below X" goal met today slips by the deadline
     now = goals.delta(weekly_revenue, Goal("revenue", "decrease", target_value=1e9, deadline=DEADLINE), AS_OF)
