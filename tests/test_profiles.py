@@ -14,7 +14,7 @@ from workbook import cli, store
 from workbook.analytics import cohorts, goals, metrics, profiles, rfm
 from workbook.core.errors import WorkbookError
 from workbook.store import clients
-from workbook.story import cohort_analysis, goal_words, nb, onboarding
+from workbook.story import cohort_analysis, goal_words, improvement_delta, nb, onboarding
 
 HOME = profiles.PROFILES["home-services"]
 COFFEE = profiles.PROFILES["coffee-shop"]
@@ -187,6 +187,18 @@ def test_samples_show_their_industrys_kpis_and_the_identified_share(samples, sho
     assert note in repeat_row and "Peak-hour share of sales" in page
     revenue_row = next(row for row in page.split("<tr>") if "Revenue per week" in row)
     assert "computed on" not in revenue_row
+    # the goal card of notebook 02 says it too, beside the repeat rate's baseline
+    said: list[str] = []
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(nb, "say", said.append)
+        mp.setattr(nb, "show", lambda *objs: None)
+        mp.setattr(nb, "finding", lambda *a, **k: None)
+        improvement_delta.goal_card(
+            cafe,
+            goals.delta(cafe.con, goals.suggest(cafe.con, "repeat_purchase_rate", cafe.as_of), cafe.as_of),
+        )
+    baseline_line = next(line for line in "\n".join(said).splitlines() if line.startswith("- **Baseline**"))
+    assert note in baseline_line
 
 
 def test_home_services_cohorts_are_quarterly_with_its_own_rfm_advice(samples, shown):

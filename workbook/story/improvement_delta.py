@@ -18,7 +18,7 @@ from functools import partial
 import pandas as pd
 
 from workbook import store
-from workbook.analytics import alignment, goal_book, goals, metrics, quality
+from workbook.analytics import alignment, cohorts, goal_book, goals, metrics, quality
 from workbook.analytics.goals import Delta, Goal
 from workbook.core import fmt
 from workbook.story import goal_words, kpi_charts, nb, widgets
@@ -81,9 +81,10 @@ def goal_card(ctx: Context, d: Delta) -> None:
         return
     nb.show(kpi_charts.goal_chart(d, ctx.currency))
     needed = goal_words.needed(d, ctx.currency)
+    identified = goal_words.identified(kpi, cohorts.anonymous_share(ctx.con, ctx.as_of)["identified_share"])
     lines = [
         f"- **Baseline** ({nb.day(goal.baseline_start)} to {nb.day(goal.baseline_end)}): "
-        f"{fv(base.value)}{_range(base, fv)}.",
+        f"{fv(base.value)}{_range(base, fv)}{identified}.",
         f"- **Now** (last {goals.CURRENT_WEEKS} weeks): {fv(now.value)}{_range(now, fv)}.",
     ]
     if d.last_year is not None:
