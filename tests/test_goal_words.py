@@ -29,6 +29,13 @@ def test_verdict_of_a_goal_on_track(weekly_revenue):
     assert f"+${(BASE * 1.1 - NOW) / 13:.2f} per week for 13 weeks" in sentence
 
 
+def test_a_difference_is_said_as_a_side_never_as_negative_money():
+    revenue, rate = metrics.get("revenue"), metrics.get("repeat_purchase_rate")
+    assert goal_words.compared(revenue, -284.8) == "$284.80 below"
+    assert goal_words.compared(rate, 0.085) == "8.5 pp above"
+    assert goal_words.compared(revenue, 0.0) == "level with"
+
+
 def test_chance_in_words():
     assert [goal_words.chance(x) for x in (0.004, 0.62, 0.81, 0.08, 0.11, 0.996)] == [
         "under a 1% chance",

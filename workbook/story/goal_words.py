@@ -67,6 +67,14 @@ def format_change(kpi: KPI, x: float | None, currency: str = "USD") -> str:
     return sign + format_value(kpi, abs(x), currency)
 
 
+def compared(kpi: KPI, difference: float, currency: str = "USD") -> str:
+    """A difference as a side: '$284.80 below', '8.5 pp above', 'level with' (no signed money)."""
+    if not difference:
+        return "level with"
+    side = "above" if difference > 0 else "below"
+    return f"{format_change(kpi, abs(difference), currency).lstrip('+')} {side}"
+
+
 def per_period(kpi: KPI) -> str:
     """' per week' for flow KPIs, whose value over a window is an average per week; else ''."""
     return " per week" if kpi.kind == "flow" else ""

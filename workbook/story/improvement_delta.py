@@ -90,7 +90,7 @@ def goal_card(ctx: Context, d: Delta) -> None:
     if d.last_year is not None:
         lines.append(
             f"- **Same weeks last year**: {fv(d.last_year.value)}{_range(d.last_year, fv)}; now is "
-            f"{fc(now.value - d.last_year.value)} against them (like with like)."
+            f"{goal_words.compared(kpi, now.value - d.last_year.value, ctx.currency)} them (like with like)."
         )
     lines += [
         f"- **Target**: {fv(d.target)} by {nb.day(goal.deadline)}; the gap is {fc(d.gap)} "
