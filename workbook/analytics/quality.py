@@ -8,7 +8,7 @@ quartiles from DuckDB's `quantile_cont` (linear interpolation, as numpy's defaul
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import duckdb
 import pandas as pd
@@ -98,37 +98,35 @@ class History:
         return self.spans.get(table)
 
 
-@store.once_per_read_only
-def history(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> History:
-    """Rows, first and last day of each activity table (`ACTIVITY_TABLES`) up to `as_of`."""
-    spans = {}
+def _spans(con: duckdb.DuckDBPyConnection, day: dt.date, after: bool = False) -> list[Span]:
+    """Each activity table's rows dated on or before `day` (or, `after`, later than it), with
+    their first and last day; tables without such rows left out."""
+    comparison = ">=" if after else "<"
+    spans = []
     for table in ACTIVITY_TABLES:
         col = TABLES[table].time
         n, first, last = store.one_row(
             con,
-            f"SELECT count(*), min({col})::DATE, max({col})::DATE FROM {table} WHERE {col} < $end",
-            {"end": midnight(as_of + dt.timedelta(days=1))},
+            f"SELECT count(*), min({col})::DATE, max({col})::DATE FROM {table} WHERE {col} {comparison} $end",
+            {"end": midnight(day + dt.timedelta(days=1))},
         )
         if n:
-            spans[table] = Span(table, n, first, last)
-    return History(as_of, spans)
+            spans.append(Span(table, n, first, last))
+    return spans
+
+
+@store.once_per_read_only
+def history(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> History:
+    """Rows, first and last day of each activity table (`ACTIVITY_TABLES`) up to `as_of`."""
+    return History(as_of, {span.table: span for span in _spans(con, as_of)})
 
 
 def future_rows(con: duckdb.DuckDBPyConnection, today: dt.date) -> pd.DataFrame:
     """Rows dated after `today` (the client's local date) per activity table: a mistyped year or
     a wrong time zone. They never move the report's date (`store.default_as_of`); onboarding
     reports them. Columns: table, rows, first, last."""
-    rows = []
-    for table in ACTIVITY_TABLES:
-        col = TABLES[table].time
-        n, first, last = store.one_row(
-            con,
-            f"SELECT count(*), min({col})::DATE, max({col})::DATE FROM {table} WHERE {col} >= $end",
-            {"end": midnight(today + dt.timedelta(days=1))},
-        )
-        if n:
-            rows.append({"table": table, "rows": n, "first": first, "last": last})
-    return pd.DataFrame(rows, columns=["table", "rows", "first", "last"])
+    spans = _spans(con, today, after=True)
+    return pd.DataFrame([asdict(s) for s in spans], columns=["table", "rows", "first", "last"])
 
 
 def import_history(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
