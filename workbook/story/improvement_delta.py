@@ -299,6 +299,7 @@ def _text_requests(ctx: Context, has_leads: bool) -> None:
                 "Share of texts": asked["share_of_texts"].map(fmt.pct),
                 "Latest": asked["last_at"].map(nb.day),
                 "In their words": asked["quote"],
+                "You sell something like it": asked["sold_like"].replace("", "no"),
             }
         ).head(nb.TABLE_ROWS)
     )
@@ -307,6 +308,11 @@ def _text_requests(ctx: Context, has_leads: bool) -> None:
         f"In reviews and surveys, the thing most asked for is **{nb.text(top['thing'])}**: "
         f"{fmt.num(top['requests'])} of {fmt.num(texts)} texts ({fmt.pct(top['share_of_texts'])}), "
         f"e.g. \u201c{nb.text(top['quote'])}\u201d"
+        + (
+            f" You sell {nb.text(top['sold_like'])}: if that is it, the ask is to make it easier to find."
+            if top["sold_like"]
+            else ""
+        )
     )
     if len(asked) > 1:
         sentence += (
@@ -317,4 +323,4 @@ def _text_requests(ctx: Context, has_leads: bool) -> None:
             + "."
         )
     nb.say(sentence)
-    nb.finding(sentence, asked_for=top["thing"], requests=int(top["requests"]))
+    nb.finding(sentence, asked_for=top["thing"], requests=int(top["requests"]), sold_like=top["sold_like"])
