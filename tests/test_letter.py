@@ -136,9 +136,9 @@ def test_the_letter_opens_with_the_months_verdict(written):
         r"<(?:p|section|table|div)(?! class=\"wb-sub\")[^>]*>(.*?)</p>", content.split("</h1>", 1)[1], re.S
     )
     assert 'class="wb-verdict"' in first.group(0)
-    # no clear change against October 2025 (like with like); one goal on track, one off track
+    # no clear change against October 2025 (like with like); one goal on track, one off track: mixed
     assert unescape(first.group(1)) == (
-        "October 2026 was a steady month. Revenue was $6,000, 20% more than in September and 3% more "
+        "October 2026 was a mixed month. Revenue was $6,000, 20% more than in September and 3.4% more "
         "than in October 2025 (within the usual ups and downs). Goals on track or met: 1 of 3. "
         "First thing to do: Do thing 0"
     )
@@ -157,6 +157,25 @@ def test_each_list_holds_at_most_three_items_linking_to_their_evidence(written):
     assert re.findall(r'href="([^"]+)"', section(page, "to-do")) == ["03_impact.html#What-next"] * 3
 
 
+@pytest.mark.parametrize(
+    ("statuses", "mood"),
+    [
+        (["on track", "met"], "a good month"),
+        (["off track", "at risk"], "a difficult month"),
+        (["at risk"], "a steady month"),
+    ],
+)
+def test_the_mood_of_the_month_weighs_better_against_worse(statuses, mood):
+    goals = [goal(f"kpi{i}", s, "x") for i, s in enumerate(statuses)]
+    rows = [{**kpi_rows()[0], "last_year": {**kpi_rows()[0]["last_year"], "tone": ""}}]
+    assert letter.verdict(dt.date(2026, 10, 1), rows, goals, []).startswith(f"October 2026 was {mood}.")
+
+
+def test_a_goal_card_states_its_chance_in_words():
+    assert letter.goal_line({"chance": 0.47}) == "A 47% chance of reaching its target."
+    assert letter.goal_line({"chance": None}) == letter.goal_line({}) == ""
+
+
 def test_goals_fill_the_lists_when_findings_do_not():
     goals = [
         goal("nps", "at risk", "NPS is at risk."),
@@ -166,11 +185,14 @@ def test_goals_fill_the_lists_when_findings_do_not():
     ]
     for g in goals:
         g["href"] = f"02.html#{g['anchor']}"
-    assert letter.went_well([], goals) == [letter.Item("Revenue met its target.", "02.html#Goal-revenue")]
+    goals[2]["chance"] = 0.995
+    assert letter.went_well([], goals) == [
+        letter.Item("Revenue: met, over a 99% chance of reaching its target.", "02.html#Goal-revenue")
+    ]
     # off track before at risk; a goal's own action before its verdict; an undefined goal is no task
     assert letter.to_do([], goals) == [
         letter.Item("Close the gap on AOV.", "02.html#Goal-aov"),
-        letter.Item("NPS is at risk.", "02.html#Goal-nps"),
+        letter.Item("Net Promoter Score: at risk.", "02.html#Goal-nps"),
     ]
 
 
@@ -183,7 +205,7 @@ def test_kpis_this_month_against_last_month_and_last_year(written):
     assert cells[0] == ["$6,000", "95%", "range", "$5,500", "to", "$6,500"]
     # +20% is beyond both months' ups and downs (z = 1000 / 295 = 3.4); +3% is not (z = 0.6)
     assert cells[1] == ["+20%", "better", "from", "$5,000"]
-    assert cells[2] == ["+3%", "from", "$5,800"]
+    assert cells[2] == ["+3.4%", "from", "$5,800"]
 
 
 def test_what_changed_since_the_last_report_and_links_to_it(written):
@@ -314,3 +336,20 @@ def test_findings_carry_the_anchor_of_the_section_holding_their_evidence():
     found = execute._findings(nb, anchors)
     assert [f.get("anchor") for f in found] == ["", "Where-customers-come-from", anchors["Goal: more sales"]]
     assert all(f'id="{a}"' in page for a in anchors.values())
+
+
+def test_a_failing_kpi_month_is_one_line_in_the_letter(client, home, tmp_path, monkeypatch):
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("Binder Error: a query failed\nwith a second line")
+
+    monkeypatch.setattr(metrics, "month_comparisons", broken)
+    report = this_month()
+    report.client, report.kpis, report.month = client, [], ""
+    index_pages.month_kpis(report, home / client / "workbook.duckdb")
+    assert report.kpi_error == "RuntimeError: Binder Error: a query failed"
+    folder = tmp_path / client / AS_OF
+    folder.mkdir(parents=True)
+    index_pages.write_client_index(report, folder)
+    page = (folder / "index.html").read_text()
+    assert "could not be computed (RuntimeError: Binder Error: a query failed)" in page
+    assert 'id="went-well"' in page and 'id="goals"' in page

@@ -198,6 +198,7 @@ def write_client_index(report: ClientReport, folder: Path) -> None:
         .render(
             report=report,
             letter=letter_of(report, earlier_reports(folder.parent, report.as_of) if report.as_of else []),
+            goal_line=letter.goal_line,
             next_step=next_step(report),
             css=css(),
             tone=status_tone,

@@ -57,7 +57,8 @@ def change_words(kpi: KPI, now: float, then: float, currency: str = "USD") -> st
     if math.isnan(now) or math.isnan(then):
         return "n/a"
     if kpi.unit in ("money", "count") and then > 0:
-        return fmt.pct(now / then - 1, 0, signed=True)
+        change = now / then - 1
+        return fmt.pct(change, 0 if abs(change) >= 0.095 else 1, signed=True)
     return goal_words.format_change(kpi, now - then, currency)
 
 
@@ -105,7 +106,7 @@ def kpi_note(month: dt.date) -> str:
     before = (month - dt.timedelta(days=1)).replace(day=1)
     return (
         f"{month_words(month)} against {before:%B} and against {month:%B} {month.year - 1}. Money and "
-        "counts are the month's totals; rates are over the whole month. The 95% range is how far "
+        "counts are the month's totals; rates and averages are over the whole month. The 95% range is how far "
         "the figure could be off given how the days vary; a change is marked better or worse only "
         "when it is bigger than those ups and downs explain."
     )
@@ -114,8 +115,21 @@ def kpi_note(month: dt.date) -> str:
 # ----------------------------------------------------------------------------- the lists
 
 
+def goal_line(goal: dict) -> str:
+    """A goal's chance in a few words for its card ('A 47% chance of reaching its target.');
+    '' for a goal without one (its sentence says why)."""
+    chance = goal.get("chance")
+    if chance is None or (isinstance(chance, float) and math.isnan(chance)):
+        return ""
+    words = goal_words.chance(float(chance))
+    return f"{words[0].upper()}{words[1:]} of reaching its target."
+
+
 def _goal_item(goal: dict) -> Item:
-    return Item(goal["finding"], goal.get("href", ""))
+    """A goal as one short line of a list: 'Revenue: on track, an 81% chance of reaching its target.'"""
+    line = goal_line(goal)
+    status = f"{kpi_label(goal['goal'])}: {goal.get('status', 'not judged')}"
+    return Item(f"{status}, {line[0].lower()}{line[1:]}" if line else f"{status}.", goal.get("href", ""))
 
 
 def went_well(findings: list[dict], goals: list[dict]) -> list[Item]:
@@ -127,13 +141,13 @@ def went_well(findings: list[dict], goals: list[dict]) -> list[Item]:
 
 def to_do(findings: list[dict], goals: list[dict]) -> list[Item]:
     """Actions the findings name, then the goals off track or at risk (their own action, else
-    their verdict); at most LIST_ITEMS."""
+    their status and chance); at most LIST_ITEMS."""
     items = [Item(f["action"], f.get("href", "")) for f in findings if f.get("action") and not f.get("goal")]
     behind = sorted(
         (g for g in goals if status_tone(g.get("status", "")) in ("bad", "warn")),
         key=lambda g: status_tone(g["status"]) != "bad",  # off track before at risk
     )
-    items += [Item(g.get("action") or g["finding"], g.get("href", "")) for g in behind]
+    items += [Item(g["action"], g.get("href", "")) if g.get("action") else _goal_item(g) for g in behind]
     return items[:LIST_ITEMS]
 
 
@@ -152,23 +166,26 @@ def _compared(row: dict, key: str, when: str) -> str:
     return f"{side['change'].lstrip('+-')} {more} than in {when}{usual}"
 
 
-def _score(rows: list[dict], goals: list[dict]) -> int:
-    """Clear changes against the same month last year (like with like), else against last month,
-    plus the goals: +1 better or on track, -1 worse or off track."""
-    score = 0
-    for row in rows:
-        tone = row["last_year"]["tone"] if row["last_year"]["direction"] else row["previous"]["tone"]
-        score += {"good": 1, "bad": -1}.get(tone, 0)
-    for g in goals:
-        score += {"good": 1, "bad": -1}.get(status_tone(g.get("status", "")), 0)
-    return score
+def _points(rows: list[dict], goals: list[dict]) -> tuple[int, int]:
+    """(better, worse): clear changes against the same month last year (like with like), else
+    against last month, and goals on track or met / off track or missed."""
+    tones = [
+        row["last_year"]["tone"] if row["last_year"]["direction"] else row["previous"]["tone"] for row in rows
+    ]
+    tones += [status_tone(g.get("status", "")) for g in goals]
+    return tones.count("good"), tones.count("bad")
 
 
 def verdict(month: dt.date, rows: list[dict], goals: list[dict], todo: list[Item]) -> str:
     """The letter's first paragraph: how the month went, its headline figure against last month
     and last year, the goals in one sentence, and the first thing to do."""
-    score = _score(rows, goals)
-    mood = "a good month" if score > 0 else "a difficult month" if score < 0 else "a steady month"
+    better, worse = _points(rows, goals)
+    mood = {
+        (True, False): "a good month",
+        (False, True): "a difficult month",
+        (True, True): "a mixed month",
+        (False, False): "a steady month",
+    }[(better > 0, worse > 0)]
     sentences = [f"{month_words(month)} was {mood}."]
     if rows:
         head = rows[0]
