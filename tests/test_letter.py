@@ -12,6 +12,7 @@ from html import unescape
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
 from scipy import stats
 
@@ -22,7 +23,7 @@ from workbook.delivery import execute, html
 from workbook.delivery import index as index_pages
 from workbook.delivery.execute import NotebookResult
 from workbook.delivery.index import ClientReport
-from workbook.story import letter
+from workbook.story import goal_words, letter
 
 AS_OF = "2026-10-31"
 EARLIER = "2026-09-30"
@@ -353,3 +354,100 @@ def test_a_failing_kpi_month_is_one_line_in_the_letter(client, home, tmp_path, m
     page = (folder / "index.html").read_text()
     assert "could not be computed (RuntimeError: Binder Error: a query failed)" in page
     assert 'id="went-well"' in page and 'id="goals"' in page
+
+
+# ----------------------------------------------------------------------------- the sample letters
+
+
+def links_resolve(folder: Path, page: str) -> list[str]:
+    """The links of a letter whose file or section id is missing (ids compared as the browser
+    reads the attribute: entities decoded)."""
+    broken = []
+    for href in re.findall(r'href="([^"]+)"', page.split('<div class="wb-index">', 1)[1]):
+        name, _, anchor = unescape(href).partition("#")
+        target = (folder / name).resolve()
+        if not target.exists() or (
+            anchor and anchor not in {unescape(i) for i in re.findall(r'id="([^"]+)"', target.read_text())}
+        ):
+            broken.append(href)
+    return broken
+
+
+@pytest.mark.slow
+def test_sample_letters(sample_reports):
+    assert sample_reports.code == 0, sample_reports.log
+    for client in ["coffee-shop", "online-store", "home-services"]:
+        folder = sample_reports.out / client / sample_reports.as_of
+        page = (folder / "index.html").read_text()
+        verdict = unescape(re.search(r'<p class="wb-verdict" id="verdict">(.*?)</p>', page, re.S).group(1))
+        assert verdict.startswith("October 2026 was a "), client
+        assert page.index('class="wb-verdict"') < page.index('id="went-well"') < page.index('id="figures"'), (
+            client
+        )
+        for anchor in ("went-well", "to-do"):
+            assert 1 <= len(items(section(page, anchor))) <= letter.LIST_ITEMS or anchor == "went-well", (
+                client
+            )
+            assert all("#" in h for h in re.findall(r'href="([^"]+)"', section(page, anchor))), client
+        assert links_resolve(folder, page) == [], client
+        assert "This is the first report kept for this client" in page, client
+        facts = json.loads((folder / index_pages.REPORT_JSON).read_text())
+        assert facts["month"] == "2026-10-01" and facts["kpis"][0]["kpi"] == "revenue", client
+        # October's revenue from its days (the letter) against the month bucket of the same KPI
+        con = store.read(db_path=sample_reports.home / client / "workbook.duckdb")
+        try:
+            month = metrics.series(
+                con, "revenue", "month", as_of=dt.date(2026, 10, 31), since=dt.date(2026, 10, 1)
+            )
+        finally:
+            con.close()
+        october = month[month["period"] == pd.Timestamp("2026-10-01")]["value"].item()
+        assert facts["kpis"][0]["now"]["value"] == goal_words.format_value(metrics.get("revenue"), october), (
+            client
+        )
+    online = (sample_reports.out / "online-store" / sample_reports.as_of / "index.html").read_text()
+    assert any(
+        i.startswith("Keep personalizing emails") for i in items(section(online, "to-do"))
+    )  # planted lift
+    homes = (sample_reports.out / "home-services" / sample_reports.as_of / "index.html").read_text()
+    assert items(section(homes, "to-do"))[0].startswith("Consider offering Heat pump installation")
+
+
+@pytest.mark.slow
+def test_a_sample_letter_says_what_changed_since_an_earlier_report(sample_reports, tmp_path):
+    """The online store's report as if September's had had its revenue goal off track and no
+    share-shift findings."""
+    facts = json.loads(
+        (sample_reports.out / "online-store" / sample_reports.as_of / index_pages.REPORT_JSON).read_text()
+    )
+    earlier = json.loads(json.dumps(facts))
+    for n in earlier["notebooks"]:
+        n["findings"] = [f for f in n["findings"] if not f.get("dimension")]
+        for f in n["findings"]:
+            if f.get("goal") == "revenue":
+                f["status"] = "off track"
+    out = tmp_path / "online-store"
+    (out / EARLIER).mkdir(parents=True)
+    (out / EARLIER / index_pages.REPORT_JSON).write_text(json.dumps(earlier))
+    folder = out / sample_reports.as_of
+    folder.mkdir()
+    fields = ("notebook", "title", "ok", "seconds", "error", "findings", "charts")
+    report = ClientReport(
+        facts["client"],
+        facts["name"],
+        facts["as_of"],
+        notebooks=[NotebookResult(*(n[k] for k in fields)) for n in facts["notebooks"]],
+        month=facts["month"],
+        kpis=facts["kpis"],
+    )
+    index_pages.write_client_index(report, folder)
+    since = re.search(r'id="since">(.*?)<h2', (folder / "index.html").read_text(), re.S).group(1)
+    revenue = next(f for n in facts["notebooks"] for f in n["findings"] if f.get("goal") == "revenue")
+    shifts = [f for n in facts["notebooks"] for f in n["findings"] if f.get("dimension")]
+    changes = items(since)
+    assert (
+        f"Revenue: off track before, {revenue['status']} now. See →" in changes
+        or revenue["status"] == "off track"
+    )
+    assert shifts and all(f"New: {f['finding']} See →" in changes for f in shifts)
+    assert len(changes) == len(shifts) + (revenue["status"] != "off track")
