@@ -874,11 +874,13 @@ def pooled_step(pooled: ex.ABTest, plan: str | None = "") -> str:
     the next test's sentence, added when nothing is clear yet)."""
     c = pooled.comparison("conversion")
     word = ex.outcome(pooled, c)
-    lift = f"{fmt.pp(c.lift.value)} ({fmt.interval(c.lift.low, c.lift.high, fmt.pp)})"
+    interval = f"({fmt.interval(c.lift.low, c.lift.high, fmt.pp)})"
     if word == "win":
-        return f"Keep personalizing emails: they convert {lift} better."
+        return f"Keep personalizing emails: they convert {fmt.pp(c.lift.value)} better {interval}."
     if word == "loss":
-        return f"Stop or rework the personalized emails: they convert {lift} worse."
+        return (
+            f"Stop or rework the personalized emails: they convert {fmt.pp(c.lift.value)} worse {interval}."
+        )
     return "Personalization has not yet shown a clear gain: keep testing before paying more for it." + (
         f" {plan}" if plan else ""
     )
