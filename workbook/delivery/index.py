@@ -163,14 +163,15 @@ class Letter:
 
 
 def letter_of(report: ClientReport, earlier: list[tuple[str, dict]]) -> Letter:
+    """The letter of `report`, compared with the newest of the `earlier` reports (newest first)."""
     findings = findings_of([asdict(n) for n in report.notebooks])
     goals = goals_of(findings)
     well, todo = letter.went_well(findings, goals), letter.to_do(findings, goals)
-    month = None
-    if report.month or (report.as_of and report.has_data):
-        month = dt.date.fromisoformat(
-            report.month or metrics.report_month(dt.date.fromisoformat(report.as_of)).isoformat()
-        )
+    month = None  # the KPIs' month; without them (an error), the month `as_of` completes
+    if report.month:
+        month = dt.date.fromisoformat(report.month)
+    elif report.as_of and report.has_data:
+        month = metrics.report_month(dt.date.fromisoformat(report.as_of))
     changes: list[letter.Item] = []
     if earlier:
         before = findings_of(earlier[0][1].get("notebooks", []))
