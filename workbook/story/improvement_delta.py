@@ -108,7 +108,14 @@ def goal_card(ctx: Context, d: Delta) -> None:
         )
     nb.say("\n".join(lines))
     sentence = goal_words.verdict(d, ctx.currency)
-    nb.finding(sentence, goal=goal.metric, status=d.status)
+    action = (
+        f"Close the gap on {kpi.label.lower()}: {needed} for {d.weeks_left:.0f} weeks reaches "
+        f"{fv(d.target)} by {nb.day(goal.deadline)}."
+        if needed.endswith("per week")
+        else ""
+    )
+    chance = None if math.isnan(d.chance) else d.chance
+    nb.finding(sentence, goal=goal.metric, status=d.status, chance=chance, action=action)
 
 
 def _progress(d: Delta, change: float, currency: str) -> str:
@@ -269,7 +276,12 @@ def _unmet_services(ctx: Context) -> None:
             f" Next: {nb.text(unmet.iloc[1]['service'])} ({fmt.num(unmet.iloc[1]['requests'])} leads)."
         )
     nb.say(sentence)
-    nb.finding(sentence, unmet_service=top["service"], requests=int(top["requests"]))
+    nb.finding(
+        sentence,
+        unmet_service=top["service"],
+        requests=int(top["requests"]),
+        action=f"Consider offering {nb.text(top['service'])}: {fmt.num(top['requests'])} leads asked for it.",
+    )
 
 
 def _text_requests(ctx: Context, has_leads: bool) -> None:
@@ -323,4 +335,16 @@ def _text_requests(ctx: Context, has_leads: bool) -> None:
             + "."
         )
     nb.say(sentence)
-    nb.finding(sentence, asked_for=top["thing"], requests=int(top["requests"]), sold_like=top["sold_like"])
+    thing, asks = nb.text(top["thing"]), f"{fmt.num(top['requests'])} reviews or surveys ask for it"
+    action = (
+        f"Make {nb.text(top['sold_like'])} easier to find: {asks} ({thing})."
+        if top["sold_like"]
+        else f"Consider adding {thing}: {asks}."
+    )
+    nb.finding(
+        sentence,
+        asked_for=top["thing"],
+        requests=int(top["requests"]),
+        sold_like=top["sold_like"],
+        action=action,
+    )
