@@ -262,6 +262,41 @@ def test_short_history_halves_the_window_or_says_how_much_there_is(rw):
     assert short.table.empty and short.history_weeks == 5
 
 
+def test_website_sessions_by_source_medium(rw):
+    """Sessions by GA4 source / medium (issue 13) get the channel groups' tests; a day that only a
+    channel-group export gave (source / medium NULL) is not in this split, nor is a day exported
+    by source / medium alone in the channel groups' one."""
+    rw.executemany(
+        "INSERT INTO web_sessions (day, channel, source_medium, sessions) VALUES (?, ?, ?, ?)",
+        [
+            ("2026-03-02", "Organic Search", "google / organic", 600),
+            ("2026-03-02", "Referral", "reddit.com / referral", 20),
+            ("2026-03-02", "Direct", "(direct) / (none)", 380),
+            ("2026-05-04", "Referral", None, 5000),  # a channel-group export's day
+            ("2026-09-15", None, "google / organic", 300),
+            ("2026-09-15", None, "reddit.com / referral", 100),
+            ("2026-09-15", None, "(direct) / (none)", 200),
+        ],
+    )
+    assert alignment.available(rw, AS_OF) == ["web_channel", "web_source"]
+    shift = alignment.share_shifts(rw, "web_source", AS_OF)
+    got = shift.table.set_index("value")
+    assert set(got.index) == {"google / organic", "reddit.com / referral", "(direct) / (none)"}
+    assert (got["earlier"].sum(), got["recent"].sum()) == (1000, 600)
+    assert got.loc["reddit.com / referral", ["earlier", "recent"]].tolist() == [20, 100]
+    p_values = [
+        proportions_ztest([got.loc[v, "recent"], got.loc[v, "earlier"]], [600, 1000])[1] for v in got.index
+    ]
+    assert got["p_adjusted"].tolist() == pytest.approx(multipletests(p_values, method="holm")[1], rel=1e-9)
+    assert got.loc["reddit.com / referral", "trend"] == "rising"
+    assert improvement_delta.share_sentence(shift.table.iloc[0], shift).startswith(
+        "Website source / medium **reddit.com / referral**: share of website sessions rose from 2.0% in the "
+        "22 weeks before to 16.7% in the last 13 weeks"
+    )
+    channels = alignment.share_shifts(rw, "web_channel", AS_OF)
+    assert channels.table.empty  # its recent days came by source / medium alone: nothing to compare
+
+
 def _daily_sessions(con, rng, days, shares, dispersion):
     """Store daily sessions per channel whose shares swing from day to day (Dirichlet around `shares`)."""
     rows = []

@@ -6,7 +6,7 @@ import datetime as dt
 
 import papermill
 import pytest
-from render_fixtures import executed_notebook, findings_of
+from render_fixtures import executed_notebook, findings_of, markdown_text, outputs_of
 
 from workbook import store
 from workbook.analytics import goal_book, goals
@@ -83,7 +83,13 @@ def test_onboarding_suggests_goals(sample_reports):
     [
         # the shop sells whole beans: the page says so rather than calling them missing
         ("coffee-shop", {("asked_for", "beans by the bag"), ("sold_like", "Whole Bean 12oz")}),
-        ("online-store", {("web_channel", "Referral", "falling")}),
+        (
+            "online-store",
+            {
+                ("web_channel", "Referral", "falling"),
+                ("web_source", "trailblog.example.com / referral", "falling"),
+            },
+        ),
         ("home-services", {("lead_source", "Nextdoor", "rising"), ("asked_for", "heat pump")}),
     ],
 )
@@ -95,6 +101,21 @@ def test_every_sample_gets_alignment_findings(sample_reports, client, expected):
     facts |= {("asked_for", f["asked_for"]) for f in found if "asked_for" in f}
     facts |= {("sold_like", f["sold_like"]) for f in found if f.get("sold_like")}
     assert expected <= facts
+
+
+@pytest.mark.slow
+def test_the_online_store_page_splits_website_sessions_by_source_medium(sample_reports):
+    """Issue 13: GA4's source / medium is a section of its own on page 02, its chart drawing the
+    referrer its finding names."""
+    book = executed_notebook(sample_reports, "online-store", "02_improvement_delta")
+    text = markdown_text(book)
+    assert "### By website source / medium" in text
+    assert "adjusted for looking at 10 website sources / mediums at once (Holm)" in text
+    outputs = outputs_of(book)
+    heading = next(
+        i for i, o in enumerate(outputs) if "### By website source / medium" in str(o.get("data", {}))
+    )
+    assert "trailblog.example.com / referral" in str(outputs[heading + 1].get("data", {}))
 
 
 @pytest.mark.slow

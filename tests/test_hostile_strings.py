@@ -35,7 +35,7 @@ TEXT_COLUMNS = {
     "campaign_sends": ["variant"],
     "touches": ["channel"],
     "spend": ["channel"],
-    "web_sessions": ["channel"],
+    "web_sessions": ["channel", "source_medium"],
     "leads": ["source", "location", "service_requested"],
     "services": ["service"],
     "feedback": ["text"],

@@ -472,6 +472,7 @@ def test_ga4_comment_lines_and_compact_dates(client, tmp_path):
     )
     [res] = import_files(client, [f], "ga4-traffic")
     assert res.inserted == {"web_sessions": 3}
+    assert rows(client, "SELECT count(*)::INT FROM web_sessions WHERE source_medium IS NULL") == [(3,)]
     assert rows(
         client,
         "SELECT day, channel, sessions, engaged_sessions, key_events, revenue "
@@ -481,6 +482,93 @@ def test_ga4_comment_lines_and_compact_dates(client, tmp_path):
         (dt.date(2026, 9, 1), "Organic Search", 120, 80, 3.0, Decimal("150.00")),
         (dt.date(2026, 9, 2), "Organic Search", 100, 70, 0.0, Decimal("0.00")),
     ]
+
+
+GA4_BY_SOURCE = [
+    "Date",
+    "Session source / medium",
+    "Sessions",
+    "Engaged sessions",
+    "Key events",
+    "Total revenue",
+]
+
+
+def test_ga4_by_source_medium_imports_without_a_channel_group(client, tmp_path):
+    """Issue 13: GA4's report by 'Session source / medium' alone; the channel group stays NULL."""
+    f = write_csv(
+        tmp_path / "ga4_source.csv",
+        GA4_BY_SOURCE,
+        [
+            ["20260901", "google / organic", "120", "80", "3", "150.00"],
+            ["20260901", "(direct) / (none)", "40", "30", "2", "90"],
+            ["20260902", "google / organic", "100", "70", "0", "0"],
+        ],
+        preamble="# Traffic acquisition: Session source / medium\n\n",
+    )
+    [res] = import_files(client, [f], "ga4-traffic")
+    assert res.inserted == {"web_sessions": 3}
+    assert rows(client, "SELECT day, channel, source_medium, sessions FROM web_sessions ORDER BY 1, 3") == [
+        (dt.date(2026, 9, 1), None, "(direct) / (none)", 40),
+        (dt.date(2026, 9, 1), None, "google / organic", 120),
+        (dt.date(2026, 9, 2), None, "google / organic", 100),
+    ]
+
+
+def test_ga4_with_channel_group_and_source_medium_keeps_every_row(client, tmp_path):
+    """Two sources of one channel group on one day are two rows, not one upserted over the other."""
+    headers = ["Date", "Session default channel group", "Session source/medium", "Sessions"]
+    data = [
+        ["20260901", "Referral", "trailblog.example.com / referral", "30"],
+        ["20260901", "Referral", "reddit.com / referral", "12"],
+        ["20260901", "Organic Search", "google / organic", "90"],
+    ]
+    [res] = import_files(client, [write_csv(tmp_path / "ga4.csv", headers, data)], "ga4-traffic")
+    assert res.inserted == {"web_sessions": 3}
+    assert rows(client, "SELECT channel, source_medium, sessions FROM web_sessions ORDER BY 3") == [
+        ("Referral", "reddit.com / referral", 12),
+        ("Referral", "trailblog.example.com / referral", 30),
+        ("Organic Search", "google / organic", 90),
+    ]
+    again = write_csv(tmp_path / "again.csv", headers, [*data, [*data[1][:3], "13"]])
+    with pytest.raises(
+        ImportError_, match=r"same web_sessions key .*'reddit\.com / referral'"
+    ):  # the same day and split twice
+        import_files(client, [again], "ga4-traffic")
+
+
+def test_a_day_of_traffic_comes_from_one_ga4_export(client, tmp_path):
+    """A source / medium export after a channel-group one for the same day replaces that day's rows,
+    so the day's sessions are not counted twice; other days stay."""
+    by_channel = write_csv(
+        tmp_path / "channel.csv",
+        ["Date", "Session default channel group", "Sessions"],
+        [["20260901", "Organic Search", "120"], ["20260901", "Direct", "40"], ["20260902", "Direct", "50"]],
+    )
+    import_files(client, [by_channel], "ga4-traffic")
+    by_source = write_csv(
+        tmp_path / "source.csv",
+        GA4_BY_SOURCE[:3],
+        [["20260901", "google / organic", "120"], ["20260901", "(direct) / (none)", "40"]],
+    )
+    import_files(client, [by_source], "ga4-traffic")
+    assert rows(
+        client, "SELECT day, sum(sessions)::INT, count(*)::INT FROM web_sessions GROUP BY 1 ORDER BY 1"
+    ) == [
+        (dt.date(2026, 9, 1), 160, 2),
+        (dt.date(2026, 9, 2), 50, 1),
+    ]
+    assert rows(client, "SELECT count(*)::INT FROM web_sessions WHERE channel IS NULL") == [(2,)]
+
+
+def test_ga4_export_without_a_split_is_refused(client, tmp_path):
+    f = write_csv(tmp_path / "ga4.csv", ["Date", "Sessions"], [["20260901", "120"]])
+    with pytest.raises(
+        ImportError_,
+        match=r"does not split sessions.*'Session source / medium'.*Its columns are: Date, Sessions\.",
+    ):
+        import_files(client, [f], "ga4-traffic")
+    assert rows(client, "SELECT count(*)::INT FROM web_sessions") == [(0,)]
 
 
 def test_google_reviews_takeout_json(chicago, tmp_path):

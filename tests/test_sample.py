@@ -88,6 +88,24 @@ def test_ga4_comments_and_reviews_enum(out):
         assert {r["starRating"] for r in data["reviews"]} == {"ONE", "TWO", "THREE", "FOUR", "FIVE"}
 
 
+def test_ga4_sources_split_their_channel_groups_and_the_trail_blog_fades(out):
+    """Each source / medium lies in one channel group; within Referral the hiking forum's share of
+    sessions goes from 5% to 55% over the two years (planted, `GA4_SOURCES`)."""
+    ga4 = pd.read_csv(out / "online-store" / "ga4_traffic_acquisition.csv", comment="#")
+    group = "Session primary channel group (Default Channel Group)"
+    assert ga4.groupby("Session source / medium")[group].nunique().max() == 1
+    assert not ga4.duplicated(["Date", group, "Session source / medium"]).any()
+    assert (ga4["Sessions"] >= ga4[["Engaged sessions", "Key events"]].max(axis=1)).all()
+    referral = ga4[ga4[group] == "Referral"].assign(month=lambda f: f["Date"].astype(str).str[:6])
+    by_month = referral.pivot_table(
+        index="month", columns="Session source / medium", values="Sessions", aggfunc="sum"
+    )
+    forum = by_month["hikingforum.example.com / referral"] / by_month.sum(axis=1)
+    for month, planted in (("202411", 0.05 + 0.5 * 14.5 / 729), ("202610", 0.55 - 0.5 * 15 / 729)):
+        n = by_month.loc[month].sum()
+        assert forum[month] == pytest.approx(planted, abs=3 * np.sqrt(planted * (1 - planted) / n)), month
+
+
 def test_everything_ends_2026_10_31(out):
     later = re.compile(r"2026-1[12]-\d\d|2027-|1[12]/\d\d/2026")
     for path in out.rglob("*.csv"):

@@ -74,6 +74,27 @@ def test_migration_3_adds_cancelled_to_existing_orders(tmp_path):
     assert con.execute("SELECT order_id, revenue, cancelled FROM orders").fetchall() == [("o1", 5, None)]
 
 
+def test_migration_7_adds_source_medium_and_frees_the_channel_group(tmp_path):
+    """An older file keeps its GA4 rows (source / medium NULL) and then takes rows by source /
+    medium alone, which schema 6 refused for lack of a channel group."""
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    store.migrate(con, MIGRATIONS[:6])
+    con.execute("INSERT INTO web_sessions (day, channel, sessions) VALUES ('2026-09-01', 'Email', 40)")
+    by_source = (
+        "INSERT INTO web_sessions (day, source_medium, sessions) VALUES ('2026-09-02', 'google / organic', 9)"
+    )
+    with pytest.raises(duckdb.Error):
+        con.execute(by_source)
+    assert store.migrate(con, MIGRATIONS[:7]) == [7]
+    con.execute(by_source)
+    assert con.execute(
+        "SELECT day, channel, source_medium, sessions FROM web_sessions ORDER BY day"
+    ).fetchall() == [
+        (dt.date(2026, 9, 1), "Email", None, 40),
+        (dt.date(2026, 9, 2), None, "google / organic", 9),
+    ]
+
+
 def test_init_again_keeps_settings_and_salt(home):
     init_client("acme", "First Name")
     salt = (home / "acme" / "salt.secret").read_text()

@@ -3,7 +3,7 @@ the business does not offer.
 
 Share shifts compare two disjoint windows of one `Dimension` (lead source or town; otherwise an
 order's sales channel or location, a new customer's acquisition channel or region, a website
-session's channel): the recent one (the last `RECENT_WEEKS` weeks up to `as_of`) and the earlier
+session's channel group or source / medium): the recent one (the last `RECENT_WEEKS` weeks up to `as_of`) and the earlier
 one (up to `EARLIER_WEEKS` weeks before it). With less than twice `RECENT_WEEKS` of history the
 recent window is the last half of it (at least `MIN_WINDOW_WEEKS`). The whole mix is tested with
 Pearson's chi-square test of the 2 x k table of counts (`scipy.stats.chi2_contingency`); each
@@ -51,7 +51,9 @@ OTHER = "other"
 
 # One relation per kind of row: when it happened (`at`), its category (`value`, the dimension's
 # column), its weight (rows, or a day's sessions) and whether it converted (leads only). The
-# column is formatted in from `DIMENSIONS` only.
+# column is formatted in from `DIMENSIONS` only. GA4 writes "(not set)" where it does not know a
+# session's channel group or source / medium, so a NULL there means the export did not split by
+# it: those days are left out of that split rather than counted as "(not recorded)".
 _ROWS = {
     "leads": "SELECT created_at AS ts, {column} AS value, 1 AS weight, converted_at IS NOT NULL AS converted "
     "FROM leads",
@@ -62,7 +64,7 @@ _ROWS = {
     f"{FIRST_PURCHASE.sql} AS first_purchase FROM orders WHERE customer_id IS NOT NULL "
     "GROUP BY customer_id) f USING (customer_id)",
     "website sessions": "SELECT day::TIMESTAMP AS ts, {column} AS value, sessions AS weight, FALSE AS converted "
-    "FROM web_sessions",
+    "FROM web_sessions WHERE {column} IS NOT NULL",
 }
 
 
@@ -74,10 +76,15 @@ class Dimension:
     label: str  # what one category is, in words: 'lead source'
     unit: str  # what is counted: a key of `_ROWS`
     column: str  # a column of the unit's table
+    plural: str = ""  # the label's plural, when it is not the label + 's'
 
     @property
     def rows(self) -> str:
         return _ROWS[self.unit].format(column=self.column)
+
+    @property
+    def labels(self) -> str:
+        return self.plural or self.label + "s"
 
 
 # Leads first: where enquiries come from is the most direct feedback; the rest serve every business.
@@ -91,6 +98,13 @@ DIMENSIONS: dict[str, Dimension] = {
         Dimension("acquisition_channel", "acquisition channel", "new customers", "acquisition_channel"),
         Dimension("customer_region", "region", "new customers", "region"),
         Dimension("web_channel", "website traffic channel", "website sessions", "channel"),
+        Dimension(
+            "web_source",
+            "website source / medium",
+            "website sessions",
+            "source_medium",
+            "website sources / mediums",
+        ),
     )
 }
 

@@ -1,7 +1,9 @@
 """Writing staged canonical rows into the client's database: upsert by natural key (`schema.TABLES`).
 
 Data tables have no key constraints, so an upsert is delete-then-insert inside the import's
-transaction. order_items are replaced per order (an order's lines come from one export).
+transaction. order_items are replaced per order (an order's lines come from one export), and
+web_sessions per day (a day's traffic comes from one GA4 export: one by source / medium after one
+by channel group replaces the day's rows instead of counting its sessions twice).
 customers rows are merged: a source that lacks a column does not erase it (new values win
 where present, first_seen_at keeps the earliest, source keeps the first one that named them).
 """
@@ -15,7 +17,7 @@ import pyarrow.compute as pc
 from workbook.importers.reading import q
 from workbook.store.schema import NATURAL_KEYS, PERSON_COLUMNS
 
-REPLACE_BY: dict[str, tuple[str, ...]] = {"order_items": ("order_id",)}
+REPLACE_BY: dict[str, tuple[str, ...]] = {"order_items": ("order_id",), "web_sessions": ("day",)}
 # Rows written in this order: every analysis groups orders by customer, and DuckDB groups
 # rows that arrive clustered by their key about 20% faster (bench/README.md).
 STORED_ORDER: dict[str, tuple[str, ...]] = {"orders": ("customer_id", "ordered_at")}

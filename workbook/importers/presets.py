@@ -8,8 +8,12 @@ collide; review and survey ids likewise (`google:<reviewId>`, `survey:<Response 
 
 from __future__ import annotations
 
+import dataclasses
+
+from workbook.importers.errors import ImportError_, shorten
 from workbook.importers.mapping import Format, Identity, Mapping
-from workbook.importers.staging import Output, Stage, customers_from_orders
+from workbook.importers.reading import q
+from workbook.importers.staging import Output, Stage, customers_from_orders, default_transform
 
 
 def tag(column: str, prefix: str) -> str:
@@ -400,6 +404,30 @@ KLAVIYO_CAMPAIGNS = Mapping(
 
 # --- GA4, reviews, surveys ----------------------------------------------------------------
 
+GA4_SPLITS = ("channel", "source_medium")  # what a traffic acquisition report splits sessions by
+
+
+def ga4_traffic(stage: Stage) -> list[Output]:
+    """One row per day and split: the channel group, the session source / medium, or both (as
+    primary and secondary dimension). An export must give at least one; the other stays NULL.
+    Each day and split appears once in the file."""
+    splits = [f for f in GA4_SPLITS if f in stage.headers]
+    if not splits:
+        wanted = " or ".join(repr(h) for h, f in stage.mapping.columns.items() if f in GA4_SPLITS)
+        raise ImportError_(
+            f"{stage.raw.name} does not split sessions by channel group or by source / medium "
+            f"(expected a column {wanted}). Its columns are: {shorten(', '.join(stage.raw.headers), 300)}. "
+            "Export the GA4 traffic acquisition report with one of those as its dimension."
+        )
+    [sessions] = default_transform(stage)
+    keys = ["day", *splits]
+    return [
+        dataclasses.replace(
+            sessions, key_rows=f"SELECT {', '.join(map(q, keys))}, _row FROM typed", key_fields=keys
+        )
+    ]
+
+
 GA4_TRAFFIC = Mapping(
     name="ga4-traffic",
     table="web_sessions",
@@ -410,13 +438,17 @@ GA4_TRAFFIC = Mapping(
         "Session default channel group": "channel",
         "Default channel group": "channel",
         "Session primary channel group": "channel",
+        "Session source / medium": "source_medium",
+        "Session source/medium": "source_medium",
+        "Source / medium": "source_medium",
         "Sessions": "sessions",
         "Engaged sessions": "engaged_sessions",
         "Key events": "key_events",
         "Conversions": "key_events",
         "Total revenue": "revenue",
     },
-    required=["day", "channel", "sessions"],
+    required=["day", "sessions"],  # and a channel group or a source / medium (`ga4_traffic`)
+    transform=ga4_traffic,
 )
 
 

@@ -140,6 +140,25 @@ GA4_CHANNELS = {
     "direct": "Direct",
     "referral": "Referral",
 }
+# GA4 "Session source / medium" within each channel group: (source / medium, its share of the
+# group's sessions on the first day, on the last day), the share moving linearly in between. The
+# pairs are ones GA4's default channel grouping puts in that group. Planted: a hiking forum's
+# links bring a growing part of the (falling) referral traffic.
+GA4_SOURCES = {
+    "organic_search": [
+        ("google / organic", 0.88, 0.88),
+        ("bing / organic", 0.08, 0.08),
+        ("duckduckgo / organic", 0.04, 0.04),
+    ],
+    "paid_search": [("google / cpc", 1.0, 1.0)],
+    "paid_social": [("facebook / paid_social", 0.7, 0.7), ("instagram / paid_social", 0.3, 0.3)],
+    "email": [("klaviyo / email", 1.0, 1.0)],
+    "direct": [("(direct) / (none)", 1.0, 1.0)],
+    "referral": [
+        ("trailblog.example.com / referral", 0.95, 0.45),
+        ("hikingforum.example.com / referral", 0.05, 0.55),
+    ],
+}
 GA4_CONVERSION = {
     "organic_search": 0.018,
     "paid_search": 0.022,
@@ -1098,6 +1117,7 @@ class _Store:
             {
                 "Date": agg["day"].dt.strftime("%Y%m%d"),
                 "Session primary channel group (Default Channel Group)": agg["channel"].map(GA4_CHANNELS),
+                "Session source / medium": "",
                 "Sessions": sessions,
                 "Engaged sessions": engaged,
                 "Engagement rate": np.round(engaged / np.maximum(sessions, 1), 4),
@@ -1109,10 +1129,12 @@ class _Store:
                 "Total revenue": np.round(agg["revenue"].to_numpy(float), 2),
             }
         )
+        # its own generator (spawning leaves the store's stream as it was): the other files stay
+        frame = by_source(rng.spawn(1)[0], frame, agg["day"], agg["channel"])
         frame = frame[frame["Sessions"] > 0]
         header = [
             "# ----------------------------------------",
-            "# Traffic acquisition: Session primary channel group (Default Channel Group)",
+            "# Traffic acquisition: Session source / medium",
             "# Account: Northwind Outfitters",
             "# Property: Northwind Outfitters - GA4",
             "# ----------------------------------------",
@@ -1177,6 +1199,75 @@ class _Store:
             }
         )
         return c.write_csv(frame.sort_values("Submitted At", kind="stable"), path)
+
+
+def by_source(
+    rng: np.random.Generator, frame: pd.DataFrame, day: pd.Series, channel: pd.Series
+) -> pd.DataFrame:
+    """The GA4 rows of each day and channel group split over the group's sources / media
+    (`GA4_SOURCES`, with that day's shares): sessions by conditional binomials (a multinomial),
+    engaged sessions and key events drawn without replacement from those sessions (no part has
+    more than its sessions), revenue in proportion to key events and event count to sessions,
+    so that every part sums to its group's figure."""
+    parts = []
+    elapsed = ((day - c.START) / (c.LAST_DAY - c.START)).to_numpy(float)
+    counts = ("Sessions", "Engaged sessions", "Key events")
+    for group, sources in GA4_SOURCES.items():
+        rows = (channel == group).to_numpy()
+        sub = frame[rows].reset_index(drop=True)
+        first, last = np.array([s[1] for s in sources]), np.array([s[2] for s in sources])
+        shares = first + np.outer(elapsed[rows], last - first)
+        left = {col: sub[col].to_numpy(np.int64) for col in counts}
+        share_left = np.ones(len(sub))
+        done = {col: np.zeros(len(sub), np.int64) for col in counts}
+        for j, (name, _, _) in enumerate(sources):
+            if j == len(sources) - 1:
+                got = left
+            else:
+                n = rng.binomial(left["Sessions"], np.clip(shares[:, j] / share_left, 0, 1))
+                rest = left["Sessions"] - n
+                got = {
+                    "Sessions": n,
+                    "Engaged sessions": rng.hypergeometric(n, rest, left["Engaged sessions"]),
+                    "Key events": rng.hypergeometric(n, rest, left["Key events"]),
+                }
+            sessions, engaged, key = (got[col] for col in counts)
+            cents = _apportion(
+                np.round(sub["Total revenue"] * 100), done["Key events"], key, sub["Key events"]
+            )
+            parts.append(
+                sub.assign(
+                    **{
+                        "Session source / medium": name,
+                        "Sessions": sessions,
+                        "Engaged sessions": engaged,
+                        "Engagement rate": np.round(engaged / np.maximum(sessions, 1), 4),
+                        "Event count": _apportion(
+                            sub["Event count"], done["Sessions"], sessions, sub["Sessions"]
+                        ),
+                        "Key events": key,
+                        "Session key event rate": np.round(key / np.maximum(sessions, 1), 4),
+                        "Total revenue": cents / 100,
+                        "_row": np.flatnonzero(rows),
+                        "_part": j,
+                    }
+                )
+            )
+            share_left = share_left - shares[:, j]
+            left = {col: left[col] - got[col] for col in counts}
+            done = {col: done[col] + got[col] for col in counts}
+    return pd.concat(parts).sort_values(["_row", "_part"]).drop(columns=["_row", "_part"])
+
+
+def _apportion(total: pd.Series, before: np.ndarray, part: np.ndarray, whole: pd.Series) -> np.ndarray:
+    """A part's whole-number share of `total`, in proportion to `part` of `whole` with `before`
+    given to the parts before it: rounding the running sum, so the parts add up to `total`."""
+
+    def upto(n: np.ndarray) -> np.ndarray:
+        w = whole.to_numpy(float)
+        return np.round(total.to_numpy(float) * np.divide(n, w, out=np.zeros(len(w)), where=w > 0))
+
+    return (upto(before + part) - upto(before)).astype(np.int64)
 
 
 def write(out_dir: Path, rng: np.random.Generator, scale: int) -> list[Path]:

@@ -259,6 +259,15 @@ MIGRATIONS: list[str] = [
     DROP TABLE goals_v6;
     CREATE UNIQUE INDEX goals_identity ON goals (metric, coalesce(segment, ''));
     """,
+    # 7: web_sessions.source_medium, GA4's "Session source / medium" ('google / organic'), part
+    # of the natural key (an export has one row per day, channel group and source / medium). The
+    # channel group may now be NULL: an export by source / medium alone does not give it, and
+    # guessing it from the source would be a fact the export does not state. Rows of older files
+    # and channel-only exports keep a NULL source / medium.
+    """
+    ALTER TABLE web_sessions ALTER COLUMN channel DROP NOT NULL;
+    ALTER TABLE web_sessions ADD COLUMN source_medium VARCHAR;
+    """,
 ]
 
 
@@ -283,7 +292,7 @@ TABLES: dict[str, Table] = {
     "leads": Table(("lead_id",), "created_at", "customer_id"),
     "feedback": Table(("feedback_id",), "submitted_at", "customer_id", ("text",)),
     "spend": Table(("spent_on", "channel", "campaign_id"), "spent_on"),
-    "web_sessions": Table(("day", "channel"), "day"),
+    "web_sessions": Table(("day", "channel", "source_medium"), "day"),
     "services": Table(("service",), None),
 }
 DATA_TABLES: list[str] = list(TABLES)

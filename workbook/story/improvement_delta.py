@@ -157,13 +157,15 @@ def what_if(ctx: Context, deltas: list[Delta]) -> None:
 def where_customers_come_from(ctx: Context) -> None:
     """Alignment feedback for every business: each way of splitting customers that the client's
     data records with two or more values (lead source and town; sales channel and location; new
-    customers' acquisition channel and region; website traffic channel), its mix now against before."""
+    customers' acquisition channel and region; website traffic channel and source / medium), its mix
+    now against before."""
     keys = alignment.available(ctx.con, ctx.as_of)
     if not keys:
         nb.not_enough_data(
             "where customers come from",
-            "none of lead source, town, sales channel, location, acquisition channel, region or website "
-            "channel is recorded with two or more values. Import leads, customers with tags, or GA4 traffic.",
+            "none of lead source, town, sales channel, location, acquisition channel, region, website "
+            "channel or website source / medium is recorded with two or more values. Import leads, customers "
+            "with tags, or GA4 traffic.",
         )
         return
     for key in keys:
@@ -193,7 +195,7 @@ def _shift_section(ctx: Context, shift: alignment.ShareShift) -> None:
         f"({nb.day(shift.recent_start)} to {nb.day(ctx.as_of)}) against the {earlier} before (from "
         f"{nb.day(shift.earlier_start)}). Did the mix move at all? A chi-square test of the whole table says "
         f"{fmt.p_value(shift.p_value)}. Each {dim.label} on its own: a two-proportion z-test, adjusted for "
-        f"looking at {len(shift.table)} {dim.label}s at once (Holm), and allowing for busy and quiet days "
+        f"looking at {len(shift.table)} {dim.labels} at once (Holm), and allowing for busy and quiet days "
         "(Rao-Scott). " + ("None moved more than chance would explain." if moving.empty else "")
     )
     for _, row in moving.iterrows():
