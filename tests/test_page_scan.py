@@ -74,6 +74,8 @@ BAD = [
         "advice beyond the client's list of 115 (21,067)",
         "<p>Send it to about 21,067 recipients per version.</p>",
     ),
+    ("raw Markdown (**)", "<p>A new customer has brought **$534.44** of net revenue.</p>"),
+    ("a number with more than four decimals (34927.570333)", "<p>Target revenue: 34927.570333</p>"),
 ]
 
 
@@ -100,6 +102,23 @@ def test_the_scanner_fails_on_a_planted_bad_sentence(problem, body):
 def test_the_scanner_fails_on_a_planted_bad_chart(chart, problem):
     found = scan_page(_page(HISTORY, (chart,)))
     assert len(found) == 1 and found[0].startswith(problem), found
+
+
+def _slider(value: float, low: float, high: float, step: float) -> dict:
+    bind = {"input": "range", "min": low, "max": high, "step": step, "name": "Target revenue: "}
+    return {
+        **_chart("$,.0f", [low, high], "Revenue"),
+        "params": [{"name": "target", "value": value, "bind": bind}],
+    }
+
+
+def test_the_scanner_reads_a_sliders_read_out():
+    assert scan_page(_page(HISTORY, (_slider(34950.0, 34900.0, 41900.0, 50.0),))) == []
+    found = scan_page(_page(HISTORY, (_slider(34927.570333, 34927.570333, 41913.0, 34.927570333),)))
+    assert found == [
+        "a slider read-out with more than four decimals (34927.570333): Target revenue: ",
+        "a slider read-out with more than four decimals (34.927570333): Target revenue: ",
+    ]
 
 
 def test_the_scanner_fails_on_a_page_without_its_history():

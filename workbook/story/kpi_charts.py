@@ -8,6 +8,8 @@ kernel: moving the target redraws the path to it and the improvement needed per 
 
 from __future__ import annotations
 
+import math
+
 import altair as alt
 import pandas as pd
 
@@ -130,30 +132,68 @@ def _current(d: Delta) -> float:
     return d.current.value
 
 
+def slider_scale(kpi: metrics.KPI) -> float:
+    """What the slider shows per unit of the KPI: shares in percent (84.7, not 0.847)."""
+    return 100.0 if kpi.unit == "share" else 1.0
+
+
+def _nice_step(raw: float) -> float:
+    """The 1-2-5 step (…, 0.1, 0.2, 0.5, 1, 2, 5, 10, …) at or above `raw`."""
+    power = 10.0 ** math.floor(math.log10(raw))
+    return next(m * power for m in (1, 2, 5, 10) if m * power >= raw * (1 - 1e-9))
+
+
+def _decimals(step: float) -> int:
+    return max(0, -math.floor(math.log10(step) + 1e-9))
+
+
 def slider_range(d: Delta) -> tuple[float, float, float]:
-    """(min, max, step) for the target slider: from the current value to well past the target."""
+    """(min, max, step) for the target slider, in the units it shows (`slider_scale`): from the
+    current value to well past the target, within the values the KPI can take, on a 1-2-5 step
+    of about a 200th of the span so the slider's read-out is a round number ('34950', '84.7')."""
+    scale = slider_scale(d.goal.kpi)
     current, target = _current(d), d.target
     span = max(abs(target - current), abs(current) * 0.2, 1e-6) * 2
     lo, hi = (current, current + span) if d.goal.direction == "increase" else (current - span, current)
-    if d.goal.kpi.unit == "share":
-        lo, hi = max(lo, 0.0), min(hi, 1.0)
-    return lo, hi, (hi - lo) / 200
+    low, high = (d.goal.kpi.within(v) * scale for v in (lo, hi))
+    step = _nice_step((high - low) / 200)
+    floor, ceiling = (v * scale for v in d.goal.kpi.possible or (-math.inf, math.inf))
+    low, high = math.floor(low / step) * step, math.ceil(high / step) * step  # outward to whole steps
+    low, high = (
+        low + step if low < floor else low,
+        high - step if high > ceiling else high,
+    )  # not past the ends
+    places = _decimals(step)
+    return round(low, places), round(high, places), round(step, places)
 
 
 def what_if_chart(d: Delta, currency: str = "USD") -> alt.LayerChart:
     """The goal with a target slider: the straight path from today to the chosen target and the
     improvement needed per week, beside the history and the trend projection.
 
-    The slider is a Vega-Lite parameter (`alt.binding_range`), so it works in static HTML.
+    The slider is a Vega-Lite parameter (`alt.binding_range`), so it works in static HTML; it
+    shows the target in `slider_scale` units on round steps (`slider_range`).
     """
     kpi = d.goal.kpi
-    y_fmt = axis_format(kpi, currency)
     lo, hi, step = slider_range(d)
+    scale = slider_scale(kpi)
+    unit = (
+        "%"
+        if kpi.unit == "share"
+        else fmt.SYMBOLS.get(currency, currency).strip()
+        if kpi.unit == "money"
+        else ""
+    )
+    shown = min(max(round(d.target * scale / step) * step, lo), hi)
     target = alt.param(
         name="target",
-        value=round(d.target, 6),
-        bind=alt.binding_range(min=lo, max=hi, step=step, name=f"Target {kpi.label.lower()}: "),
+        value=round(shown, _decimals(step)),
+        bind=alt.binding_range(
+            min=lo, max=hi, step=step, name=f"Target {kpi.label.lower()}{f' ({unit})' if unit else ''}: "
+        ),
     )
+    goal = "target" if scale == 1 else f"(target / {scale:g})"  # the slider's value in the KPI's units
+    y_fmt = axis_format(kpi, currency)
     x = alt.X("period:T", title=None, axis=alt.Axis(format="%b %Y"))
     y = alt.Y(
         "value:Q", title=_title(kpi, currency), axis=alt.Axis(format=y_fmt), scale=alt.Scale(zero=False)
@@ -168,13 +208,13 @@ def what_if_chart(d: Delta, currency: str = "USD") -> alt.LayerChart:
     season = d.season_change if d.season_change == d.season_change else 0.0  # the season's own part
     path = (
         alt.Chart(path_data)
-        .transform_calculate(value=f"{current} + datum.frac * (target - {current})")
+        .transform_calculate(value=f"{current} + datum.frac * ({goal} - {current})")
         .mark_line(color=charts.GOOD, strokeWidth=3, point=True)
         .encode(x=x, y="value:Q")
     )
     needed = (
-        f"'Needed: ' + {_vega_number(kpi, f'(target - {current} - {season}) / {d.weeks_left}', signed=True)}"
-        f" + ' per week to reach ' + {_vega_number(kpi, 'target')}"
+        f"'Needed: ' + {_vega_number(kpi, f'({goal} - {current} - {season}) / {d.weeks_left}', signed=True)}"
+        f" + ' per week to reach ' + {_vega_number(kpi, goal)}"
         f" + ' by {d.goal.deadline:%d %b %Y}'"
     )
     text = (

@@ -99,10 +99,15 @@ def plain(markdown: str) -> str:
     return html.unescape(markdown.replace("**", ""))
 
 
+DOLLAR = re.compile(r"(?<!\\)\$")  # a dollar sign not already escaped
+
+
 def _no_raw_html(markdown: str) -> str:
-    """The story's Markdown with no HTML tag left to open: the guard behind `text`, for a
-    client string a sentence forgot to wrap."""
-    return TAG_START.sub("&lt;", markdown)
+    """The story's Markdown with no HTML tag left to open (the guard behind `text`, for a client
+    string a sentence forgot to wrap) and no dollar sign read as the start of a formula: Jupyter's
+    Markdown takes the text between two '$' as math, so '**$37.50** ... between $31' showed its
+    '**' raw; an escaped '\\$' is a plain dollar sign."""
+    return DOLLAR.sub(r"\\$", TAG_START.sub("&lt;", markdown))
 
 
 def say(markdown: str) -> None:
@@ -121,22 +126,32 @@ def day(d) -> str:
 
 
 def show(*objs) -> None:
-    """Show charts or tables in the notebook and the report, in order. A styled table's labels
-    are escaped here (its cells by the `styler.format.escape` option `setup` sets)."""
+    """Show charts or tables in the notebook and the report, in order. A table (DataFrame) shows
+    as `show_table`; a styled table's labels are escaped here (its cells by the
+    `styler.format.escape` option `setup` sets) and its row numbers (a default index) hidden."""
     from IPython.display import display
     from pandas.io.formats.style import Styler
 
     for obj in objs:
+        if isinstance(obj, pd.DataFrame):
+            show_table(obj)
+            continue
         if isinstance(obj, Styler):
             obj = obj.format_index(escape="html", axis=0).format_index(escape="html", axis=1)
+            if isinstance(obj.data.index, pd.RangeIndex):
+                obj = obj.hide(axis="index")
         display(obj)
 
 
-def show_table(frame) -> None:
-    """A small table of already formatted values (no index, escaped)."""
+def show_table(frame: pd.DataFrame) -> None:
+    """A small table of already formatted values, escaped, each cell whole (no '...'): a named
+    index (e.g. the segment) becomes the first column, row numbers (a default index) are left out."""
     from IPython.display import HTML, display
 
-    display(HTML(frame.to_html(index=False, border=0, classes="workbook-table", escape=True)))
+    if not isinstance(frame.index, pd.RangeIndex):
+        frame = frame.reset_index()
+    page = frame.to_html(index=False, border=0, classes="workbook-table", escape=True)
+    display(HTML(page))
 
 
 def header(ctx: Context, title: str, subtitle: str = "") -> None:
