@@ -42,9 +42,11 @@ def sparklines(frames: dict[str, pd.DataFrame], columns: int = 3) -> alt.FacetCh
     )
     return (
         alt.Chart(data)
-        .mark_line(strokeWidth=1.5, color=charts.PALETTE[0])
+        # points as well as the line: a sparse series (an email KPI of the weeks with a campaign)
+        # is a few dots, which a line alone draws as short dashes or not at all
+        .mark_line(strokeWidth=1.5, color=charts.PALETTE[0], point=alt.OverlayMarkDef(size=14, filled=True))
         .encode(
-            x=alt.X("period:T", title=None, axis=alt.Axis(format="%b %y", labelFontSize=9, tickCount=4)),
+            x=alt.X("period:T", title=None, axis=charts.time_axis(data["period"], ticks=3, labelFontSize=9)),
             y=alt.Y(
                 "value:Q",
                 title=None,
@@ -64,19 +66,32 @@ def _history(d: Delta) -> pd.DataFrame:
     return h.loc[h["complete"], ["period", "value"]].dropna()
 
 
+def _time_axis(d: Delta) -> alt.Axis:
+    """The date axis of a goal's charts: from its history to its deadline."""
+    projected = d.projection["period"] if not d.projection.empty else []
+    return charts.time_axis(_history(d)["period"], projected, [d.as_of, d.goal.deadline])
+
+
+def _value_axis(d: Delta, fmt: str) -> alt.Axis:
+    """The value axis of a goal's charts, from what they draw at first: its history, forecast
+    band and target (a what-if slider moved further widens the span, never narrows it)."""
+    band = [d.projection[c] for c in ("low", "high", "value") if c in d.projection]
+    return charts.value_axis(fmt, _history(d)["value"], *band, [d.target])
+
+
 def goal_chart(d: Delta, currency: str = "USD") -> alt.LayerChart:
     """A goal card's chart: weekly history, the target line, the deadline, and the forecast of the
     4-week value with its 95% band (when there is one)."""
     kpi = d.goal.kpi
     y_title, y_fmt = _title(kpi, currency), axis_format(kpi, currency)
     history = _history(d)
-    x = alt.X("period:T", title=None, axis=alt.Axis(format="%b %Y"))
+    x = alt.X("period:T", title=None, axis=_time_axis(d))
     line = (
         alt.Chart(history)
         .mark_line(color=charts.PALETTE[0])
         .encode(
             x=x,
-            y=alt.Y("value:Q", title=y_title, axis=alt.Axis(format=y_fmt), scale=alt.Scale(zero=False)),
+            y=alt.Y("value:Q", title=y_title, axis=_value_axis(d, y_fmt), scale=alt.Scale(zero=False)),
             tooltip=[
                 alt.Tooltip("period:T", title="week of"),
                 alt.Tooltip("value:Q", format=y_fmt, title=kpi.label),
@@ -137,16 +152,6 @@ def slider_scale(kpi: metrics.KPI) -> float:
     return 100.0 if kpi.unit == "share" else 1.0
 
 
-def _nice_step(raw: float) -> float:
-    """The 1-2-5 step (…, 0.1, 0.2, 0.5, 1, 2, 5, 10, …) at or above `raw`."""
-    power = 10.0 ** math.floor(math.log10(raw))
-    return next(m * power for m in (1, 2, 5, 10) if m * power >= raw * (1 - 1e-9))
-
-
-def _decimals(step: float) -> int:
-    return max(0, -math.floor(math.log10(step) + 1e-9))
-
-
 def slider_range(d: Delta) -> tuple[float, float, float]:
     """(min, max, step) for the target slider, in the units it shows (`slider_scale`): from the
     current value to well past the target, within the values the KPI can take, on a 1-2-5 step
@@ -156,14 +161,14 @@ def slider_range(d: Delta) -> tuple[float, float, float]:
     span = max(abs(target - current), abs(current) * 0.2, 1e-6) * 2
     lo, hi = (current, current + span) if d.goal.direction == "increase" else (current - span, current)
     low, high = (d.goal.kpi.within(v) * scale for v in (lo, hi))
-    step = _nice_step((high - low) / 200)
+    step = charts.nice_step((high - low) / 200)
     floor, ceiling = (v * scale for v in d.goal.kpi.possible or (-math.inf, math.inf))
     low, high = math.floor(low / step) * step, math.ceil(high / step) * step  # outward to whole steps
     low, high = (
         low + step if low < floor else low,
         high - step if high > ceiling else high,
     )  # not past the ends
-    places = _decimals(step)
+    places = charts.decimals(step)
     return round(low, places), round(high, places), round(step, places)
 
 
@@ -187,16 +192,19 @@ def what_if_chart(d: Delta, currency: str = "USD") -> alt.LayerChart:
     shown = min(max(round(d.target * scale / step) * step, lo), hi)
     target = alt.param(
         name="target",
-        value=round(shown, _decimals(step)),
+        value=round(shown, charts.decimals(step)),
         bind=alt.binding_range(
             min=lo, max=hi, step=step, name=f"Target {kpi.label.lower()}{f' ({unit})' if unit else ''}: "
         ),
     )
     goal = "target" if scale == 1 else f"(target / {scale:g})"  # the slider's value in the KPI's units
     y_fmt = axis_format(kpi, currency)
-    x = alt.X("period:T", title=None, axis=alt.Axis(format="%b %Y"))
+    x = alt.X("period:T", title=None, axis=_time_axis(d))
     y = alt.Y(
-        "value:Q", title=_title(kpi, currency), axis=alt.Axis(format=y_fmt), scale=alt.Scale(zero=False)
+        "value:Q",
+        title=_title(kpi, currency),
+        axis=_value_axis(d, y_fmt),
+        scale=alt.Scale(zero=False),
     )
     history = alt.Chart(_history(d)).mark_line(color=charts.PALETTE[0]).encode(x=x, y=y)
     trend = (
@@ -239,11 +247,11 @@ def share_chart(frame: pd.DataFrame, title: str, unit: str) -> alt.Chart:
         alt.Chart(frame)
         .mark_line(point=True)
         .encode(
-            x=alt.X("month:T", title=None, axis=alt.Axis(format="%b %Y")),
+            x=alt.X("month:T", title=None, axis=charts.time_axis(frame["month"])),
             y=alt.Y(
                 "share:Q",
                 title=f"share of the month's {unit}",
-                axis=alt.Axis(format=".0%"),
+                axis=charts.value_axis(".0%"),
                 scale=alt.Scale(domain=[0, 1], clamp=True, zero=True, nice=False),
             ),
             color=alt.Color("value:N", title=title),
