@@ -1,7 +1,8 @@
 """Issue 13's "must show": every page of the tiny shop and of each sample client, text and chart
 specs, scanned for a rate outside 0-100%, negative money, a rating off 1-5, advice beyond the
-client's list, and an unsaid history (`page_scan`); the scanner itself shown to fail on a
-planted bad page."""
+client's list, an unsaid history, and (issue 15) raw Markdown or a number with more than four
+decimals in the text or a slider's read-out (`page_scan`); the scanner itself shown to fail on
+a planted bad page."""
 
 from __future__ import annotations
 
