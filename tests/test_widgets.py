@@ -85,6 +85,13 @@ def test_what_if_needs_a_judged_goal():
         kpi_charts.slider_range(undefined)
 
 
+def test_the_panel_shows_a_suggested_target_in_cents_not_a_raw_float(ctx):
+    suggested = goals.suggest(ctx.con, "revenue", AS_OF).target()
+    assert suggested != round(suggested, 2)  # the fixture's +10% suggestion is a raw float
+    panel = widgets.WhatIfPanel(ctx)
+    assert panel.target.value == round(suggested, 2)
+
+
 def test_panel_redraws_and_saves(ctx, client):
     panel = widgets.WhatIfPanel(ctx)
     assert panel.metric.value == "revenue"
