@@ -16,7 +16,9 @@ cells with their column's header), and the Vega-Lite spec of every chart (the JS
   test (2 N) need more people than the client's list;
 - the history said: the page's text names how much history there is ("History:");
 - formatting (issue 15): no raw Markdown left in the text (`**`), no number with more than four
-  decimals, in the text or as a slider's read-out (its value, ends and step).
+  decimals, in the text or as a slider's read-out (its value, ends and step); and, drawn by
+  Vega itself (`repeated_ticks`, slower, so apart from `scan_page`), no axis with the same tick
+  label twice ('$7 $7 $8', 'Sep Sep Oct').
 
 Each finding is one line naming the page part and the text, so a failing test says what to fix.
 """
@@ -320,3 +322,23 @@ def scan_page(page: str, list_size: int | None = None, history: str | None = "Hi
     if history and history not in page_text(page):
         found.append(f"the history is not said (no {history!r} on the page)")
     return found
+
+
+AXIS_LABELS = re.compile(r'<g class="mark-text role-axis-label"[^>]*>(.*?)</g>', re.S)
+
+
+def repeated_ticks(spec: dict) -> list[str]:
+    """Axes of a chart, as Vega draws it (vl_convert's SVG), that show one tick label twice."""
+    import vl_convert
+
+    svg = vl_convert.vegalite_to_svg(spec)
+    title = spec.get("title", "")
+    title = title.get("text", "") if isinstance(title, dict) else str(title)
+    problems = []
+    for axis in AXIS_LABELS.findall(svg):
+        labels = re.findall(r"<text[^>]*>([^<]*)</text>", axis)
+        if len(labels) != len(set(labels)):
+            problems.append(
+                f"a tick label repeated on an axis ({' '.join(labels)}): chart {title or '(untitled)'!r}"
+            )
+    return problems

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from page_scan import chart_specs, scan_page
+from page_scan import chart_specs, repeated_ticks, scan_page
 from render_fixtures import SAMPLE_CLIENTS
 
 from workbook import store
@@ -122,6 +122,14 @@ def test_the_scanner_reads_a_sliders_read_out():
     ]
 
 
+def test_the_scanner_finds_a_tick_label_repeated_on_an_axis():
+    narrow = _chart(".0%", [0.02 + 0.002 * i for i in range(13)], "Email conversion rate")
+    assert repeated_ticks(narrow) == [
+        "a tick label repeated on an axis (0% 1% 1% 2% 2% 3% 3% 4% 4% 5%): chart '(untitled)'"
+    ]
+    assert repeated_ticks(_chart(".0%", [0.2, 0.37, 1.0])) == []
+
+
 def test_the_scanner_fails_on_a_page_without_its_history():
     assert scan_page(_page("<p>Revenue per week is $282.83.</p>")) == [
         "the history is not said (no 'History:' on the page)"
@@ -173,6 +181,18 @@ def test_tiny_shop_says_its_short_history_on_every_page(tiny_reports):
     for stem, page in _pages(tiny_reports, tiny_shop.SLUG).items():
         assert "13 weeks of orders (150 of them, 02 Aug 2026 to 31 Oct 2026)" in page, stem
         assert "rather than the usual 26" in page, stem
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("client", SAMPLE_CLIENTS)
+def test_sample_charts_show_no_tick_label_twice(sample_reports, client):
+    found = [
+        f"{stem}: {p}"
+        for stem, page in _pages(sample_reports, client).items()
+        for spec in chart_specs(page)
+        for p in repeated_ticks(spec)
+    ]
+    assert found == []
 
 
 @pytest.mark.slow

@@ -72,11 +72,11 @@ def _time_axis(d: Delta) -> alt.Axis:
     return charts.time_axis(_history(d)["period"], projected, [d.as_of, d.goal.deadline])
 
 
-def _value_axis(d: Delta, fmt: str) -> alt.Axis:
-    """The value axis of a goal's charts, from what they draw at first: its history, forecast
-    band and target (a what-if slider moved further widens the span, never narrows it)."""
-    band = [d.projection[c] for c in ("low", "high", "value") if c in d.projection]
-    return charts.value_axis(fmt, _history(d)["value"], *band, [d.target])
+def _value_axis(d: Delta, fmt: str, drawn: tuple[str, ...] = ("value", "low", "high")) -> alt.Axis:
+    """The value axis of a goal's charts, from what they draw at first: its history, the `drawn`
+    columns of its forecast and its target (a what-if slider moved further widens the span)."""
+    forecast = [d.projection[c] for c in drawn if c in d.projection]
+    return charts.value_axis(fmt, _history(d)["value"], *forecast, [d.target])
 
 
 def goal_chart(d: Delta, currency: str = "USD") -> alt.LayerChart:
@@ -203,7 +203,7 @@ def what_if_chart(d: Delta, currency: str = "USD") -> alt.LayerChart:
     y = alt.Y(
         "value:Q",
         title=_title(kpi, currency),
-        axis=_value_axis(d, y_fmt),
+        axis=_value_axis(d, y_fmt, drawn=("value",)),  # the trend, no band
         scale=alt.Scale(zero=False),
     )
     history = alt.Chart(_history(d)).mark_line(color=charts.PALETTE[0]).encode(x=x, y=y)
