@@ -77,6 +77,8 @@ def test_slider_read_outs_are_round_numbers_within_what_the_kpi_can_take(ctx):
     (param,) = kpi_charts.what_if_chart(d).to_dict()["params"]
     assert (param["value"], param["bind"]["step"], param["bind"]["max"]) == (90.0, 0.1, 100.0)
     assert param["bind"]["name"] == "Target repeat purchase rate (%): "
+    d.current.value, d.target = 1.0, 1.0  # everyone came back: nowhere to move
+    assert kpi_charts.slider_range(d) == (100.0, 100.0, 0.0001)
 
 
 def test_what_if_needs_a_judged_goal():

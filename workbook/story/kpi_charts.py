@@ -147,6 +147,9 @@ def _current(d: Delta) -> float:
     return d.current.value
 
 
+MIN_STEP = 1e-4  # the finest slider step (in shown units): four decimals at most
+
+
 def slider_scale(kpi: metrics.KPI) -> float:
     """What the slider shows per unit of the KPI: shares in percent (84.7, not 0.847)."""
     return 100.0 if kpi.unit == "share" else 1.0
@@ -161,7 +164,7 @@ def slider_range(d: Delta) -> tuple[float, float, float]:
     span = max(abs(target - current), abs(current) * 0.2, 1e-6) * 2
     lo, hi = (current, current + span) if d.goal.direction == "increase" else (current - span, current)
     low, high = (d.goal.kpi.within(v) * scale for v in (lo, hi))
-    step = charts.nice_step((high - low) / 200)
+    step = charts.nice_step(max((high - low) / 200, MIN_STEP))  # a KPI at its end: one position
     floor, ceiling = (v * scale for v in d.goal.kpi.possible or (-math.inf, math.inf))
     low, high = math.floor(low / step) * step, math.ceil(high / step) * step  # outward to whole steps
     low, high = (
