@@ -135,7 +135,7 @@ def test_a_table_shows_no_row_numbers_and_each_cell_whole(shown):
 
     action = "daily regulars: know their order, thank them, ask for a review, and tell a friend"
     nb.show(pd.DataFrame({"segment": ["champions"], "what to do": [action]}).set_index("segment"))
-    nb.show(pd.DataFrame({"segment": ["new"], "customers": [12]}))
+    nb.show(pd.DataFrame({"segment": ["new", "lost"], "customers": [12, 0]}).query("customers > 0"))
     nb.show(pd.DataFrame({"lift": [0.5]}).style.format("{:.0%}"))
     named, numbered = ([b.text for b in blocks(obj.data)] for obj, _ in shown[:2])
     assert named == ["segment", "what to do", "champions", action]

@@ -125,10 +125,15 @@ def day(d) -> str:
     return "n/a" if d is None or pd.isna(d) else f"{pd.Timestamp(d):%d %b %Y}"
 
 
+def _row_numbers(index: pd.Index) -> bool:
+    """An index that only numbers the rows (0, 1, 2 ..., also after a filter): not shown."""
+    return all(name is None for name in index.names) and pd.api.types.is_integer_dtype(index)
+
+
 def show(*objs) -> None:
     """Show charts or tables in the notebook and the report, in order. A table (DataFrame) shows
     as `show_table`; a styled table's labels are escaped here (its cells by the
-    `styler.format.escape` option `setup` sets) and its row numbers (a default index) hidden."""
+    `styler.format.escape` option `setup` sets) and its row numbers hidden (`_row_numbers`)."""
     from IPython.display import display
     from pandas.io.formats.style import Styler
 
@@ -138,18 +143,18 @@ def show(*objs) -> None:
             continue
         if isinstance(obj, Styler):
             obj = obj.format_index(escape="html", axis=0).format_index(escape="html", axis=1)
-            if isinstance(obj.data.index, pd.RangeIndex):
+            if _row_numbers(obj.data.index):
                 obj = obj.hide(axis="index")
         display(obj)
 
 
 def show_table(frame: pd.DataFrame) -> None:
-    """A small table of already formatted values, escaped, each cell whole (no '...'): a named
-    index (e.g. the segment) becomes the first column, row numbers (a default index) are left out."""
+    """A small table of already formatted values, escaped, each cell whole (no '...'), without
+    row numbers (`_row_numbers`); an index of labels (e.g. the segment) is its first column."""
     from IPython.display import HTML, display
 
-    if not isinstance(frame.index, pd.RangeIndex):
-        frame = frame.reset_index()
+    if not _row_numbers(frame.index):  # its labels as the first column(s), headed by their names
+        frame = frame.rename_axis(index=[name or "" for name in frame.index.names]).reset_index()
     page = frame.to_html(index=False, border=0, classes="workbook-table", escape=True)
     display(HTML(page))
 
