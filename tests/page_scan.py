@@ -14,7 +14,11 @@ cells with their column's header), and the Vega-Lite spec of every chart (the JS
   1..5; on a chart whose axis title names a rating, a value outside 1..5;
 - advice beyond the client's list: "N recipients per version" where the two versions of a 50/50
   test (2 N) need more people than the client's list;
-- the history said: the page's text names how much history there is ("History:").
+- the history said: the page's text names how much history there is ("History:");
+- formatting (issue 15): no raw Markdown left in the text (`**`), no number with more than four
+  decimals, in the text or as a slider's read-out (its value, ends and step); and, drawn by
+  Vega itself (`repeated_ticks`, slower, so apart from `scan_page`), no axis with the same tick
+  label twice ('$7 $7 $8', 'Sep Sep Oct').
 
 Each finding is one line naming the page part and the text, so a failing test says what to fix.
 """
@@ -60,6 +64,8 @@ CHANGE_BY = re.compile(r"\bby [+\-]?\$?\d")
 # An axis titled with one of these draws changes, which may be negative.
 AXIS_CHANGE_WORDS = ("change", "difference", "gap", "lift", "vs", "trend", "improvement")
 RATING_WORDS = ("rating", "stars", "star ")
+RAW_MARKDOWN = "**"
+LONG_DECIMAL = re.compile(r"(?<![\d.])\d[\d,]*\.\d{5,}")  # more than four decimals: a raw float, not a figure
 
 
 @dataclass(frozen=True)
@@ -184,6 +190,10 @@ def scan_block(block: Block, list_size: int | None) -> list[str]:
         for value in dict.fromkeys(DECIMAL.findall(text) + STARS.findall(text)):
             if not 1 <= _number(value) <= 5:
                 problems.append(f"rating off 1-5 ({value}): {where[:300]}")
+    if RAW_MARKDOWN in text:
+        problems.append(f"raw Markdown ({RAW_MARKDOWN}): {where[:300]}")
+    for value in LONG_DECIMAL.findall(text):
+        problems.append(f"a number with more than four decimals ({value}): {where[:300]}")
     if list_size is not None:
         for value in RECIPIENTS.findall(text):
             if 2 * _number(value) > list_size:
@@ -273,11 +283,62 @@ def scan_spec(spec: dict) -> list[str]:
     return problems
 
 
+def _params(node) -> list[dict]:
+    """Every parameter (`params`) of a spec and of its layers and sub-views."""
+    if isinstance(node, list):
+        return [p for item in node for p in _params(item)]
+    if not isinstance(node, dict):
+        return []
+    found = [p for p in node.get("params") or [] if isinstance(p, dict)]
+    return found + [
+        p for key in ("layer", "spec", "hconcat", "vconcat", "concat") for p in _params(node.get(key))
+    ]
+
+
+def scan_sliders(spec: dict) -> list[str]:
+    """A slider whose read-out would show a raw float: its value, ends or step with more than
+    four decimals (the read-out is the value as it is, min + k * step)."""
+    problems = []
+    for param in _params(spec):
+        bind = param.get("bind") if isinstance(param.get("bind"), dict) else {}
+        if bind.get("input") != "range":
+            continue
+        numbers = [param.get("value"), bind.get("min"), bind.get("max"), bind.get("step")]
+        for value in numbers:
+            if isinstance(value, float) and LONG_DECIMAL.search(repr(value)):
+                problems.append(
+                    f"a slider read-out with more than four decimals ({value!r}): {bind.get('name', '')}"
+                )
+    return problems
+
+
 def scan_page(page: str, list_size: int | None = None, history: str | None = "History:") -> list[str]:
     """Every problem on one report page (text and charts); [] for a page an owner can trust.
     `history`: the words that must say how much history there is (None: not checked)."""
     found = [p for b in blocks(page) for p in scan_block(b, list_size)]
-    found += [p for spec in chart_specs(page) for p in dict.fromkeys(scan_spec(spec))]  # once per chart
+    found += [
+        p for spec in chart_specs(page) for p in dict.fromkeys(scan_spec(spec) + scan_sliders(spec))
+    ]  # once per chart
     if history and history not in page_text(page):
         found.append(f"the history is not said (no {history!r} on the page)")
     return found
+
+
+AXIS_LABELS = re.compile(r'<g class="mark-text role-axis-label"[^>]*>(.*?)</g>', re.S)
+
+
+def repeated_ticks(spec: dict) -> list[str]:
+    """Axes of a chart, as Vega draws it (vl_convert's SVG), that show one tick label twice."""
+    import vl_convert
+
+    svg = vl_convert.vegalite_to_svg(spec)
+    title = spec.get("title", "")
+    title = title.get("text", "") if isinstance(title, dict) else str(title)
+    problems = []
+    for axis in AXIS_LABELS.findall(svg):
+        labels = re.findall(r"<text[^>]*>([^<]*)</text>", axis)
+        if len(labels) != len(set(labels)):
+            problems.append(
+                f"a tick label repeated on an axis ({' '.join(labels)}): chart {title or '(untitled)'!r}"
+            )
+    return problems

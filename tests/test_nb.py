@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+from page_scan import blocks
 
 from workbook import store
 from workbook.core import paths
@@ -114,3 +115,29 @@ def test_a_styled_table_escapes_its_labels_and_cells(shown):
         html = shown[0][0]._repr_html_()
     assert "<i>" not in html and "<img" not in html
     assert "&lt;i&gt;vip&lt;/i&gt;" in html and "&lt;img src=x&gt;" in html
+
+
+def test_dollar_amounts_in_markdown_are_not_read_as_a_formula(shown):
+    # two '$' in one paragraph delimit math for Jupyter's Markdown: the bold around the first
+    # amount came out as raw '**' on the cohort pages (issue 15)
+    sentence = "A customer has brought **$37.50** (between $31.03 and $43.96), worth **$16,902**."
+    assert "**" in markdown_to_html(sentence)  # the fault, as nbconvert renders it unescaped
+    nb.say(sentence)
+    nb.finding(sentence)
+    said, found = (markdown_to_html(obj.data) for obj, _ in shown)
+    expected = "<strong>$37.50</strong> (between $31.03 and $43.96), worth <strong>$16,902</strong>."
+    assert expected in said and expected in found and "**" not in said + found
+    assert shown[1][1]["workbook"]["finding"] == sentence.replace("**", "")  # the index's words
+
+
+def test_a_table_shows_no_row_numbers_and_each_cell_whole(shown):
+    import pandas as pd
+
+    action = "daily regulars: know their order, thank them, ask for a review, and tell a friend"
+    nb.show(pd.DataFrame({"segment": ["champions"], "what to do": [action]}).set_index("segment"))
+    nb.show(pd.DataFrame({"segment": ["new", "lost"], "customers": [12, 0]}).query("customers > 0"))
+    nb.show(pd.DataFrame({"lift": [0.5]}).style.format("{:.0%}"))
+    named, numbered = ([b.text for b in blocks(obj.data)] for obj, _ in shown[:2])
+    assert named == ["segment", "what to do", "champions", action]
+    assert numbered == ["segment", "customers", "new", "12"]  # no 0, 1, 2 ... column
+    assert [b.text for b in blocks(shown[2][0].to_html())] == ["lift", "50%"]

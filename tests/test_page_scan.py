@@ -1,14 +1,15 @@
 """Issue 13's "must show": every page of the tiny shop and of each sample client, text and chart
 specs, scanned for a rate outside 0-100%, negative money, a rating off 1-5, advice beyond the
-client's list, and an unsaid history (`page_scan`); the scanner itself shown to fail on a
-planted bad page."""
+client's list, an unsaid history, and (issue 15) raw Markdown or a number with more than four
+decimals in the text or a slider's read-out (`page_scan`); the scanner itself shown to fail on
+a planted bad page."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
-from page_scan import chart_specs, scan_page
+from page_scan import chart_specs, repeated_ticks, scan_page
 from render_fixtures import SAMPLE_CLIENTS
 
 from workbook import store
@@ -74,6 +75,8 @@ BAD = [
         "advice beyond the client's list of 115 (21,067)",
         "<p>Send it to about 21,067 recipients per version.</p>",
     ),
+    ("raw Markdown (**)", "<p>A new customer has brought **$534.44** of net revenue.</p>"),
+    ("a number with more than four decimals (34927.570333)", "<p>Target revenue: 34927.570333</p>"),
 ]
 
 
@@ -100,6 +103,31 @@ def test_the_scanner_fails_on_a_planted_bad_sentence(problem, body):
 def test_the_scanner_fails_on_a_planted_bad_chart(chart, problem):
     found = scan_page(_page(HISTORY, (chart,)))
     assert len(found) == 1 and found[0].startswith(problem), found
+
+
+def _slider(value: float, low: float, high: float, step: float) -> dict:
+    bind = {"input": "range", "min": low, "max": high, "step": step, "name": "Target revenue: "}
+    return {
+        **_chart("$,.0f", [low, high], "Revenue"),
+        "params": [{"name": "target", "value": value, "bind": bind}],
+    }
+
+
+def test_the_scanner_reads_a_sliders_read_out():
+    assert scan_page(_page(HISTORY, (_slider(34950.0, 34900.0, 41900.0, 50.0),))) == []
+    found = scan_page(_page(HISTORY, (_slider(34927.570333, 34927.570333, 41913.0, 34.927570333),)))
+    assert found == [
+        "a slider read-out with more than four decimals (34927.570333): Target revenue: ",
+        "a slider read-out with more than four decimals (34.927570333): Target revenue: ",
+    ]
+
+
+def test_the_scanner_finds_a_tick_label_repeated_on_an_axis():
+    narrow = _chart(".0%", [0.02 + 0.002 * i for i in range(13)], "Email conversion rate")
+    assert repeated_ticks(narrow) == [
+        "a tick label repeated on an axis (0% 1% 1% 2% 2% 3% 3% 4% 4% 5%): chart '(untitled)'"
+    ]
+    assert repeated_ticks(_chart(".0%", [0.2, 0.37, 1.0])) == []
 
 
 def test_the_scanner_fails_on_a_page_without_its_history():
@@ -153,6 +181,18 @@ def test_tiny_shop_says_its_short_history_on_every_page(tiny_reports):
     for stem, page in _pages(tiny_reports, tiny_shop.SLUG).items():
         assert "13 weeks of orders (150 of them, 02 Aug 2026 to 31 Oct 2026)" in page, stem
         assert "rather than the usual 26" in page, stem
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("client", SAMPLE_CLIENTS)
+def test_sample_charts_show_no_tick_label_twice(sample_reports, client):
+    found = [
+        f"{stem}: {p}"
+        for stem, page in _pages(sample_reports, client).items()
+        for spec in chart_specs(page)
+        for p in repeated_ticks(spec)
+    ]
+    assert found == []
 
 
 @pytest.mark.slow

@@ -59,13 +59,39 @@ def test_slider_range_for_shares_stays_within_0_and_1(ctx):
     d.goal = Goal("churn_rate", "decrease", target_value=0.1, deadline=DEADLINE)
     d.current.value, d.target = 0.2, 0.1
     lo, hi, step = kpi_charts.slider_range(d)
-    assert (lo, hi) == (0.0, 0.2) and step == pytest.approx(0.001)
+    assert (lo, hi, step) == (0.0, 20.0, 0.1)  # in percent, on round steps
+
+
+def test_slider_read_outs_are_round_numbers_within_what_the_kpi_can_take(ctx):
+    # issue 15: read-outs showed '34927.570333' and '0.846865', a rating slider went to 5.33
+    d = goals.delta(ctx.con, Goal("revenue", "increase", target_value=260.123456, deadline=DEADLINE), AS_OF)
+    (param,) = kpi_charts.what_if_chart(d).to_dict()["params"]
+    bind = param["bind"]
+    assert bind["step"] in (0.5, 1, 2, 5) and param["value"] == 260  # 260.12 on the nearest step
+    assert all(v % bind["step"] == 0 for v in (bind["min"], bind["max"]))
+    d.goal = Goal("avg_rating", "increase", target_value=4.52, deadline=DEADLINE)
+    d.current.value, d.target = 4.521429, 4.6
+    assert kpi_charts.slider_range(d) == (4.52, 5.0, 0.005)  # 4.52 + 2 * 0.2 * 4.52 would pass 5
+    d.goal = Goal("repeat_purchase_rate", "increase", target_value=0.9, deadline=DEADLINE)
+    d.current.value, d.target = 0.846865, 0.9
+    (param,) = kpi_charts.what_if_chart(d).to_dict()["params"]
+    assert (param["value"], param["bind"]["step"], param["bind"]["max"]) == (90.0, 0.1, 100.0)
+    assert param["bind"]["name"] == "Target repeat purchase rate (%): "
+    d.current.value, d.target = 1.0, 1.0  # everyone came back: nowhere to move
+    assert kpi_charts.slider_range(d) == (100.0, 100.0, 0.0001)
 
 
 def test_what_if_needs_a_judged_goal():
     undefined = goals.Delta(Goal("revenue", "increase"), AS_OF, "undefined")
     with pytest.raises(ValueError, match="no current value"):
         kpi_charts.slider_range(undefined)
+
+
+def test_the_panel_shows_a_suggested_target_in_cents_not_a_raw_float(ctx):
+    suggested = goals.suggest(ctx.con, "revenue", AS_OF).target()
+    assert suggested != round(suggested, 2)  # the fixture's +10% suggestion is a raw float
+    panel = widgets.WhatIfPanel(ctx)
+    assert panel.target.value == round(suggested, 2)
 
 
 def test_panel_redraws_and_saves(ctx, client):

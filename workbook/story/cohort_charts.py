@@ -6,7 +6,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from workbook.story.theme import BAD, GOOD, NEUTRAL, PALETTE
+from workbook.story.theme import BAD, GOOD, NEUTRAL, PALETTE, time_axis, value_axis
 
 _LABEL = {"week": "%Y-%m-%d", "month": "%Y-%m", "quarter": None}
 _UNIT = {"week": "week", "month": "month", "quarter": "quarter"}
@@ -103,7 +103,11 @@ def retention_curves(
     )
     band = base.mark_area(opacity=0.12).encode(y="retention_low:Q", y2="retention_high:Q", color=color)
     line = base.mark_line(point=True).encode(
-        y=alt.Y("retention:Q", title="share of customers buying", axis=alt.Axis(format=".0%")),
+        y=alt.Y(
+            "retention:Q",
+            title="share of customers buying",
+            axis=value_axis(".0%", data["retention_low"], data["retention_high"]),
+        ),
         color=color,
         tooltip=[
             *([alt.Tooltip(f"{group}:N")] if group else []),
@@ -132,7 +136,7 @@ def value_curves(
         y=alt.Y(
             "value_per_customer:Q",
             title=f"net revenue per customer so far ({currency})",
-            axis=alt.Axis(format=",.0f"),
+            axis=value_axis(",.0f"),
         ),
         color=color,
         tooltip=[
@@ -158,8 +162,8 @@ def layer_cake(
         alt.Chart(data)
         .mark_area()
         .encode(
-            x=alt.X("period:T", title=None, axis=alt.Axis(format="%b %Y")),
-            y=alt.Y(f"{measure}:Q", stack="zero", title=y_title, axis=alt.Axis(format=",.0f")),
+            x=alt.X("period:T", title=None, axis=time_axis(data["period"])),
+            y=alt.Y(f"{measure}:Q", stack="zero", title=y_title, axis=value_axis(",.0f")),
             color=alt.Color(
                 "cohort_label:N",
                 sort=order,
@@ -193,7 +197,7 @@ def rfm_segments(frame: pd.DataFrame, title: str) -> alt.Chart:
         .encode(
             y=alt.Y("segment:N", sort=list(frame["segment"]), title=None),
             yOffset=alt.YOffset("share_of:N"),
-            x=alt.X("share:Q", title="share", axis=alt.Axis(format=".0%")),
+            x=alt.X("share:Q", title="share", axis=value_axis(".0%", [0], data["share"])),
             color=alt.Color("share_of:N", title="share of", scale=alt.Scale(range=[PALETTE[0], PALETTE[1]])),
             tooltip=[
                 alt.Tooltip("segment:N"),

@@ -69,7 +69,11 @@ def arms_chart(test: ex.ABTest) -> alt.FacetChart:
         title=None,
     )
     bars = base.mark_rule(strokeWidth=2).encode(
-        x=alt.X("low:Q", title="rate, with its 95% interval", axis=alt.Axis(format=".1%", tickCount=5)),
+        x=alt.X(
+            "low:Q",
+            title="rate, with its 95% interval",
+            axis=theme.value_axis(".1%", data["low"], data["high"], tickCount=5),
+        ),
         x2="high:Q",
         color=color,
     )
@@ -135,7 +139,7 @@ def lift_chart(tests: Iterable[ex.ABTest | None], metric: str = "conversion") ->
         x=alt.X(
             "low:Q",
             title=f"difference in {METRIC_NAMES[metric]} vs control, with its 95% interval",
-            axis=alt.Axis(format=unit),
+            axis=theme.value_axis(unit, data["low"], data["high"], [0]),
         ),
         x2="high:Q",
     )
@@ -176,7 +180,9 @@ def segments_chart(econ: sg.SegmentEconomics) -> alt.LayerChart:
         .mark_bar()
         .encode(
             x=alt.X(
-                "conversion:Q", axis=alt.Axis(format=".1%"), title="Recipients who ordered from the email"
+                "conversion:Q",
+                axis=theme.value_axis(".1%", [0], data["conversion"]),
+                title="Recipients who ordered from the email",
             ),
             y=y,
             yOffset=offset,
@@ -212,7 +218,9 @@ def attribution_chart(att: at.Attribution) -> alt.Chart:
         alt.Chart(data)
         .mark_bar()
         .encode(
-            x=alt.X("share:Q", axis=alt.Axis(format="%"), title="Share of credited orders"),
+            x=alt.X(
+                "share:Q", axis=theme.value_axis(".0%", [0], data["share"]), title="Share of credited orders"
+            ),
             y=y,
             yOffset=offset,
             color=color,
@@ -254,7 +262,7 @@ def rollout_chart(result: causal.DiD) -> alt.LayerChart:
         )
         .mark_line()
         .encode(
-            x=alt.X("week_start:T", title="Week starting"),
+            x=alt.X("week_start:T", title="Week starting", axis=theme.time_axis(data["week_start"])),
             y=alt.Y("average:Q", title="Repeat orders per customer per week (4-week average)"),
             color=alt.Color(
                 "group:N",

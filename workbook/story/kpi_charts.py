@@ -8,6 +8,8 @@ kernel: moving the target redraws the path to it and the improvement needed per 
 
 from __future__ import annotations
 
+import math
+
 import altair as alt
 import pandas as pd
 
@@ -40,9 +42,11 @@ def sparklines(frames: dict[str, pd.DataFrame], columns: int = 3) -> alt.FacetCh
     )
     return (
         alt.Chart(data)
-        .mark_line(strokeWidth=1.5, color=charts.PALETTE[0])
+        # points as well as the line: a sparse series (an email KPI of the weeks with a campaign)
+        # is a few dots, which a line alone draws as short dashes or not at all
+        .mark_line(strokeWidth=1.5, color=charts.PALETTE[0], point=alt.OverlayMarkDef(size=14, filled=True))
         .encode(
-            x=alt.X("period:T", title=None, axis=alt.Axis(format="%b %y", labelFontSize=9, tickCount=4)),
+            x=alt.X("period:T", title=None, axis=charts.time_axis(data["period"], ticks=3, labelFontSize=9)),
             y=alt.Y(
                 "value:Q",
                 title=None,
@@ -62,19 +66,32 @@ def _history(d: Delta) -> pd.DataFrame:
     return h.loc[h["complete"], ["period", "value"]].dropna()
 
 
+def _time_axis(d: Delta) -> alt.Axis:
+    """The date axis of a goal's charts: from its history to its deadline."""
+    projected = d.projection["period"] if not d.projection.empty else []
+    return charts.time_axis(_history(d)["period"], projected, [d.as_of, d.goal.deadline])
+
+
+def _value_axis(d: Delta, fmt: str, drawn: tuple[str, ...] = ("value", "low", "high")) -> alt.Axis:
+    """The value axis of a goal's charts, from what they draw at first: its history, the `drawn`
+    columns of its forecast and its target (a what-if slider moved further widens the span)."""
+    forecast = [d.projection[c] for c in drawn if c in d.projection]
+    return charts.value_axis(fmt, _history(d)["value"], *forecast, [d.target])
+
+
 def goal_chart(d: Delta, currency: str = "USD") -> alt.LayerChart:
     """A goal card's chart: weekly history, the target line, the deadline, and the forecast of the
     4-week value with its 95% band (when there is one)."""
     kpi = d.goal.kpi
     y_title, y_fmt = _title(kpi, currency), axis_format(kpi, currency)
     history = _history(d)
-    x = alt.X("period:T", title=None, axis=alt.Axis(format="%b %Y"))
+    x = alt.X("period:T", title=None, axis=_time_axis(d))
     line = (
         alt.Chart(history)
         .mark_line(color=charts.PALETTE[0])
         .encode(
             x=x,
-            y=alt.Y("value:Q", title=y_title, axis=alt.Axis(format=y_fmt), scale=alt.Scale(zero=False)),
+            y=alt.Y("value:Q", title=y_title, axis=_value_axis(d, y_fmt), scale=alt.Scale(zero=False)),
             tooltip=[
                 alt.Tooltip("period:T", title="week of"),
                 alt.Tooltip("value:Q", format=y_fmt, title=kpi.label),
@@ -130,33 +147,67 @@ def _current(d: Delta) -> float:
     return d.current.value
 
 
+MIN_STEP = 1e-4  # the finest slider step (in shown units): four decimals at most
+
+
+def slider_scale(kpi: metrics.KPI) -> float:
+    """What the slider shows per unit of the KPI: shares in percent (84.7, not 0.847)."""
+    return 100.0 if kpi.unit == "share" else 1.0
+
+
 def slider_range(d: Delta) -> tuple[float, float, float]:
-    """(min, max, step) for the target slider: from the current value to well past the target."""
+    """(min, max, step) for the target slider, in the units it shows (`slider_scale`): from the
+    current value to well past the target, within the values the KPI can take, on a 1-2-5 step
+    of about a 200th of the span so the slider's read-out is a round number ('34950', '84.7')."""
+    scale = slider_scale(d.goal.kpi)
     current, target = _current(d), d.target
     span = max(abs(target - current), abs(current) * 0.2, 1e-6) * 2
     lo, hi = (current, current + span) if d.goal.direction == "increase" else (current - span, current)
-    if d.goal.kpi.unit == "share":
-        lo, hi = max(lo, 0.0), min(hi, 1.0)
-    return lo, hi, (hi - lo) / 200
+    low, high = (d.goal.kpi.within(v) * scale for v in (lo, hi))
+    step = charts.nice_step(max((high - low) / 200, MIN_STEP))  # a KPI at its end: one position
+    floor, ceiling = (v * scale for v in d.goal.kpi.possible or (-math.inf, math.inf))
+    low, high = math.floor(low / step) * step, math.ceil(high / step) * step  # outward to whole steps
+    low, high = (
+        low + step if low < floor else low,
+        high - step if high > ceiling else high,
+    )  # not past the ends
+    places = charts.decimals(step)
+    return round(low, places), round(high, places), round(step, places)
 
 
 def what_if_chart(d: Delta, currency: str = "USD") -> alt.LayerChart:
     """The goal with a target slider: the straight path from today to the chosen target and the
     improvement needed per week, beside the history and the trend projection.
 
-    The slider is a Vega-Lite parameter (`alt.binding_range`), so it works in static HTML.
+    The slider is a Vega-Lite parameter (`alt.binding_range`), so it works in static HTML; it
+    shows the target in `slider_scale` units on round steps (`slider_range`).
     """
     kpi = d.goal.kpi
-    y_fmt = axis_format(kpi, currency)
     lo, hi, step = slider_range(d)
+    scale = slider_scale(kpi)
+    unit = (
+        "%"
+        if kpi.unit == "share"
+        else fmt.SYMBOLS.get(currency, currency).strip()
+        if kpi.unit == "money"
+        else ""
+    )
+    shown = min(max(round(d.target * scale / step) * step, lo), hi)
     target = alt.param(
         name="target",
-        value=round(d.target, 6),
-        bind=alt.binding_range(min=lo, max=hi, step=step, name=f"Target {kpi.label.lower()}: "),
+        value=round(shown, charts.decimals(step)),
+        bind=alt.binding_range(
+            min=lo, max=hi, step=step, name=f"Target {kpi.label.lower()}{f' ({unit})' if unit else ''}: "
+        ),
     )
-    x = alt.X("period:T", title=None, axis=alt.Axis(format="%b %Y"))
+    goal = "target" if scale == 1 else f"(target / {scale:g})"  # the slider's value in the KPI's units
+    y_fmt = axis_format(kpi, currency)
+    x = alt.X("period:T", title=None, axis=_time_axis(d))
     y = alt.Y(
-        "value:Q", title=_title(kpi, currency), axis=alt.Axis(format=y_fmt), scale=alt.Scale(zero=False)
+        "value:Q",
+        title=_title(kpi, currency),
+        axis=_value_axis(d, y_fmt, drawn=("value",)),  # the trend, no band
+        scale=alt.Scale(zero=False),
     )
     history = alt.Chart(_history(d)).mark_line(color=charts.PALETTE[0]).encode(x=x, y=y)
     trend = (
@@ -168,13 +219,13 @@ def what_if_chart(d: Delta, currency: str = "USD") -> alt.LayerChart:
     season = d.season_change if d.season_change == d.season_change else 0.0  # the season's own part
     path = (
         alt.Chart(path_data)
-        .transform_calculate(value=f"{current} + datum.frac * (target - {current})")
+        .transform_calculate(value=f"{current} + datum.frac * ({goal} - {current})")
         .mark_line(color=charts.GOOD, strokeWidth=3, point=True)
         .encode(x=x, y="value:Q")
     )
     needed = (
-        f"'Needed: ' + {_vega_number(kpi, f'(target - {current} - {season}) / {d.weeks_left}', signed=True)}"
-        f" + ' per week to reach ' + {_vega_number(kpi, 'target')}"
+        f"'Needed: ' + {_vega_number(kpi, f'({goal} - {current} - {season}) / {d.weeks_left}', signed=True)}"
+        f" + ' per week to reach ' + {_vega_number(kpi, goal)}"
         f" + ' by {d.goal.deadline:%d %b %Y}'"
     )
     text = (
@@ -199,11 +250,11 @@ def share_chart(frame: pd.DataFrame, title: str, unit: str) -> alt.Chart:
         alt.Chart(frame)
         .mark_line(point=True)
         .encode(
-            x=alt.X("month:T", title=None, axis=alt.Axis(format="%b %Y")),
+            x=alt.X("month:T", title=None, axis=charts.time_axis(frame["month"])),
             y=alt.Y(
                 "share:Q",
                 title=f"share of the month's {unit}",
-                axis=alt.Axis(format=".0%"),
+                axis=charts.value_axis(".0%"),
                 scale=alt.Scale(domain=[0, 1], clamp=True, zero=True, nice=False),
             ),
             color=alt.Color("value:N", title=title),

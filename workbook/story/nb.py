@@ -99,10 +99,15 @@ def plain(markdown: str) -> str:
     return html.unescape(markdown.replace("**", ""))
 
 
+DOLLAR = re.compile(r"(?<!\\)\$")  # a dollar sign not already escaped
+
+
 def _no_raw_html(markdown: str) -> str:
-    """The story's Markdown with no HTML tag left to open: the guard behind `text`, for a
-    client string a sentence forgot to wrap."""
-    return TAG_START.sub("&lt;", markdown)
+    """The story's Markdown with no HTML tag left to open (the guard behind `text`, for a client
+    string a sentence forgot to wrap) and no dollar sign read as the start of a formula: Jupyter's
+    Markdown takes the text between two '$' as math, so '**$37.50** ... between $31' showed its
+    '**' raw; an escaped '\\$' is a plain dollar sign."""
+    return DOLLAR.sub(r"\\$", TAG_START.sub("&lt;", markdown))
 
 
 def say(markdown: str) -> None:
@@ -120,23 +125,38 @@ def day(d) -> str:
     return "n/a" if d is None or pd.isna(d) else f"{pd.Timestamp(d):%d %b %Y}"
 
 
+def _row_numbers(index: pd.Index) -> bool:
+    """An index that only numbers the rows (0, 1, 2 ..., also after a filter): not shown."""
+    return all(name is None for name in index.names) and pd.api.types.is_integer_dtype(index)
+
+
 def show(*objs) -> None:
-    """Show charts or tables in the notebook and the report, in order. A styled table's labels
-    are escaped here (its cells by the `styler.format.escape` option `setup` sets)."""
+    """Show charts or tables in the notebook and the report, in order. A table (DataFrame) shows
+    as `show_table`; a styled table's labels are escaped here (its cells by the
+    `styler.format.escape` option `setup` sets) and its row numbers hidden (`_row_numbers`)."""
     from IPython.display import display
     from pandas.io.formats.style import Styler
 
     for obj in objs:
+        if isinstance(obj, pd.DataFrame):
+            show_table(obj)
+            continue
         if isinstance(obj, Styler):
             obj = obj.format_index(escape="html", axis=0).format_index(escape="html", axis=1)
+            if _row_numbers(obj.data.index):
+                obj = obj.hide(axis="index")
         display(obj)
 
 
-def show_table(frame) -> None:
-    """A small table of already formatted values (no index, escaped)."""
+def show_table(frame: pd.DataFrame) -> None:
+    """A small table of already formatted values, escaped, each cell whole (no '...'), without
+    row numbers (`_row_numbers`); an index of labels (e.g. the segment) is its first column."""
     from IPython.display import HTML, display
 
-    display(HTML(frame.to_html(index=False, border=0, classes="workbook-table", escape=True)))
+    if not _row_numbers(frame.index):  # its labels as the first column(s), headed by their names
+        frame = frame.rename_axis(index=[name or "" for name in frame.index.names]).reset_index()
+    page = frame.to_html(index=False, border=0, classes="workbook-table", escape=True)
+    display(HTML(page))
 
 
 def header(ctx: Context, title: str, subtitle: str = "") -> None:

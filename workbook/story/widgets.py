@@ -58,6 +58,12 @@ def delete(ctx: Context, goal_id: int) -> Goal:
         return goal_book.delete_goal(ctx.db_path, goal_id)
 
 
+def shown_target(goal: Goal) -> float:
+    """A goal's target as the panel's box shows it: four decimals for a share (84.69%), two for
+    anything else (34927.57), not the raw float of a suggested target (34927.570333)."""
+    return round(goal.target(), 4 if goal.kpi.unit == "share" else 2)
+
+
 class WhatIfPanel:
     """The panel's widgets and behaviour; `.widget` is what a notebook displays."""
 
@@ -78,7 +84,7 @@ class WhatIfPanel:
             value=goal.metric if goal else None,
             description="KPI",
         )
-        self.target = w.FloatText(value=goal.target() if goal else 0.0, description="Target")
+        self.target = w.FloatText(value=shown_target(goal) if goal else 0.0, description="Target")
         self.deadline = w.DatePicker(
             value=goal.deadline if goal else ctx.as_of + dt.timedelta(weeks=13), description="Deadline"
         )
@@ -147,7 +153,7 @@ class WhatIfPanel:
         self._loading = True  # one redraw for the three controls
         try:
             self.metric.value = goal.metric
-            self.target.value = goal.target()
+            self.target.value = shown_target(goal)
             self.deadline.value = goal.deadline
         finally:
             self._loading = False
@@ -158,7 +164,7 @@ class WhatIfPanel:
             return
         suggestion = goals.suggest(self.ctx.con, self.metric.value, self.ctx.as_of)
         if suggestion is not None:
-            self.target.value = suggestion.target()  # triggers redraw
+            self.target.value = shown_target(suggestion)  # triggers redraw
         else:
             self.redraw()
 
