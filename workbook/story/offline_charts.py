@@ -23,7 +23,9 @@ OFFLINE = "offline"
 RENDERER = "workbook-offline"
 # What each chart's div says where no bundle was loaded, e.g. the executed .ipynb in JupyterLab.
 NO_BUNDLE = "This chart draws in the HTML report."
-MIN_SCALE = 0.6  # narrowest a chart gets on a small screen, as a share of its drawn width
+# A facet's room beside its cells for axis labels and row headers, in px: a facet narrower than
+# its cells plus this gets fewer columns, or narrower cells when it has one column
+FACET_MARGIN = 120
 
 
 def rendering_offline() -> bool:
@@ -35,8 +37,8 @@ def embed_html(spec: dict, **embed_options) -> dict[str, str]:
     """Altair renderer: a div and a call to the page's `vegaEmbed`, without any library.
 
     Charts draw as SVG (crisp when printed), without the actions menu (its links lead to
-    external sites). On a narrow screen a chart shrinks to at most MIN_SCALE of its size and
-    scrolls sideways beyond that, so a wide grid stays legible on a phone.
+    external sites), as wide as the page's column (`fit_width`), so that nothing scrolls
+    sideways or shrinks to unreadable text on a phone.
     """
     div = f"wb-chart-{uuid.uuid4().hex[:12]}"
     options = {"renderer": "svg", "actions": False, **embed_options}
@@ -45,14 +47,29 @@ def embed_html(spec: dict, **embed_options) -> dict[str, str]:
         '<script type="text/javascript">(function () {\n'
         f'  var el = document.getElementById("{div}");\n'
         f"  if (!window.vegaEmbed) {{ el.textContent = {json.dumps(NO_BUNDLE)}; return; }}\n"
-        f"  vegaEmbed(el, {script_json(spec)}, {script_json(options)}).then(function () {{\n"
-        '    var svg = el.querySelector("svg.marks");\n'
-        f'    if (svg) svg.style.minWidth = Math.round(svg.width.baseVal.value * {MIN_SCALE}) + "px";\n'
-        "  }).catch(function (err) {\n"
+        f"  var spec = {script_json(fit_width(spec))}, inner = spec.spec, room = el.clientWidth;\n"
+        '  if (spec.facet && inner && typeof inner.width === "number") {\n'
+        f"    var need = inner.width + {FACET_MARGIN};\n"
+        "    if (spec.columns > 1) spec.columns = Math.max(1, Math.min(spec.columns, Math.floor(room / need)));\n"
+        f"    else if (need > room) inner.width = Math.max(inner.width / 2, room - {FACET_MARGIN});\n"
+        "  }\n"
+        f"  vegaEmbed(el, spec, {script_json(options)}).catch(function (err) {{\n"
         '    el.textContent = "This chart could not be drawn: " + err; });\n'
         "})();</script>"
     )
     return {"text/html": html}
+
+
+def fit_width(spec: dict) -> dict:
+    """A single or layered chart drawn as wide as its container, axes and legend included
+    (Vega-Lite `width: "container"` with `autosize: fit-x`); its height stays as designed.
+
+    Charts laid out as a grid (facet, concat, repeat) or on a band step (`alt.Step`) keep
+    their widths: `embed_html`'s script fits a facet's columns to the room at draw time.
+    """
+    if not ("mark" in spec or "layer" in spec) or isinstance(spec.get("width"), dict):
+        return spec
+    return {**spec, "width": "container", "autosize": {"type": "fit-x", "contains": "padding"}}
 
 
 # What could end a script or open an HTML comment inside a JSON string (json.dumps writes ASCII,
