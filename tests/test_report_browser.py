@@ -115,6 +115,7 @@ def open_page(page: Path, proxy: CountingProxy, width: int = WIDTHS[0]) -> str:
                 CHROMIUM,
                 *SWITCHES,
                 f"--window-size={width},900",
+                "--hide-scrollbars",  # as on a phone: the viewport is the window's whole width
                 f"--user-data-dir={profile}",
                 f"--proxy-server=http://127.0.0.1:{proxy.port}",
                 "--proxy-bypass-list=<-loopback>",
@@ -129,11 +130,12 @@ def open_page(page: Path, proxy: CountingProxy, width: int = WIDTHS[0]) -> str:
     return done.stdout
 
 
-# Appended to a copy of a page: once its charts are drawn, writes what the layout check needs
-# into the DOM as JSON: the page's scroll width and the viewport's, the charts (div.wb-chart)
-# and those drawn (an SVG of marks inside), elements whose content overflows a box that scrolls
-# or hides it, chart text outside the viewport or cut by Vega ("…"), and the smallest chart
-# text as drawn (its font size times the SVG's scale).
+# Appended to a copy of a page: once its charts are drawn, sends what the layout check needs to
+# the frame around it, as JSON: the page's scroll width and the viewport's, the charts
+# (div.wb-chart) and those drawn (an SVG of marks inside), elements whose content overflows a box
+# that scrolls or hides it, chart text outside the viewport or cut short by Vega ("Jan 202…"; a
+# lone "…" marks a cohort's period in progress), and the smallest chart text as drawn (its font
+# size times the SVG's scale).
 LAYOUT_PROBE = """<script>window.addEventListener("load", function () { setTimeout(function () {
   var root = document.documentElement, vw = root.clientWidth, out = {scroll: root.scrollWidth,
     viewport: vw, charts: 0, drawn: 0, clipped: [], outside: [], cut: [], smallest: 1000};
@@ -152,24 +154,31 @@ LAYOUT_PROBE = """<script>window.addEventListener("load", function () { setTimeo
       var box = t.getBoundingClientRect(), text = t.textContent;
       if (!box.width || !text.trim()) return;
       if (box.left < -1 || box.right > vw + 1) out.outside.push(text);
-      if (/\u2026$/.test(text)) out.cut.push(text);
+      if (/.\u2026$/.test(text)) out.cut.push(text);
       out.smallest = Math.min(out.smallest, parseFloat(getComputedStyle(t).fontSize) * scale);
     });
   });
-  var pre = document.createElement("pre");
-  pre.id = "wb-layout"; pre.textContent = JSON.stringify(out); document.body.appendChild(pre);
+  parent.postMessage(JSON.stringify(out), "*");
 }, 3000); });</script>"""
+# Chromium's headless window is at least 500 px wide, so a phone's 390 px is a frame that wide
+FRAME = """<!DOCTYPE html><body style="margin:0">
+<iframe src="{page}" style="border:0;width:{width}px;height:900px"></iframe>
+<script>window.addEventListener("message", function (e) {{
+  var pre = document.createElement("pre"); pre.id = "wb-layout"; pre.textContent = e.data;
+  document.body.appendChild(pre); }});</script></body>"""
 LAYOUT = re.compile(r'<pre id="wb-layout">(.*?)</pre>', re.S)
 SMALLEST_TEXT = 8  # px: chart text drawn smaller than this is unreadable (the issue saw about 6)
 
 
 def layout(page: Path, proxy: CountingProxy, width: int, folder: Path) -> dict:
-    """What LAYOUT_PROBE reports for `page` in a window `width` px wide (from a copy in `folder`)."""
+    """What LAYOUT_PROBE reports for `page` (a copy in `folder`) in a frame `width` px wide."""
     source = page.read_text(encoding="utf-8")
     end = source.rindex("</body>")
     copy = folder / f"{width}-{page.name}"
     copy.write_text(source[:end] + LAYOUT_PROBE + source[end:], encoding="utf-8")
-    dom = open_page(copy, proxy, width)
+    frame = folder / f"frame-{width}-{page.name}"
+    frame.write_text(FRAME.format(page=copy.name, width=width), encoding="utf-8")
+    dom = open_page(frame, proxy, max(WIDTHS) + 100)
     return json.loads(html.unescape(LAYOUT.search(dom).group(1)))
 
 

@@ -174,7 +174,7 @@ def what_if_chart(d: Delta, currency: str = "USD") -> alt.LayerChart:
     )
     needed = (
         f"'Needed: ' + {_vega_number(kpi, f'(target - {current} - {season}) / {d.weeks_left}', signed=True)}"
-        f" + ' per week to reach ' + {_vega_number(kpi, 'target')}"
+        f" + ' per week\\nto reach ' + {_vega_number(kpi, 'target')}"
         f" + ' by {d.goal.deadline:%d %b %Y}'"
     )
     text = (
@@ -186,6 +186,7 @@ def what_if_chart(d: Delta, currency: str = "USD") -> alt.LayerChart:
             fontSize=13,
             fontWeight="bold",
             color=charts.TARGET,
+            lineBreak="\n",  # two lines: one does not fit a phone
         )
         .encode(x=alt.value(4), y=alt.value(4), text="label:N")
     )

@@ -26,6 +26,12 @@ NO_BUNDLE = "This chart draws in the HTML report."
 # A facet's room beside its cells for axis labels and row headers, in px: a facet narrower than
 # its cells plus this gets fewer columns, or narrower cells when it has one column
 FACET_MARGIN = 120
+# Width a title's character takes, in px, on the safe side (the theme's 15 px bold): a title
+# longer than its chart's room is broken into lines at spaces (Vega draws titles on one line)
+TITLE_CHAR_PX = 9
+# Room a legend entry takes, in px (symbol, a label of up to about 20 characters, gap): a legend
+# gets as many columns as fit (Vega draws a legend below the chart as one unbroken row)
+LEGEND_COLUMN_PX = 200
 
 
 def rendering_offline() -> bool:
@@ -38,7 +44,9 @@ def embed_html(spec: dict, **embed_options) -> dict[str, str]:
 
     Charts draw as SVG (crisp when printed), without the actions menu (its links lead to
     external sites), as wide as the page's column (`fit_width`), so that nothing scrolls
-    sideways or shrinks to unreadable text on a phone.
+    sideways or shrinks to unreadable text on a phone. At draw time, with the column's width
+    known, a facet and a legend get as many columns as fit (a one-column facet narrower cells)
+    and a title too long for the column is broken into lines.
     """
     div = f"wb-chart-{uuid.uuid4().hex[:12]}"
     options = {"renderer": "svg", "actions": False, **embed_options}
@@ -53,6 +61,26 @@ def embed_html(spec: dict, **embed_options) -> dict[str, str]:
         "    if (spec.columns > 1) spec.columns = Math.max(1, Math.min(spec.columns, Math.floor(room / need)));\n"
         f"    else if (need > room) inner.width = Math.max(inner.width / 2, room - {FACET_MARGIN});\n"
         "  }\n"
+        "  function wrap(text) {\n"
+        f"    var most = Math.max(12, Math.floor(room / {TITLE_CHAR_PX})), lines = [];\n"
+        '    if (typeof text !== "string" || text.length <= most) return text;\n'
+        '    text.split(" ").forEach(function (word) {\n'
+        "      var last = lines.length - 1;\n"
+        '      if (last >= 0 && lines[last].length + 1 + word.length <= most) lines[last] += " " + word;\n'
+        "      else lines.push(word);\n"
+        "    });\n"
+        "    return lines;\n"
+        "  }\n"
+        f"  var columns = Math.max(1, Math.floor(room / {LEGEND_COLUMN_PX}));\n"
+        "  (function fit(node) {\n"
+        '    if (!node || typeof node !== "object") return;\n'
+        "    if (node.legend && node.legend.columns > columns) node.legend.columns = columns;\n"
+        "    Object.keys(node).forEach(function (key) { fit(node[key]); });\n"
+        "  })(spec);\n"
+        "  spec.config = spec.config || {};\n"
+        "  spec.config.legend = Object.assign({columns: columns}, spec.config.legend);\n"
+        "  if (spec.title && spec.title.text) spec.title.text = wrap(spec.title.text);\n"
+        "  else spec.title = wrap(spec.title);\n"
         f"  vegaEmbed(el, spec, {script_json(options)}).catch(function (err) {{\n"
         '    el.textContent = "This chart could not be drawn: " + err; });\n'
         "})();</script>"
