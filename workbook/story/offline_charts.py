@@ -23,15 +23,13 @@ OFFLINE = "offline"
 RENDERER = "workbook-offline"
 # What each chart's div says where no bundle was loaded, e.g. the executed .ipynb in JupyterLab.
 NO_BUNDLE = "This chart draws in the HTML report."
-# A facet's room beside its cells for axis labels and row headers, in px: a facet narrower than
-# its cells plus this gets fewer columns, or narrower cells when it has one column
-FACET_MARGIN = 120
-# Width a title's character takes, in px, on the safe side (the theme's 15 px bold): a title
-# longer than its chart's room is broken into lines at spaces (Vega draws titles on one line)
-TITLE_CHAR_PX = 9
-# Room a legend entry takes, in px (symbol, a label of up to about 20 characters, gap): a legend
-# gets as many columns as fit (Vega draws a legend below the chart as one unbroken row)
-LEGEND_COLUMN_PX = 200
+# How a chart's script fits its spec to its room (FIT_SCRIPT), in px
+FIT = {
+    "facetMargin": 120,  # a facet's room beside its cells for axis labels and row headers
+    "titleCharPx": 9,  # a title's character on the safe side (the theme's 15 px bold)
+    "legendColumnPx": 200,  # a legend entry: symbol, a label of about 20 characters, gap
+    "labelShare": 0.45,  # of the room, the widest an axis or legend label is drawn before "…"
+}
 
 
 def rendering_offline() -> bool:
@@ -39,14 +37,53 @@ def rendering_offline() -> bool:
     return os.environ.get(RENDER_ENV) == OFFLINE
 
 
+# The chart's script fits its spec to `room` (the column's width, px) before drawing: a facet
+# and a legend get as many columns as fit (a one-column facet gets narrower cells), axis and
+# legend labels may take a share of the room before Vega cuts them with "…", and a title (the
+# chart's, an axis', a legend's) too long for the room is broken into lines at spaces (Vega
+# draws a title string on one line).
+FIT_SCRIPT = """function wbFit(spec, room, fit) {
+  var inner = spec.spec, most = Math.max(12, Math.floor(room / fit.titleCharPx)),
+      columns = Math.max(1, Math.floor(room / fit.legendColumnPx)),
+      labels = Math.round(room * fit.labelShare);
+  if (spec.facet && inner && typeof inner.width === "number") {
+    var need = inner.width + fit.facetMargin;
+    if (spec.columns > 1) spec.columns = Math.max(1, Math.min(spec.columns, Math.floor(room / need)));
+    else if (need > room) inner.width = Math.max(inner.width / 2, room - fit.facetMargin);
+  }
+  function wrap(text) {
+    if (typeof text !== "string" || text.length <= most) return text;
+    var lines = [];
+    text.split(" ").forEach(function (word) {
+      var last = lines.length - 1;
+      if (last >= 0 && lines[last].length + 1 + word.length <= most) lines[last] += " " + word;
+      else lines.push(word);
+    });
+    return lines;
+  }
+  (function walk(node) {
+    if (!node || typeof node !== "object") return;
+    if (node.legend && node.legend.columns > columns) node.legend.columns = columns;
+    if (node.title && node.title.text) node.title.text = wrap(node.title.text);
+    else if (node.title) node.title = wrap(node.title);
+    Object.keys(node).forEach(function (key) {  /* not into data rows or tooltips */
+      if (["data", "datasets", "tooltip"].indexOf(key) < 0) walk(node[key]);
+    });
+  })(spec);
+  var config = spec.config = spec.config || {};
+  config.legend = Object.assign({columns: columns, labelLimit: labels}, config.legend);
+  config.axis = Object.assign({labelLimit: labels}, config.axis);
+  return spec;
+}"""
+
+
 def embed_html(spec: dict, **embed_options) -> dict[str, str]:
     """Altair renderer: a div and a call to the page's `vegaEmbed`, without any library.
 
     Charts draw as SVG (crisp when printed), without the actions menu (its links lead to
-    external sites), as wide as the page's column (`fit_width`), so that nothing scrolls
-    sideways or shrinks to unreadable text on a phone. At draw time, with the column's width
-    known, a facet and a legend get as many columns as fit (a one-column facet narrower cells)
-    and a title too long for the column is broken into lines.
+    external sites), as wide as the page's column (`fit_width`), and fitted to the column's
+    width at draw time (FIT_SCRIPT), so that nothing scrolls sideways, is cut off or shrinks to
+    unreadable text on a phone.
     """
     div = f"wb-chart-{uuid.uuid4().hex[:12]}"
     options = {"renderer": "svg", "actions": False, **embed_options}
@@ -55,33 +92,10 @@ def embed_html(spec: dict, **embed_options) -> dict[str, str]:
         '<script type="text/javascript">(function () {\n'
         f'  var el = document.getElementById("{div}");\n'
         f"  if (!window.vegaEmbed) {{ el.textContent = {json.dumps(NO_BUNDLE)}; return; }}\n"
-        f"  var spec = {script_json(fit_width(spec))}, inner = spec.spec, room = el.clientWidth;\n"
-        '  if (spec.facet && inner && typeof inner.width === "number") {\n'
-        f"    var need = inner.width + {FACET_MARGIN};\n"
-        "    if (spec.columns > 1) spec.columns = Math.max(1, Math.min(spec.columns, Math.floor(room / need)));\n"
-        f"    else if (need > room) inner.width = Math.max(inner.width / 2, room - {FACET_MARGIN});\n"
-        "  }\n"
-        "  function wrap(text) {\n"
-        f"    var most = Math.max(12, Math.floor(room / {TITLE_CHAR_PX})), lines = [];\n"
-        '    if (typeof text !== "string" || text.length <= most) return text;\n'
-        '    text.split(" ").forEach(function (word) {\n'
-        "      var last = lines.length - 1;\n"
-        '      if (last >= 0 && lines[last].length + 1 + word.length <= most) lines[last] += " " + word;\n'
-        "      else lines.push(word);\n"
-        "    });\n"
-        "    return lines;\n"
-        "  }\n"
-        f"  var columns = Math.max(1, Math.floor(room / {LEGEND_COLUMN_PX}));\n"
-        "  (function fit(node) {\n"
-        '    if (!node || typeof node !== "object") return;\n'
-        "    if (node.legend && node.legend.columns > columns) node.legend.columns = columns;\n"
-        "    Object.keys(node).forEach(function (key) { fit(node[key]); });\n"
-        "  })(spec);\n"
-        "  spec.config = spec.config || {};\n"
-        "  spec.config.legend = Object.assign({columns: columns}, spec.config.legend);\n"
-        "  if (spec.title && spec.title.text) spec.title.text = wrap(spec.title.text);\n"
-        "  else spec.title = wrap(spec.title);\n"
-        f"  vegaEmbed(el, spec, {script_json(options)}).catch(function (err) {{\n"
+        f"  {FIT_SCRIPT}\n"
+        f"  var spec = wbFit({script_json(fit_width(spec))}, el.clientWidth, {script_json(FIT)});\n"
+        f"  vegaEmbed(el, spec, {script_json(options)})"
+        ".catch(function (err) {\n"
         '    el.textContent = "This chart could not be drawn: " + err; });\n'
         "})();</script>"
     )
