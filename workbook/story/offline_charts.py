@@ -26,9 +26,10 @@ NO_BUNDLE = "This chart draws in the HTML report."
 # How a chart's script fits its spec to its room (FIT_SCRIPT), in px
 FIT = {
     "facetMargin": 120,  # a facet's room beside its cells for axis labels and row headers
-    "titleCharPx": 9,  # a title's character on the safe side (the theme's 15 px bold)
+    "titleCharPx": 9,  # a chart title's character on the safe side (the theme's 15 px bold)
+    "textCharPx": 7,  # an axis or legend title's or label's character (12 px)
     "legendColumnPx": 200,  # a legend entry: symbol, a label of about 20 characters, gap
-    "labelShare": 0.45,  # of the room, the widest an axis or legend label is drawn before "…"
+    "labelShare": 0.45,  # of the room, the widest an axis or legend label or title is drawn
 }
 
 
@@ -43,15 +44,15 @@ def rendering_offline() -> bool:
 # chart's, an axis', a legend's) too long for the room is broken into lines at spaces (Vega
 # draws a title string on one line).
 FIT_SCRIPT = """function wbFit(spec, room, fit) {
-  var inner = spec.spec, most = Math.max(12, Math.floor(room / fit.titleCharPx)),
+  var inner = spec.spec, labels = Math.round(room * fit.labelShare),
       columns = Math.max(1, Math.floor(room / fit.legendColumnPx)),
-      labels = Math.round(room * fit.labelShare);
+      lineChars = Math.max(12, Math.floor(labels / fit.textCharPx));
   if (spec.facet && inner && typeof inner.width === "number") {
     var need = inner.width + fit.facetMargin;
     if (spec.columns > 1) spec.columns = Math.max(1, Math.min(spec.columns, Math.floor(room / need)));
     else if (need > room) inner.width = Math.max(inner.width / 2, room - fit.facetMargin);
   }
-  function wrap(text) {
+  function wrap(text, most) {
     if (typeof text !== "string" || text.length <= most) return text;
     var lines = [];
     text.split(" ").forEach(function (word) {
@@ -61,15 +62,23 @@ FIT_SCRIPT = """function wbFit(spec, room, fit) {
     });
     return lines;
   }
+  function title(node, most) {
+    if (node.title && node.title.text) node.title.text = wrap(node.title.text, most);
+    else if (node.title) node.title = wrap(node.title, most);
+  }
+  /* a band axis' long labels (campaign names) on lines of lineChars, the same way, in Vega */
+  var labelLines = "split(trim(replace(datum.label, /(.{1," + lineChars + "})( +|$)/g, '$1\\\\n')), '\\\\n')";
   (function walk(node) {
     if (!node || typeof node !== "object") return;
     if (node.legend && node.legend.columns > columns) node.legend.columns = columns;
-    if (node.title && node.title.text) node.title.text = wrap(node.title.text);
-    else if (node.title) node.title = wrap(node.title);
+    if (node !== spec) title(node, lineChars);
+    if (node.y && /^(nominal|ordinal)$/.test(node.y.type) && node.y.axis !== null)
+      node.y.axis = Object.assign({labelExpr: labelLines}, node.y.axis, {labelLimit: labels});
     Object.keys(node).forEach(function (key) {  /* not into data rows or tooltips */
       if (["data", "datasets", "tooltip"].indexOf(key) < 0) walk(node[key]);
     });
   })(spec);
+  title(spec, Math.max(12, Math.floor(room / fit.titleCharPx)));
   var config = spec.config = spec.config || {};
   config.legend = Object.assign({columns: columns, labelLimit: labels}, config.legend);
   config.axis = Object.assign({labelLimit: labels}, config.axis);
