@@ -30,6 +30,8 @@ FIT = {
     "textCharPx": 7,  # an axis or legend title's or label's character (12 px)
     "legendColumnPx": 200,  # a legend entry: symbol, a label of about 20 characters, gap
     "labelShare": 0.45,  # of the room, the widest an axis or legend label or title is drawn
+    "phonePx": 600,  # a room narrower than this is a phone's
+    "threeLinesPx": 40,  # a band's height for a label of three lines
 }
 
 
@@ -46,7 +48,7 @@ def rendering_offline() -> bool:
 FIT_SCRIPT = """function wbFit(spec, room, fit) {
   var inner = spec.spec, labels = Math.round(room * fit.labelShare),
       columns = Math.max(1, Math.floor(room / fit.legendColumnPx)),
-      lineChars = Math.max(12, Math.floor(labels / fit.textCharPx));
+      lineChars = Math.max(12, Math.floor(labels / fit.textCharPx)), wrapped = false;
   if (spec.facet && inner && typeof inner.width === "number") {
     var need = inner.width + fit.facetMargin;
     if (spec.columns > 1) spec.columns = Math.max(1, Math.min(spec.columns, Math.floor(room / need)));
@@ -72,13 +74,20 @@ FIT_SCRIPT = """function wbFit(spec, room, fit) {
     if (!node || typeof node !== "object") return;
     if (node.legend && node.legend.columns > columns) node.legend.columns = columns;
     if (node !== spec) title(node, lineChars);
-    if (node.y && /^(nominal|ordinal)$/.test(node.y.type) && node.y.axis !== null)
+    if (node.y && /^(nominal|ordinal)$/.test(node.y.type) && node.y.axis !== null) {
       node.y.axis = Object.assign({labelExpr: labelLines}, node.y.axis, {labelLimit: labels});
+      wrapped = true;
+    }
     Object.keys(node).forEach(function (key) {  /* not into data rows or tooltips */
       if (["data", "datasets", "tooltip"].indexOf(key) < 0) walk(node[key]);
     });
   })(spec);
   title(spec, Math.max(12, Math.floor(room / fit.titleCharPx)));
+  /* on a phone, bands tall enough for labels of up to three lines */
+  [spec, inner].forEach(function (view) {
+    if (wrapped && room < fit.phonePx && view && view.height && view.height.step)
+      view.height.step = Math.max(view.height.step, fit.threeLinesPx);
+  });
   var config = spec.config = spec.config || {};
   config.legend = Object.assign({columns: columns, labelLimit: labels}, config.legend);
   config.axis = Object.assign({labelLimit: labels}, config.axis);
