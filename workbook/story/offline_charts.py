@@ -111,8 +111,8 @@ def embed_html(spec: dict, **embed_options) -> dict[str, str]:
         f'  var el = document.getElementById("{div}");\n'
         f"  if (!window.vegaEmbed) {{ el.textContent = {json.dumps(NO_BUNDLE)}; return; }}\n"
         f"  {FIT_SCRIPT}\n"
-        f"  var spec = wbFit({script_json(fit_width(spec))}, el.clientWidth, {script_json(FIT)});\n"
-        f"  vegaEmbed(el, spec, {script_json(options)})"
+        f"  vegaEmbed(el, wbFit({script_json(fit_width(spec))}, el.clientWidth, {script_json(FIT)}), "
+        f"{script_json(options)})"
         ".catch(function (err) {\n"
         '    el.textContent = "This chart could not be drawn: " + err; });\n'
         "})();</script>"
