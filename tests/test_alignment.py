@@ -399,6 +399,39 @@ def test_text_requests_counts_texts_and_quotes_the_newest(rw):
     assert got.loc[0, "last_at"] == pd.Timestamp("2026-07-01")
 
 
+def test_a_request_for_something_sold_names_what_is_sold(rw):
+    rw.executemany(
+        "INSERT INTO feedback (feedback_id, submitted_at, text) VALUES (?, ?, ?)",
+        [
+            ("f1", "2026-05-01", "Do you sell your beans by the bag?"),
+            ("f2", "2026-05-02", "Wish you had oat milk."),
+            ("f3", "2026-05-03", "Please add gift cards"),
+            ("f4", "2026-05-04", "Do you have a bag for the kids?"),  # 'bag' alone names nothing
+        ],
+    )
+    rw.executemany(
+        "INSERT INTO orders (order_id, ordered_at, revenue) VALUES (?, ?, 10)",
+        [("o1", "2026-04-01"), ("o2", "2026-04-02"), ("o3", "2026-04-03"), ("o4", "2026-12-01")],
+    )
+    rw.executemany(
+        "INSERT INTO order_items (order_id, line_no, product) VALUES (?, ?, ?)",
+        [
+            ("o1", 1, "Whole Bean 12oz"),
+            ("o2", 1, "Whole Bean 12oz"),
+            ("o3", 1, "Bean Sprout Salad"),  # sold less: the best seller is named
+            ("o4", 1, "Gift Card"),  # sold after as_of: not yet something the shop sold
+        ],
+    )
+    rw.execute("INSERT INTO services (service, active) VALUES ('Oat milk latte', FALSE)")  # retired
+    got, _ = alignment.text_requests(rw, AS_OF)
+    assert dict(zip(got["thing"], got["sold_like"])) == {
+        "beans by the bag": "Whole Bean 12oz",
+        "oat milk": "",
+        "gift card": "",
+        "bag": "",
+    }
+
+
 # --- the notebook section ------------------------------------------------------------------------
 
 

@@ -179,7 +179,7 @@ def test_a_season_that_takes_away_is_made_up_for_not_gone_beyond():
         fitted_weeks=26,
     )
     verdict = goal_words.verdict(d)
-    assert "making up for the 1.8 pp the season usually takes away by then (same weeks last year)" in verdict
+    assert "making up for the season's usual change of -1.8 pp by then (same weeks last year)" in verdict
     assert "beyond the -1.8 pp" not in verdict
 
 

@@ -509,13 +509,40 @@ def find_requests(text: str) -> list[tuple[str, str]]:
     return found
 
 
+# Words too short or too common to tie a request to a product ("by the bag", "for the kids").
+_MATCH_STOP_WORDS = {"the", "and", "for", "with", "your", "more", "some", "bag", "size", "option", "kind"}
+
+
+def _content_words(name: str) -> set[str]:
+    """The singular words of four letters or more that name a thing: 'Whole Bean 12oz' -> {'whole', 'bean'}."""
+    words = (_singular(w) for w in re.findall(r"[a-z][a-z'-]+", name.lower()))
+    return {w for w in words if len(w) >= 4 and w not in _MATCH_STOP_WORDS}
+
+
+def sold_like(con: duckdb.DuckDBPyConnection, things: list[str], as_of: dt.date) -> list[str]:
+    """For each thing asked for, the product or active service it shares a word with, best seller
+    first ('beans by the bag' -> 'Whole Bean 12oz'), or '' when nothing sold resembles it: a
+    request for something already sold asks to make it easier to find, not to add it."""
+    sold = con.execute(
+        """SELECT name FROM (
+               SELECT trim(product) AS name, count(*) AS n FROM order_items i JOIN orders o USING (order_id)
+               WHERE o.ordered_at < $end AND nullif(trim(product), '') IS NOT NULL GROUP BY 1
+               UNION ALL
+               SELECT trim(service), 0 FROM services WHERE coalesce(active, TRUE) AND nullif(trim(service), '') IS NOT NULL)
+           ORDER BY n DESC, name""",
+        {"end": _end(as_of)},
+    ).fetchall()
+    words = [(name, _content_words(name)) for (name,) in sold]
+    return [next((name for name, w in words if w & _content_words(thing)), "") for thing in things]
+
+
 def text_requests(
     con: duckdb.DuckDBPyConnection, as_of: dt.date, since: dt.date | None = None
 ) -> tuple[pd.DataFrame, int]:
     """Things asked for in review and survey text, most asked first; and how many texts there are.
 
     Columns: thing, requests (texts asking for it), share_of_texts, quote (the newest asking
-    sentence, masked by `mask_personal`), last_at.
+    sentence, masked by `mask_personal`), last_at, sold_like (see `sold_like`).
     """
     end = _end(as_of)
     start = dates.midnight(since) if since else dt.datetime(1900, 1, 1)
@@ -526,7 +553,7 @@ def text_requests(
         {"start": start, "end": end},
     ).fetchall()
     rows = [(thing, quote, at) for at, text in texts for thing, quote in find_requests(text)]
-    columns = ["thing", "requests", "share_of_texts", "quote", "last_at"]
+    columns = ["thing", "requests", "share_of_texts", "quote", "last_at", "sold_like"]
     if not rows:
         return pd.DataFrame(columns=columns), len(texts)
     found = pd.DataFrame(rows, columns=["thing", "quote", "at"])
@@ -535,4 +562,5 @@ def text_requests(
     )
     table["share_of_texts"] = table["requests"] / len(texts)
     table = table.reset_index().sort_values(["requests", "thing"], ascending=[False, True])
+    table["sold_like"] = sold_like(con, table["thing"].tolist(), as_of)
     return table[columns].reset_index(drop=True), len(texts)

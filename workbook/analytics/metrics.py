@@ -656,3 +656,73 @@ def value(
     kpi = get(kpi) if isinstance(kpi, str) else kpi
     frame = series(con, kpi, grain, as_of=end - dt.timedelta(days=1), segment=segment, since=start)
     return window_value(frame, kpi, start, end)
+
+
+HEADLINE_KPIS = 4  # KPIs a client's letter compares month on month: the first of its profile's goal KPIs
+
+
+@dataclass
+class MonthComparison:
+    """A KPI over a calendar month, against the month before and the same month a year before:
+    month totals for flow KPIs, pooled ratios otherwise, each with its 95% interval from how
+    the month's days vary (`pooled`; a month the data does not cover whole has NaN)."""
+
+    kpi: KPI
+    month: dt.date  # the first day of the month reported
+    now: WindowValue
+    previous: WindowValue
+    last_year: WindowValue
+
+    def clear(self, other: WindowValue) -> bool:
+        """Whether the change from `other` is beyond chance at 5%: |d| > 1.96 sqrt(se1^2 + se2^2),
+        each se read back from its 95% interval (normal approximation of two independent
+        estimates). False without an interval on either side."""
+        sides = (self.now, other)
+        if any(v.low is None or v.high is None or math.isnan(v.value) for v in sides):
+            return False
+        z = stats.norm.ppf(0.975)
+        se = [(float(v.high) - float(v.low)) / (2 * z) for v in sides]  # type: ignore[arg-type]
+        spread = math.hypot(*se)
+        return spread > 0 and abs(self.now.value - other.value) > z * spread
+
+
+def report_month(as_of: dt.date) -> dt.date:
+    """The first day of the last calendar month complete on `as_of` (its own month when `as_of`
+    is its last day)."""
+    first = as_of.replace(day=1)
+    if (as_of + dt.timedelta(days=1)).month != as_of.month:
+        return first
+    return (first - dt.timedelta(days=1)).replace(day=1)
+
+
+def month_value(con: duckdb.DuckDBPyConnection, kpi: KPI, first: dt.date) -> WindowValue:
+    """The KPI over the calendar month starting on `first`, from its days (`value` at grain
+    day). A flow KPI's total is its daily mean times the days, interval likewise, and NaN unless
+    the data covers every day (a month cut short is no total)."""
+    end = (first + dt.timedelta(days=32)).replace(day=1)
+    days = (end - first).days
+    result = value(con, kpi, first, end, grain="day")
+    if kpi.kind != "flow":
+        return result
+    if result.periods < days:
+        return WindowValue(math.nan, None, None, result.periods)
+    low, high = (None if x is None else kpi.within(x * days) for x in (result.low, result.high))
+    return WindowValue(result.value * days, low, high, days)
+
+
+def month_comparisons(
+    con: duckdb.DuckDBPyConnection, profile: Profile, as_of: dt.date, count: int = HEADLINE_KPIS
+) -> list[MonthComparison]:
+    """The headline KPIs (the first `count` of the profile's goal KPIs with data) in the month
+    `report_month(as_of)`, the month before and the same month a year before."""
+    month = report_month(as_of)
+    previous = (month - dt.timedelta(days=1)).replace(day=1)
+    shown = {k.name for k in available_kpis(con, profile)}
+    out = []
+    for name in [n for n in profile.goal_kpis if n in shown][:count]:
+        kpi = get(name)
+        values = [
+            month_value(con, kpi, first) for first in (month, previous, month.replace(year=month.year - 1))
+        ]
+        out.append(MonthComparison(kpi, month, *values))
+    return out

@@ -190,7 +190,9 @@ def _notebook_job(
 
 
 def _finish(job: _Job) -> ClientReport:
-    """Write the client's index and move its folder into place."""
+    """Write the client's letter (its month's KPIs read from the snapshot) and move its folder
+    into place."""
+    index.month_kpis(job.report, Path(job.parameters["db_path"]))
     index.write_client_index(job.report, job.tmp)
     _move_into_place(job.tmp, job.final)
     job.report.folder = job.final

@@ -68,8 +68,9 @@ def run_notebook(notebook: Path, folder: Path, parameters: dict, env: tuple, pag
     _scrub_metadata(nb, notebook.name)
     nbformat.write(nb, out)
     title = _title(nb) or notebook.stem.split("_", 1)[-1].replace("_", " ").capitalize()
-    result = NotebookResult(notebook.stem, title, not error, seconds, error, _findings(nb), _charts(nb))
     page_html = html.export_html(nb, {**page, "title": title, "error": error})
+    findings = _findings(nb, html.heading_ids(page_html))
+    result = NotebookResult(notebook.stem, title, not error, seconds, error, findings, _charts(nb))
     (folder / result.html).write_text(page_html, encoding="utf-8")
     return result
 
@@ -132,15 +133,33 @@ def _title(nb) -> str:
     return ""
 
 
-def _findings(nb) -> list[dict]:
-    """What `nb.finding` tagged: {"finding": text, **facts} per finding, in notebook order."""
-    return [
-        dict(out["metadata"]["workbook"])
-        for cell in nb.cells
-        for out in cell.get("outputs", [])
-        if isinstance(out.get("metadata", {}).get("workbook"), dict)
-        and "finding" in out["metadata"]["workbook"]
-    ]
+def _findings(nb, anchors: dict[str, str]) -> list[dict]:
+    """What `nb.finding` tagged: {"finding": text, **facts} per finding, in notebook order, with
+    `anchor`: the page id of the `##` section it sits in (`anchors`: heading text -> id), so the
+    index links to its evidence ("" before the first section)."""
+    found, heading = [], ""
+
+    def last_heading(markdown: str, current: str) -> str:
+        return next(
+            (_plain(ln[3:]) for ln in reversed(markdown.splitlines()) if ln.startswith("## ")), current
+        )
+
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            heading = last_heading(cell.source, heading)
+        for out in cell.get("outputs", []):
+            facts = out.get("metadata", {}).get("workbook")
+            if isinstance(facts, dict) and "finding" in facts:
+                found.append({**facts, "anchor": anchors.get(heading, "")})
+            heading = last_heading(str(out.get("data", {}).get("text/markdown", "")), heading)
+    return found
+
+
+def _plain(markdown: str) -> str:
+    """A Markdown heading's text as the page shows it (emphasis and code marks dropped)."""
+    import html as html_text
+
+    return html_text.unescape(markdown.replace("*", "").replace("`", "")).strip()
 
 
 def _charts(nb) -> int:

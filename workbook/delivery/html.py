@@ -6,6 +6,7 @@ developer noise dropped, a table of contents from the `##` headings, this machin
 from __future__ import annotations
 
 import functools
+import html as html_text
 import re
 from pathlib import Path
 
@@ -85,6 +86,15 @@ def export_html(nb, page: dict) -> str:
     }
     body, _ = _exporter().from_notebook_node(_for_readers(nb), resources=resources)
     return scrub_paths(_with_toc(body))
+
+
+def heading_ids(page: str) -> dict[str, str]:
+    """The page's `##` headings as text -> id (the anchors a link to a section needs)."""
+    return {_heading_text(inner): anchor for anchor, inner in H2.findall(page)}
+
+
+def _heading_text(inner: str) -> str:
+    return html_text.unescape(re.sub(r"<[^>]+>", "", inner).replace("¶", "")).strip()
 
 
 def _with_toc(html: str) -> str:

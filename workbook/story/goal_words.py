@@ -191,8 +191,7 @@ def verdict(d: Delta, currency: str = "USD") -> str:
         if d.seasonal and d.season_change > 0:
             need += f", beyond {season}"
         elif d.seasonal and d.season_change < 0:
-            lost = fc(-d.season_change).lstrip("+")
-            need += f", making up for the {lost} the season usually takes away by then (same weeks last year)"
+            need += f", making up for the season's usual change of {fc(d.season_change)} by then (same weeks last year)"
     allowing = ", allowing for the season" if d.seasonal else ""
     trend = (
         f"the trend of the last {d.fitted_weeks} weeks ({fc(d.slope_per_week)} per week{allowing}) points to "

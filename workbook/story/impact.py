@@ -647,6 +647,8 @@ def tests_section(ctx: Context, results: Results) -> None:
             f"over {fmt.num(sum(a.recipients for a in pooled.arms))} recipients.",
             section="experiments",
             outcome=ex.outcome(pooled, c),
+            good=bool(ex.outcome(pooled, c) == "win"),
+            action=pooled_step(pooled, plan_sentence(results)),
             lift=c.lift.value,
             low=c.lift.low,
             high=c.lift.high,
@@ -701,6 +703,8 @@ def segments_section(ctx: Context, results: Results, by: str = "segment") -> Non
             f"{nb.names(good)} (each on its own, 95% intervals above zero).",
             section="segments",
             segments=good,
+            good=True,
+            action=segments_step(good),
         )
     nb.say(
         "How to read the columns: conversion = recipients who ordered from the email; CLTV to date = "
@@ -788,6 +792,8 @@ def rollout_section(ctx: Context, results: Results) -> None:
             f"{nb.text(did.rollout.name)} ({nb.text(did.rollout.treated_label)}): {_signed_pct(e.relative)} repeat "
             f"orders per customer ({fmt.interval(e.relative_low, e.relative_high, _signed_pct)}).",
             section="rollout",
+            good=bool(e.low > 0),
+            action=rollout_step(did),
             relative=e.relative,
             low=e.relative_low,
             high=e.relative_high,
@@ -863,6 +869,49 @@ def indices_section(ctx: Context, results: Results, opt_out_ease: float | None =
 # --- what to do next ------------------------------------------------------------------------
 
 
+def pooled_step(pooled: ex.ABTest, plan: str | None = "") -> str:
+    """What to do about personalized emails, from the pooled test's conversion outcome (`plan`:
+    the next test's sentence, added when nothing is clear yet)."""
+    c = pooled.comparison("conversion")
+    word = ex.outcome(pooled, c)
+    interval = f"({fmt.interval(c.lift.low, c.lift.high, fmt.pp)})"
+    if word == "win":
+        return f"Keep personalizing emails: they convert {fmt.pp(c.lift.value)} better {interval}."
+    if word == "loss":
+        return (
+            f"Stop or rework the personalized emails: they convert {fmt.pp(c.lift.value)} worse {interval}."
+        )
+    return "Personalization has not yet shown a clear gain: keep testing before paying more for it." + (
+        f" {plan}" if plan else ""
+    )
+
+
+def segments_step(good: list) -> str:
+    return (
+        f"Prioritise personalization for segment{'s' if len(good) > 1 else ''} "
+        f"{nb.names(good)}, where its conversion gain is clear on its own."
+    )
+
+
+def rollout_step(did: causal.DiD) -> str:
+    """Extend, reconsider or keep measuring a rollout, from its estimate's 95% interval."""
+    e, name = did.estimate, nb.text(did.rollout.name.lower())
+    if e.low > 0:
+        return (
+            f"Extend {name} beyond {nb.text(did.rollout.treated_label)} "
+            f"({_signed_pct(e.relative)} repeat orders there, "
+            f"{fmt.interval(e.relative_low, e.relative_high, _signed_pct)}), "
+            f"region by region, keeping one group without it to keep measuring."
+        )
+    if e.high < 0:
+        return f"Reconsider {name}: repeat orders fell where it ran."
+    return (
+        f"Keep measuring {name}: its effect is not yet clear "
+        f"({fmt.interval(e.relative_low, e.relative_high, _signed_pct)}); "
+        f"hold the comparison group a few more months before extending it."
+    )
+
+
 def next_steps(results: Results, currency: str = "USD", limit: int = 6) -> list[str]:
     """An ordered to-do list derived from the results: broken tests first, then what the
     evidence supports, then what to measure better."""
@@ -882,54 +931,17 @@ def next_steps(results: Results, currency: str = "USD", limit: int = 6) -> list[
             )
         steps.append(sentence)
     if results.pooled is not None:
-        c = results.pooled.comparison("conversion")
-        word = ex.outcome(results.pooled, c)
-        if word == "win":
-            steps.append(
-                f"Keep personalizing emails: they convert {fmt.pp(c.lift.value)} better "
-                f"({fmt.interval(c.lift.low, c.lift.high, fmt.pp)})."
-            )
-        elif word == "loss":
-            steps.append(
-                f"Stop or rework the personalized emails: they convert {fmt.pp(c.lift.value)} worse "
-                f"({fmt.interval(c.lift.low, c.lift.high, fmt.pp)})."
-            )
-        else:
-            steps.append(
-                "Personalization has not yet shown a clear gain: keep testing before paying more for it."
-                + (f" {sentence}" if sentence else "")
-            )
+        steps.append(pooled_step(results.pooled, sentence))
     if results.econ is not None and not results.econ.empty:
         good, flat = sg.best_segments(results.econ)
         if good:
-            steps.append(
-                f"Prioritise personalization for segment{'s' if len(good) > 1 else ''} "
-                f"{nb.names(good)}, where its conversion gain is clear on its own."
-            )
+            steps.append(segments_step(good))
         if flat:
             steps.append(f"Question personalization for {nb.names(flat)}: no gain there.")
         comp = results.econ.comparison.set_index("segment")
         if sg.ALL in comp.index and comp.loc[sg.ALL, "unsubscribe_low"] > 0:
             steps.append("Watch opt-outs: personalized emails lose more subscribers than generic ones.")
-    for did in results.rollouts:
-        if isinstance(did, str):
-            continue
-        e = did.estimate
-        if e.low > 0:
-            steps.append(
-                f"Extend {nb.text(did.rollout.name.lower())} beyond {nb.text(did.rollout.treated_label)} "
-                f"({_signed_pct(e.relative)} repeat orders there, "
-                f"{fmt.interval(e.relative_low, e.relative_high, _signed_pct)}), "
-                f"region by region, keeping one group without it to keep measuring."
-            )
-        elif e.high < 0:
-            steps.append(f"Reconsider {nb.text(did.rollout.name.lower())}: repeat orders fell where it ran.")
-        else:
-            steps.append(
-                f"Keep measuring {nb.text(did.rollout.name.lower())}: its effect is not yet clear "
-                f"({fmt.interval(e.relative_low, e.relative_high, _signed_pct)}); "
-                f"hold the comparison group a few more months before extending it."
-            )
+    steps += [rollout_step(did) for did in results.rollouts if not isinstance(did, str)]
     att = results.attribution
     if att is not None and not att.empty:
         t = att.table.set_index(["model", "channel"])["share"]
@@ -972,4 +984,4 @@ def next_steps_section(results: Results, currency: str = "USD") -> None:
         return
     nb.say("\n".join(f"{i}. {s}" for i, s in enumerate(steps, 1)))
     if not results.tests and results.pooled is None:
-        nb.finding(steps[0])
+        nb.finding(steps[0], action=steps[0])

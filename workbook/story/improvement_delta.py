@@ -108,7 +108,14 @@ def goal_card(ctx: Context, d: Delta) -> None:
         )
     nb.say("\n".join(lines))
     sentence = goal_words.verdict(d, ctx.currency)
-    nb.finding(sentence, goal=goal.metric, status=d.status)
+    action = (
+        f"Close the gap on {kpi.label.lower()}: {needed} for {d.weeks_left:.0f} weeks reaches "
+        f"{fv(d.target)} by {nb.day(goal.deadline)}."
+        if needed.endswith("per week")
+        else ""
+    )
+    chance = None if math.isnan(d.chance) else d.chance
+    nb.finding(sentence, goal=goal.metric, status=d.status, chance=chance, action=action)
 
 
 def _progress(d: Delta, change: float, currency: str) -> str:
@@ -269,7 +276,12 @@ def _unmet_services(ctx: Context) -> None:
             f" Next: {nb.text(unmet.iloc[1]['service'])} ({fmt.num(unmet.iloc[1]['requests'])} leads)."
         )
     nb.say(sentence)
-    nb.finding(sentence, unmet_service=top["service"], requests=int(top["requests"]))
+    nb.finding(
+        sentence,
+        unmet_service=top["service"],
+        requests=int(top["requests"]),
+        action=f"Consider offering {nb.text(top['service'])}: {fmt.num(top['requests'])} leads asked for it.",
+    )
 
 
 def _text_requests(ctx: Context, has_leads: bool) -> None:
@@ -299,6 +311,7 @@ def _text_requests(ctx: Context, has_leads: bool) -> None:
                 "Share of texts": asked["share_of_texts"].map(fmt.pct),
                 "Latest": asked["last_at"].map(nb.day),
                 "In their words": asked["quote"],
+                "You sell something like it": asked["sold_like"].replace("", "no"),
             }
         ).head(nb.TABLE_ROWS)
     )
@@ -307,6 +320,11 @@ def _text_requests(ctx: Context, has_leads: bool) -> None:
         f"In reviews and surveys, the thing most asked for is **{nb.text(top['thing'])}**: "
         f"{fmt.num(top['requests'])} of {fmt.num(texts)} texts ({fmt.pct(top['share_of_texts'])}), "
         f"e.g. \u201c{nb.text(top['quote'])}\u201d"
+        + (
+            f" You sell {nb.text(top['sold_like'])}: if that is it, the ask is to make it easier to find."
+            if top["sold_like"]
+            else ""
+        )
     )
     if len(asked) > 1:
         sentence += (
@@ -317,4 +335,16 @@ def _text_requests(ctx: Context, has_leads: bool) -> None:
             + "."
         )
     nb.say(sentence)
-    nb.finding(sentence, asked_for=top["thing"], requests=int(top["requests"]))
+    thing, asks = nb.text(top["thing"]), f"{fmt.num(top['requests'])} reviews or surveys ask for it"
+    action = (
+        f"Make {nb.text(top['sold_like'])} easier to find: {asks} ({thing})."
+        if top["sold_like"]
+        else f"Consider adding {thing}: {asks}."
+    )
+    nb.finding(
+        sentence,
+        asked_for=top["thing"],
+        requests=int(top["requests"]),
+        sold_like=top["sold_like"],
+        action=action,
+    )

@@ -218,11 +218,15 @@ def finding(sentence: str, **facts) -> None:
 
     The text is the plain-words sentence (Markdown, client strings wrapped in `text`); it travels
     without its markup, with `facts` (e.g. goal=..., status=...), in the output's metadata under
-    "workbook" for the renderer (`delivery.execute`) to collect. Keep facts JSON-friendly.
+    "workbook" for the renderer (`delivery.execute`) to collect. Keep facts JSON-friendly. The
+    client's letter (`story.letter`) reads `good=True` (good news: "what went well") and
+    `action="..."` (Markdown like the sentence: "what to do this month").
     """
     from IPython.display import Markdown, display
 
     shown = f"> **Finding:** {_no_raw_html(sentence)}"
+    if isinstance(facts.get("action"), str):  # what to do, in the letter's list: plain like the sentence
+        facts["action"] = plain(facts["action"])
     display(Markdown(shown), metadata={"workbook": {"finding": plain(sentence), **facts}})
 
 
