@@ -248,11 +248,11 @@ def test_sample_reports_draw_every_chart_offline(sample_reports, proxy, browser_
 
 
 def test_pdf_is_the_letter_then_every_page_with_its_charts(probe_reports, tmp_path, monkeypatch):
-    """`workbook report good-shop --pdf` on the probe notebooks: the PDF opens, its first page is
-    the client's index page as printed alone, the probe's charts are drawn (their text is in the
-    PDF), and it has 5 pages: the index (1), the probe page (3: its text and bar chart; its table
-    and second chart, each whole; the footer line, which no longer fits) and the planted-failure
-    notebook (1), which fails only for another client."""
+    """`workbook report good-shop --pdf` on the probe notebooks: the PDF opens, it begins with
+    the client's letter (its index page) exactly as printed alone, the probe's charts are drawn
+    (their text is in the PDF), and it has 6 pages: the letter (2), the probe page (3: its text
+    and bar chart; its table and second chart, each whole; the footer line, which no longer
+    fits) and the planted-failure notebook (1), which fails only for another client."""
     monkeypatch.setenv("WORKBOOK_HOME", str(probe_reports.home))
     monkeypatch.setattr(paths, "notebooks_dir", lambda: probe_reports.home.parent / "notebooks")
     out = tmp_path / "reports"
@@ -264,10 +264,10 @@ def test_pdf_is_the_letter_then_every_page_with_its_charts(probe_reports, tmp_pa
     assert f"PDF  good-shop        {made}" in log.getvalue()
     assert made.read_bytes().startswith(b"%PDF-")
     texts = [page.extract_text() for page in pypdf.PdfReader(made).pages]
-    assert len(texts) == 5, [t[:60] for t in texts]
+    assert len(texts) == 6, [t[:60] for t in texts]
     pdf.print_page(folder / "index.html", tmp_path / "letter.pdf", CHROMIUM)
-    assert texts[0] == pypdf.PdfReader(tmp_path / "letter.pdf").pages[0].extract_text()
-    probe = "\n".join(texts[1:4])
+    assert texts[:2] == [page.extract_text() for page in pypdf.PdfReader(tmp_path / "letter.pdf").pages]
+    probe = "\n".join(texts[2:5])
     assert "Render probe" in probe and "Revenue by month" in probe  # the bar chart's title, drawn
     assert "draws in the HTML report" not in probe and "could not be drawn" not in probe
-    assert "Planted failure" in texts[4] and "Planted failure" not in probe
+    assert "Planted failure" in texts[5] and "Planted failure" not in probe
