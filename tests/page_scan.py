@@ -141,9 +141,10 @@ def page_text(page: str) -> str:
 
 
 def chart_specs(page: str) -> list[dict]:
-    """The Vega-Lite spec of every chart on the page (the first argument of `vegaEmbed`)."""
+    """The Vega-Lite spec of every chart on the page (the first argument of `vegaEmbed`, or of
+    the `wbFit` that fits it to the page's column first)."""
     decoder = json.JSONDecoder()
-    return [decoder.raw_decode(page, m.end())[0] for m in re.finditer(r"vegaEmbed\(el,\s*", page)]
+    return [decoder.raw_decode(page, m.end())[0] for m in re.finditer(r"vegaEmbed\(el,\s*(?:wbFit\()?", page)]
 
 
 def _number(text: str) -> float:

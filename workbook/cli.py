@@ -112,6 +112,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from workbook.core.dates import parse_date
     from workbook.core.paths import reports_dir
+    from workbook.delivery import pdf
     from workbook.delivery.batch import run_batch
     from workbook.store.clients import list_clients
 
@@ -119,6 +120,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.all == bool(args.clients):
         raise WorkbookError("Name one or more clients, or use --all (not both).")
     clients = list_clients() if args.all else args.clients
+    if args.pdf:  # before minutes of rendering, not after
+        pdf.require_chromium()
     if not clients:
         raise WorkbookError(
             "No clients to report on yet. Create one with `workbook init`, "
@@ -130,7 +133,12 @@ def cmd_report(args: argparse.Namespace) -> int:
         jobs=args.jobs or os.cpu_count() or 1,
         out_dir=Path(args.out) if args.out else reports_dir(),
     )
-    return 0 if batch.ok else 1
+    printed = (
+        pdf.write_pdfs(batch.reports, lambda line: print(line, file=sys.stderr, flush=True))
+        if args.pdf
+        else True
+    )
+    return 0 if batch.ok and printed else 1
 
 
 def cmd_open(args: argparse.Namespace) -> int:
@@ -414,7 +422,8 @@ def build_parser() -> argparse.ArgumentParser:
         "render clients' HTML reports",
         "Run the four notebooks for each client with papermill and write "
         "<out>/<client>/<as_of>/ (one HTML per notebook, the executed notebooks, index.html),"
-        " plus <out>/index.html for the batch.\nA failing notebook does not stop the others;"
+        " plus <out>/index.html for the batch; with --pdf also one PDF per client.\nA failing"
+        " notebook does not stop the others;"
         " the command then exits with 1.",
     )
     p.add_argument("clients", nargs="*", help="client names")
@@ -424,6 +433,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--jobs", type=int, help="clients rendered in parallel (default: CPU cores)")
     p.add_argument("--out", help="reports folder (default: reports/ in the project)")
+    p.add_argument(
+        "--pdf",
+        action="store_true",
+        help="also write <client>-<as_of>.pdf per client (its index page first, then every page, "
+        "charts drawn), ready to e-mail; needs chromium",
+    )
 
     p = add(
         "open",

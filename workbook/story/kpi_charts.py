@@ -225,7 +225,7 @@ def what_if_chart(d: Delta, currency: str = "USD") -> alt.LayerChart:
     )
     needed = (
         f"'Needed: ' + {_vega_number(kpi, f'({goal} - {current} - {season}) / {d.weeks_left}', signed=True)}"
-        f" + ' per week to reach ' + {_vega_number(kpi, goal)}"
+        f" + ' per week\\nto reach ' + {_vega_number(kpi, goal)}"
         f" + ' by {d.goal.deadline:%d %b %Y}'"
     )
     text = (
@@ -237,6 +237,7 @@ def what_if_chart(d: Delta, currency: str = "USD") -> alt.LayerChart:
             fontSize=13,
             fontWeight="bold",
             color=charts.TARGET,
+            lineBreak="\n",  # two lines: one does not fit a phone
         )
         .encode(x=alt.value(4), y=alt.value(4), text="label:N")
     )
