@@ -29,6 +29,14 @@ def test_verdict_of_a_goal_on_track(weekly_revenue):
     assert f"+${(BASE * 1.1 - NOW) / 13:.2f} per week for 13 weeks" in sentence
 
 
+def test_a_change_that_rounds_to_nothing_has_no_minus_sign():
+    revenue, rate = metrics.get("revenue"), metrics.get("repeat_purchase_rate")
+    assert goal_words.format_change(revenue, -0.001) == "+$0.00"  # was "-$0.00"
+    assert goal_words.format_change(revenue, -0.02) == "-$0.02"
+    assert goal_words.format_change(rate, -0.00001) == "+0.00 pp"
+    assert goal_words.format_change(rate, -0.0002) == "-0.02 pp"
+
+
 def test_a_difference_is_said_as_a_side_never_as_negative_money():
     revenue, rate = metrics.get("revenue"), metrics.get("repeat_purchase_rate")
     assert goal_words.compared(revenue, -284.8) == "$284.80 below"

@@ -34,7 +34,8 @@ def pp(x, decimals: int = 1) -> str:
     """A difference of two shares in percentage points: 0.006 -> '+0.6 pp'."""
     if _missing(x):
         return "n/a"
-    return f"{x * 100:+.{decimals}f} pp"
+    text = f"{x * 100:+.{decimals}f} pp"
+    return "+" + text[1:] if float(text[1:-3]) == 0 else text  # never "-0.0 pp"
 
 
 def num(x, decimals: int = 0) -> str:

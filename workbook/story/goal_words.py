@@ -63,8 +63,9 @@ def format_change(kpi: KPI, x: float | None, currency: str = "USD") -> str:
         return "n/a"
     if kpi.unit == "share":
         return fmt.pp(x, 2 if abs(x) < 0.01 else 1)
-    sign = "+" if x >= 0 else "-"
-    return sign + format_value(kpi, abs(x), currency)
+    magnitude = format_value(kpi, abs(x), currency)
+    sign = "-" if x < 0 and magnitude != format_value(kpi, 0.0, currency) else "+"  # never "-$0.00"
+    return sign + magnitude
 
 
 def compared(kpi: KPI, difference: float, currency: str = "USD") -> str:
