@@ -119,8 +119,10 @@ def outputs_of(notebook: nbformat.NotebookNode) -> list[dict]:
 
 
 def markdown_text(notebook: nbformat.NotebookNode) -> str:
-    """All Markdown the notebook displayed (its narrative, in one string)."""
-    return " ".join(str(o.get("data", {}).get("text/markdown", "")) for o in outputs_of(notebook))
+    """All Markdown the notebook displayed (its narrative, in one string), with the `\\$` that
+    keeps an amount from opening a formula (`nb.say`) read back as the `$` the page shows."""
+    text = " ".join(str(o.get("data", {}).get("text/markdown", "")) for o in outputs_of(notebook))
+    return text.replace("\\$", "$")
 
 
 def findings_of(notebook: nbformat.NotebookNode) -> list[dict]:

@@ -29,6 +29,7 @@ FIT = {
     "titleCharPx": 9,  # a chart title's character on the safe side (the theme's 15 px bold)
     "textCharPx": 7,  # an axis or legend title's or label's character (12 px)
     "legendColumnPx": 200,  # a legend entry: symbol, a label of about 20 characters, gap
+    "legendSymbolPx": 40,  # a legend entry's symbol and the gaps beside its label
     "labelShare": 0.45,  # of the room, the widest an axis or legend label or title is drawn
     "phonePx": 600,  # a room narrower than this is a phone's
     "threeLinesPx": 40,  # a band's height for a label of three lines
@@ -89,7 +90,10 @@ FIT_SCRIPT = """function wbFit(spec, room, fit) {
       view.height.step = Math.max(view.height.step, fit.threeLinesPx);
   });
   var config = spec.config = spec.config || {};
-  config.legend = Object.assign({columns: columns, labelLimit: labels}, config.legend);
+  /* a legend of one column (a phone) gives its labels the row's width: a web source such as
+     "trailblog.example.com / referral" whole, not cut at the share of the room an axis gets */
+  var legendLabels = columns === 1 ? Math.max(labels, room - fit.legendSymbolPx) : labels;
+  config.legend = Object.assign({columns: columns, labelLimit: legendLabels}, config.legend);
   config.axis = Object.assign({labelLimit: labels}, config.axis);
   return spec;
 }"""
