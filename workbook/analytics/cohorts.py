@@ -386,6 +386,7 @@ def layers(activity: pd.DataFrame, cohort_grain: str = "quarter") -> pd.DataFram
     )
 
 
+@store.once_per_read_only  # read beside every per-customer figure of a page: one query
 def anonymous_share(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> dict:
     """How much of the sales up to `as_of` has no customer attached (left out of cohorts):
     {"orders", "anonymous_orders", "order_share", "revenue_share", "identified_share"}, the
