@@ -78,6 +78,13 @@ UNAVAILABLE, NO_VALUE = "unavailable", "no value"
 TOO_FEW_WEEKS, TOO_FAR_AHEAD, NO_TRACK_RECORD = "too few weeks", "too far ahead", "no track record"
 
 
+def track_record_weeks(weeks_ahead: float) -> int:
+    """About how many weeks of history `forecast` needs before it can check `MIN_WEEKS` past
+    forecasts made `weeks_ahead` weeks ahead (NO_TRACK_RECORD below that): `MIN_WEEKS` to fit
+    the first, `MIN_WEEKS` checked origins, and the distance itself."""
+    return 2 * MIN_WEEKS + math.ceil(weeks_ahead)
+
+
 @dataclass
 class Goal:
     metric: str

@@ -114,7 +114,7 @@ def why(d: Delta) -> str:
     if d.reason == goals.NO_TRACK_RECORD:
         return (
             f"The history is too short to check how far such a forecast, {d.weeks_left:.0f} weeks ahead, "
-            f"missed in the past (that takes about {2 * goals.MIN_WEEKS + math.ceil(d.weeks_left)} weeks "
+            f"missed in the past (that takes about {goals.track_record_weeks(d.weeks_left)} weeks "
             "of data), and unchecked forecasts proved too sure of themselves; the chance is shown once "
             "there is more history."
         )
